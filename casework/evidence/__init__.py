@@ -1,0 +1,1 @@
+"""Evidence: X links, evidence files, hashing and storage."""
