@@ -1,0 +1,1 @@
+"""Accounts: organisations, staff users, roles, sign-in and TOTP."""

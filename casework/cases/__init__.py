@@ -1,0 +1,1 @@
+"""Cases: Case, Item, workflow, queues, grouping and merging."""

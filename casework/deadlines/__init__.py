@@ -1,0 +1,1 @@
+"""Deadlines: rules, scheduling, sweep and reminder jobs."""

@@ -1,0 +1,40 @@
+"""Evidence files: screenshots kept encrypted, or only their hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from casework.cases.models import Case, Item
+from casework.orm import Base, UTCDateTime, intpk, utcnow
+
+
+class EvidenceFile(Base):
+    """A sanitised, encrypted image, or the hash of one kept on the victim's device."""
+
+    __tablename__ = "evidence_files"
+    __table_args__ = (
+        Index("ix_evidence_files_sha256", "sha256"),
+        Index("ix_evidence_files_case", "case_id"),
+    )
+
+    id: Mapped[intpk]
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    # None when the victim kept the image on their device and sent only its hash.
+    storage_key: Mapped[str | None] = mapped_column(String(80))
+    kept_on_device: Mapped[bool] = mapped_column(Boolean, default=False)
+    sha256: Mapped[str] = mapped_column(String(64))
+    pdq: Mapped[str | None] = mapped_column(String(64))
+    pdq_quality: Mapped[int | None] = mapped_column(Integer)
+    media_type: Mapped[str | None] = mapped_column(String(32))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    original_name: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[Case] = relationship()
+    item: Mapped[Item | None] = relationship()

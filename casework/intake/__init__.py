@@ -1,0 +1,1 @@
+"""Intake: the public report form, the only public surface besides the victim's case page."""

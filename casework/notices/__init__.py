@@ -1,0 +1,1 @@
+"""Notices: the jurisdiction registry, completeness checks, notices and letters."""

@@ -1,0 +1,1 @@
+"""Notifications: in-app messages for staff and the email outbox."""
