@@ -1,0 +1,206 @@
+"""Append audit events to a hash chain and verify the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from casework.actors import Actor
+from casework.audit.models import AuditChain, AuditEvent
+from casework.orm import utcnow
+from casework.sqlutil import insert_ignoring_conflict
+
+GENESIS_HASH = "0" * 64
+SYSTEM_CHAIN = 0
+
+
+def _canonical(fields: dict[str, Any]) -> bytes:
+    return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def event_hash(
+    *,
+    chain_id: int,
+    seq: int,
+    occurred_at: datetime,
+    actor_type: str,
+    actor_id: int | None,
+    action: str,
+    case_id: int | None,
+    object_type: str | None,
+    object_id: int | None,
+    details: dict[str, Any],
+    prev_hash: str,
+) -> str:
+    fields = {
+        "chain_id": chain_id,
+        "seq": seq,
+        "occurred_at": occurred_at.isoformat(timespec="microseconds"),
+        "actor_type": actor_type,
+        "actor_id": actor_id,
+        "action": action,
+        "case_id": case_id,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
+    return hashlib.sha256(_canonical(fields)).hexdigest()
+
+
+def record_event(
+    session: Session,
+    action: str,
+    actor: Actor,
+    *,
+    chain_id: int,
+    case_id: int | None = None,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one event to an organisation's chain. The caller commits.
+
+    details must hold ids, codes and counts only, never personal data, so a
+    victim's deletion never needs to rewrite the chain.
+    """
+    details = details or {}
+    insert_ignoring_conflict(
+        session, AuditChain.__table__, {"chain_id": chain_id, "seq": 0, "head_hash": GENESIS_HASH}
+    )
+    # The UPDATE takes the head row's lock first, so concurrent appends queue up
+    # and each sees the hash its predecessor committed.
+    seq, prev_hash = session.execute(
+        update(AuditChain)
+        .where(AuditChain.chain_id == chain_id)
+        .values(seq=AuditChain.seq + 1)
+        .returning(AuditChain.seq, AuditChain.head_hash)
+    ).one()
+    occurred_at = utcnow()
+    digest = event_hash(
+        chain_id=chain_id,
+        seq=seq,
+        occurred_at=occurred_at,
+        actor_type=actor.kind.value,
+        actor_id=actor.id,
+        action=action,
+        case_id=case_id,
+        object_type=object_type,
+        object_id=object_id,
+        details=details,
+        prev_hash=prev_hash,
+    )
+    event = AuditEvent(
+        chain_id=chain_id,
+        seq=seq,
+        occurred_at=occurred_at,
+        actor_type=actor.kind.value,
+        actor_id=actor.id,
+        action=action,
+        case_id=case_id,
+        object_type=object_type,
+        object_id=object_id,
+        details=details,
+        prev_hash=prev_hash,
+        hash=digest,
+    )
+    session.add(event)
+    session.execute(
+        update(AuditChain).where(AuditChain.chain_id == chain_id).values(head_hash=digest)
+    )
+    return event
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    chain_id: int
+    event_id: int | None
+    seq: int
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"event {self.event_id}" if self.event_id is not None else "chain head"
+        return f"chain {self.chain_id}, {where} (seq {self.seq}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    chain_id: int
+    events: int
+    problem: ChainProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def _events(session: Session, chain_id: int) -> Iterator[AuditEvent]:
+    stmt = (
+        select(AuditEvent)
+        .where(AuditEvent.chain_id == chain_id)
+        .order_by(AuditEvent.seq)
+        .execution_options(yield_per=2000)
+    )
+    yield from session.scalars(stmt)
+
+
+def verify_chain(session: Session, chain_id: int) -> ChainReport:
+    """Recompute a chain from its first event; report the first broken link."""
+    expected_prev = GENESIS_HASH
+    expected_seq = 1
+    count = 0
+    for event in _events(session, chain_id):
+        count += 1
+        if event.seq != expected_seq:
+            return ChainReport(
+                chain_id,
+                count,
+                ChainProblem(chain_id, event.id, event.seq, f"expected seq {expected_seq}"),
+            )
+        if event.prev_hash != expected_prev:
+            return ChainReport(
+                chain_id,
+                count,
+                ChainProblem(chain_id, event.id, event.seq, "previous hash does not match"),
+            )
+        recomputed = event_hash(
+            chain_id=event.chain_id,
+            seq=event.seq,
+            occurred_at=event.occurred_at,
+            actor_type=event.actor_type,
+            actor_id=event.actor_id,
+            action=event.action,
+            case_id=event.case_id,
+            object_type=event.object_type,
+            object_id=event.object_id,
+            details=event.details,
+            prev_hash=event.prev_hash,
+        )
+        if recomputed != event.hash:
+            return ChainReport(
+                chain_id,
+                count,
+                ChainProblem(chain_id, event.id, event.seq, "content does not match its hash"),
+            )
+        expected_prev = event.hash
+        expected_seq += 1
+    head = session.get(AuditChain, chain_id)
+    if head is not None and (head.seq != expected_seq - 1 or head.head_hash != expected_prev):
+        return ChainReport(
+            chain_id,
+            count,
+            ChainProblem(chain_id, None, head.seq, "events are missing from the end of the chain"),
+        )
+    return ChainReport(chain_id, count, None)
+
+
+def verify_all(session: Session) -> list[ChainReport]:
+    chain_ids = session.scalars(select(AuditChain.chain_id).order_by(AuditChain.chain_id)).all()
+    return [verify_chain(session, chain_id) for chain_id in chain_ids]
