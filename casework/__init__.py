@@ -1,0 +1,101 @@
+"""Casework: takedown case management for non-consensual AI-generated intimate images."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, request, session
+from flask_babel import get_locale
+
+from casework.config import REPO_ROOT, ConfigError, load_config
+from casework.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+__all__ = ["ConfigError", "create_app"]
+
+
+def _select_locale() -> str:
+    chosen = session.get("lang")
+    if chosen in ("en", "fr"):
+        return str(chosen)
+    return request.accept_languages.best_match(["en", "fr"]) or "en"
+
+
+def create_app(
+    overrides: dict[str, Any] | None = None, *, instance_path: str | None = None
+) -> Flask:
+    """Build the app: config, extensions, security, blueprints, CLI, nothing else."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or os.environ.get("CASEWORK_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=str(REPO_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(load_config(Path(app.instance_path)))
+    if overrides:
+        app.config.update(overrides)
+        if "SQLALCHEMY_DATABASE_URI" in overrides:
+            from casework.config import normalise_database_url
+
+            app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
+                overrides["SQLALCHEMY_DATABASE_URI"]
+            )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+    import casework.models  # noqa: F401  (register every table with the metadata)
+
+    db.init_app(app)
+    _configure_sqlite(app)
+    migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    _configure_login(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    app.jinja_env.globals["get_locale"] = get_locale
+    # Pages link to other parts only once those parts are registered.
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
+    limiter.init_app(app)
+
+    from casework.security import init_security
+
+    init_security(app)
+
+    from casework.site import bp as site_bp
+
+    app.register_blueprint(site_bp)
+
+    from casework.cli import cli_group
+
+    app.cli.add_command(cli_group)
+    return app
+
+
+def _configure_login(app: Flask) -> None:
+    from casework.accounts.models import User
+    from casework.accounts.services import load_user_from_session
+
+    @login_manager.user_loader
+    def _load_user(token: str) -> User | None:
+        return load_user_from_session(token, db.session)
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """Foreign keys on and a busy timeout, so SQLite behaves like the server database."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from sqlalchemy import event
+
+    with app.app_context():
+        engine = db.engine
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.close()

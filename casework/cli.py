@@ -1,0 +1,136 @@
+"""`flask casework ...`: operator commands."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import select
+
+from casework.accounts.models import Organisation, Role
+from casework.accounts.services import AccountError, create_user, get_or_create_organisation
+from casework.actors import SYSTEM
+from casework.audit.services import verify_all
+from casework.evidence.xlinks import XLinkError, parse_x_link
+from casework.extensions import db
+from casework.health import check_database, check_redis
+
+
+@click.group("casework")
+def cli_group() -> None:
+    """Casework operator commands."""
+
+
+@cli_group.command("parse-link")
+@click.argument("urls", nargs=-1, required=True)
+def parse_link(urls: tuple[str, ...]) -> None:
+    """Parse X post links; print one JSON object per input; exit 1 if any was refused."""
+    refused = 0
+    for text in urls:
+        try:
+            post = parse_x_link(text)
+        except XLinkError as exc:
+            refused += 1
+            record = {"input": text, "ok": False, "reason": exc.code, "message": str(exc)}
+        else:
+            record = {
+                "input": text,
+                "ok": True,
+                "url": post.url,
+                "handle": post.handle,
+                "status_id": str(post.status_id),
+                "posted_at": post.posted_at.isoformat() if post.posted_at else None,
+            }
+        click.echo(json.dumps(record, ensure_ascii=False))
+    if refused:
+        sys.exit(1)
+
+
+@cli_group.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", default="")
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--organisation", "org_slug", required=True, help="Organisation slug.")
+@click.option("--organisation-name", default=None, help="Name, if the organisation is new.")
+@click.password_option("--password", help="At least 12 characters (asked for if not given).")
+@with_appcontext
+def create_user_command(
+    email: str,
+    name: str,
+    role: str,
+    org_slug: str,
+    organisation_name: str | None,
+    password: str,
+) -> None:
+    """Create a staff user in an organisation (created if new)."""
+    session = db.session
+    org = session.scalar(select(Organisation).where(Organisation.slug == org_slug))
+    if org is None:
+        org = get_or_create_organisation(session, org_slug, organisation_name or org_slug)
+    try:
+        user = create_user(
+            session,
+            organisation=org,
+            email=email,
+            name=name,
+            role=Role(role),
+            password=password,
+            actor=SYSTEM,
+        )
+    except AccountError as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from None
+    session.commit()
+    click.echo(f"Created {user.role.value} {user.email} in {org.slug}.")
+
+
+@cli_group.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when there are cases already.")
+@with_appcontext
+def demo_command(if_empty: bool) -> None:
+    """Load the demo data set (development only)."""
+    from casework.demo import DEMO_PASSWORD, demo_is_loaded, load_demo
+
+    if current_app.config["CASEWORK_ENV"] == "production":
+        raise click.ClickException("The demo data set is not loaded in production.")
+    if if_empty and demo_is_loaded(db.session):
+        click.echo("Cases exist already; demo data not loaded.")
+        return
+    counts = load_demo(db.session)
+    db.session.commit()
+    click.echo(
+        f"Loaded {counts['cases']} demo cases in {counts['organisations']} organisations. "
+        f"Sign in as caseworker1@safe-harbour.example (or admin@, lawyer@) "
+        f"with the password {DEMO_PASSWORD}."
+    )
+
+
+@cli_group.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Check configuration, database and Redis, and say plainly what is wrong."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(f"environment: {app.config['CASEWORK_ENV']}")
+    problems = 0
+    for check in (check_database(app), check_redis(app)):
+        mark = "ok" if check.ok else "PROBLEM"
+        click.echo(f"{check.name}: {mark} - {check.detail}")
+        problems += 0 if check.ok else 1
+    if problems:
+        sys.exit(1)
+
+
+@cli_group.command("verify-audit")
+@with_appcontext
+def verify_audit_command() -> None:
+    """Check every audit hash chain; name the first broken link."""
+    reports = verify_all(db.session)
+    broken = [r for r in reports if not r.ok]
+    for report in reports:
+        status = "ok" if report.ok else f"BROKEN at {report.problem}"
+        click.echo(f"chain {report.chain_id}: {report.events} events, {status}")
+    if broken:
+        sys.exit(1)

@@ -1,0 +1,145 @@
+"""Settings from the environment, in one place."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(RuntimeError):
+    """Configuration that cannot work; the message is one plain sentence."""
+
+
+@dataclass(frozen=True)
+class _Secret:
+    env_name: str
+    file_name: str
+    generate: Any
+
+
+def _generate_secret_key() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def _generate_evidence_key() -> str:
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")
+
+
+_SECRETS = (
+    _Secret("SECRET_KEY", "secret_key", _generate_secret_key),
+    _Secret("CASEWORK_EVIDENCE_KEY", "evidence_key", _generate_evidence_key),
+)
+
+
+def _dev_secret(instance_path: Path, secret: _Secret) -> str:
+    """Read or create a development secret kept (0600) in the instance folder."""
+    path = instance_path / secret.file_name
+    if path.exists():
+        return path.read_text().strip()
+    value = secret.generate()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value)
+    return value
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+
+
+def normalise_database_url(url: str) -> str:
+    """Check a database URL and pick the psycopg 3 driver for plain postgres URLs."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ConfigError(
+            "DATABASE_URL is not a database URL "
+            "(expected e.g. postgresql://user@host/dbname or sqlite:////path/to/file.db)."
+        ) from None
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in {"sqlite", "postgresql"}:
+        raise ConfigError(
+            f"DATABASE_URL uses {parsed.get_backend_name()!r}; Casework supports "
+            "SQLite and PostgreSQL."
+        )
+    return parsed.render_as_string(hide_password=False)
+
+
+def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config from environment variables with safe defaults."""
+    env = dict(os.environ if env is None else env)
+    instance_path.mkdir(parents=True, exist_ok=True)
+    production = env.get("CASEWORK_ENV", "development").strip().lower() == "production"
+
+    values: dict[str, Any] = {"CASEWORK_ENV": "production" if production else "development"}
+    for secret in _SECRETS:
+        value = env.get(secret.env_name, "").strip()
+        if not value:
+            if production:
+                raise ConfigError(
+                    f"{secret.env_name} is not set; in production Casework refuses to start "
+                    "without a real one."
+                )
+            value = _dev_secret(instance_path, secret)
+        values[secret.env_name] = value
+
+    database_url = env.get("DATABASE_URL", "").strip() or (
+        "sqlite:///" + str(instance_path / "casework.db")
+    )
+    values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
+    values["REDIS_URL"] = env.get("REDIS_URL", "").strip() or "redis://localhost:6379/0"
+    values["EVIDENCE_DIR"] = env.get("CASEWORK_EVIDENCE_DIR", "") or str(instance_path / "evidence")
+    values["MAX_UPLOAD_BYTES"] = _int(env, "CASEWORK_MAX_UPLOAD_MB", 10) * 1024 * 1024
+    # Several screenshots per request, plus form fields.
+    values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_BYTES"] * 6 + 1024 * 1024
+    values["SESSION_IDLE_MINUTES"] = _int(env, "CASEWORK_SESSION_IDLE_MINUTES", 30)
+    values["RETENTION_DAYS_AFTER_CLOSE"] = _int(env, "CASEWORK_RETENTION_DAYS", 365)
+    values["MAIL_SERVER"] = env.get("MAIL_SERVER", "localhost")
+    values["MAIL_PORT"] = _int(env, "MAIL_PORT", 25)
+    values["MAIL_USE_TLS"] = _bool(env.get("MAIL_USE_TLS"), False)
+    values["MAIL_USERNAME"] = env.get("MAIL_USERNAME") or None
+    values["MAIL_PASSWORD"] = env.get("MAIL_PASSWORD") or None
+    values["MAIL_FROM"] = env.get("MAIL_FROM", "casework@localhost")
+    values["RATELIMIT_ENABLED"] = _bool(env.get("CASEWORK_RATELIMIT"), True)
+    values["REMOVAL_CHECKS_ENABLED"] = _bool(env.get("CASEWORK_REMOVAL_CHECKS"), False)
+    values["REMOVAL_CHECK_BASE_URL"] = env.get("CASEWORK_REMOVAL_CHECK_BASE_URL", "https://x.com")
+    values["REMOVAL_CHECK_TIMEOUT"] = float(env.get("CASEWORK_REMOVAL_CHECK_TIMEOUT", "10"))
+    values["QUICK_EXIT_URL"] = env.get("CASEWORK_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather")
+    values["JOBS_SYNC"] = _bool(env.get("CASEWORK_JOBS_SYNC"), False)
+
+    values["SESSION_COOKIE_HTTPONLY"] = True
+    values["SESSION_COOKIE_SAMESITE"] = "Lax"
+    values["SESSION_COOKIE_SECURE"] = production
+    values["REMEMBER_COOKIE_SECURE"] = production
+    values["REMEMBER_COOKIE_HTTPONLY"] = True
+    values["PREFERRED_URL_SCHEME"] = "https" if production else "http"
+    values["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    values["WTF_CSRF_TIME_LIMIT"] = None  # the session's own lifetime bounds the token
+    values["BABEL_DEFAULT_LOCALE"] = "en"
+    values["BABEL_TRANSLATION_DIRECTORIES"] = str(REPO_ROOT / "casework" / "translations")
+    values["LANGUAGES"] = ("en", "fr")
+    return values

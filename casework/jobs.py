@@ -1,0 +1,67 @@
+"""The one way to enqueue background work: queue names, Redis connection, sync mode for tests."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, current_app
+from redis import Redis
+from redis.exceptions import RedisError
+from rq import Queue, Retry
+from rq.job import Job
+
+log = logging.getLogger(__name__)
+
+QUEUE_DEADLINES = "deadlines"
+QUEUE_LETTERS = "letters"
+QUEUE_NOTIFICATIONS = "notifications"
+QUEUE_DEFAULT = "default"
+QUEUES = (QUEUE_DEADLINES, QUEUE_NOTIFICATIONS, QUEUE_LETTERS, QUEUE_DEFAULT)
+
+
+def redis_connection(app: Flask | None = None) -> Redis:
+    """A Redis client with short timeouts: a missing Redis must never hang a request."""
+    app = app or current_app
+    existing = app.extensions.get("casework_redis")
+    if existing is None:
+        existing = Redis.from_url(
+            app.config["REDIS_URL"], socket_connect_timeout=0.5, socket_timeout=2.0
+        )
+        app.extensions["casework_redis"] = existing
+    return existing
+
+
+def get_queue(name: str, app: Flask | None = None) -> Queue:
+    return Queue(name, connection=redis_connection(app))
+
+
+def enqueue(
+    queue_name: str,
+    func: Callable[..., Any],
+    *args: Any,
+    at: datetime | None = None,
+    job_id: str | None = None,
+    retry: Retry | None = None,
+) -> Job | None:
+    """Enqueue a job (at a time, if given); return None when Redis is unreachable.
+
+    Callers have already committed the rows the job works on, and a periodic
+    sweep finds anything a lost job would have done, so a Redis outage only
+    delays work: it is logged, never raised.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config.get("JOBS_SYNC"):
+        func(*args)
+        return None
+    try:
+        queue = get_queue(queue_name, app)
+        options: dict[str, Any] = {"job_id": job_id, "retry": retry}
+        if at is not None:
+            return queue.enqueue_at(at, func, *args, **options)
+        return queue.enqueue(func, *args, **options)
+    except RedisError as exc:
+        log.warning("redis unreachable, %s not enqueued (%s)", func.__name__, type(exc).__name__)
+        return None

@@ -1,0 +1,43 @@
+"""The landing page, health and readiness endpoints, and the language switch."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
+from werkzeug.wrappers import Response
+
+from casework.health import check_database, check_redis
+from casework.urls import safe_next
+
+bp = Blueprint("site", __name__)
+
+
+@bp.get("/")
+def landing() -> str:
+    return render_template("public/landing.html")
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz() -> tuple[Response, int]:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    checks = [check_database(app), check_redis(app)]
+    ready = all(check.ok for check in checks)
+    body = {"ready": ready, "checks": {check.name: check.as_dict() for check in checks}}
+    return jsonify(body), 200 if ready else 503
+
+
+@bp.post("/language")
+def set_language() -> Response:
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return redirect(safe_next(request.form.get("next"), default="/"))
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    return render_template("public/privacy.html")
