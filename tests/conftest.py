@@ -1,0 +1,173 @@
+"""Shared fixtures: the app on SQLite and on PostgreSQL, a client, Redis, and factories.
+
+Database-facing tests take the `app` fixture and run once per backend. The
+PostgreSQL run uses a fresh database created on the server that
+TEST_DATABASE_URL points at; Redis tests use TEST_REDIS_URL. In CI (CI=true)
+a missing service fails the run instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from flask_migrate import upgrade
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from casework import create_app
+from casework.extensions import db
+from casework.orm import Base
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+BACKENDS = ("sqlite", "postgresql")
+
+
+def require_service(name: str, env_var: str) -> str:
+    """The service URL from the environment; skip locally, fail in CI, when it is missing."""
+    value = os.environ.get(env_var, "").strip()
+    if not value:
+        message = f"{name} not configured: set {env_var}"
+        if IN_CI:
+            pytest.fail(message + " (required in CI)")
+        pytest.skip(message)
+    return value
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway database on the TEST_DATABASE_URL server, dropped afterwards."""
+    server_url = make_url(require_service("PostgreSQL", "TEST_DATABASE_URL"))
+    if server_url.drivername in {"postgresql", "postgres"}:
+        server_url = server_url.set(drivername="postgresql+psycopg")
+    name = f"casework_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "casework-test.db")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    return require_service("Redis", "TEST_REDIS_URL")
+
+
+def base_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:1/0",
+        "SECRET_KEY": "test-secret-key-" + "x" * 32,
+        "CASEWORK_EVIDENCE_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "EVIDENCE_DIR": str(tmp_path / "evidence"),
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "JOBS_SYNC": False,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": 1,
+    }
+
+
+_migrated: set[str] = set()
+
+
+def _fresh_schema(app: Flask) -> None:
+    """Build the schema with the migrations once per database, then empty it per test."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    with app.app_context():
+        if url not in _migrated:
+            upgrade()
+            _migrated.add(url)
+        empty_tables()
+
+
+def empty_tables() -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608  (table names from metadata)
+    db.session.commit()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> str:
+    if backend == "postgresql":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(request.getfixturevalue("sqlite_url"))
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
+    """Tests may update this before asking for `app` to change settings."""
+    return base_config(database_url, tmp_path)
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    # Each test keeps its development secrets out of the repo's instance folder.
+    application = create_app(app_config, instance_path=str(tmp_path / "instance"))
+    _fresh_schema(application)
+    with application.app_context():
+        yield application
+        db.session.remove()
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def session(app: Flask) -> Any:
+    return db.session
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    pg = os.environ.get("TEST_DATABASE_URL")
+    redis = os.environ.get("TEST_REDIS_URL")
+    pg_host = make_url(pg).render_as_string(hide_password=True) if pg else "NOT configured"
+    return [
+        f"casework databases: sqlite (temporary file) and postgresql ({pg_host})",
+        f"casework redis: {redis or 'NOT configured'}",
+    ]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many database-facing tests passed on each backend."""
+    passed = terminalreporter.stats.get("passed", [])
+    counts = {b: sum(1 for r in passed if f"[{b}" in r.nodeid) for b in BACKENDS}
+    terminalreporter.write_line(
+        "casework: passed on sqlite: {sqlite}, on postgresql: {postgresql}".format(**counts)
+    )

@@ -1,0 +1,106 @@
+"""Configuration: safe defaults, production refusals, and one-line failures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from casework.config import ConfigError, load_config, normalise_database_url
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_use_sqlite_in_the_instance_folder_and_local_redis(tmp_path: Path) -> None:
+    config = load_config(tmp_path, env={})
+    assert config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'casework.db'}"
+    assert config["REDIS_URL"] == "redis://localhost:6379/0"
+    assert config["CASEWORK_ENV"] == "development"
+    assert config["MAX_UPLOAD_BYTES"] == 10 * 1024 * 1024
+
+
+def test_development_secrets_are_generated_once_and_kept_private(tmp_path: Path) -> None:
+    first = load_config(tmp_path, env={})
+    second = load_config(tmp_path, env={})
+    assert first["SECRET_KEY"] == second["SECRET_KEY"]
+    assert len(first["SECRET_KEY"]) >= 32
+    assert first["CASEWORK_EVIDENCE_KEY"] == second["CASEWORK_EVIDENCE_KEY"]
+    for name in ("secret_key", "evidence_key"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "CASEWORK_EVIDENCE_KEY"])
+def test_production_refuses_to_start_without_each_real_secret(tmp_path: Path, missing: str) -> None:
+    env = {"CASEWORK_ENV": "production", "SECRET_KEY": "s" * 40, "CASEWORK_EVIDENCE_KEY": "k" * 44}
+    del env[missing]
+    with pytest.raises(ConfigError, match=missing):
+        load_config(tmp_path, env=env)
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_uses_secure_cookies(tmp_path: Path) -> None:
+    env = {"CASEWORK_ENV": "production", "SECRET_KEY": "s" * 40, "CASEWORK_EVIDENCE_KEY": "k" * 44}
+    config = load_config(tmp_path, env=env)
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] in {"Lax", "Strict"}
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgres://u:p@h:5433/db", "postgresql+psycopg://u:p@h:5433/db"),
+        ("sqlite:////tmp/x.db", "sqlite:////tmp/x.db"),
+    ],
+)
+def test_database_urls_are_normalised(url: str, expected: str) -> None:
+    assert normalise_database_url(url) == expected
+
+
+@pytest.mark.parametrize("url", ["not a url", "mysql://u@h/db", "localhost:5432"])
+def test_bad_database_urls_are_refused_plainly(url: str) -> None:
+    with pytest.raises(ConfigError, match="DATABASE_URL"):
+        normalise_database_url(url)
+
+
+def _start(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CASEWORK", "DATABASE"))}
+    clean.update({"CASEWORK_INSTANCE_PATH": str(tmp_path / "instance")}, **env)
+    return subprocess.run(
+        [sys.executable, "-c", "import casework.wsgi"],
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"DATABASE_URL": "definitely not a url"}, "DATABASE_URL is not a database URL"),
+        ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}, "unreachable"),
+        ({"CASEWORK_ENV": "production"}, "SECRET_KEY is not set"),
+    ],
+)
+def test_bad_configuration_stops_the_app_with_one_line(
+    tmp_path: Path, env: dict[str, str], says: str
+) -> None:
+    result = _start(tmp_path, env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("casework: cannot start:")
+    assert says in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_good_configuration_starts(tmp_path: Path) -> None:
+    result = _start(tmp_path, {})
+    assert result.returncode == 0, result.stderr
