@@ -1,0 +1,20 @@
+# Convenience targets; the scripts do the work.
+.PHONY: run test lint bench translations
+
+run:
+	./scripts/run
+
+test:
+	./scripts/test
+
+lint:
+	.venv/bin/ruff check .
+	.venv/bin/bandit -q -c pyproject.toml -r casework worker.py
+
+bench:
+	./scripts/bench
+
+translations:
+	.venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o casework/translations/messages.pot .
+	.venv/bin/pybabel update -i casework/translations/messages.pot -d casework/translations
+	.venv/bin/pybabel compile -d casework/translations
