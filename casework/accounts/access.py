@@ -1,0 +1,67 @@
+"""Who may reach what: staff-only views, role checks, and organisation scoping (404, never 403)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user
+from sqlalchemy import select
+
+from casework.accounts.models import Role, User
+from casework.actors import Actor
+from casework.cases.models import Case
+from casework.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def current_staff() -> User:
+    """The signed-in staff user; the staff gate guarantees there is one."""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if not isinstance(user, User):
+        abort(401)
+    return user
+
+
+def current_actor() -> Actor:
+    user = current_staff()
+    return Actor.staff(user.id, user.role.value)
+
+
+def roles_required(*roles: Role) -> Callable[[F], F]:
+    """Allow only these roles; others get 403 (their own organisation's page exists)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if current_staff().role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def get_case_or_404(case_id: int) -> Case:
+    """A case of the signed-in user's organisation, or 404 so ids leak nothing."""
+    case = db.session.scalar(
+        select(Case).where(
+            Case.id == case_id, Case.organisation_id == current_staff().organisation_id
+        )
+    )
+    if case is None:
+        abort(404)
+    return case
+
+
+def scoped(model: type[Any], object_id: int, *, case_attr: str = "case_id") -> Any:
+    """Any case-owned row (item, notice, letter, evidence) of the user's organisation, or 404."""
+    row = db.session.get(model, object_id)
+    if row is None:
+        abort(404)
+    get_case_or_404(getattr(row, case_attr))
+    return row
