@@ -1,0 +1,208 @@
+"""Pure deadline arithmetic: due times, multi-stage chains, extensions and reminder times."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+
+from casework.notices.registry import (
+    DEFAULT_REMINDERS,
+    DeadlineRule,
+    DeadlineStage,
+    Extension,
+    FilingWindow,
+    Period,
+    Reminder,
+    SupersededRule,
+    Unit,
+    parse_iso_duration,
+)
+
+__all__ = [
+    "add_period",
+    "compute_due",
+    "reminder_times",
+    "rule_in_force",
+    "stage_due_dates",
+    "to_utc",
+    "with_extension",
+]
+
+
+def to_utc(moment: datetime, name: str = "datetime") -> datetime:
+    """Return `moment` in UTC; a naive datetime is refused because its zone is a guess."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must be timezone-aware, got naive {moment.isoformat()}")
+    return moment.astimezone(UTC)
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    # 31 January + 1 month is the last day of February, never 3 March.
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def _add_business_days(moment: datetime, days: int) -> datetime:
+    current = moment
+    remaining = days
+    while remaining > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:  # Monday to Friday; public holidays are not modelled
+            remaining -= 1
+    return current
+
+
+def add_period(start: datetime, amount: int, unit: Unit) -> datetime:
+    """`start` plus a period, in UTC: exact hours, calendar days, clamped months, weekdays."""
+    if amount < 0:
+        raise ValueError(f"a period cannot be negative: {amount} {unit}")
+    moment = to_utc(start, "start")
+    if unit == "hours":
+        return moment + timedelta(hours=amount)
+    if unit == "days":
+        # In UTC a calendar day is always 24 hours: no daylight-saving jumps.
+        return moment + timedelta(days=amount)
+    if unit == "months":
+        return _add_months(moment, amount)
+    if unit == "business_days":
+        return _add_business_days(moment, amount)
+    raise ValueError(f"unknown unit {unit!r}")
+
+
+def rule_in_force(deadline: DeadlineRule, received_at: datetime) -> DeadlineRule | SupersededRule:
+    """The version of a fixed deadline that applied when the request was received.
+
+    The changeover is compared on the UTC date, so a request received on the changeover
+    day in a zone ahead of UTC (India) may need a lawyer's look.
+    """
+    if deadline.kind != "fixed":
+        raise ValueError(f"a {deadline.kind} deadline has no single period")
+    when: date = to_utc(received_at, "received_at").date()
+    if deadline.in_force_from is None or when >= deadline.in_force_from:
+        return deadline
+    for old in deadline.superseded:
+        if when < old.until:
+            return old
+    raise ValueError(
+        f"no rule recorded for {when.isoformat()}: this one starts "
+        f"{deadline.in_force_from.isoformat()}"
+    )
+
+
+def compute_due(received_at: datetime, deadline: Period) -> datetime:
+    """When a fixed deadline, stage, superseded rule or filing window runs out, in UTC.
+
+    A fixed deadline with history uses the rule in force on the day of receipt. A staged
+    deadline has no single due time (use stage_due_dates) and "none" has none at all.
+    """
+    start = to_utc(received_at, "received_at")
+    amount: int | None
+    if isinstance(deadline, DeadlineRule):
+        if deadline.kind == "none":
+            raise ValueError("this route has no legal deadline")
+        if deadline.kind == "staged":
+            raise ValueError("a staged deadline has one due time per stage: use stage_due_dates")
+        rule = rule_in_force(deadline, start)
+        amount, unit = rule.amount, rule.unit
+    elif isinstance(deadline, DeadlineStage | SupersededRule | FilingWindow):
+        amount, unit = deadline.amount, deadline.unit
+    else:
+        raise TypeError(f"not a deadline: {deadline!r}")
+    if amount is None or unit is None:
+        raise ValueError("the deadline has no amount or unit")
+    due = add_period(start, amount, unit)
+    if due < start:  # pragma: no cover - guarded by add_period refusing negative amounts
+        raise AssertionError("a due time can never be before receipt")
+    return due
+
+
+def stage_due_dates(
+    received_at: datetime,
+    deadline: DeadlineRule,
+    completed: Mapping[str, datetime] | None = None,
+) -> dict[str, datetime]:
+    """Due time of each stage of a staged deadline, in order.
+
+    A stage that runs `after` another starts when that one was actually completed (from
+    `completed`), or otherwise at that stage's own due time, the latest it could start.
+    """
+    if deadline.kind != "staged":
+        raise ValueError(f"a {deadline.kind} deadline has no stages")
+    done = {name: to_utc(at, f"completed[{name!r}]") for name, at in (completed or {}).items()}
+    start = to_utc(received_at, "received_at")
+    dues: dict[str, datetime] = {}
+    for stage in deadline.stages:
+        anchor = start
+        if stage.after is not None:
+            anchor = done.get(stage.after, dues[stage.after])
+            # A completion stamped before receipt is a data error; never count from before it.
+            anchor = max(anchor, start)
+        dues[stage.name] = compute_due(anchor, stage)
+    return dues
+
+
+def with_extension(
+    received_at: datetime,
+    deadline: DeadlineRule | DeadlineStage,
+    extension: Extension | None = None,
+) -> datetime:
+    """The due time once an allowed extension is used (GDPR: 1 month + 2 months).
+
+    With the same unit the period is counted once from receipt (a 3-month period), so
+    31 January gives 30 April rather than the 28 April that chaining clamped months gives.
+    """
+    ext = extension if extension is not None else deadline.extension
+    if ext is None:
+        raise ValueError("this deadline has no extension")
+    start = to_utc(received_at, "received_at")
+    if isinstance(deadline, DeadlineRule):
+        base: DeadlineRule | DeadlineStage | SupersededRule = rule_in_force(deadline, start)
+    else:
+        base = deadline
+    if base.amount is None or base.unit is None:
+        raise ValueError("the deadline has no amount or unit")
+    if base.unit == ext.unit:
+        return add_period(start, base.amount + ext.amount, ext.unit)
+    return add_period(add_period(start, base.amount, base.unit), ext.amount, ext.unit)
+
+
+def _as_reminder(spec: Reminder | str) -> Reminder:
+    if isinstance(spec, str):
+        return parse_iso_duration(spec)
+    if isinstance(spec, bool):
+        raise TypeError("a reminder is a fraction or a duration, not a boolean")
+    if isinstance(spec, timedelta):
+        return spec
+    if isinstance(spec, int | float) and 0 < spec < 1:
+        return float(spec)
+    raise ValueError(f"a reminder fraction must be between 0 and 1, got {spec!r}")
+
+
+def reminder_times(
+    received_at: datetime,
+    due_at: datetime,
+    reminders: Iterable[Reminder | str] = DEFAULT_REMINDERS,
+) -> list[datetime]:
+    """Reminder times, sorted and unique, strictly between receipt and the due time.
+
+    A fraction is a share of the window from receipt; a duration ("PT2H") is that long
+    before the due time. One that would fall outside the window is dropped, so a 2-hour
+    offset before a 2-hour deadline produces nothing rather than a reminder at receipt.
+    """
+    start = to_utc(received_at, "received_at")
+    end = to_utc(due_at, "due_at")
+    if end < start:
+        raise ValueError("due_at is before received_at")
+    window = end - start
+    times: set[datetime] = set()
+    for spec in reminders:
+        reminder = _as_reminder(spec)
+        at = end - reminder if isinstance(reminder, timedelta) else start + window * reminder
+        # Whole seconds keep reminder rows stable when recomputed by the sweep.
+        at = at.replace(microsecond=0)
+        if start < at < end:
+            times.add(at)
+    return sorted(times)

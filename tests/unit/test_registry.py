@@ -1,0 +1,502 @@
+"""The jurisdiction registry: the shipped data, its cross-references, and refusal of bad data."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from casework.deadlines.rules import compute_due
+from casework.notices.registry import (
+    REQUIRED_ELEMENTS,
+    Registry,
+    RegistryError,
+    default_registry,
+    load_registry,
+)
+
+REGISTRY_DIR = Path(__file__).resolve().parents[2] / "letters" / "registry"
+CORPUS_DATE = date(2026, 6, 30)
+IRISH_X = "Twitter International Unlimited Company"
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return load_registry(REGISTRY_DIR)
+
+
+def test_shipped_registry_loads_with_a_short_version(registry: Registry) -> None:
+    assert re.fullmatch(r"[0-9a-f]{12}", registry.version)
+    assert default_registry().version == registry.version
+    assert {j.code for j in registry.jurisdictions} >= {
+        "us",
+        "us-ca",
+        "gb",
+        "eu",
+        "fr",
+        "au",
+        "in",
+        "any",
+        "ie",
+        "de",
+        "ca",
+    }
+
+
+# key, exact citation, deadline as (kind, amount, unit, clock_starts) or just the kind
+EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
+    ("us.tida.removal", "47 USC 223a", ("fixed", 48, "hours", "platform_receipt")),
+    ("us.ftc.complaint", "47 USC 223a", "none"),
+    ("us.dmca.notice", "DMCA §512(c)(3)", "none"),
+    ("us-ca.bpc22671.report", "Bus. & Prof. Code §§22670–22671", "staged"),
+    ("us-ca.civ1708_86.evidence", "Civ. Code §1708.86", ("fixed", 30, "days", "platform_receipt")),
+    ("us-ca.ag.complaint", "Civ. Code §1708.86; Bus. & Prof. Code §§22670–22671", "none"),
+    (
+        "gb.osa.intimate_image_report",
+        "Online Safety Act s.10(3A), inserted by the Crime and Policing Act 2026",
+        ("fixed", 48, "hours", "platform_receipt"),
+    ),
+    ("gb.ofcom.complaint", "Online Safety Act s.10, s.20, s.21", "none"),
+    ("gb.police.report", "SOA 2003 s.66B", "none"),
+    ("eu.dsa.notice", "Digital Services Act (Reg. 2022/2065) Art.16", "none"),
+    ("eu.dsa.internal_complaint", "Digital Services Act (Reg. 2022/2065) Art.20", "none"),
+    ("eu.dsa.dsc_complaint", "Digital Services Act (Reg. 2022/2065) Art.53", "none"),
+    ("eu.gdpr.erasure_x", "GDPR Art.17; Art.12(3)", ("fixed", 1, "months", "request")),
+    ("eu.gdpr.erasure_generator", "GDPR Art.17; Art.12(3)", ("fixed", 1, "months", "request")),
+    (
+        "fr.dsa.signalement",
+        "Digital Services Act (Reg. 2022/2065) Art.16; C. pén. 226-8-1; C. pén. 226-2-1",
+        "none",
+    ),
+    ("fr.pharos.signalement", "C. pén. 226-8-1; C. pén. 226-2-1", "none"),
+    ("fr.plainte.procureur", "C. pén. 226-8-1; C. pén. 226-2-1", "none"),
+    (
+        "fr.lil51.effacement",
+        "Loi Informatique et Libertés art.51 II",
+        ("fixed", 1, "months", "request"),
+    ),
+    ("fr.cnil.plainte", "Loi Informatique et Libertés art.51 II", ("fixed", 21, "days", "request")),
+    (
+        "au.esafety.iba_complaint",
+        "Online Safety Act 2021 (Cth) s.32; s.77",
+        ("fixed", 24, "hours", "regulator_notice"),
+    ),
+    ("in.grievance.ncii", "IT Rules 2021 r.3(2)(b)", ("fixed", 2, "hours", "platform_receipt")),
+    ("in.gac.appeal", "IT Rules 2021 r.3A", ("fixed", 30, "days", "request")),
+    ("in.ncrp.report", "MeitY NCII SOP (November 2025)", "none"),
+    (
+        "ie.hotline.iia_report",
+        'Harassment, Harmful Communications and Related Offences Act 2020 ("Coco\'s Law")',
+        "none",
+    ),
+    ("de.strafanzeige", "§201a StGB; §§184, 187 StGB", "none"),
+    (
+        "any.preservation.request",
+        "No statutory basis: request to preserve evidence in anticipation of litigation",
+        "none",
+    ),
+    ("any.x.policy_report", "X NCN policy (a platform rule, not law)", "none"),
+]
+
+
+@pytest.mark.parametrize(("key", "citation", "deadline"), EXPECTED_ROUTES)
+def test_route_has_its_citation_and_deadline(
+    registry: Registry, key: str, citation: str, deadline: tuple[str, int, str, str] | str
+) -> None:
+    route = registry.route(key)
+    assert route.citation == citation
+    if isinstance(deadline, str):
+        assert route.deadline.kind == deadline
+    else:
+        kind, amount, unit, clock = deadline
+        rule = route.deadline
+        assert (rule.kind, rule.amount, rule.unit, rule.clock_starts) == (kind, amount, unit, clock)
+
+
+def test_every_route_is_expected_and_keys_are_unique(registry: Registry) -> None:
+    keys = [r.key for r in registry.routes]
+    assert len(keys) == len(set(keys))
+    assert set(keys) == {key for key, _, _ in EXPECTED_ROUTES}
+
+
+def test_every_fact_carries_last_checked_and_sources(registry: Registry) -> None:
+    for j in registry.jurisdictions:
+        assert j.last_checked == CORPUS_DATE and j.sources, j.code
+        for route in j.routes:
+            assert route.last_checked == CORPUS_DATE and route.sources, route.key
+            assert route.templates and all(t.endswith(".html") for t in route.templates)
+            assert set(route.required_elements) <= set(REQUIRED_ELEMENTS)
+        for service in (*j.minor_routes, *j.support):
+            assert service.last_checked == CORPUS_DATE and service.sources, service.name
+
+
+def test_routes_without_a_deadline_say_so_and_follow_ups_are_only_ours(registry: Registry) -> None:
+    for route in registry.routes:
+        if route.follow_up_days is not None:
+            assert route.deadline.is_none, route.key
+        if route.deadline.is_none:
+            assert route.reminders == (), route.key
+
+
+def test_tida_notice_contents_escalation_and_alternatives(registry: Registry) -> None:
+    tida = registry.route("us.tida.removal")
+    assert tida.required_elements == (
+        "signature",
+        "identification_of_content",
+        "location_urls",
+        "good_faith_non_consent_statement",
+        "contact_information",
+    )
+    assert tida.addressee.name == "X Corp."
+    form = tida.addressee.channel("electronic")
+    assert form is not None
+    assert form.value == "help.x.com/forms/safety-and-sensitive-content/take-it-down"
+    assert tida.escalation is not None and tida.escalation.route == "us.ftc.complaint"
+    assert "revealing_attire" not in tida.covers
+    suggested = tida.alternatives["revealing_attire"]
+    assert "any.x.policy_report" in suggested and "in.grievance.ncii" in suggested
+    for key in suggested:
+        alternative = registry.route(key)
+        assert "revealing_attire" in (*alternative.covers, *alternative.may_cover)
+
+
+def test_dmca_warns_that_x_forwards_the_senders_identity(registry: Registry) -> None:
+    dmca = registry.route("us.dmca.notice")
+    assert any("forwards" in w and "name" in w for w in dmca.warnings)
+    assert "accuracy_under_penalty_of_perjury" in dmca.required_elements
+    assert "copyrighted_work_identified" in dmca.required_elements
+
+
+def test_california_report_is_a_three_stage_deadline(registry: Registry) -> None:
+    rule = registry.route("us-ca.bpc22671.report").deadline
+    stages = {s.name: s for s in rule.stages}
+    assert list(stages) == ["acknowledge", "status_update", "decision"]
+    assert (stages["acknowledge"].amount, stages["acknowledge"].unit) == (48, "hours")
+    assert (stages["status_update"].amount, stages["status_update"].unit) == (7, "days")
+    assert stages["status_update"].after == "acknowledge"
+    assert (stages["decision"].amount, stages["decision"].unit) == (30, "days")
+    extension = stages["decision"].extension
+    assert extension is not None and (extension.amount, extension.unit) == (30, "days")
+
+
+def test_gdpr_erasure_goes_to_x_and_to_the_generator_with_extension(registry: Registry) -> None:
+    for key in ("eu.gdpr.erasure_x", "eu.gdpr.erasure_generator"):
+        extension = registry.route(key).deadline.extension
+        assert extension is not None and (extension.amount, extension.unit) == (2, "months")
+    assert registry.route("eu.gdpr.erasure_x").addressee.name == IRISH_X
+    assert registry.route("eu.gdpr.erasure_generator").addressee.select == "per_case"
+
+
+def test_art53_complaint_goes_to_the_victims_national_coordinator(registry: Registry) -> None:
+    route = registry.route("eu.dsa.dsc_complaint")
+    assert route.addressee.select == "dsc_by_victim_country"
+    names = {c: registry.dsc(c) for c in ("IE", "FR", "DE")}
+    assert {c: a.name for c, a in names.items() if a} == {
+        "IE": "Coimisiún na Meán",
+        "FR": "Arcom",
+        "DE": "Bundesnetzagentur",
+    }
+    cnam = registry.dsc("ie")
+    assert cnam is not None
+    email, phone = cnam.channel("email"), cnam.channel("phone")
+    assert email is not None and email.value == "usersupport@cnam.ie"
+    assert phone is not None and phone.value == "+353 1 963 7755"
+    assert registry.dsc("IT") is None
+
+
+def test_french_routes_are_written_in_french(registry: Registry) -> None:
+    french = [r for r in registry.routes if r.jurisdiction == "fr"]
+    assert french
+    for route in french:
+        assert route.language == "fr"
+        assert route.title["fr"] and route.title["en"]
+    erasure = registry.route("fr.lil51.effacement")
+    assert erasure.escalation is not None and erasure.escalation.route == "fr.cnil.plainte"
+
+
+def test_eu_routes_go_to_the_irish_entity_with_an_unverified_address(registry: Registry) -> None:
+    irish = [r for r in registry.routes if r.addressee.name == IRISH_X]
+    assert {"eu.dsa.notice", "eu.dsa.internal_complaint", "fr.dsa.signalement"} <= {
+        r.key for r in irish
+    }
+    for route in irish:
+        postal = route.addressee.channel("postal")
+        assert postal is not None
+        assert postal.value == "One Cumberland Place, Fenian Street, Dublin 2, D02 AX07"
+        assert postal.verified is False
+        assert "addressee.postal" in route.unverified_facts()
+
+
+def test_unverified_sources_stay_unverified(registry: Registry) -> None:
+    uk = registry.route("gb.osa.intimate_image_report")
+    # The 48 hours are sourced; their commencement is not.
+    assert uk.verified is False and uk.deadline.verified is False
+    assert {"route", "deadline"} <= set(uk.unverified_facts())
+
+    def channel_verified(key: str, kind: str) -> bool:
+        channel = registry.route(key).addressee.channel(kind)  # type: ignore[arg-type]
+        assert channel is not None
+        return channel.verified
+
+    assert channel_verified("us.ftc.complaint", "electronic") is False
+    assert channel_verified("us-ca.ag.complaint", "electronic") is False
+    assert channel_verified("in.gac.appeal", "electronic") is False
+    assert registry.route("us.dmca.notice").deadline.verified is False
+    assert registry.route("ie.hotline.iia_report").deadline.verified is False
+    escalation = registry.route("eu.gdpr.erasure_x").escalation
+    assert escalation is not None and escalation.verified is False
+    minors = {m.name: m for c in ("FR", "AU", "CA") for m in registry.minor_routes(c)}
+    for name in ("Point de Contact", "3018 (e-Enfance)", "ACCCE", "NeedHelpNow.ca"):
+        assert minors[name].verified is False
+    # Sourced facts stay verified, so the banner appears only where it should.
+    assert registry.route("us.tida.removal").unverified_facts() == ()
+
+
+def test_india_two_hour_rule_supersedes_the_24_hour_rule(registry: Registry) -> None:
+    rule = registry.route("in.grievance.ncii").deadline
+    assert (rule.amount, rule.unit, rule.in_force_from) == (2, "hours", date(2026, 2, 20))
+    (old,) = rule.superseded
+    assert (old.amount, old.unit, old.until) == (24, "hours", date(2026, 2, 20))
+    before = datetime(2026, 2, 19, 9, 0, tzinfo=UTC)
+    after = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
+    assert compute_due(before, rule) == datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
+    assert compute_due(after, rule) == datetime(2026, 2, 20, 11, 0, tzinfo=UTC)
+    gac = registry.route("in.gac.appeal")
+    assert gac.filing_window is not None
+    assert (gac.filing_window.amount, gac.filing_window.unit) == (30, "days")
+
+
+def test_australian_clock_starts_at_esafetys_notice(registry: Registry) -> None:
+    route = registry.route("au.esafety.iba_complaint")
+    assert route.deadline.clock_starts == "regulator_notice"
+
+
+@pytest.mark.parametrize(
+    ("country", "expected"),
+    [
+        ("US", {"NCMEC CyberTipline", "Take It Down (NCMEC)"}),
+        ("GB", {"Report Remove (IWF and Childline)"}),
+        ("FR", {"PHAROS", "Point de Contact", "3018 (e-Enfance)"}),
+        ("AU", {"eSafety (class-1 child sexual exploitation material)", "ACCCE"}),
+        ("IE", {"Hotline.ie (child sexual abuse material report)"}),
+        ("CA", {"Cybertip.ca", "NeedHelpNow.ca"}),
+        ("IN", {"National Cybercrime Reporting Portal (NCRP)"}),
+        ("DE", set()),
+    ],
+)
+def test_minor_routes_per_country(registry: Registry, country: str, expected: set[str]) -> None:
+    assert {m.name for m in registry.minor_routes(country.lower())} == expected
+
+
+def test_minor_route_contacts_are_as_given(registry: Registry) -> None:
+    us = {m.name: m for m in registry.minor_routes("US")}
+    tipline = us["NCMEC CyberTipline"]
+    assert (tipline.url, tipline.phone) == ("cybertipline.org", "1-800-THE-LOST")
+    (india,) = registry.minor_routes("IN")
+    assert (india.url, india.phone) == ("cybercrime.gov.in", "1930")
+
+
+def test_routes_for_includes_parents_and_any(registry: Registry) -> None:
+    keys = [r.key for r in registry.routes_for(["us-ca"])]
+    assert keys.index("us-ca.bpc22671.report") < keys.index("us.tida.removal")
+    assert "any.preservation.request" in keys
+    assert not any(k.startswith("eu.") for k in keys)
+    fr = [r.key for r in registry.routes_for(["fr", "eu"])]
+    assert len(fr) == len(set(fr)) and "eu.dsa.dsc_complaint" in fr
+    with pytest.raises(KeyError, match="zz"):
+        registry.routes_for(["zz"])
+    with pytest.raises(KeyError, match="no route"):
+        registry.route("us.nope")
+
+
+def test_version_changes_with_the_bytes(tmp_path: Path, registry: Registry) -> None:
+    copy = _copy(tmp_path)
+    assert load_registry(copy).version == registry.version
+    path = copy / "us.toml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n# comment\n", encoding="utf-8")
+    assert load_registry(copy).version != registry.version
+
+
+# --- broken copies --------------------------------------------------------------------
+
+
+def _copy(tmp_path: Path) -> Path:
+    target = tmp_path / "registry"
+    shutil.copytree(REGISTRY_DIR, target, ignore=shutil.ignore_patterns("*.md"))
+    return target
+
+
+def _break(tmp_path: Path, name: str, old: str, new: str) -> Path:
+    copy = _copy(tmp_path)
+    path = copy / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {name}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return copy
+
+
+def _error(copy: Path) -> str:
+    with pytest.raises(RegistryError) as info:
+        load_registry(copy)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "expected"),
+    [
+        (
+            "us.toml",
+            'unit = "hours"',
+            'unit = "hourz"',
+            "us.toml: routes[0].deadline.unit: 'hourz' is not one of hours, days, months",
+        ),
+        (
+            "us.toml",
+            'citation = "47 USC 223a"\n',
+            "",
+            "us.toml: routes[0].citation: missing required field",
+        ),
+        (
+            "us.toml",
+            'route = "us.ftc.complaint"',
+            'route = "us.ftc.complain"',
+            "us.toml: routes[0].escalation.route: 'us.ftc.complain' is not a route key",
+        ),
+        (
+            "us.toml",
+            'citation = "47 USC 223a"\n',
+            'citation = "47 USC 223a"\ncitaton = "47 USC 223a"\n',
+            "us.toml: routes[0].citaton: unknown key",
+        ),
+        (
+            "us.toml",
+            "revealing_attire = [",
+            'revealing_attire = ["us.nope", ',
+            "us.toml: routes[0].alternatives.revealing_attire[0]: 'us.nope' is not a route key",
+        ),
+        (
+            "gb.toml",
+            'clock_starts = "platform_receipt"',
+            'clock_starts = "posted"',
+            "gb.toml: routes[0].deadline.clock_starts: 'posted' is not one of",
+        ),
+        (
+            "gb.toml",
+            '"identification_of_content",',
+            '"identifcation_of_content",',
+            "gb.toml: routes[0].required_elements[2]: 'identifcation_of_content' is not one of",
+        ),
+        (
+            "in.toml",
+            "until = 2026-02-20",
+            "until = 2026-02-19",
+            "in.toml: routes[0].deadline.superseded: the last superseded rule must end",
+        ),
+        (
+            "in.toml",
+            "verified = true\nin_force_from",
+            "verified = 1\nin_force_from",
+            "in.toml: routes[0].deadline.verified: expected true or false",
+        ),
+        (
+            "au.toml",
+            'reminders = [0.5, 0.9, "PT2H"]',
+            'reminders = [0.5, 1.5, "2h"]',
+            "au.toml: routes[0].reminders[1]: expected a fraction between 0 and 1",
+        ),
+        (
+            "fr.toml",
+            'title = { en = "Notice of illegal content to X (DSA Art.16), in French", fr = ',
+            'title = { en = "Notice", de = ',
+            "fr.toml: routes[0].title.fr: missing title in this language",
+        ),
+        (
+            "eu.toml",
+            'country = "DE"\nname = "Bundesnetzagentur"',
+            'country = "AT"\nname = "Bundesnetzagentur"',
+            "de.toml: country: no entry in eu digital_services_coordinators for 'DE'",
+        ),
+        (
+            "ie.toml",
+            "last_checked = 2026-06-30\nsources",
+            "last_checked = 2026-06-30T10:00:00Z\nsources",
+            "ie.toml: last_checked: expected a date",
+        ),
+        (
+            "ca.toml",
+            'code = "ca"',
+            'code = "cx"',
+            "ca.toml: code: 'cx' must match the file name 'ca.toml'",
+        ),
+        (
+            "de.toml",
+            'key = "de.strafanzeige"',
+            'key = "us.tida.removal"',
+            "de.toml: routes[0].key: 'us.tida.removal' must start with the jurisdiction code",
+        ),
+        (
+            "any.toml",
+            'deadline = "none"\n# Ours, not the law\'s: no statute',
+            'deadline = "never"\n# Ours, not the law\'s: no statute',
+            "any.toml: routes[0].deadline: 'never': a string deadline can only be \"none\"",
+        ),
+        (
+            "eu.toml",
+            'code = "eu"\n',
+            'code = "eu"\nparent = "fr"\n',
+            "eu.toml: parent: cycle eu → fr → eu",
+        ),
+        (
+            "any.toml",
+            'kind = "preservation_request"',
+            'kind = "letter"',
+            "any.toml: routes[0].kind: 'letter' is not one of platform_notice",
+        ),
+        ("us.toml", "[[routes]]", "[[routes]", "us.toml: invalid TOML"),
+    ],
+)
+def test_a_broken_file_is_refused_naming_file_and_field(
+    tmp_path: Path, name: str, old: str, new: str, expected: str
+) -> None:
+    assert expected in _error(_break(tmp_path, name, old, new))
+
+
+def test_a_duplicate_route_key_across_files_is_refused(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    extra = (copy / "us.toml").read_text(encoding="utf-8").replace('code = "us"', 'code = "xx"')
+    extra = extra.replace('key = "us.', 'key = "xx.').replace('route = "us.', 'route = "xx.')
+    (copy / "xx.toml").write_text(extra, encoding="utf-8")
+    assert load_registry(copy).route("xx.tida.removal")
+    dup = extra.replace('key = "xx.dmca.notice"', 'key = "xx.tida.removal"')
+    (copy / "xx.toml").write_text(dup, encoding="utf-8")
+    assert "routes[2].key: 'xx.tida.removal' already defined" in _error(copy)
+
+
+def test_a_future_check_date_is_refused(tmp_path: Path) -> None:
+    copy = _break(tmp_path, "au.toml", "\nlast_checked = 2026-06-30", "\nlast_checked = 2999-01-01")
+    assert "au.toml: last_checked: 2999-01-01 is not a plausible check date" in _error(copy)
+
+
+def test_an_empty_directory_is_refused(tmp_path: Path) -> None:
+    assert "no *.toml registry files" in _error(tmp_path)
+
+
+JURISDICTIONS_MD = REGISTRY_DIR.parents[2] / "shared" / "jurisdictions.md"
+
+
+@pytest.mark.skipif(not JURISDICTIONS_MD.is_file(), reason="shared/jurisdictions.md not present")
+def test_every_address_email_and_phone_comes_from_jurisdictions_md(registry: Registry) -> None:
+    facts = JURISDICTIONS_MD.read_text(encoding="utf-8").lower()
+    values: list[str] = []
+    for j in registry.jurisdictions:
+        for route in j.routes:
+            values += [c.value for c in route.addressee.channels]
+        for dsc in j.digital_services_coordinators:
+            values += [c.value for c in dsc.channels]
+        for service in (*j.minor_routes, *j.support):
+            values += [v for v in (service.url, service.phone, service.email) if v]
+    assert values
+    assert [v for v in values if v.lower() not in facts] == []
