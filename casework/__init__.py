@@ -64,9 +64,23 @@ def create_app(
 
     init_security(app)
 
+    from casework.accounts.gate import init_staff_gate
+
+    init_staff_gate(app)
+
+    from casework.timefmt import local_time
+
+    app.add_template_filter(local_time, "local_time")
+
+    from casework.accounts.views import bp as auth_bp
+    from casework.admin.views import bp as admin_bp
+    from casework.notifications.views import bp as notifications_bp
     from casework.site import bp as site_bp
 
     app.register_blueprint(site_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(notifications_bp)
 
     from casework.cli import cli_group
 
