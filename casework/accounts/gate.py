@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from flask import Flask, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
@@ -34,6 +44,13 @@ def _refuse() -> Response:
         target = request.full_path if request.query_string else request.path
         return redirect(url_for("auth.login", next=target))
     abort(401)
+
+
+def _forget_loaded_user() -> None:
+    """Load the user afresh for each request, even when one app context serves several
+    (tests, scripts): Flask-Login caches the user on `g`, which lives as long as the context.
+    """
+    g.pop("_login_user", None)
 
 
 def _gate() -> Response | None:
@@ -68,5 +85,6 @@ def init_staff_gate(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # type: ignore[assignment]
     login_manager.unauthorized_handler(_refuse)
+    app.before_request(_forget_loaded_user)
     app.before_request(_gate)
     app.register_error_handler(401, _unauthorised)

@@ -74,21 +74,23 @@ def _refused(response: Response) -> bool:
     return response.status_code != 302
 
 
-def _too_many_attempts(minutes: int) -> Response:
+def _too_many_attempts(seconds: float) -> Response:
+    # A few seconds of slack, so a fresh 15-minute pause reads "15 minutes", not 16.
+    minutes = max(1, math.ceil((seconds - 5) / 60))
     response = current_app.make_response(
-        render_template("auth/too_many_attempts.html", minutes=max(1, minutes))
+        render_template("auth/too_many_attempts.html", minutes=minutes)
     )
     response.status_code = 429
-    response.headers["Retry-After"] = str(max(1, minutes) * 60)
+    response.headers["Retry-After"] = str(minutes * 60)
     return response
 
 
 def _on_breach(limit: RequestLimit) -> Response:
-    return _too_many_attempts(math.ceil((limit.reset_at - time.time()) / 60))
+    return _too_many_attempts(limit.reset_at - time.time())
 
 
 def _locked(exc: AccountLocked) -> Response:
-    return _too_many_attempts(math.ceil((exc.until - utcnow()).total_seconds() / 60))
+    return _too_many_attempts((exc.until - utcnow()).total_seconds())
 
 
 def _limit(value: str, *, by_email: bool = False, failures_only: bool = True) -> RouteLimit:

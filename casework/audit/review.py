@@ -76,21 +76,23 @@ def recent_events(
     events = events[:limit]
 
     user_ids = {e.actor_id for e in events if e.actor_type == "user" and e.actor_id is not None}
-    names = dict(
-        session.execute(
+    names = {
+        user_id: name
+        for user_id, name in session.execute(
             select(User.id, User.name).where(
                 User.id.in_(user_ids), User.organisation_id == organisation_id
             )
         ).tuples()
-    )
+    }
     case_ids = {e.case_id for e in events if e.case_id is not None}
-    references = dict(
-        session.execute(
+    references = {
+        case_id: reference
+        for case_id, reference in session.execute(
             select(Case.id, Case.reference).where(
                 Case.id.in_(case_ids), Case.organisation_id == organisation_id
             )
         ).tuples()
-    )
+    }
     rows = [
         EventRow(
             event=e,
