@@ -119,6 +119,12 @@ def _signed_in(user: User, next_url: str) -> Response:
     return redirect(safe_next(next_url, default=home_url(user)))
 
 
+@bp.get("/")
+def home() -> Response:
+    """/staff itself: the signed-in person's starting page."""
+    return redirect(home_url(current_staff()))
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 @_limit(SIGN_IN_PER_IP)
 @_limit(SIGN_IN_PER_EMAIL, by_email=True)

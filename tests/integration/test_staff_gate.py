@@ -81,3 +81,16 @@ def test_a_refused_form_post_says_what_to_do(app: Flask, client: FlaskClient) ->
     page = response.get_data(as_text=True)
     assert "Please sign in" in page
     assert "Nothing was changed." in page
+
+
+def test_the_workspace_root_leads_to_the_persons_starting_page(
+    app: Flask, client: FlaskClient
+) -> None:
+    assert client.get("/staff/").headers["Location"] == "/staff/sign-in?next=/staff/"
+    org = factories.org()
+    worker = factories.user(org)
+    db.session.commit()
+    factories.sign_in(client, worker)
+    start = client.get("/staff/")
+    assert start.status_code == 302
+    assert client.get(start.headers["Location"]).status_code == 200
