@@ -7,8 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
-from flask_babel import get_locale
+from flask import Flask, has_request_context, request, session
+from flask_babel import get_locale, refresh
 
 from casework.config import REPO_ROOT, ConfigError, load_config
 from casework.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -17,6 +17,8 @@ __all__ = ["ConfigError", "create_app"]
 
 
 def _select_locale() -> str:
+    if not has_request_context():
+        return "en"  # commands and jobs without a reader: the default language
     chosen = session.get("lang")
     if chosen in ("en", "fr"):
         return str(chosen)
@@ -54,6 +56,9 @@ def create_app(
     login_manager.init_app(app)
     _configure_login(app)
     babel.init_app(app, locale_selector=_select_locale)
+    # The locale is cached on `g`; choose it afresh per request even when one app
+    # context serves several (tests, scripts).
+    app.before_request(refresh)
     app.jinja_env.globals["get_locale"] = get_locale
     # Pages link to other parts only once those parts are registered.
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
@@ -64,9 +69,23 @@ def create_app(
 
     init_security(app)
 
+    from casework.accounts.gate import init_staff_gate
+
+    init_staff_gate(app)
+
+    from casework.timefmt import local_time
+
+    app.add_template_filter(local_time, "local_time")
+
+    from casework.accounts.views import bp as auth_bp
+    from casework.admin.views import bp as admin_bp
+    from casework.notifications.views import bp as notifications_bp
     from casework.site import bp as site_bp
 
     app.register_blueprint(site_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(notifications_bp)
 
     from casework.cli import cli_group
 

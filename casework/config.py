@@ -116,6 +116,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["MAX_UPLOAD_BYTES"] = _int(env, "CASEWORK_MAX_UPLOAD_MB", 10) * 1024 * 1024
     # Several screenshots per request, plus form fields.
     values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_BYTES"] * 6 + 1024 * 1024
+    # The public address links in emails point at (https://casework.example.org).
+    values["BASE_URL"] = env.get("CASEWORK_BASE_URL", "").strip().rstrip("/")
     values["SESSION_IDLE_MINUTES"] = _int(env, "CASEWORK_SESSION_IDLE_MINUTES", 30)
     values["RETENTION_DAYS_AFTER_CLOSE"] = _int(env, "CASEWORK_RETENTION_DAYS", 365)
     values["MAIL_SERVER"] = env.get("MAIL_SERVER", "localhost")

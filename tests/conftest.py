@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from casework import create_app
+from casework.accounts import passwords
 from casework.extensions import db
 from casework.orm import Base
 
@@ -38,6 +40,19 @@ def require_service(name: str, env_var: str) -> str:
             pytest.fail(message + " (required in CI)")
         pytest.skip(message)
     return value
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Real argon2id at its cheapest cost: the same code paths, without 100 ms per hash.
+
+    Sign-in tests hash and verify hundreds of passwords; at production cost
+    they would dominate the suite.
+    """
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    yield
+    passwords._hasher = production
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
+from casework.accounts import totp
 from casework.accounts.models import Organisation, Role, User
 from casework.accounts.services import create_user, get_or_create_organisation
 from casework.actors import SYSTEM, Actor
@@ -89,8 +90,30 @@ def utc(*args: int) -> datetime:
 
 
 def sign_in(client: Any, staff: User) -> None:
-    """Put a fully signed-in staff session (password and any second factor done) in the client."""
+    """Put a fully signed-in staff session (password and any second factor done) in the client.
+
+    These three keys are all the staff gate needs; the idle clock starts at the
+    first request.
+    """
     with client.session_transaction() as flask_session:
         flask_session["_user_id"] = staff.get_id()
         flask_session["_fresh"] = True
         flask_session["mfa_ok"] = True
+
+
+def with_totp(staff: User) -> str:
+    """Give a user a second factor; returns the secret so a test can make codes."""
+    secret = totp.new_secret()
+    staff.totp_secret = secret
+    db.session.flush()
+    return secret
+
+
+def sign_in_with_password(
+    client: Any, email: str, password: str = PASSWORD, *, next_url: str | None = None
+) -> Any:
+    """Post the sign-in form as a person would; returns the response (not followed)."""
+    data = {"email": email, "password": password}
+    if next_url is not None:
+        data["next"] = next_url
+    return client.post("/staff/sign-in", data=data)

@@ -1,4 +1,4 @@
-"""Who may reach what: staff-only views, role checks, and organisation scoping (404, never 403)."""
+"""Who may reach what: staff-only views, role checks, organisation scoping (404), and audit."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from casework.accounts.models import Role, User
 from casework.actors import Actor
+from casework.audit.models import AuditEvent
+from casework.audit.services import record_event
 from casework.cases.models import Case
 from casework.extensions import db
 
@@ -65,3 +67,29 @@ def scoped(model: type[Any], object_id: int, *, case_attr: str = "case_id") -> A
         abort(404)
     get_case_or_404(getattr(row, case_attr))
     return row
+
+
+def audit_staff_action(
+    action: str,
+    *,
+    case_id: int | None = None,
+    object_type: str | None = None,
+    object_id: int | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Record what the signed-in user did (viewed evidence, downloaded a letter) on their
+    organisation's chain. The caller commits, with the change it records if there is one.
+
+    details hold ids, codes and counts only.
+    """
+    user = current_staff()
+    return record_event(
+        db.session,
+        action,
+        Actor.staff(user.id, user.role.value),
+        chain_id=user.organisation_id,
+        case_id=case_id,
+        object_type=object_type,
+        object_id=object_id,
+        details=details,
+    )

@@ -47,6 +47,10 @@ class User(UserMixin, Base):
     role: Mapped[Role] = mapped_column(enum_type(Role, "user_role"))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # A secret shown during enrolment, kept until the first code from it is confirmed.
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    # The last time step whose code was accepted: a code is good once, not for its whole window.
+    totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     is_active_user: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -62,6 +66,10 @@ class User(UserMixin, Base):
     @property
     def is_active(self) -> bool:  # Flask-Login reads this
         return self.is_active_user
+
+    @property
+    def has_totp(self) -> bool:
+        return self.totp_secret is not None
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"

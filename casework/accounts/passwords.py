@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from flask_babel import gettext
 
 _hasher = PasswordHasher()
 
@@ -30,7 +31,7 @@ def needs_rehash(password_hash: str) -> bool:
 def password_problem(password: str) -> str | None:
     """A plain reason the password is too weak, or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters."
+        return gettext("Use at least %(count)d characters.", count=MIN_PASSWORD_LENGTH)
     if len(set(password)) < 5:
-        return "Use a less repetitive password."
+        return gettext("Use a less repetitive password.")
     return None

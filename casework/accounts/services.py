@@ -1,9 +1,10 @@
-"""Account operations: organisations and staff users."""
+"""Account operations: organisations, staff users, and what admins do to them."""
 
 from __future__ import annotations
 
 import re
 
+from flask_babel import gettext
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -41,9 +42,9 @@ def create_user(
     """Create a staff user. The caller commits."""
     email = email.strip().lower()
     if not EMAIL_RE.match(email):
-        raise AccountError(f"{email!r} is not an email address.")
+        raise AccountError(gettext("Enter an email address, like name@example.org."))
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise AccountError(f"A user with the email {email} already exists.")
+        raise AccountError(gettext("A user with the email %(email)s already exists.", email=email))
     if password is not None:
         problem = password_problem(password)
         if problem:
@@ -82,3 +83,83 @@ def load_user_from_session(token: str, session: Session) -> User | None:
     if user is None or not user.is_active_user or user.session_version != int(version):
         return None
     return user
+
+
+def organisation_user(session: Session, admin: User, user_id: int) -> User | None:
+    """A user of the admin's own organisation, or None: other organisations do not exist here."""
+    return session.scalar(
+        select(User).where(User.id == user_id, User.organisation_id == admin.organisation_id)
+    )
+
+
+def organisation_users(session: Session, organisation_id: int) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.organisation_id == organisation_id)
+            .order_by(User.is_active_user.desc(), func.lower(User.name), User.id)
+        )
+    )
+
+
+def _admin_action(session: Session, admin: User, user: User, action: str, **details: str) -> None:
+    record_event(
+        session,
+        action,
+        Actor.staff(admin.id, admin.role.value),
+        chain_id=admin.organisation_id,
+        object_type="user",
+        object_id=user.id,
+        details=details,
+    )
+
+
+def _not_on_yourself(admin: User, user: User) -> None:
+    # An admin locking themselves out (or demoting the last admin) needs a second admin.
+    if admin.id == user.id:
+        raise AccountError(gettext("Ask another admin to change your own account."))
+
+
+def change_role(session: Session, *, admin: User, user: User, role: Role) -> None:
+    """Give a user another role; their sessions end so the new role applies. Caller commits."""
+    _not_on_yourself(admin, user)
+    if user.role is role:
+        return
+    previous = user.role
+    user.role = role
+    user.session_version += 1
+    _admin_action(
+        session, admin, user, "user.role_changed", previous=previous.value, role=role.value
+    )
+
+
+def deactivate_user(session: Session, *, admin: User, user: User) -> None:
+    """Stop a user signing in and end their sessions at once. Caller commits."""
+    _not_on_yourself(admin, user)
+    if not user.is_active_user:
+        return
+    user.is_active_user = False
+    user.session_version += 1
+    _admin_action(session, admin, user, "user.deactivated")
+
+
+def reactivate_user(session: Session, *, admin: User, user: User) -> None:
+    """Let a deactivated user sign in again. Caller commits."""
+    _not_on_yourself(admin, user)
+    if user.is_active_user:
+        return
+    user.is_active_user = True
+    _admin_action(session, admin, user, "user.reactivated")
+
+
+def reset_user_totp(session: Session, *, admin: User, user: User) -> None:
+    """Remove a lost authenticator: the user enrols again (admins must) at next sign-in.
+
+    Sessions end too, since they were signed in with the old factor. Caller commits.
+    """
+    _not_on_yourself(admin, user)
+    user.totp_secret = None
+    user.totp_pending_secret = None
+    user.totp_last_counter = None
+    user.session_version += 1
+    _admin_action(session, admin, user, "user.totp_reset")

@@ -1,0 +1,206 @@
+"""Setting a password through an emailed link: forgotten passwords and invitations."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from flask_babel import force_locale, gettext
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.accounts.models import Role, User
+from casework.accounts.passwords import hash_password, password_problem
+from casework.accounts.services import AccountError, create_user
+from casework.accounts.tokens import (
+    MAX_AGE,
+    TokenPurpose,
+    make_token,
+    read_token,
+    token_is_current,
+)
+from casework.actors import SYSTEM, Actor
+from casework.audit.services import record_event
+from casework.notifications.services import queue_email
+
+# Builds the absolute link for a token; the web layer knows the site's address.
+LinkBuilder = Callable[[str], str]
+
+
+class InvalidLink(Exception):
+    """The link is not ours, has expired, or has been used."""
+
+
+def send_password_link(
+    session: Session,
+    user: User,
+    purpose: TokenPurpose,
+    *,
+    secret_key: str,
+    link_for: LinkBuilder,
+    now: datetime,
+    actor: Actor = SYSTEM,
+) -> None:
+    """Email a set-password link to the user, in their language. The caller commits.
+
+    The email is only an outbox row here; delivery happens after the commit.
+    """
+    link = link_for(make_token(secret_key, user, purpose, now=now))
+    hours = int(MAX_AGE[purpose].total_seconds() // 3600)
+    with force_locale(user.locale):
+        if purpose is TokenPurpose.INVITE:
+            subject = gettext("You have been invited to Casework")
+            intro = gettext(
+                "%(organisation)s has given you an account on Casework. "
+                "Choose your password with this link:",
+                organisation=user.organisation.name,
+            )
+        else:
+            subject = gettext("Reset your Casework password")
+            intro = gettext(
+                "Someone (hopefully you) asked to reset your Casework password. "
+                "Choose a new one with this link:"
+            )
+        body = "\n\n".join(
+            [
+                intro,
+                link,
+                gettext(
+                    "The link works once, for %(hours)d hours. "
+                    "If you did not expect this email, you can ignore it.",
+                    hours=hours,
+                ),
+            ]
+        )
+    queue_email(session, recipient=user.email, subject=subject, body=body)
+    record_event(
+        session,
+        "user.invitation_sent" if purpose is TokenPurpose.INVITE else "password.reset_requested",
+        actor,
+        chain_id=user.organisation_id,
+        object_type="user",
+        object_id=user.id,
+    )
+
+
+def invite_user(
+    session: Session,
+    *,
+    admin: User,
+    email: str,
+    name: str,
+    role: Role,
+    locale: str,
+    secret_key: str,
+    link_for: LinkBuilder,
+    now: datetime,
+) -> User:
+    """Create a user of the admin's organisation with no password, and email them a link
+    to choose one. Raises AccountError for a bad or taken address. The caller commits.
+    """
+    actor = Actor.staff(admin.id, admin.role.value)
+    user = create_user(
+        session,
+        organisation=admin.organisation,
+        email=email,
+        name=name,
+        role=role,
+        password=None,
+        actor=actor,
+    )
+    user.locale = locale
+    send_password_link(
+        session,
+        user,
+        TokenPurpose.INVITE,
+        secret_key=secret_key,
+        link_for=link_for,
+        now=now,
+        actor=actor,
+    )
+    return user
+
+
+def resend_invitation(
+    session: Session,
+    *,
+    admin: User,
+    user: User,
+    secret_key: str,
+    link_for: LinkBuilder,
+    now: datetime,
+) -> None:
+    """A fresh invitation for someone who has not chosen a password yet. The caller commits."""
+    if user.password_hash is not None:
+        raise AccountError(gettext("This person has already chosen a password."))
+    if not user.is_active_user:
+        raise AccountError(gettext("Reactivate the account before inviting this person again."))
+    send_password_link(
+        session,
+        user,
+        TokenPurpose.INVITE,
+        secret_key=secret_key,
+        link_for=link_for,
+        now=now,
+        actor=Actor.staff(admin.id, admin.role.value),
+    )
+
+
+def request_password_reset(
+    session: Session, email: str, *, secret_key: str, link_for: LinkBuilder, now: datetime
+) -> None:
+    """Send a reset link if the address belongs to an active account; commits either way.
+
+    The caller shows the same page whatever happened, so the form cannot be
+    used to find out who has an account.
+    """
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is not None and user.is_active_user:
+        purpose = TokenPurpose.RESET if user.password_hash else TokenPurpose.INVITE
+        send_password_link(
+            session, user, purpose, secret_key=secret_key, link_for=link_for, now=now
+        )
+    session.commit()
+
+
+def user_for_link(session: Session, token: str, *, secret_key: str, now: datetime) -> User:
+    """The active user a link is for, if the link is ours, unexpired and unused."""
+    claim = read_token(secret_key, token)
+    user = session.get(User, claim.user_id) if claim else None
+    if (
+        claim is None
+        or user is None
+        or not user.is_active_user
+        or not token_is_current(secret_key, claim, user, now=now)
+    ):
+        raise InvalidLink
+    return user
+
+
+def set_password_with_link(
+    session: Session, token: str, password: str, *, secret_key: str, now: datetime
+) -> User:
+    """Set the password a link was sent for; the link and every session end. Commits.
+
+    Raises InvalidLink, or AccountError when the password is too weak.
+    """
+    user = user_for_link(session, token, secret_key=secret_key, now=now)
+    problem = password_problem(password)
+    if problem:
+        raise AccountError(problem)
+    first_password = user.password_hash is None
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    # Proving control of the mailbox is enough to lift a lockout.
+    user.failed_logins = 0
+    user.locked_until = None
+    record_event(
+        session,
+        "password.set" if first_password else "password.reset",
+        Actor.staff(user.id, user.role.value),
+        chain_id=user.organisation_id,
+        object_type="user",
+        object_id=user.id,
+    )
+    session.commit()
+    return user

@@ -1,0 +1,106 @@
+"""The staff session: start it fresh, end it, time it out, hold the step between the factors.
+
+Flask keeps the session in a signed cookie, so "regenerating" it means
+clearing every key and issuing a new random nonce: nothing planted before
+sign-in survives it.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from typing import Any
+
+from flask import current_app, session
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy.orm import Session
+
+from casework.accounts.models import User
+from casework.accounts.signin import NextStep
+
+# The keys tests.factories.sign_in sets are the ones the gate reads: Flask-Login's
+# _user_id and _fresh, and MFA_OK. LAST_SEEN and NONCE are added at sign-in.
+MFA_OK = "mfa_ok"
+LAST_SEEN = "last_seen"
+NONCE = "nonce"
+PENDING = "pending_sign_in"
+# Kept across sign-in and sign-out: the language someone chose is not a secret.
+_KEPT = ("lang",)
+# How long someone has between a right password and their code.
+PENDING_SECONDS = 300
+
+
+def _clear() -> None:
+    kept = {key: session[key] for key in _KEPT if key in session}
+    session.clear()
+    session.update(kept)
+
+
+def start_session(user: User) -> None:
+    """Sign the user in on a brand-new session (every factor has been checked)."""
+    _clear()
+    login_user(user)
+    session[MFA_OK] = True
+    session[NONCE] = secrets.token_urlsafe(24)
+    session[LAST_SEEN] = int(time.time())
+
+
+def current_signed_in_user() -> User | None:
+    """The user of this session if every factor was passed, else None."""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    if isinstance(user, User) and session.get(MFA_OK):
+        return user
+    return None
+
+
+def end_session() -> None:
+    logout_user()
+    _clear()
+
+
+def set_pending(user: User, step: NextStep, next_url: str) -> None:
+    """Password accepted, second factor (or its enrolment) still to do."""
+    _clear()
+    session[PENDING] = {
+        "uid": user.id,
+        "v": user.session_version,
+        "step": step.value,
+        "at": int(time.time()),
+        "next": next_url,
+    }
+    session[NONCE] = secrets.token_urlsafe(24)
+
+
+def pending_user(db_session: Session, step: NextStep) -> User | None:
+    """The user half-way through signing in at this step, if that is still valid."""
+    pending: Any = session.get(PENDING)
+    if not isinstance(pending, dict) or pending.get("step") != step.value:
+        return None
+    if time.time() - float(pending.get("at", 0)) > PENDING_SECONDS:
+        return None
+    user = db_session.get(User, int(pending.get("uid", 0)))
+    if user is None or not user.is_active_user or user.session_version != pending.get("v"):
+        return None
+    return user
+
+
+def pending_next() -> str:
+    pending: Any = session.get(PENDING)
+    return str(pending.get("next", "")) if isinstance(pending, dict) else ""
+
+
+def idle_expired() -> bool:
+    """True when the last request of this session is older than the idle limit.
+
+    A session without a timestamp starts its clock now; only the server writes
+    sessions, and every sign-in sets one.
+    """
+    last_seen = session.get(LAST_SEEN)
+    if last_seen is None:
+        return False
+    limit = int(current_app.config["SESSION_IDLE_MINUTES"]) * 60
+    return time.time() - float(last_seen) > limit
+
+
+def touch() -> None:
+    session[LAST_SEEN] = int(time.time())

@@ -1,0 +1,287 @@
+"""Staff sign-in, the second factor, sign-out, forgotten passwords and the account page."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import time
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_limiter import RequestLimit, RouteLimit
+from flask_limiter.util import get_remote_address
+from werkzeug.wrappers import Response
+
+from casework.accounts import sessions, totp
+from casework.accounts.access import current_staff
+from casework.accounts.forms import CodeForm, NewPasswordForm, ResetRequestForm, SignInForm
+from casework.accounts.models import Role, User
+from casework.accounts.recovery import (
+    InvalidLink,
+    request_password_reset,
+    set_password_with_link,
+    user_for_link,
+)
+from casework.accounts.services import AccountError
+from casework.accounts.signin import (
+    AccountLocked,
+    BadCode,
+    BadCredentials,
+    CodeReused,
+    NextStep,
+    check_code,
+    check_password,
+    complete_sign_in,
+    confirm_enrolment,
+    pending_secret,
+    record_sign_out,
+)
+from casework.extensions import db, limiter
+from casework.orm import utcnow
+from casework.urls import absolute_url, safe_next
+
+bp = Blueprint("auth", __name__, url_prefix="/staff")
+
+# Per address, the same threshold as the account lockout, so an unknown address
+# and a locked account answer alike; per IP, enough for an office behind one NAT.
+SIGN_IN_PER_EMAIL = "5 per 15 minutes"
+SIGN_IN_PER_IP = "30 per 15 minutes"
+CODE_PER_IP = "30 per 15 minutes"
+RESET_PER_EMAIL = "3 per hour"
+RESET_PER_IP = "20 per hour"
+
+
+def _submitted_email_key() -> str:
+    """The submitted address, keyed with the app secret so limiter storage holds no addresses."""
+    email = (request.form.get("email") or "").strip().lower()
+    if not email:
+        return ""
+    key = current_app.config["SECRET_KEY"].encode()
+    return "email:" + hmac.new(key, email.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _refused(response: Response) -> bool:
+    """Only attempts that did not get through count against the limits."""
+    return response.status_code != 302
+
+
+def _too_many_attempts(seconds: float) -> Response:
+    # A few seconds of slack, so a fresh 15-minute pause reads "15 minutes", not 16.
+    minutes = max(1, math.ceil((seconds - 5) / 60))
+    response = current_app.make_response(
+        render_template("auth/too_many_attempts.html", minutes=minutes)
+    )
+    response.status_code = 429
+    response.headers["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def _on_breach(limit: RequestLimit) -> Response:
+    return _too_many_attempts(limit.reset_at - time.time())
+
+
+def _locked(exc: AccountLocked) -> Response:
+    return _too_many_attempts((exc.until - utcnow()).total_seconds())
+
+
+def _limit(value: str, *, by_email: bool = False, failures_only: bool = True) -> RouteLimit:
+    return limiter.limit(
+        value,
+        key_func=_submitted_email_key if by_email else get_remote_address,
+        methods=["POST"],
+        deduct_when=_refused if failures_only else None,
+        on_breach=_on_breach,
+    )
+
+
+def home_url(user: User) -> str:
+    """Where someone lands after signing in: the first part of the workspace that exists."""
+    candidates = ["cases.queue", "letters.ready", "notifications.index", "auth.account"]
+    if user.role is Role.LAWYER:
+        candidates.insert(0, "letters.ready")
+    for endpoint in candidates:
+        if endpoint in current_app.view_functions:
+            return url_for(endpoint)
+    return url_for("auth.account")
+
+
+def _signed_in(user: User, next_url: str) -> Response:
+    sessions.start_session(user)
+    return redirect(safe_next(next_url, default=home_url(user)))
+
+
+@bp.get("/")
+def home() -> Response:
+    """/staff itself: the signed-in person's starting page."""
+    return redirect(home_url(current_staff()))
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@_limit(SIGN_IN_PER_IP)
+@_limit(SIGN_IN_PER_EMAIL, by_email=True)
+def login() -> Response | str:
+    user = sessions.current_signed_in_user()
+    if user is not None:
+        return redirect(safe_next(request.args.get("next"), default=home_url(user)))
+    form = SignInForm()
+    if request.method == "GET":
+        form.next.data = safe_next(request.args.get("next"), default="")
+    if form.validate_on_submit():
+        next_url = safe_next(form.next.data, default="")
+        try:
+            result = check_password(db.session, form.email.data, form.password.data, now=utcnow())
+        except AccountLocked as exc:
+            return _locked(exc)
+        except BadCredentials:
+            form.password.errors = [_("The email address or password is not right.")]
+        else:
+            if result.next_step is NextStep.DONE:
+                complete_sign_in(db.session, result.user, now=utcnow(), second_factor=False)
+                return _signed_in(result.user, next_url)
+            sessions.set_pending(result.user, result.next_step, next_url)
+            endpoint = "auth.totp" if result.next_step is NextStep.TOTP else "auth.enrol"
+            return redirect(url_for(endpoint))
+    return render_template("auth/login.html", form=form)
+
+
+def _start_again() -> Response:
+    flash(_("Your sign-in took too long or was interrupted. Please sign in again."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/sign-in/code", methods=["GET", "POST"], endpoint="totp")
+@_limit(CODE_PER_IP)
+def code_step() -> Response | str:
+    user = sessions.pending_user(db.session, NextStep.TOTP)
+    if user is None:
+        return _start_again()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            check_code(db.session, user, form.code.data, now=utcnow())
+        except AccountLocked as exc:
+            sessions.end_session()
+            return _locked(exc)
+        except BadCode:
+            form.code.errors = [_("That code is not right. Enter the code your app shows now.")]
+        except CodeReused:
+            form.code.errors = [
+                _("That code has been used already. Wait for the next one and enter it.")
+            ]
+        else:
+            return _signed_in(user, sessions.pending_next())
+    return render_template("auth/code.html", form=form)
+
+
+@bp.route("/sign-in/set-up-two-step", methods=["GET", "POST"])
+@_limit(CODE_PER_IP)
+def enrol() -> Response | str:
+    """Admins must set up the second factor before anything else."""
+    user = sessions.pending_user(db.session, NextStep.ENROL)
+    if user is None:
+        return _start_again()
+    form = CodeForm()
+    if form.validate_on_submit():
+        try:
+            confirm_enrolment(db.session, user, form.code.data, now=utcnow())
+        except BadCode:
+            form.code.errors = [_("That code is not right. Enter the code your app shows now.")]
+        else:
+            complete_sign_in(db.session, user, now=utcnow(), second_factor=True)
+            next_url = sessions.pending_next()
+            response = _signed_in(user, next_url)
+            flash(_("Two-step sign-in is on."), "success")
+            return response
+    return render_template("auth/enrol.html", form=form, setup=_setup(user), required=True)
+
+
+def _setup(user: User) -> dict[str, object]:
+    secret = pending_secret(db.session, user)
+    uri = totp.provisioning_uri(secret, user.email)
+    return {"secret": totp.grouped(secret), "uri": uri, "qr": totp.qr_svg(uri)}
+
+
+@bp.post("/sign-out")
+def logout() -> Response:
+    record_sign_out(db.session, current_staff())
+    sessions.end_session()
+    flash(_("You have signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/account")
+def account() -> str:
+    user = current_staff()
+    form = CodeForm()
+    setup = None if user.has_totp else _setup(user)
+    return render_template("auth/account.html", user=user, form=form, setup=setup)
+
+
+@bp.post("/account/two-step")
+def account_enrol() -> Response | str:
+    user = current_staff()
+    form = CodeForm()
+    if user.has_totp:
+        return redirect(url_for("auth.account"))
+    if form.validate_on_submit():
+        try:
+            confirm_enrolment(db.session, user, form.code.data, now=utcnow())
+        except BadCode:
+            form.code.errors = [_("That code is not right. Enter the code your app shows now.")]
+        else:
+            # The session version moved on: sign this session in again on it.
+            sessions.start_session(user)
+            flash(_("Two-step sign-in is on."), "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", user=user, form=form, setup=_setup(user))
+
+
+@bp.route("/password/forgotten", methods=["GET", "POST"])
+@_limit(RESET_PER_IP, failures_only=False)
+@_limit(RESET_PER_EMAIL, by_email=True, failures_only=False)
+def reset_request() -> Response | str:
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        request_password_reset(
+            db.session,
+            form.email.data,
+            secret_key=current_app.config["SECRET_KEY"],
+            link_for=lambda token: absolute_url("auth.reset_confirm", token=token),
+            now=utcnow(),
+        )
+        return render_template("auth/reset_sent.html")
+    return render_template("auth/reset_request.html", form=form)
+
+
+@bp.route("/password/new/<token>", methods=["GET", "POST"])
+def reset_confirm(token: str) -> Response | str | tuple[str, int]:
+    secret_key = current_app.config["SECRET_KEY"]
+    try:
+        user = user_for_link(db.session, token, secret_key=secret_key, now=utcnow())
+    except InvalidLink:
+        return render_template("auth/link_invalid.html"), 400
+    first_password = user.password_hash is None
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            set_password_with_link(
+                db.session, token, form.password.data, secret_key=secret_key, now=utcnow()
+            )
+        except InvalidLink:
+            return render_template("auth/link_invalid.html"), 400
+        except AccountError as exc:
+            form.password.errors = [str(exc)]
+        else:
+            sessions.end_session()
+            flash(_("Your password is set. Sign in with it now."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/reset_confirm.html", form=form, first_password=first_password)

@@ -1,0 +1,1 @@
+"""Admin: the organisation's staff accounts and its audit trail."""

@@ -1,0 +1,37 @@
+"""Times as a reader sees them: in their own time zone and language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_datetime
+from flask_babel import get_locale
+
+
+def parse_utc(value: object) -> datetime | None:
+    """A datetime from a stored value (an aware datetime or an ISO 8601 string), or None."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str) and value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    else:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def local_time(value: object, timezone: str = "UTC", fmt: str = "medium") -> str:
+    """The moment in the reader's zone and locale, with the zone named; "" if there is none."""
+    moment = parse_utc(value)
+    if moment is None:
+        return ""
+    try:
+        zone = ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    locale = get_locale() or "en"
+    text = format_datetime(moment, format=fmt, tzinfo=zone, locale=locale)
+    return f"{text} ({zone.key})"

@@ -1,0 +1,181 @@
+"""Forgotten passwords and invitations: one email, one link, used once, for a limited time."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from casework.accounts.models import Role, User
+from casework.accounts.passwords import verify_password
+from casework.accounts.tokens import TokenPurpose, make_token
+from casework.audit.models import AuditEvent
+from casework.extensions import db
+from casework.notifications.models import OutgoingEmail
+from casework.orm import utcnow
+from tests import factories
+from tests.factories import sign_in_with_password
+
+NEW_PASSWORD = "a brand new passphrase here"
+
+
+def _emails() -> list[OutgoingEmail]:
+    return list(db.session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)))
+
+
+def _link_path(email: OutgoingEmail) -> str:
+    match = re.search(r"https?://[^/\s]+(/staff/password/new/\S+)", email.body)
+    assert match, email.body
+    return match.group(1)
+
+
+def _actions() -> list[str]:
+    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+
+
+def test_the_same_answer_whether_or_not_the_address_has_an_account(
+    app: Flask, client: FlaskClient
+) -> None:
+    org = factories.org()
+    worker = factories.user(org)
+    db.session.commit()
+
+    known = client.post("/staff/password/forgotten", data={"email": worker.email})
+    unknown = client.post("/staff/password/forgotten", data={"email": "nobody@example.org"})
+    assert known.status_code == unknown.status_code == 200
+    assert known.get_data(as_text=True) == unknown.get_data(as_text=True)
+    emails = _emails()
+    assert [e.recipient for e in emails] == [worker.email]
+    assert "password" in emails[0].subject.lower()
+
+
+def test_a_reset_link_sets_the_password_once_and_ends_old_sessions(
+    app: Flask, client: FlaskClient
+) -> None:
+    org = factories.org()
+    worker = factories.user(org)
+    db.session.commit()
+    old_session = app.test_client()
+    sign_in_with_password(old_session, worker.email)
+    assert old_session.get("/staff/notifications/").status_code == 200
+
+    client.post("/staff/password/forgotten", data={"email": worker.email})
+    link = _link_path(_emails()[0])
+    assert client.get(link).status_code == 200
+
+    mismatch = client.post(link, data={"password": NEW_PASSWORD, "confirm": "something else"})
+    assert "The two passwords are not the same." in mismatch.get_data(as_text=True)
+    weak = client.post(link, data={"password": "short", "confirm": "short"})
+    assert "Use at least 12 characters." in weak.get_data(as_text=True)
+
+    done = client.post(link, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.headers["Location"] == "/staff/sign-in"
+    db.session.expire_all()
+    user = db.session.get(User, worker.id)
+    assert user is not None and verify_password(user.password_hash, NEW_PASSWORD)
+
+    # The link is spent, and the session opened with the old password is over.
+    again = client.get(link)
+    assert again.status_code == 400
+    assert "This link no longer works" in again.get_data(as_text=True)
+    reuse = client.post(link, data={"password": "yet another passphrase", "confirm": "x"})
+    assert reuse.status_code == 400
+    assert old_session.get("/staff/notifications/").status_code == 302
+    assert sign_in_with_password(client, worker.email, NEW_PASSWORD).status_code == 302
+    assert {"password.reset_requested", "password.reset"} <= set(_actions())
+
+
+def test_a_reset_link_expires_after_an_hour(app: Flask, client: FlaskClient) -> None:
+    org = factories.org()
+    worker = factories.user(org)
+    db.session.commit()
+    secret = app.config["SECRET_KEY"]
+    stale = make_token(secret, worker, TokenPurpose.RESET, now=utcnow() - timedelta(minutes=61))
+    fresh = make_token(secret, worker, TokenPurpose.RESET, now=utcnow() - timedelta(minutes=59))
+    assert client.get(f"/staff/password/new/{stale}").status_code == 400
+    assert client.get(f"/staff/password/new/{fresh}").status_code == 200
+
+
+def test_a_forged_or_mangled_link_is_refused(app: Flask, client: FlaskClient) -> None:
+    org = factories.org()
+    worker = factories.user(org)
+    db.session.commit()
+    forged = make_token("some other key", worker, TokenPurpose.RESET, now=utcnow())
+    real = make_token(app.config["SECRET_KEY"], worker, TokenPurpose.RESET, now=utcnow())
+    for token in (forged, real[:-3] + "AAA", "nonsense"):
+        response = client.post(
+            f"/staff/password/new/{token}", data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+        )
+        assert response.status_code == 400
+    db.session.expire_all()
+    user = db.session.get(User, worker.id)
+    assert user is not None and not verify_password(user.password_hash, NEW_PASSWORD)
+
+
+def test_an_invited_person_chooses_a_password_and_signs_in(app: Flask, client: FlaskClient) -> None:
+    org = factories.org()
+    admin = factories.user(org, Role.ADMIN)
+    db.session.commit()
+    factories.sign_in(client, admin)
+
+    response = client.post(
+        "/staff/admin/users/invite",
+        data={
+            "email": "New.Person@Example.org",
+            "name": "New Person",
+            "role": "lawyer",
+            "locale": "fr",
+        },
+    )
+    assert response.status_code == 302
+    invited = db.session.scalars(select(User).where(User.email == "new.person@example.org")).one()
+    assert invited.password_hash is None
+    assert invited.role is Role.LAWYER
+    assert invited.organisation_id == org.id
+    assert invited.locale == "fr"
+
+    (email,) = _emails()
+    assert email.recipient == "new.person@example.org"
+    newcomer = app.test_client()
+    page = newcomer.get(_link_path(email))
+    assert page.status_code == 200
+    assert "Choose your password" in page.get_data(as_text=True)
+    done = newcomer.post(
+        _link_path(email), data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert done.status_code == 302
+    assert (
+        sign_in_with_password(newcomer, "new.person@example.org", NEW_PASSWORD).status_code == 302
+    )
+    assert newcomer.get("/staff/notifications/").status_code == 200
+    assert newcomer.get(_link_path(email)).status_code == 400
+
+    invite_events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.object_id == invited.id).order_by(AuditEvent.id)
+    ).all()
+    assert [e.action for e in invite_events][:3] == [
+        "user.created",
+        "user.invitation_sent",
+        "password.set",
+    ]
+    assert invite_events[0].actor_id == admin.id
+    for event in invite_events:
+        assert "new.person" not in str(event.details).lower()
+
+
+def test_the_link_in_an_email_uses_the_configured_address(app: Flask, client: FlaskClient) -> None:
+    app.config["BASE_URL"] = "https://casework.example.org"
+    org = factories.org()
+    worker = factories.user(org)
+    db.session.commit()
+    client.post(
+        "/staff/password/forgotten",
+        data={"email": worker.email},
+        headers={"Host": "attacker.example"},
+    )
+    (email,) = _emails()
+    assert "https://casework.example.org/staff/password/new/" in email.body
+    assert "attacker.example" not in email.body
