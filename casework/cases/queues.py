@@ -591,7 +591,7 @@ class QueueCount:
     capped: bool
 
     def __str__(self) -> str:
-        return f"{COUNT_CAP:,}+" if self.capped else f"{self.value:,}"
+        return f"{self.value:,}+" if self.capped else f"{self.value:,}"
 
 
 def _capped_count(spec: QueueSpec, cap: int) -> Any:

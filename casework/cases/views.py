@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -100,9 +99,12 @@ def _staff_choices(organisation_id: int) -> list[tuple[int, str]]:
 
 def letters_bulk() -> ModuleType | None:
     """The letters job module, once it exists; the bulk letter action is hidden until then."""
-    if importlib.util.find_spec("casework.notices.bulk") is None:
+    try:
+        module = importlib.import_module("casework.notices.bulk")
+    except ModuleNotFoundError as exc:
+        if exc.name != "casework.notices.bulk":
+            raise
         return None
-    module = importlib.import_module("casework.notices.bulk")
     return module if hasattr(module, "enqueue_letters") else None
 
 
