@@ -257,7 +257,7 @@ class FilterError(ValueError):
     """A filter value that cannot be used; the field says which."""
 
     def __init__(self, field_name: str, message: Any) -> None:
-        super().__init__(str(message))
+        super().__init__(message)
         self.field = field_name
         self.message = message
 

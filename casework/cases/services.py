@@ -52,7 +52,7 @@ class CaseError(Exception):
     """A case operation that cannot be done; `message` is a sentence for the user."""
 
     def __init__(self, message: object) -> None:
-        super().__init__(str(message))
+        super().__init__(message)
         self.message = message
 
 
