@@ -15,6 +15,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -81,16 +82,23 @@ def _staff_only() -> None:
     current_staff()
 
 
+def _reader_zone() -> ZoneInfo:
+    zone = g.get("reader_zone")
+    if zone is None:
+        try:
+            zone = ZoneInfo(current_staff().timezone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        g.reader_zone = zone
+    return zone
+
+
 @bp.app_template_filter("case_time")
 def case_time(value: datetime | None) -> str:
     """A UTC time shown in the signed-in reader's time zone."""
     if value is None:
         return "–"
-    try:
-        zone = ZoneInfo(current_staff().timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return value.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return value.astimezone(_reader_zone()).strftime("%Y-%m-%d %H:%M %Z")
 
 
 def _staff_choices(organisation_id: int) -> list[tuple[int, str]]:
@@ -295,11 +303,7 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
 
 
 def _local_now_input() -> str:
-    try:
-        zone = ZoneInfo(current_staff().timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return utcnow().astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+    return utcnow().astimezone(_reader_zone()).strftime("%Y-%m-%dT%H:%M")
 
 
 @bp.get("/<int:case_id>")
