@@ -212,11 +212,11 @@ def fill(db: Any, n_cases: int, n_items: int, rng: random.Random) -> dict[str, A
     )
     evidence_s = time.perf_counter() - start
     for table in ("cases", "items", "evidence_files"):
-        session.execute(
-            text(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
-            )
+        # Table names are the three literals above.
+        sequence_sql = (
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table}"  # noqa: S608
         )
+        session.execute(text(sequence_sql))
     session.commit()
     start = time.perf_counter()
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
@@ -350,7 +350,8 @@ def run(url: str, args: argparse.Namespace) -> None:
             args.repeat,
         )
         print(
-            f"\nkeyset SQL alone, 'all' page 2,000: p50 {key_sql[0]:.3f} ms, p95 {key_sql[1]:.3f} ms"
+            f"\nkeyset SQL alone, 'all' page 2,000: p50 {key_sql[0]:.3f} ms, "
+            f"p95 {key_sql[1]:.3f} ms"
         )
         counts = timed(
             lambda: queue_counts(session, organisation_id=org_id, user_id=user.id), args.repeat
