@@ -31,6 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from flask import Flask, current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
@@ -234,8 +235,9 @@ class PdqIndexCache:
             entry = self._by_org.get(organisation_id)
         if entry is None:
             ids, hashes = load_hashes(session, organisation_id)
-            high = max(ids) if ids else 0
-            recent = {i for i in ids if i > high - CATCH_UP_WINDOW}
+            id_array = np.asarray(ids, dtype=np.int64)
+            high = int(id_array.max()) if len(id_array) else 0
+            recent = {int(i) for i in id_array[id_array > high - CATCH_UP_WINDOW]}
             entry = _OrgIndex(PdqIndex.build(ids, hashes), high, recent)
             with self._lock:
                 entry = self._by_org.setdefault(organisation_id, entry)
@@ -286,8 +288,31 @@ class PdqIndexCache:
         entry.recent = {i for i in entry.recent if i > floor}
 
 
-def load_hashes(session: Session, organisation_id: int) -> tuple[list[int], list[str]]:
-    """Every stored PDQ hash of an organisation, as (evidence ids, hex hashes)."""
+def load_hashes(session: Session, organisation_id: int) -> tuple[Any, Any]:
+    """Every stored PDQ hash of an organisation, as (evidence ids, hashes) for PdqIndex.build.
+
+    On PostgreSQL two string aggregates bring a million hashes over in one row,
+    several times faster than a million result rows.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import Text, cast, func
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+
+        ids_text, hex_text = session.execute(
+            select(
+                func.string_agg(
+                    cast(EvidenceFile.id, Text), aggregate_order_by(",", EvidenceFile.id)
+                ),
+                func.string_agg(EvidenceFile.pdq, aggregate_order_by("", EvidenceFile.id)),
+            )
+            .join(Case, Case.id == EvidenceFile.case_id)
+            .where(Case.organisation_id == organisation_id, EvidenceFile.pdq.is_not(None))
+        ).one()
+        if not ids_text:
+            return np.empty(0, dtype=np.int64), np.empty((0, 32), dtype=np.uint8)
+        ids = np.array(ids_text.split(","), dtype=np.int64)
+        hashes = np.frombuffer(bytes.fromhex(hex_text), dtype=np.uint8).reshape(-1, 32)
+        return ids, hashes
     rows = session.execute(
         select(EvidenceFile.id, EvidenceFile.pdq)
         .join(Case, Case.id == EvidenceFile.case_id)
