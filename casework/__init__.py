@@ -87,6 +87,10 @@ def create_app(
     app.register_blueprint(admin_bp)
     app.register_blueprint(notifications_bp)
 
+    from casework.cases.views import bp as cases_bp
+
+    app.register_blueprint(cases_bp)
+
     from casework.cli import cli_group
 
     app.cli.add_command(cli_group)

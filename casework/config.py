@@ -132,6 +132,13 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["REMOVAL_CHECK_TIMEOUT"] = float(env.get("CASEWORK_REMOVAL_CHECK_TIMEOUT", "10"))
     values["QUICK_EXIT_URL"] = env.get("CASEWORK_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather")
     values["JOBS_SYNC"] = _bool(env.get("CASEWORK_JOBS_SYNC"), False)
+    values["PDQ_MATCH_DISTANCE"] = _int(env, "CASEWORK_PDQ_MATCH_DISTANCE", 31)
+    values["LINK_IGNORED_HANDLES"] = tuple(
+        handle.strip().lstrip("@").lower()
+        for handle in env.get("CASEWORK_LINK_IGNORED_HANDLES", "grok").split(",")
+        if handle.strip()
+    )
+    values["QUEUE_COUNT_CACHE_SECONDS"] = _int(env, "CASEWORK_QUEUE_COUNT_CACHE_SECONDS", 15)
 
     values["SESSION_COOKIE_HTTPONLY"] = True
     values["SESSION_COOKIE_SAMESITE"] = "Lax"

@@ -117,3 +117,76 @@ def sign_in_with_password(
     if next_url is not None:
         data["next"] = next_url
     return client.post("/staff/sign-in", data=data)
+
+def image_bytes(seed: int, size: int = 96) -> bytes:
+    """A small, distinct PNG: a few coloured rectangles placed by the seed."""
+    import io
+    import random
+
+    from PIL import Image, ImageDraw
+
+    rng = random.Random(seed)
+    img = Image.new("RGB", (size, size), (rng.randrange(256), rng.randrange(256), 40))
+    draw = ImageDraw.Draw(img)
+    for _ in range(6):
+        x, y = rng.randrange(size), rng.randrange(size)
+        draw.rectangle(
+            (x, y, x + size // 3, y + size // 4), fill=tuple(rng.randrange(256) for _ in range(3))
+        )
+    buffer = io.BytesIO()
+    img.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def evidence(
+    case_: Case, *, item: Any = None, seed: int | None = None, pdq: str | None = None
+) -> Any:
+    """A stored evidence image for the case (through the real service and storage)."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from flask import current_app
+
+    from casework.cases.services import add_evidence
+    from casework.evidence import crypto
+    from casework.evidence.images import sanitise_image
+    from casework.evidence.storage import LocalEncryptedStorage
+
+    image = sanitise_image(
+        image_bytes(seed if seed is not None else next(_counter)), max_bytes=10**7
+    )
+    if pdq is not None:
+        image = replace(image, pdq=pdq)
+    storage = LocalEncryptedStorage(
+        Path(current_app.config["EVIDENCE_DIR"]),
+        crypto.load_key(current_app.config["CASEWORK_EVIDENCE_KEY"]),
+    )
+    return add_evidence(db.session, case_, image, storage, SYSTEM, item=item)
+
+
+def notice(case_: Case, route_key: str = "us.tida.removal", **fields: Any) -> Any:
+    from casework.notices.models import Notice, NoticeItem, NoticeState
+
+    created = Notice(
+        case_id=case_.id,
+        route_key=route_key,
+        jurisdiction=route_key.split(".")[0].upper(),
+        state=fields.pop("state", NoticeState.SENT),
+        sent_at=fields.pop("sent_at", datetime(2026, 1, 6, 12, 0, tzinfo=UTC)),
+        **fields,
+    )
+    created.items = [NoticeItem(item_id=item.id) for item in case_.items]
+    db.session.add(created)
+    db.session.flush()
+    return created
+
+
+def deadline(notice_: Any, due_at: datetime, **fields: Any) -> Any:
+    from casework.cases.queues import refresh_sort_deadline
+    from casework.deadlines.models import Deadline
+
+    created = Deadline(notice_id=notice_.id, case_id=notice_.case_id, due_at=due_at, **fields)
+    db.session.add(created)
+    db.session.flush()
+    refresh_sort_deadline(db.session, db.session.get_one(Case, notice_.case_id))
+    return created

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -93,6 +94,28 @@ class LinkState(enum.StrEnum):
 # keyset comparison free of NULLs, which the two databases order differently.
 NO_DEADLINE = datetime(9999, 12, 31, tzinfo=UTC)
 
+OPEN_STATUSES = (
+    CaseStatus.NEW,
+    CaseStatus.TRIAGE,
+    CaseStatus.ACTION,
+    CaseStatus.AWAITING_PLATFORM,
+    CaseStatus.ESCALATED,
+)
+FINISHED_STATUSES = (CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.WITHDRAWN)
+
+
+def status_in_sql(statuses: tuple[CaseStatus, ...], column: str = "status") -> str:
+    """A literal IN list over fixed enum values.
+
+    Partial indexes are only chosen when the query repeats their predicate with
+    the same literals, so queues use this text rather than bound parameters.
+    """
+    return f"{column} IN ({', '.join(repr(str(s.value)) for s in statuses)})"
+
+
+_OPEN = text(status_in_sql(OPEN_STATUSES))
+_FINISHED = text(status_in_sql(FINISHED_STATUSES))
+
 
 class Case(Base):
     __tablename__ = "cases"
@@ -101,6 +124,45 @@ class Case(Base):
         Index("ix_cases_org_priority", "organisation_id", "priority", "sort_deadline_at", "id"),
         Index("ix_cases_assignee", "assignee_id", "status"),
         Index("ix_cases_created", "organisation_id", "created_at"),
+        # One ordered index per queue family, so every queue page is a range scan.
+        Index(
+            "ix_cases_open_queue",
+            "organisation_id",
+            "priority",
+            "sort_deadline_at",
+            "id",
+            postgresql_where=_OPEN,
+            sqlite_where=_OPEN,
+        ),
+        Index(
+            "ix_cases_open_assignee",
+            "organisation_id",
+            "assignee_id",
+            "priority",
+            "sort_deadline_at",
+            "id",
+            postgresql_where=_OPEN,
+            sqlite_where=_OPEN,
+        ),
+        Index(
+            "ix_cases_finished_queue",
+            "organisation_id",
+            "priority",
+            "sort_deadline_at",
+            "id",
+            postgresql_where=_FINISHED,
+            sqlite_where=_FINISHED,
+        ),
+        Index(
+            "ix_cases_legal_queue",
+            "organisation_id",
+            "priority",
+            "sort_deadline_at",
+            "id",
+            postgresql_where=text("legal_ready"),
+            sqlite_where=text("legal_ready = 1"),
+        ),
+        Index("ix_cases_merged_into", "merged_into_id"),
     )
 
     id: Mapped[intpk]
@@ -131,6 +193,9 @@ class Case(Base):
     first_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sort_deadline_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: NO_DEADLINE)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    # Kept by casework.cases.queues after every flush that touches the status, the
+    # wanted actions or a notice; see that module for the definition.
+    legal_ready: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     organisation: Mapped[Organisation] = relationship()
     assignee: Mapped[User | None] = relationship()

@@ -1,20 +1,27 @@
-"""Case operations: open a case, add items, assign, note. Each says who commits."""
+"""Case operations: open, add items and evidence, assign, move, note, check removal, reply.
+
+Each raises CaseError (a message for the user) or a workflow TransitionError,
+writes its audit event, and leaves the commit to the caller.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from casework.accounts.models import Role, User
 from casework.actors import Actor
 from casework.audit.services import record_event
 from casework.cases.jurisdiction import jurisdictions_for
 from casework.cases.models import (
     Case,
     CaseJurisdiction,
+    CaseNote,
     CaseStatus,
     ContentCategory,
     FilerRole,
@@ -22,10 +29,31 @@ from casework.cases.models import (
     ItemKind,
     MinorStatus,
     Priority,
+    RemovalState,
 )
+from casework.cases.queues import forget_counts
 from casework.cases.references import next_reference
-from casework.evidence.xlinks import XPost
+from casework.cases.workflow import transition
+from casework.evidence.images import SanitisedImage
+from casework.evidence.models import EvidenceFile
+from casework.evidence.storage import EvidenceStorage
+from casework.evidence.xlinks import XLinkError, XPost, parse_x_link
+from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notifications.services import notify_user
 from casework.orm import utcnow
+
+NOTE_MAX_CHARS = 10_000
+REPLY_MAX_CHARS = 20_000
+LINKS_MAX_LINES = 200
+ASSIGNABLE_ROLES = frozenset({Role.CASEWORKER, Role.LAWYER})
+
+
+class CaseError(Exception):
+    """A case operation that cannot be done; `message` is a sentence for the user."""
+
+    def __init__(self, message: object) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -145,4 +173,382 @@ def add_items(
             object_id=case.id,
             details={"items": [item.id for item in added]},
         )
+    if added:
+        from casework.cases.grouping import link_items
+
+        link_items(session, case, added)
     return added
+
+
+@dataclass(frozen=True)
+class LineError:
+    line: int
+    text: str
+    message: object
+
+
+@dataclass(frozen=True)
+class ParsedLinks:
+    posts: list[XPost]
+    errors: list[LineError]
+
+
+def parse_link_lines(text: str) -> ParsedLinks:
+    """One post link per line; blank lines skipped, each bad line named with its reason."""
+    from casework.evidence.xlinks import MESSAGES
+
+    posts: list[XPost] = []
+    errors: list[LineError] = []
+    lines = (text or "").splitlines()
+    if len([line for line in lines if line.strip()]) > LINKS_MAX_LINES:
+        return ParsedLinks(
+            [], [LineError(0, "", _l("Paste at most %(n)d links at a time.", n=LINKS_MAX_LINES))]
+        )
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            posts.append(parse_x_link(line))
+        except XLinkError as exc:
+            errors.append(LineError(number, line.strip()[:120], _l(MESSAGES[exc.code])))
+    if not posts and not errors:
+        errors.append(LineError(0, "", _l("Paste at least one link to a post on X.")))
+    return ParsedLinks(posts, errors)
+
+
+def add_evidence(
+    session: Session,
+    case: Case,
+    image: SanitisedImage,
+    storage: EvidenceStorage,
+    actor: Actor,
+    *,
+    item: Item | None = None,
+    original_name: str | None = None,
+) -> EvidenceFile:
+    """Store a sanitised image for a case, link it to other cases, audit. The caller commits.
+
+    Images are never stored when the person depicted is or may be a minor.
+    """
+    if case.minor is not MinorStatus.NO:
+        raise CaseError(_l("Images are never stored for a case that may involve a minor."))
+    if item is not None and item.case_id != case.id:
+        raise CaseError(_l("That item belongs to another case."))
+    key = storage.put(image.sha256, image.data)
+    evidence = EvidenceFile(
+        case_id=case.id,
+        item_id=item.id if item is not None else None,
+        storage_key=key,
+        sha256=image.sha256,
+        pdq=image.pdq,
+        pdq_quality=image.pdq_quality,
+        media_type=image.media_type,
+        size_bytes=len(image.data),
+        width=image.width,
+        height=image.height,
+        original_name=original_name,
+    )
+    session.add(evidence)
+    session.flush()
+    record_event(
+        session,
+        "evidence.added",
+        actor,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="evidence",
+        object_id=evidence.id,
+        details={"evidence_id": evidence.id, "item_id": evidence.item_id},
+    )
+    evidence_added(session, case, [evidence])
+    return evidence
+
+
+def evidence_added(session: Session, case: Case, files: list[EvidenceFile]) -> None:
+    """Hook for every path that stores evidence: propose links to other cases. Caller commits."""
+    from casework.cases.grouping import link_evidence
+
+    link_evidence(session, case, files)
+
+
+def assign_case(session: Session, case: Case, assignee: User | None, actor: Actor) -> bool:
+    """Give the case to a caseworker or lawyer of its organisation (None: unassign).
+
+    Returns False when nothing changed. Tells the new assignee. The caller commits.
+    """
+    if assignee is not None:
+        if assignee.organisation_id != case.organisation_id or not assignee.is_active_user:
+            raise CaseError(_l("Cases can only be assigned to active staff of your organisation."))
+        if assignee.role not in ASSIGNABLE_ROLES:
+            raise CaseError(_l("Cases are assigned to caseworkers and lawyers."))
+    new_id = assignee.id if assignee is not None else None
+    if case.assignee_id == new_id:
+        return False
+    previous = case.assignee_id
+    case.assignee_id = new_id
+    record_event(
+        session,
+        "case.assigned",
+        actor,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="case",
+        object_id=case.id,
+        details={"assignee_id": new_id, "previous_assignee_id": previous},
+    )
+    if assignee is not None and assignee.id != actor.id:
+        notify_user(
+            session,
+            user_id=assignee.id,
+            kind="case_assigned",
+            case_id=case.id,
+            params={"reference": case.reference},
+        )
+    forget_counts(case.organisation_id)
+    return True
+
+
+def change_status(session: Session, case: Case, target: CaseStatus, actor: Actor) -> None:
+    """Move the case through the workflow (raises TransitionError). The caller commits."""
+    if case.merged_into_id is not None:
+        raise CaseError(_l("This case was merged into another; work on that case instead."))
+    transition(session, case, target, actor)
+    forget_counts(case.organisation_id)
+
+
+def add_staff_items(session: Session, case: Case, posts: list[XPost], actor: Actor) -> list[Item]:
+    """Add posts found by staff; returns the new items (known ones are skipped). Caller commits."""
+    if case.merged_into_id is not None:
+        raise CaseError(_l("This case was merged into another; work on that case instead."))
+    return add_items(session, case, [NewItem(post=post, seen_at=utcnow()) for post in posts], actor)
+
+
+def add_note(session: Session, case: Case, body: str, actor: Actor) -> CaseNote:
+    """A staff note on the case; the audit event holds its id, never its text. Caller commits."""
+    body = (body or "").strip()
+    if not body:
+        raise CaseError(_l("Write the note before saving it."))
+    if len(body) > NOTE_MAX_CHARS:
+        raise CaseError(_l("A note can be at most %(n)d characters.", n=NOTE_MAX_CHARS))
+    note = CaseNote(case_id=case.id, author_id=actor.id, body=body)
+    session.add(note)
+    session.flush()
+    record_event(
+        session,
+        "case.note_added",
+        actor,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="note",
+        object_id=note.id,
+        details={"note_id": note.id},
+    )
+    return note
+
+
+def record_removal_check(
+    session: Session, item: Item, state: RemovalState, checked_at: datetime, actor: Actor
+) -> None:
+    """Record that a post was found removed or still up at a time. The caller commits."""
+    if state is RemovalState.UNKNOWN:
+        raise CaseError(_l("Say whether the post was removed or is still up."))
+    if checked_at > utcnow() + _CLOCK_SLACK:
+        raise CaseError(_l("The time of the check cannot be in the future."))
+    item.removal_state = state
+    item.removal_checked_at = checked_at
+    item.removal_http_status = None
+    if state is RemovalState.REMOVED:
+        session.execute(
+            update(NoticeItem)
+            .where(NoticeItem.item_id == item.id, NoticeItem.removed_at.is_(None))
+            .values(removed_at=checked_at)
+        )
+    record_event(
+        session,
+        "item.removal_checked",
+        actor,
+        chain_id=item.case.organisation_id,
+        case_id=item.case_id,
+        object_type="item",
+        object_id=item.id,
+        details={"item_id": item.id, "state": state.value},
+    )
+
+
+def record_platform_reply(
+    session: Session, notice: Notice, text: str, received_at: datetime, actor: Actor
+) -> None:
+    """Record the platform's answer to a notice (text and when it came). The caller commits."""
+    text = (text or "").strip()
+    if not text:
+        raise CaseError(_l("Paste or summarise the platform's reply."))
+    if len(text) > REPLY_MAX_CHARS:
+        raise CaseError(_l("A reply can be at most %(n)d characters.", n=REPLY_MAX_CHARS))
+    if received_at > utcnow() + _CLOCK_SLACK:
+        raise CaseError(_l("The time of the reply cannot be in the future."))
+    if notice.sent_at is not None and received_at < notice.sent_at:
+        raise CaseError(_l("The reply cannot have come before the notice was sent."))
+    notice.response = text
+    notice.response_at = received_at
+    if notice.state in (NoticeState.DRAFT, NoticeState.SENT):
+        notice.state = NoticeState.ANSWERED
+    record_event(
+        session,
+        "notice.reply_recorded",
+        actor,
+        chain_id=notice.case.organisation_id,
+        case_id=notice.case_id,
+        object_type="notice",
+        object_id=notice.id,
+        details={"notice_id": notice.id},
+    )
+
+
+_CLOCK_SLACK = timedelta(minutes=5)
+
+
+@dataclass
+class BulkResult:
+    done: list[Case] = field(default_factory=list)
+    unchanged: list[Case] = field(default_factory=list)
+    failed: list[tuple[Case, object]] = field(default_factory=list)
+
+
+def cases_of_organisation(
+    session: Session, organisation_id: int, case_ids: Iterable[int]
+) -> list[Case]:
+    """The cases among these ids that belong to the organisation, in reference order."""
+    ids = sorted(set(case_ids))
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Case)
+            .where(Case.id.in_(ids), Case.organisation_id == organisation_id)
+            .order_by(Case.reference)
+        )
+    )
+
+
+def bulk_assign(
+    session: Session, cases: list[Case], assignee: User | None, actor: Actor
+) -> BulkResult:
+    """Assign each case; a refusal for one case does not stop the others. Caller commits."""
+    result = BulkResult()
+    for case in cases:
+        try:
+            changed = assign_case(session, case, assignee, actor)
+        except CaseError as exc:
+            result.failed.append((case, exc.message))
+            continue
+        (result.done if changed else result.unchanged).append(case)
+    return result
+
+
+def bulk_change_status(
+    session: Session, cases: list[Case], target: CaseStatus, actor: Actor
+) -> BulkResult:
+    """Move each case through the workflow; report each refusal. Caller commits.
+
+    check_transition runs before anything changes, so a refused case is untouched.
+    """
+    from casework.cases.workflow import TransitionError
+
+    result = BulkResult()
+    for case in cases:
+        if case.status is target:
+            result.unchanged.append(case)
+            continue
+        try:
+            change_status(session, case, target, actor)
+        except (TransitionError, CaseError) as exc:
+            result.failed.append((case, transition_message(case.status, target, exc)))
+            continue
+        result.done.append(case)
+    return result
+
+
+def transition_message(current: CaseStatus, target: CaseStatus, exc: Exception) -> object:
+    """A translated sentence for a refused status change."""
+    from casework.cases.workflow import ForbiddenTransition, NotAllowedForActor
+
+    if isinstance(exc, CaseError):
+        return exc.message
+    names = {"current": status_label(current), "target": status_label(target)}
+    if isinstance(exc, NotAllowedForActor):
+        return _l("Your role may not move a case from %(current)s to %(target)s.", **names)
+    if isinstance(exc, ForbiddenTransition) and current is target:
+        return _l("The case is already %(current)s.", **names)
+    return _l("A case cannot move from %(current)s to %(target)s.", **names)
+
+
+STATUS_LABELS = {
+    CaseStatus.NEW: _l("new"),
+    CaseStatus.TRIAGE: _l("triage"),
+    CaseStatus.ACTION: _l("action"),
+    CaseStatus.AWAITING_PLATFORM: _l("awaiting platform"),
+    CaseStatus.ESCALATED: _l("escalated"),
+    CaseStatus.RESOLVED: _l("resolved"),
+    CaseStatus.CLOSED: _l("closed"),
+    CaseStatus.WITHDRAWN: _l("withdrawn"),
+}
+
+
+def status_label(status: CaseStatus) -> object:
+    return STATUS_LABELS[status]
+
+
+def evidence_preview(
+    session: Session,
+    evidence: EvidenceFile,
+    storage: EvidenceStorage,
+    actor: Actor,
+    *,
+    blurred: bool,
+) -> bytes:
+    """A blurred or plain thumbnail of a stored image; every call is audited. Caller commits."""
+    from casework.evidence.images import blurred_copy, thumbnail
+
+    if evidence.storage_key is None:
+        raise CaseError(_l("Only the hash of this image was kept."))
+    data = storage.get(evidence.storage_key)
+    body = blurred_copy(data) if blurred else thumbnail(data)
+    record_event(
+        session,
+        "evidence.viewed",
+        actor,
+        chain_id=evidence.case.organisation_id,
+        case_id=evidence.case_id,
+        object_type="evidence",
+        object_id=evidence.id,
+        details={"evidence_id": evidence.id, "variant": "blurred" if blurred else "clear"},
+    )
+    return body
+
+
+@dataclass(frozen=True)
+class CaseSize:
+    items: int
+    evidence: int
+    notices: int
+    notes: int
+
+
+def case_sizes(session: Session, cases: list[Case]) -> dict[int, CaseSize]:
+    """How much each case holds, for the merge confirmation."""
+    from sqlalchemy import func
+
+    ids = [c.id for c in cases]
+
+    def per_case(model: type) -> dict[int, int]:
+        column = model.case_id  # type: ignore[attr-defined]
+        rows = session.execute(
+            select(column, func.count()).where(column.in_(ids)).group_by(column)
+        ).all()
+        return {case_id: n for case_id, n in rows}
+
+    items, files, notices, notes = (per_case(m) for m in (Item, EvidenceFile, Notice, CaseNote))
+    return {
+        i: CaseSize(items.get(i, 0), files.get(i, 0), notices.get(i, 0), notes.get(i, 0))
+        for i in ids
+    }

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from casework.cases.models import NO_DEADLINE, Case
-from casework.deadlines.models import Deadline, DeadlineState, Reminder
+from casework.cases.models import Case
+from casework.cases.queues import refresh_sort_deadline
+from casework.deadlines.models import Deadline, Reminder
 from casework.deadlines.rules import compute_due, reminder_times, stage_due_dates, to_utc
 from casework.notices.models import Notice
 from casework.notices.registry import DEFAULT_REMINDERS, Route
@@ -56,12 +56,3 @@ def start_clock(
         refresh_sort_deadline(session, case)
     return deadlines
 
-
-def refresh_sort_deadline(session: Session, case: Case) -> None:
-    """Keep the queue sort key equal to the case's earliest pending deadline."""
-    earliest = session.scalar(
-        select(func.min(Deadline.due_at)).where(
-            Deadline.case_id == case.id, Deadline.state == DeadlineState.PENDING
-        )
-    )
-    case.sort_deadline_at = to_utc(earliest) if earliest is not None else NO_DEADLINE

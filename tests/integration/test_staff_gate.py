@@ -6,13 +6,22 @@ from collections.abc import Iterator
 
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.routing import IntegerConverter, Rule
+from werkzeug.routing import AnyConverter, BaseConverter, IntegerConverter, Rule
 
 from casework.accounts.gate import PUBLIC_ENDPOINTS, STAFF_BLUEPRINTS
 from casework.accounts.models import Role
 from casework.extensions import db
 from tests import factories
 from tests.factories import sign_in_with_password
+
+
+def _sample(converter: BaseConverter) -> object:
+    """A value the converter accepts, so the URL can be built for any argument type."""
+    if isinstance(converter, IntegerConverter):
+        return 1
+    if isinstance(converter, AnyConverter):
+        return sorted(converter.items)[0]
+    return "sample"
 
 
 def _staff_rules(app: Flask) -> Iterator[tuple[Rule, str]]:
@@ -24,10 +33,7 @@ def _staff_rules(app: Flask) -> Iterator[tuple[Rule, str]]:
             continue
         if rule.endpoint in PUBLIC_ENDPOINTS:
             continue
-        values = {
-            name: 1 if isinstance(rule._converters[name], IntegerConverter) else "sample"
-            for name in rule.arguments
-        }
+        values = {name: _sample(rule._converters[name]) for name in rule.arguments}
         path = adapter.build(rule.endpoint, values)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             yield rule, f"{method} {path}"

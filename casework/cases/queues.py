@@ -1,0 +1,678 @@
+"""Caseworker queues: saved views, filters, keyset pages, capped counts, queue sort keys.
+
+Every queue is sorted by (priority, sort_deadline_at, id) and paged by keyset on
+that triple, never by OFFSET, so page 2,000 costs what page 1 costs. Each queue
+has a partial or plain index whose leading columns are the queue's equality
+predicates and whose trailing columns are that triple (see Case.__table_args__):
+
+- open, unassigned, mine, urgent: ix_cases_open_queue / ix_cases_open_assignee
+- escalated, awaiting platform: ix_cases_queue (status equality)
+- closed (resolved, closed, withdrawn): ix_cases_finished_queue
+- ready for legal action: ix_cases_legal_queue (the legal_ready flag)
+- due within 24 h, overdue: a range on sort_deadline_at, which sits after
+  priority in the index; the query is cut into one branch per priority (four),
+  each an ordered range scan, and the branches are merged.
+
+Counts never COUNT(*) a whole queue: each counts at most COUNT_CAP + 1 rows of
+its index range (shown as "1,000+"), all in one round trip, and the result is
+kept per process for COUNT_CACHE_SECONDS (config QUEUE_COUNT_CACHE_SECONDS),
+dropped early for an organisation whenever this process changes one of its cases.
+
+"Ready for legal action" means an open case that is escalated, or in action with
+a notice on a regulator or police route (a route key naming one of
+LEGAL_ROUTE_MARKERS), or whose victim asked for legal help (a wanted action
+whose code contains "legal"). It is stored in cases.legal_ready, recomputed in
+SQL after every flush that adds or changes a case's status or wanted actions or
+a notice, and by refresh_legal_ready() after bulk statements.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import current_app, has_app_context
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    cast,
+    event,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+    union_all,
+    update,
+)
+from sqlalchemy import case as sql_case
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.sql.elements import ColumnElement
+
+from casework.cases.models import (
+    FINISHED_STATUSES,
+    NO_DEADLINE,
+    OPEN_STATUSES,
+    Case,
+    CaseJurisdiction,
+    CaseStatus,
+    Item,
+    Priority,
+    status_in_sql,
+)
+from casework.cases.references import normalise_reference
+from casework.deadlines.models import Deadline, DeadlineState
+from casework.evidence.xlinks import XLinkError, parse_x_link
+from casework.notices.models import Notice
+from casework.orm import UTCDateTime, utcnow
+
+PAGE_SIZE = 50
+COUNT_CAP = 1000
+
+# A route key naming one of these goes to a regulator, a hotline run with the
+# police, or the police themselves (e.g. "gb.ofcom.complaint", "fr.pharos.report").
+LEGAL_ROUTE_MARKERS = (
+    "police",
+    "regulator",
+    "complaint",
+    "escalation",
+    "ftc",
+    "ofcom",
+    "arcom",
+    "pharos",
+    "cnil",
+    "esafety",
+    "dpc",
+    "coimisiun",
+    "ncrp",
+    "cybercrime",
+    "kcsc",
+    "attorney_general",
+)
+LEGAL_WANTED_MARKER = "legal"
+
+
+class QueueKey(enum.StrEnum):
+    OPEN = "open"
+    UNASSIGNED = "unassigned"
+    MINE = "mine"
+    URGENT = "urgent"
+    DUE_SOON = "due"
+    OVERDUE = "overdue"
+    ESCALATED = "escalated"
+    AWAITING = "awaiting"
+    LEGAL = "legal"
+    CLOSED = "closed"
+    ALL = "all"
+
+
+QUEUE_LABELS: dict[QueueKey, Any] = {
+    QueueKey.OPEN: _l("All open"),
+    QueueKey.UNASSIGNED: _l("Unassigned"),
+    QueueKey.MINE: _l("Mine"),
+    QueueKey.URGENT: _l("Urgent"),
+    QueueKey.DUE_SOON: _l("Due within 24 h"),
+    QueueKey.OVERDUE: _l("Overdue"),
+    QueueKey.ESCALATED: _l("Escalated"),
+    QueueKey.AWAITING: _l("Awaiting platform"),
+    QueueKey.LEGAL: _l("Ready for legal action"),
+    QueueKey.CLOSED: _l("Closed"),
+    QueueKey.ALL: _l("All cases"),
+}
+
+QUEUE_HINTS: dict[QueueKey, Any] = {
+    QueueKey.OPEN: _l("Every case still being worked."),
+    QueueKey.UNASSIGNED: _l("Open cases nobody has taken yet."),
+    QueueKey.MINE: _l("Open cases assigned to you."),
+    QueueKey.URGENT: _l("Open cases about a minor, or where the content is spreading."),
+    QueueKey.DUE_SOON: _l("Open cases whose nearest platform deadline falls in the next 24 hours."),
+    QueueKey.OVERDUE: _l("Open cases with a platform deadline that has passed."),
+    QueueKey.ESCALATED: _l("The platform missed its deadline or refused."),
+    QueueKey.AWAITING: _l("A notice was sent; the platform has not answered yet."),
+    QueueKey.LEGAL: _l(
+        "Escalated cases, cases in action with a notice to a regulator or the police, "
+        "and cases whose victim asked for legal help."
+    ),
+    QueueKey.CLOSED: _l("Resolved, closed and withdrawn cases."),
+    QueueKey.ALL: _l("Every case of your organisation."),
+}
+
+
+# --- sort keys kept on the case -------------------------------------------------------
+
+
+def refresh_sort_deadline(session: Session, case: Case) -> datetime:
+    """Set sort_deadline_at to the earliest pending deadline, or NO_DEADLINE. Caller commits."""
+    session.flush()
+    earliest = session.scalar(
+        select(func.min(Deadline.due_at)).where(
+            Deadline.case_id == case.id, Deadline.state == DeadlineState.PENDING
+        )
+    )
+    case.sort_deadline_at = earliest or NO_DEADLINE
+    return case.sort_deadline_at
+
+
+def _legal_ready_sql(cases: Any) -> ColumnElement[bool]:
+    notices = Notice.__table__
+    route = func.lower(notices.c.route_key)
+    regulator_notice = exists(
+        select(literal(1)).where(
+            notices.c.case_id == cases.c.id,
+            or_(*(route.contains(marker) for marker in LEGAL_ROUTE_MARKERS)),
+        )
+    )
+    wants_legal = cast(cases.c.wanted_actions, String).contains(LEGAL_WANTED_MARKER)
+    return and_(
+        cases.c.status.in_(list(OPEN_STATUSES)),
+        or_(
+            cases.c.status == CaseStatus.ESCALATED,
+            and_(cases.c.status == CaseStatus.ACTION, regulator_notice),
+            wants_legal,
+        ),
+    )
+
+
+def is_legal_route(route_key: str) -> bool:
+    lowered = route_key.lower()
+    return any(marker in lowered for marker in LEGAL_ROUTE_MARKERS)
+
+
+def refresh_legal_ready(session: Session, case_ids: Iterable[int]) -> None:
+    """Recompute cases.legal_ready in SQL for these cases (after bulk UPDATEs). Caller commits."""
+    ids = sorted({i for i in case_ids if i is not None})
+    if not ids:
+        return
+    cases = Case.__table__
+    connection = session.connection()
+    rows = connection.execute(
+        update(cases)
+        .where(cases.c.id.in_(ids))
+        .values(
+            legal_ready=sql_case((_legal_ready_sql(cases), true()), else_=false()),
+            # Not a change anyone made: keep updated_at from moving.
+            updated_at=cases.c.updated_at,
+        )
+        .returning(cases.c.id, cases.c.legal_ready)
+    ).all()
+    # Keep loaded objects in step without marking them dirty.
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    for case_id, ready in rows:
+        loaded = session.identity_map.get(session.identity_key(Case, case_id))  # type: ignore[arg-type]
+        if loaded is not None:
+            set_committed_value(loaded, "legal_ready", bool(ready))
+
+
+def _touched_case_ids(session: Session) -> set[int]:
+    from sqlalchemy import inspect as sa_inspect
+
+    ids: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, Case | Notice):
+            ids.add(obj.id if isinstance(obj, Case) else obj.case_id)
+    for obj in session.dirty:
+        if isinstance(obj, Case):
+            state = sa_inspect(obj)
+            if any(
+                state.attrs[name].history.has_changes() for name in ("status", "wanted_actions")
+            ):
+                ids.add(obj.id)
+        elif isinstance(obj, Notice):
+            state = sa_inspect(obj)
+            for name in ("route_key", "case_id"):
+                history = state.attrs[name].history
+                if history.has_changes():
+                    ids.add(obj.case_id)
+                    ids.update(v for v in history.deleted if name == "case_id")
+    for obj in session.deleted:
+        if isinstance(obj, Notice):
+            ids.add(obj.case_id)
+    return ids
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_legal_ready(session: Session, _context: Any) -> None:
+    ids = _touched_case_ids(session)
+    if ids:
+        refresh_legal_ready(session, ids)
+
+
+# --- filters --------------------------------------------------------------------------
+
+
+class FilterError(ValueError):
+    """A filter value that cannot be used; the field says which."""
+
+    def __init__(self, field_name: str, message: Any) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: CaseStatus | None = None
+    jurisdiction: str | None = None
+    priority: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    created_from: date | None = None
+    created_to: date | None = None
+    text: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self != Filters()
+
+
+_HANDLE_RE = re.compile(r"@?([A-Za-z0-9_]{1,15})")
+_DIGITS_RE = re.compile(r"[1-9][0-9]{0,18}")
+
+
+def _text_predicate(raw: str) -> ColumnElement[bool]:
+    """Reference, @handle, status id or post link; FilterError when it is none of them."""
+    needle = raw.strip()
+    options: list[ColumnElement[bool]] = []
+    reference = normalise_reference(needle)
+    if reference:
+        options.append(Case.reference == reference)
+    status_id: int | None = None
+    if _DIGITS_RE.fullmatch(needle) and int(needle) < 2**63:
+        status_id = int(needle)
+    else:
+        try:
+            post = parse_x_link(needle)
+        except XLinkError:
+            post = None
+        if post is not None:
+            status_id = post.status_id
+    if status_id is not None:
+        options.append(Case.id.in_(select(Item.case_id).where(Item.status_id == status_id)))
+    handle = _HANDLE_RE.fullmatch(needle)
+    if handle and not reference and not needle.isdigit():
+        options.append(
+            Case.id.in_(select(Item.case_id).where(Item.handle_lower == handle.group(1).lower()))
+        )
+    if not options:
+        raise FilterError(
+            "q",
+            _l(
+                "Search by case reference (CW-2026-000123), posting account (@handle), "
+                "post number or link to the post."
+            ),
+        )
+    return or_(*options)
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def filter_predicates(filters: Filters) -> list[ColumnElement[bool]]:
+    preds: list[ColumnElement[bool]] = []
+    if filters.status is not None:
+        preds.append(Case.status == filters.status)
+    if filters.jurisdiction:
+        preds.append(
+            exists(
+                select(literal(1)).where(
+                    CaseJurisdiction.case_id == Case.id,
+                    CaseJurisdiction.code == filters.jurisdiction.upper(),
+                )
+            )
+        )
+    if filters.priority is not None:
+        preds.append(Case.priority == filters.priority)
+    if filters.unassigned:
+        preds.append(Case.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        preds.append(Case.assignee_id == filters.assignee_id)
+    if filters.created_from is not None:
+        preds.append(Case.created_at >= _day_start(filters.created_from))
+    if filters.created_to is not None:
+        preds.append(Case.created_at < _day_start(filters.created_to) + timedelta(days=1))
+    if filters.text:
+        preds.append(_text_predicate(filters.text))
+    return preds
+
+
+# --- queue definitions ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """The predicates of one queue for one user, and an optional sort_deadline_at range."""
+
+    where: list[ColumnElement[bool]]
+    deadline_from: datetime | None = None
+    deadline_before: datetime | None = None
+
+    @property
+    def by_priority(self) -> bool:
+        return self.deadline_from is not None or self.deadline_before is not None
+
+
+def queue_spec(
+    queue: QueueKey, *, organisation_id: int, user_id: int, now: datetime | None = None
+) -> QueueSpec:
+    now = now or utcnow()
+    org = Case.organisation_id == organisation_id
+    open_ = text(status_in_sql(OPEN_STATUSES, "cases.status"))
+    if queue is QueueKey.OPEN:
+        return QueueSpec([org, open_])
+    if queue is QueueKey.ALL:
+        return QueueSpec([org])
+    if queue is QueueKey.UNASSIGNED:
+        return QueueSpec([org, open_, Case.assignee_id.is_(None)])
+    if queue is QueueKey.MINE:
+        return QueueSpec([org, open_, Case.assignee_id == user_id])
+    if queue is QueueKey.URGENT:
+        return QueueSpec([org, open_, Case.priority == int(Priority.URGENT)])
+    if queue is QueueKey.DUE_SOON:
+        return QueueSpec([org, open_], deadline_from=now, deadline_before=now + timedelta(hours=24))
+    if queue is QueueKey.OVERDUE:
+        return QueueSpec([org, open_], deadline_before=now)
+    if queue is QueueKey.ESCALATED:
+        return QueueSpec([org, Case.status == CaseStatus.ESCALATED])
+    if queue is QueueKey.AWAITING:
+        return QueueSpec([org, Case.status == CaseStatus.AWAITING_PLATFORM])
+    if queue is QueueKey.LEGAL:
+        return QueueSpec([org, Case.legal_ready == true()])
+    if queue is QueueKey.CLOSED:
+        return QueueSpec([org, text(status_in_sql(FINISHED_STATUSES, "cases.status"))])
+    raise ValueError(f"unknown queue {queue!r}")
+
+
+# --- keyset cursors ---------------------------------------------------------------------
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR_RE = re.compile(r"(\d{1,2})\.(-?\d{1,19})\.(\d{1,19})")
+
+
+@dataclass(frozen=True, order=True)
+class Cursor:
+    """A position in a queue: the sort key of the row it points at."""
+
+    priority: int
+    deadline: datetime
+    id: int
+
+    def encode(self) -> str:
+        micros = (self.deadline - _EPOCH) // timedelta(microseconds=1)
+        return f"{self.priority}.{micros}.{self.id}"
+
+    @classmethod
+    def decode(cls, raw: str | None) -> Cursor | None:
+        """The cursor in a URL, or None when absent or not one of ours."""
+        match = _CURSOR_RE.fullmatch(raw or "")
+        if not match:
+            return None
+        try:
+            deadline = _EPOCH + timedelta(microseconds=int(match.group(2)))
+        except OverflowError:
+            return None
+        return cls(int(match.group(1)), deadline, int(match.group(3)))
+
+    @classmethod
+    def of(cls, case: Case) -> Cursor:
+        return cls(case.priority, case.sort_deadline_at, case.id)
+
+
+@dataclass
+class QueuePage:
+    cases: list[Case]
+    next_cursor: Cursor | None = None
+    prev_cursor: Cursor | None = None
+    item_counts: dict[int, int] = field(default_factory=dict)
+
+
+_KEY_COLUMNS = (Case.id, Case.priority, Case.sort_deadline_at)
+
+
+def _deadline_bounds(spec: QueueSpec) -> list[ColumnElement[bool]]:
+    bounds: list[ColumnElement[bool]] = []
+    if spec.deadline_from is not None:
+        bounds.append(Case.sort_deadline_at >= spec.deadline_from)
+    if spec.deadline_before is not None:
+        bounds.append(Case.sort_deadline_at < spec.deadline_before)
+    return bounds
+
+
+def _typed(cursor: Cursor) -> tuple[Any, Any, Any]:
+    return (
+        literal(cursor.priority),
+        literal(cursor.deadline, UTCDateTime()),
+        literal(cursor.id),
+    )
+
+
+def key_select(
+    spec: QueueSpec,
+    filters_where: Sequence[ColumnElement[bool]],
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    limit: int,
+    priority: int | None = None,
+) -> Select[Any]:
+    """The ordered (id, priority, sort_deadline_at) rows of a queue page: one index range each.
+
+    `after` pages forward (ascending), `before` pages backward (descending).
+    """
+    backward = before is not None
+    cursor = before if backward else after
+    where = [*spec.where, *filters_where]
+    if not spec.by_priority:
+        stmt = select(*_KEY_COLUMNS).where(*where)
+        if cursor is not None:
+            key = tuple_(Case.priority, Case.sort_deadline_at, Case.id)
+            stmt = stmt.where(
+                key < tuple_(*_typed(cursor)) if backward else key > tuple_(*_typed(cursor))
+            )
+        return stmt.order_by(*_order(backward, with_priority=True)).limit(limit)
+
+    # sort_deadline_at is ranged, so a single scan of (priority, sort_deadline_at, id)
+    # would read every priority's rows; one branch per priority keeps each a range scan.
+    branches = []
+    priorities = [int(p) for p in Priority] if priority is None else [priority]
+    for p in priorities:
+        branch = select(*_KEY_COLUMNS).where(*where, Case.priority == p, *_deadline_bounds(spec))
+        if cursor is not None:
+            if (p < cursor.priority) if not backward else (p > cursor.priority):
+                continue
+            if p == cursor.priority:
+                key = tuple_(Case.sort_deadline_at, Case.id)
+                bound = tuple_(literal(cursor.deadline, UTCDateTime()), literal(cursor.id))
+                branch = branch.where(key < bound if backward else key > bound)
+        branch = branch.order_by(*_order(backward, with_priority=False)).limit(limit)
+        branches.append(select(*branch.subquery().c))
+    if not branches:
+        return select(*_KEY_COLUMNS).where(false()).limit(0)
+    merged = union_all(*branches).subquery()
+    order = [merged.c.priority, merged.c.sort_deadline_at, merged.c.id]
+    return (
+        select(merged.c.id, merged.c.priority, merged.c.sort_deadline_at)
+        .order_by(*(c.desc() if backward else c.asc() for c in order))
+        .limit(limit)
+    )
+
+
+def _order(backward: bool, *, with_priority: bool) -> list[Any]:
+    columns = [Case.priority] if with_priority else []
+    columns += [Case.sort_deadline_at, Case.id]
+    return [c.desc() if backward else c.asc() for c in columns]
+
+
+def fetch_page(
+    session: Session,
+    spec: QueueSpec,
+    filters: Filters | None = None,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    page_size: int = PAGE_SIZE,
+) -> QueuePage:
+    """One page of a queue by keyset, with links to the pages either side."""
+    filters = filters or Filters()
+    filters_where = filter_predicates(filters)
+    backward = before is not None
+    keys = session.execute(
+        key_select(
+            spec,
+            filters_where,
+            after=after,
+            before=before,
+            limit=page_size + 1,
+            priority=filters.priority,
+        )
+    ).all()
+    more = len(keys) > page_size
+    keys = keys[:page_size]
+    if backward:
+        keys.reverse()
+        if not more and len(keys) < page_size:
+            # Back at the start with a short page: show a full first page instead.
+            return fetch_page(session, spec, filters, page_size=page_size)
+    ids = [row.id for row in keys]
+    cases = _load_cases(session, ids)
+    page = QueuePage(cases)
+    if cases:
+        first, last = Cursor.of(cases[0]), Cursor.of(cases[-1])
+        if backward:
+            page.prev_cursor = first if more else None
+            page.next_cursor = last
+        else:
+            page.next_cursor = last if more else None
+            page.prev_cursor = first if after is not None else None
+    page.item_counts = item_counts(session, ids)
+    return page
+
+
+def _load_cases(session: Session, ids: list[int]) -> list[Case]:
+    if not ids:
+        return []
+    rows = session.scalars(
+        select(Case)
+        .where(Case.id.in_(ids))
+        .options(selectinload(Case.jurisdictions), selectinload(Case.assignee))
+    ).all()
+    by_id = {c.id: c for c in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def item_counts(session: Session, case_ids: list[int]) -> dict[int, int]:
+    if not case_ids:
+        return {}
+    rows = session.execute(
+        select(Item.case_id, func.count()).where(Item.case_id.in_(case_ids)).group_by(Item.case_id)
+    ).all()
+    return {case_id: count for case_id, count in rows}
+
+
+# --- counts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    value: int
+    capped: bool
+
+    def __str__(self) -> str:
+        return f"{self.value:,}+" if self.capped else f"{self.value:,}"
+
+
+def _capped_count(spec: QueueSpec, cap: int) -> Any:
+    if not spec.by_priority:
+        inner = select(literal(1).label("one")).where(*spec.where).limit(cap + 1)
+    else:
+        branches = [
+            select(literal(1).label("one"))
+            .where(*spec.where, Case.priority == int(p), *_deadline_bounds(spec))
+            .limit(cap + 1)
+            for p in Priority
+        ]
+        inner = union_all(*(select(*b.subquery().c) for b in branches))
+    return select(func.count()).select_from(inner.subquery()).scalar_subquery()
+
+
+class _CountCache:
+    """Per-process counts by (organisation, user), expired by time or by our own writes."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[int, int], tuple[float, dict[QueueKey, QueueCount]]] = {}
+
+    def get(self, key: tuple[int, int], ttl: float) -> dict[QueueKey, QueueCount] | None:
+        with self._lock:
+            entry = self._entries.get(key)
+        if entry is None or time.monotonic() - entry[0] > ttl:
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[int, int], counts: dict[QueueKey, QueueCount]) -> None:
+        with self._lock:
+            self._entries[key] = (time.monotonic(), counts)
+
+    def forget_organisation(self, organisation_id: int) -> None:
+        with self._lock:
+            for key in [k for k in self._entries if k[0] == organisation_id]:
+                del self._entries[key]
+
+
+def count_cache() -> _CountCache | None:
+    """This app's count cache (one per app, so tests never see another app's counts)."""
+    if not has_app_context():
+        return None
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return app.extensions.setdefault("casework_queue_counts", _CountCache())  # type: ignore[no-any-return]
+
+
+def forget_counts(organisation_id: int) -> None:
+    """Drop cached counts after a change to this organisation's cases."""
+    cache = count_cache()
+    if cache is not None:
+        cache.forget_organisation(organisation_id)
+
+
+def queue_counts(
+    session: Session,
+    *,
+    organisation_id: int,
+    user_id: int,
+    cache_seconds: float = 0,
+    cap: int = COUNT_CAP,
+    now: datetime | None = None,
+) -> dict[QueueKey, QueueCount]:
+    """Every queue's size, exact up to `cap`, in one round trip of LIMIT'd index scans."""
+    cache_key = (organisation_id, user_id)
+    cache = count_cache() if cache_seconds > 0 else None
+    if cache is not None:
+        cached = cache.get(cache_key, cache_seconds)
+        if cached is not None:
+            return cached
+    now = now or utcnow()
+    keys = list(QueueKey)
+    specs = [queue_spec(k, organisation_id=organisation_id, user_id=user_id, now=now) for k in keys]
+    row = session.execute(
+        select(*(_capped_count(spec, cap).label(f"c{i}") for i, spec in enumerate(specs)))
+    ).one()
+    counts = {
+        key: QueueCount(min(int(value), cap), int(value) > cap)
+        for key, value in zip(keys, row, strict=True)
+    }
+    if cache is not None:
+        cache.put(cache_key, counts)
+    return counts

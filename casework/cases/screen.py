@@ -1,0 +1,148 @@
+"""Everything the case screen shows, gathered in a fixed number of queries."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, defer
+
+from casework.accounts.models import Role, User
+from casework.cases.grouping import image_clusters
+from casework.cases.models import Case, CaseLink, Item, LinkState
+from casework.cases.queues import is_legal_route
+from casework.cases.timeline import Entry, build_timeline, merged_sources
+from casework.deadlines.models import Deadline
+from casework.evidence.models import EvidenceFile
+from casework.notices.models import Letter, Notice, NoticeItem
+
+
+@dataclass
+class ItemRow:
+    item: Item
+    evidence: list[EvidenceFile] = field(default_factory=list)
+
+
+@dataclass
+class NoticeRow:
+    notice: Notice
+    deadlines: list[Deadline]
+    item_count: int
+    legal_route: bool
+
+
+@dataclass
+class LinkRow:
+    link: CaseLink
+    other: Case
+
+
+@dataclass
+class CaseScreen:
+    case: Case
+    items: list[ItemRow]
+    unattached_evidence: list[EvidenceFile]
+    clusters: list[list[EvidenceFile]]
+    accounts: list[tuple[str, int]]
+    notices: list[NoticeRow]
+    letters: list[Letter]
+    links: list[LinkRow]
+    merged_into: Case | None
+    merged_sources: list[Case]
+    timeline: list[Entry]
+    staff: list[User]
+
+
+def assignable_staff(session: Session, organisation_id: int) -> list[User]:
+    return list(
+        session.scalars(
+            select(User)
+            .where(
+                User.organisation_id == organisation_id,
+                User.is_active_user.is_(True),
+                User.role.in_([Role.CASEWORKER, Role.LAWYER]),
+            )
+            .order_by(User.name)
+        )
+    )
+
+
+def case_screen(session: Session, case: Case) -> CaseScreen:
+    items = list(session.scalars(select(Item).where(Item.case_id == case.id).order_by(Item.id)))
+    files = list(
+        session.scalars(
+            select(EvidenceFile).where(EvidenceFile.case_id == case.id).order_by(EvidenceFile.id)
+        )
+    )
+    rows = {item.id: ItemRow(item) for item in items}
+    unattached: list[EvidenceFile] = []
+    for file in files:
+        if file.item_id in rows:
+            rows[file.item_id].evidence.append(file)
+        else:
+            unattached.append(file)
+    clusters = [group for group in image_clusters(files) if len(group) > 1]
+    accounts = Counter(item.handle for item in items if item.handle)
+
+    notices = list(
+        session.scalars(select(Notice).where(Notice.case_id == case.id).order_by(Notice.id))
+    )
+    notice_ids = [n.id for n in notices]
+    deadlines: dict[int, list[Deadline]] = {}
+    coverage: Counter[int] = Counter()
+    if notice_ids:
+        for deadline in session.scalars(
+            select(Deadline).where(Deadline.notice_id.in_(notice_ids)).order_by(Deadline.due_at)
+        ):
+            deadlines.setdefault(deadline.notice_id, []).append(deadline)
+        for (notice_id,) in session.execute(
+            select(NoticeItem.notice_id).where(NoticeItem.notice_id.in_(notice_ids))
+        ):
+            coverage[notice_id] += 1
+
+    sources = merged_sources(session, case)
+    letters = list(
+        session.scalars(
+            select(Letter)
+            .options(defer(Letter.pdf), defer(Letter.data_snapshot))
+            .where(Letter.case_id.in_([case.id, *(s.id for s in sources)]))
+            .order_by(Letter.created_at.desc(), Letter.id.desc())
+        )
+    )
+
+    links = list(
+        session.scalars(
+            select(CaseLink)
+            .where(
+                or_(CaseLink.case_a_id == case.id, CaseLink.case_b_id == case.id),
+                CaseLink.state == LinkState.PROPOSED,
+            )
+            .order_by(CaseLink.id)
+        )
+    )
+    other_ids = {link.case_b_id if link.case_a_id == case.id else link.case_a_id for link in links}
+    others = {c.id: c for c in session.scalars(select(Case).where(Case.id.in_(other_ids)))}
+    link_rows = [
+        LinkRow(link, others[link.case_b_id if link.case_a_id == case.id else link.case_a_id])
+        for link in links
+        if (link.case_b_id if link.case_a_id == case.id else link.case_a_id) in others
+    ]
+
+    return CaseScreen(
+        case=case,
+        items=list(rows.values()),
+        unattached_evidence=unattached,
+        clusters=clusters,
+        accounts=accounts.most_common(),
+        notices=[
+            NoticeRow(n, deadlines.get(n.id, []), coverage[n.id], is_legal_route(n.route_key))
+            for n in notices
+        ],
+        letters=letters,
+        links=link_rows,
+        merged_into=session.get(Case, case.merged_into_id) if case.merged_into_id else None,
+        merged_sources=sources,
+        timeline=build_timeline(session, case),
+        staff=assignable_staff(session, case.organisation_id),
+    )

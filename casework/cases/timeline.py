@@ -1,0 +1,233 @@
+"""One timeline per case: audit events as plain sentences, notes, and notices' own dates.
+
+A merged case's timeline includes the events of every case merged into it, so
+nothing that happened before the merge drops out of view.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.accounts.models import User
+from casework.audit.models import AuditEvent
+from casework.cases.models import Case, CaseNote, CaseStatus, RemovalState
+from casework.notices.models import Notice
+
+TIMELINE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Entry:
+    at: datetime
+    kind: str  # "event", "note" or "notice"; templates style them apart
+    text: str
+    actor: str | None = None
+    body: str | None = None
+    case_id: int | None = None
+    order: int = 0
+
+
+def related_case_ids(session: Session, case: Case) -> list[int]:
+    """The case and every case merged into it."""
+    merged = session.scalars(select(Case.id).where(Case.merged_into_id == case.id)).all()
+    return [case.id, *merged]
+
+
+def _status(value: Any) -> str:
+    from casework.cases.services import STATUS_LABELS
+
+    try:
+        return str(STATUS_LABELS[CaseStatus(value)])
+    except ValueError:
+        return str(value)
+
+
+def _count(details: dict[str, Any], key: str) -> int:
+    value = details.get(key)
+    if isinstance(value, list | dict):
+        return len(value)
+    return int(value) if isinstance(value, int) else 0
+
+
+_Describe = Callable[[AuditEvent, dict[int, str], dict[int, str]], str]
+
+
+def _merged(event: AuditEvent, names: dict[int, str], refs: dict[int, str]) -> str:
+    details = event.details or {}
+    source = refs.get(int(details.get("source_id") or 0), "?")
+    target = refs.get(int(details.get("target_id") or 0), "?")
+    return _(
+        "%(source)s was merged into %(target)s: %(items)d items moved, %(combined)d combined "
+        "with items already there, %(evidence)d evidence files, %(notices)d notices.",
+        source=source,
+        target=target,
+        items=_count(details, "items_moved"),
+        combined=_count(details, "items_combined"),
+        evidence=_count(details, "evidence"),
+        notices=_count(details, "notices"),
+    )
+
+
+def _assigned(event: AuditEvent, names: dict[int, str], refs: dict[int, str]) -> str:
+    assignee = (event.details or {}).get("assignee_id")
+    if assignee is None:
+        return _("The case was unassigned.")
+    return _("The case was assigned to %(name)s.", name=names.get(int(assignee), "?"))
+
+
+def _removal(event: AuditEvent, names: dict[int, str], refs: dict[int, str]) -> str:
+    if (event.details or {}).get("state") == RemovalState.REMOVED.value:
+        return _("Post %(item)s was checked and found removed.", item=event.object_id)
+    return _("Post %(item)s was checked and is still up.", item=event.object_id)
+
+
+_SENTENCES: dict[str, _Describe] = {
+    "case.opened": lambda e, n, r: _(
+        "The case was opened with %(n)d posts.", n=_count(e.details or {}, "items")
+    ),
+    "case.items_added": lambda e, n, r: _(
+        "%(n)d posts were added.", n=_count(e.details or {}, "items")
+    ),
+    "case.status_changed": lambda e, n, r: _(
+        "The status changed from %(old)s to %(new)s.",
+        old=_status((e.details or {}).get("from")),
+        new=_status((e.details or {}).get("to")),
+    ),
+    "case.assigned": _assigned,
+    "case.merged": _merged,
+    "case.link_dismissed": lambda e, n, r: _(
+        "A proposed link to %(other)s was dismissed.",
+        other=r.get(int((e.details or {}).get("other_case_id") or 0), "?"),
+    ),
+    "item.removal_checked": _removal,
+    "evidence.added": lambda e, n, r: _("Evidence file %(id)s was stored.", id=e.object_id),
+    "evidence.viewed": lambda e, n, r: _(
+        "Evidence file %(id)s was viewed (%(variant)s).",
+        id=e.object_id,
+        variant=_("blurred") if (e.details or {}).get("variant") == "blurred" else _("unblurred"),
+    ),
+    "notice.reply_recorded": lambda e, n, r: _(
+        "The platform's reply to notice %(id)s was recorded.", id=e.object_id
+    ),
+}
+
+
+def describe(event: AuditEvent, names: dict[int, str], refs: dict[int, str]) -> str:
+    """A plain sentence for an audit event; unknown actions are named by their code."""
+    known = _SENTENCES.get(event.action)
+    if known is not None:
+        return known(event, names, refs)
+    return _("Recorded: %(action)s.", action=event.action.replace(".", " ").replace("_", " "))
+
+
+def actor_name(actor_type: str, actor_id: int | None, names: dict[int, str]) -> str:
+    if actor_type == "victim":
+        return _("the person who reported")
+    if actor_type == "system":
+        return _("Casework")
+    return names.get(actor_id or 0, _("a former staff member"))
+
+
+def build_timeline(session: Session, case: Case, *, limit: int = TIMELINE_LIMIT) -> list[Entry]:
+    """Newest first: every audit event of the case (and cases merged into it), notes, notices."""
+    case_ids = related_case_ids(session, case)
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.case_id.in_(case_ids))
+        .order_by(AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+    notes = {
+        note.id: note
+        for note in session.scalars(select(CaseNote).where(CaseNote.case_id == case.id)).all()
+    }
+    notices = session.scalars(select(Notice).where(Notice.case_id == case.id)).all()
+
+    user_ids = {e.actor_id for e in events if e.actor_type == "user" and e.actor_id}
+    user_ids |= {n.author_id for n in notes.values() if n.author_id}
+    user_ids |= {
+        int(e.details["assignee_id"])
+        for e in events
+        if e.action == "case.assigned" and (e.details or {}).get("assignee_id")
+    }
+    names = _user_names(session, user_ids)
+    ref_ids = set(case_ids)
+    for e in events:
+        for key in ("source_id", "target_id", "other_case_id"):
+            value = (e.details or {}).get(key)
+            if isinstance(value, int):
+                ref_ids.add(value)
+    refs = dict(session.execute(select(Case.id, Case.reference).where(Case.id.in_(ref_ids))).all())
+
+    entries: list[Entry] = []
+    shown_notes: set[int] = set()
+    for event in events:
+        actor = actor_name(event.actor_type, event.actor_id, names)
+        if event.action == "case.note_added" and event.object_id in notes:
+            note = notes[event.object_id]
+            shown_notes.add(note.id)
+            entries.append(
+                Entry(
+                    event.occurred_at, "note", _("Note"), actor, note.body, event.case_id, event.id
+                )
+            )
+            continue
+        entries.append(
+            Entry(
+                event.occurred_at,
+                "event",
+                describe(event, names, refs),
+                actor,
+                None,
+                event.case_id,
+                event.id,
+            )
+        )
+    for note in notes.values():
+        if note.id not in shown_notes:  # notes written before they were audited, or moved in
+            author = names.get(note.author_id or 0)
+            entries.append(Entry(note.created_at, "note", _("Note"), author, note.body, case.id))
+    for notice in notices:
+        if notice.sent_at is not None:
+            entries.append(
+                Entry(
+                    notice.sent_at,
+                    "notice",
+                    _("Notice %(id)s (%(route)s) was sent.", id=notice.id, route=notice.route_key),
+                    None,
+                    None,
+                    case.id,
+                )
+            )
+        if notice.response_at is not None:
+            entries.append(
+                Entry(
+                    notice.response_at,
+                    "notice",
+                    _("The platform replied to notice %(id)s.", id=notice.id),
+                    None,
+                    notice.response,
+                    case.id,
+                )
+            )
+    entries.sort(key=lambda entry: (entry.at, entry.order), reverse=True)
+    return entries
+
+
+def _user_names(session: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
+def merged_sources(session: Session, case: Case) -> list[Case]:
+    return list(
+        session.scalars(select(Case).where(Case.merged_into_id == case.id).order_by(Case.id))
+    )

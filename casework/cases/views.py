@@ -1,0 +1,620 @@
+"""The staff case workspace: queues, the case screen, case actions, bulk actions, merging."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from sqlalchemy import or_, select
+from werkzeug.routing import BuildError
+from werkzeug.wrappers import Response
+
+from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
+from casework.accounts.models import Role, User
+from casework.cases import services
+from casework.cases.forms import (
+    PRIORITY_LABELS,
+    AssignForm,
+    BulkForm,
+    DismissForm,
+    FilterForm,
+    ItemsForm,
+    MergeForm,
+    NoteForm,
+    RemovalForm,
+    ReplyForm,
+    StatusForm,
+    to_utc,
+)
+from casework.cases.grouping import dismiss_link
+from casework.cases.merge import MergeError, check_merge, merge_cases
+from casework.cases.models import Case, CaseLink, CaseStatus, Item, RemovalState
+from casework.cases.overview import organisation_overview
+from casework.cases.queues import (
+    QUEUE_HINTS,
+    QUEUE_LABELS,
+    Cursor,
+    FilterError,
+    QueueKey,
+    fetch_page,
+    queue_counts,
+    queue_spec,
+)
+from casework.cases.references import normalise_reference
+from casework.cases.screen import assignable_staff, case_screen
+from casework.cases.workflow import TransitionError, allowed_targets
+from casework.charts import Bar, bar_chart
+from casework.evidence import crypto
+from casework.evidence.models import EvidenceFile
+from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
+from casework.extensions import db
+from casework.notices.models import Letter, Notice
+from casework.orm import utcnow
+from casework.urls import safe_next
+
+bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
+
+CASEWORK_ROLES = (Role.CASEWORKER, Role.ADMIN)
+LETTER_ENDPOINTS = ("letters.download", "letters.view", "letters.show", "letters.detail")
+
+
+@bp.before_request
+def _staff_only() -> None:
+    # Until the workspace-wide gate runs first, every view here checks sign-in itself.
+    current_staff()
+
+
+def _reader_zone() -> ZoneInfo:
+    zone = g.get("reader_zone")
+    if zone is None:
+        try:
+            zone = ZoneInfo(current_staff().timezone or "UTC")
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        g.reader_zone = zone
+    return zone
+
+
+@bp.app_template_filter("case_time")
+def case_time(value: datetime | None) -> str:
+    """A UTC time shown in the signed-in reader's time zone."""
+    if value is None:
+        return "–"
+    return value.astimezone(_reader_zone()).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def _staff_choices(organisation_id: int) -> list[tuple[int, str]]:
+    return [(u.id, u.name) for u in assignable_staff(db.session, organisation_id)]
+
+
+def letters_bulk() -> ModuleType | None:
+    """The letters job module, once it exists; the bulk letter action is hidden until then."""
+    try:
+        module = importlib.import_module("casework.notices.bulk")
+    except ModuleNotFoundError as exc:
+        if exc.name != "casework.notices.bulk":
+            raise
+        return None
+    return module if hasattr(module, "enqueue_letters") else None
+
+
+def letter_url(letter: Letter) -> str | None:
+    for endpoint in LETTER_ENDPOINTS:
+        if endpoint in current_app.view_functions:
+            try:
+                return url_for(endpoint, letter_id=letter.id)
+            except BuildError:
+                continue
+    return None
+
+
+# --- queues ----------------------------------------------------------------------------
+
+
+def _queue_key(raw: str | None) -> QueueKey:
+    try:
+        return QueueKey(raw or QueueKey.OPEN)
+    except ValueError:
+        return QueueKey.OPEN
+
+
+@bp.get("/")
+def queue() -> str:
+    user = current_staff()
+    key = _queue_key(request.args.get("queue"))
+    staff = _staff_choices(user.organisation_id)
+    form = FilterForm(formdata=request.args, staff=staff)
+    form.validate()
+    filters = form.filters()
+    spec = queue_spec(key, organisation_id=user.organisation_id, user_id=user.id)
+    after = Cursor.decode(request.args.get("after"))
+    before = None if after else Cursor.decode(request.args.get("before"))
+    try:
+        page = fetch_page(db.session, spec, filters, after=after, before=before)
+    except FilterError as exc:
+        form[exc.field].errors = [*form[exc.field].errors, exc.message]
+        filters = replace(filters, text=None)
+        page = fetch_page(db.session, spec, filters, after=after, before=before)
+    counts = queue_counts(
+        db.session,
+        organisation_id=user.organisation_id,
+        user_id=user.id,
+        cache_seconds=float(current_app.config.get("QUEUE_COUNT_CACHE_SECONDS", 0)),
+    )
+    keep = {k: v for k, v in request.args.items() if v and k not in ("after", "before")}
+    keep["queue"] = key.value
+    filter_args = {k: v for k, v in keep.items() if k != "queue"}
+    bulk = BulkForm(formdata=None, staff=staff, letters=letters_bulk() is not None)
+    bulk.back.data = request.full_path
+    return render_template(
+        "cases/queue.html",
+        key=key,
+        queues=list(QueueKey),
+        labels=QUEUE_LABELS,
+        hints=QUEUE_HINTS,
+        counts=counts,
+        form=form,
+        filters=filters,
+        filter_args=filter_args,
+        page=page,
+        next_url=url_for(".queue", **keep, after=page.next_cursor.encode())
+        if page.next_cursor
+        else None,
+        prev_url=url_for(".queue", **keep, before=page.prev_cursor.encode())
+        if page.prev_cursor
+        else None,
+        bulk=bulk,
+        priority_labels=PRIORITY_LABELS,
+        status_labels=services.STATUS_LABELS,
+        now=utcnow(),
+    )
+
+
+@bp.post("/bulk")
+def bulk() -> Response:
+    user = current_staff()
+    module = letters_bulk()
+    form = BulkForm(staff=_staff_choices(user.organisation_id), letters=module is not None)
+    back = safe_next(form.back.data, default=url_for(".queue"))
+    if not form.validate():
+        for errors in form.errors.values():
+            for error in errors:
+                flash(str(error), "error")
+        return redirect(back)
+    cases = services.cases_of_organisation(db.session, user.organisation_id, form.selected_ids())
+    if not cases:
+        flash(_("Select at least one case."), "error")
+        return redirect(back)
+    actor = current_actor()
+    action = form.action.data
+    if action == "assign":
+        if user.role not in CASEWORK_ROLES:
+            abort(403)
+        assignee = _assignee(form.assignee.data)
+        result = services.bulk_assign(db.session, cases, assignee, actor)
+    elif action == "status":
+        if not form.status.data:
+            flash(_("Choose the status to move the cases to."), "error")
+            return redirect(back)
+        result = services.bulk_change_status(db.session, cases, CaseStatus(form.status.data), actor)
+    else:
+        if module is None:
+            abort(404)
+        if not form.route_key.data:
+            flash(_("Give the route of the letter to generate."), "error")
+            return redirect(back)
+        module.enqueue_letters([c.id for c in cases], form.route_key.data, actor)
+        db.session.commit()
+        flash(
+            ngettext(
+                "A letter is being generated for %(num)d case.",
+                "Letters are being generated for %(num)d cases.",
+                len(cases),
+            ),
+            "info",
+        )
+        return redirect(back)
+    db.session.commit()
+    if result.done:
+        flash(ngettext("%(num)d case updated.", "%(num)d cases updated.", len(result.done)), "info")
+    if result.unchanged:
+        flash(
+            ngettext(
+                "%(num)d case was already like that.",
+                "%(num)d cases were already like that.",
+                len(result.unchanged),
+            ),
+            "info",
+        )
+    for case, message in result.failed:
+        flash(f"{case.reference}: {message}", "error")
+    return redirect(back)
+
+
+def _assignee(raw: str | None) -> User | None:
+    if not raw:
+        return None
+    if not raw.isdigit():
+        abort(400)
+    assignee = db.session.get(User, int(raw))
+    if assignee is None or assignee.organisation_id != current_staff().organisation_id:
+        abort(400)
+    return assignee
+
+
+# --- the case screen ---------------------------------------------------------------------
+
+
+def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, int]:
+    user = current_staff()
+    actor = current_actor()
+    screen = case_screen(db.session, case)
+    staff = [(u.id, u.name) for u in screen.staff]
+    targets = allowed_targets(case.status, actor) if case.merged_into_id is None else []
+    forms: dict[str, Any] = {
+        "assign_form": AssignForm(
+            formdata=None, staff=staff, data={"assignee": str(case.assignee_id or "")}
+        ),
+        "status_form": StatusForm(formdata=None, targets=targets),
+        "items_form": ItemsForm(formdata=None),
+        "note_form": NoteForm(formdata=None),
+        "merge_form": MergeForm(formdata=None),
+        "action_form": DismissForm(formdata=None),
+        "link_errors": [],
+        "removal_failed": {},
+        "reply_failed": {},
+    }
+    forms.update(context)
+    return (
+        render_template(
+            "cases/detail.html",
+            case=case,
+            screen=screen,
+            can_casework=user.role in CASEWORK_ROLES,
+            targets=targets,
+            status_labels=services.STATUS_LABELS,
+            priority_labels=PRIORITY_LABELS,
+            letter_url=letter_url,
+            removal_states=RemovalState,
+            now_local=_local_now_input(),
+            now=utcnow(),
+            **forms,
+        ),
+        status,
+    )
+
+
+def _local_now_input() -> str:
+    return utcnow().astimezone(_reader_zone()).strftime("%Y-%m-%dT%H:%M")
+
+
+@bp.get("/<int:case_id>")
+def detail(case_id: int) -> tuple[str, int]:
+    return _render_detail(get_case_or_404(case_id))
+
+
+def _back(case: Case, anchor: str = "") -> Response:
+    return redirect(url_for(".detail", case_id=case.id) + (f"#{anchor}" if anchor else ""))
+
+
+@bp.post("/<int:case_id>/assign")
+@roles_required(*CASEWORK_ROLES)
+def assign(case_id: int) -> Response:
+    case = get_case_or_404(case_id)
+    form = AssignForm(staff=_staff_choices(case.organisation_id))
+    if not form.validate():
+        flash(_("Choose someone from the list."), "error")
+        return _back(case, "assign")
+    try:
+        changed = services.assign_case(
+            db.session, case, _assignee(form.assignee.data), current_actor()
+        )
+    except services.CaseError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return _back(case, "assign")
+    db.session.commit()
+    if changed:
+        flash(_("Assignment saved."), "info")
+    return _back(case)
+
+
+@bp.post("/<int:case_id>/status")
+def change_status(case_id: int) -> Response:
+    case = get_case_or_404(case_id)
+    actor = current_actor()
+    form = StatusForm(targets=allowed_targets(case.status, actor))
+    try:
+        target = CaseStatus(form.target.data or "")
+    except ValueError:
+        flash(_("Choose the status to move the case to."), "error")
+        return _back(case, "status")
+    current = case.status
+    try:
+        services.change_status(db.session, case, target, actor)
+    except (TransitionError, services.CaseError) as exc:
+        db.session.rollback()
+        flash(str(services.transition_message(current, target, exc)), "error")
+        return _back(case, "status")
+    db.session.commit()
+    flash(_("The case is now %(status)s.", status=services.STATUS_LABELS[target]), "info")
+    return _back(case)
+
+
+@bp.post("/<int:case_id>/items")
+@roles_required(*CASEWORK_ROLES)
+def add_items(case_id: int) -> Response | tuple[str, int]:
+    case = get_case_or_404(case_id)
+    form = ItemsForm()
+    if not form.validate():
+        return _render_detail(case, 400, items_form=form)
+    parsed = services.parse_link_lines(form.links.data or "")
+    if parsed.errors:
+        return _render_detail(case, 400, items_form=form, link_errors=parsed.errors)
+    try:
+        added = services.add_staff_items(db.session, case, parsed.posts, current_actor())
+    except services.CaseError as exc:
+        db.session.rollback()
+        form.links.errors = [exc.message]
+        return _render_detail(case, 400, items_form=form)
+    db.session.commit()
+    known = len({p.status_id for p in parsed.posts}) - len(added)
+    flash(ngettext("%(num)d post added.", "%(num)d posts added.", len(added)), "info")
+    if known:
+        flash(
+            ngettext(
+                "%(num)d post was already in this case.",
+                "%(num)d posts were already in this case.",
+                known,
+            ),
+            "info",
+        )
+    return _back(case, "items")
+
+
+@bp.post("/<int:case_id>/notes")
+def add_note(case_id: int) -> Response | tuple[str, int]:
+    case = get_case_or_404(case_id)
+    form = NoteForm()
+    if not form.validate():
+        return _render_detail(case, 400, note_form=form)
+    try:
+        services.add_note(db.session, case, form.body.data or "", current_actor())
+    except services.CaseError as exc:
+        db.session.rollback()
+        form.body.errors = [exc.message]
+        return _render_detail(case, 400, note_form=form)
+    db.session.commit()
+    flash(_("Note saved."), "info")
+    return _back(case, "timeline")
+
+
+@bp.post("/<int:case_id>/items/<int:item_id>/removal")
+def record_removal(case_id: int, item_id: int) -> Response | tuple[str, int]:
+    case = get_case_or_404(case_id)
+    item = db.session.scalar(select(Item).where(Item.id == item_id, Item.case_id == case.id))
+    if item is None:
+        abort(404)
+    form = RemovalForm()
+    if not form.validate():
+        return _render_detail(case, 400, removal_failed={item.id: form})
+    checked_at = to_utc(form.checked_at.data, current_staff().timezone) or utcnow()
+    try:
+        services.record_removal_check(
+            db.session, item, RemovalState(form.state.data), checked_at, current_actor()
+        )
+    except services.CaseError as exc:
+        db.session.rollback()
+        form.checked_at.errors = [exc.message]
+        return _render_detail(case, 400, removal_failed={item.id: form})
+    db.session.commit()
+    flash(_("Removal check recorded."), "info")
+    return _back(case, f"item-{item.id}")
+
+
+@bp.post("/<int:case_id>/notices/<int:notice_id>/reply")
+def record_reply(case_id: int, notice_id: int) -> Response | tuple[str, int]:
+    case = get_case_or_404(case_id)
+    notice = db.session.scalar(
+        select(Notice).where(Notice.id == notice_id, Notice.case_id == case.id)
+    )
+    if notice is None:
+        abort(404)
+    form = ReplyForm()
+    if not form.validate():
+        return _render_detail(case, 400, reply_failed={notice.id: form})
+    received = to_utc(form.received_at.data, current_staff().timezone)
+    try:
+        services.record_platform_reply(
+            db.session, notice, form.text.data or "", received or utcnow(), current_actor()
+        )
+    except services.CaseError as exc:
+        db.session.rollback()
+        form.received_at.errors = [exc.message]
+        return _render_detail(case, 400, reply_failed={notice.id: form})
+    db.session.commit()
+    flash(_("The platform's reply was recorded."), "info")
+    return _back(case, f"notice-{notice.id}")
+
+
+# --- evidence ----------------------------------------------------------------------------
+
+
+def _evidence_of(case: Case, evidence_id: int) -> EvidenceFile:
+    evidence = db.session.scalar(
+        select(EvidenceFile).where(EvidenceFile.id == evidence_id, EvidenceFile.case_id == case.id)
+    )
+    if evidence is None:
+        abort(404)
+    return evidence
+
+
+@bp.get("/<int:case_id>/evidence/<int:evidence_id>")
+def evidence(case_id: int, evidence_id: int) -> str:
+    case = get_case_or_404(case_id)
+    file = _evidence_of(case, evidence_id)
+    return render_template(
+        "cases/evidence.html",
+        case=case,
+        evidence=file,
+        clear=request.args.get("clear") == "1",
+    )
+
+
+@bp.get("/<int:case_id>/evidence/<int:evidence_id>/<any(blurred, clear):variant>.jpg")
+def evidence_image(case_id: int, evidence_id: int, variant: str) -> Response:
+    case = get_case_or_404(case_id)
+    file = _evidence_of(case, evidence_id)
+    if file.storage_key is None:
+        abort(404)
+    storage = LocalEncryptedStorage(
+        Path(current_app.config["EVIDENCE_DIR"]),
+        crypto.load_key(current_app.config["CASEWORK_EVIDENCE_KEY"]),
+    )
+    try:
+        body = services.evidence_preview(
+            db.session, file, storage, current_actor(), blurred=variant == "blurred"
+        )
+    except EvidenceNotFoundError:
+        abort(404)
+    db.session.commit()
+    response = Response(body, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "no-store, private, max-age=0"
+    response.headers["Pragma"] = "no-cache"
+    response.headers["Expires"] = "0"
+    response.headers["Content-Disposition"] = f'inline; filename="evidence-{file.id}.jpg"'
+    return response
+
+
+# --- links and merging -------------------------------------------------------------------
+
+
+def _find_target(case: Case, raw: str) -> Case | None:
+    reference = normalise_reference(raw or "")
+    if reference is None:
+        return None
+    return db.session.scalar(
+        select(Case).where(
+            Case.reference == reference, Case.organisation_id == case.organisation_id
+        )
+    )
+
+
+@bp.route("/<int:case_id>/merge", methods=["GET", "POST"])
+@roles_required(*CASEWORK_ROLES)
+def merge(case_id: int) -> Response | tuple[str, int]:
+    case = get_case_or_404(case_id)
+    form = MergeForm() if request.method == "POST" else MergeForm(formdata=request.args)
+    target: Case | None = None
+    problem: Any = None
+    if form.target.data:
+        target = _find_target(case, form.target.data)
+        if target is None:
+            form.target.errors = [_("There is no case with that reference in your organisation.")]
+        else:
+            try:
+                check_merge(db.session, case, target)
+            except MergeError as exc:
+                problem = exc.message
+    if request.method == "POST" and target is not None and problem is None and form.validate():
+        summary = merge_cases(db.session, case, target, current_actor())
+        db.session.commit()
+        flash(
+            _(
+                "%(source)s was merged into this case (%(items)d posts moved, "
+                "%(combined)d combined).",
+                source=case.reference,
+                items=summary.items_moved,
+                combined=len(summary.items_combined),
+            ),
+            "info",
+        )
+        return redirect(url_for(".detail", case_id=target.id))
+    status = 400 if request.method == "POST" else 200
+    return (
+        render_template(
+            "cases/merge.html",
+            case=case,
+            target=target,
+            form=form,
+            problem=problem,
+            status_labels=services.STATUS_LABELS,
+            counts=services.case_sizes(db.session, [c for c in (case, target) if c is not None]),
+        ),
+        status,
+    )
+
+
+@bp.post("/<int:case_id>/links/<int:link_id>/dismiss")
+@roles_required(*CASEWORK_ROLES)
+def dismiss(case_id: int, link_id: int) -> Response:
+    case = get_case_or_404(case_id)
+    link = db.session.scalar(
+        select(CaseLink).where(
+            CaseLink.id == link_id,
+            CaseLink.organisation_id == case.organisation_id,
+            or_(CaseLink.case_a_id == case.id, CaseLink.case_b_id == case.id),
+        )
+    )
+    if link is None:
+        abort(404)
+    try:
+        dismiss_link(db.session, link, current_actor())
+    except services.CaseError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return _back(case, "links")
+    db.session.commit()
+    flash(_("The link was dismissed."), "info")
+    return _back(case, "links")
+
+
+# --- overview ----------------------------------------------------------------------------
+
+
+@bp.get("/overview")
+def overview() -> str:
+    user = current_staff()
+    figures = organisation_overview(db.session, user.organisation_id)
+    charts = [
+        bar_chart(
+            "open-by-status",
+            _("Open cases by status"),
+            _("How many open cases are in each status."),
+            [Bar(str(services.STATUS_LABELS[s]), n) for s, n in figures.open_by_status],
+            value_header=_("Cases"),
+        ),
+        bar_chart(
+            "overdue-notices",
+            _("Overdue notices by jurisdiction"),
+            _("Notices with a pending platform deadline that has passed."),
+            [Bar(code, n) for code, n in figures.overdue_by_jurisdiction],
+            value_header=_("Notices"),
+        ),
+        bar_chart(
+            "time-to-notice",
+            _("Median time from report to first notice, by month of report"),
+            _("Hours between a case being reported and its first notice being sent."),
+            [Bar(m.month, round(m.median_hours, 1)) for m in figures.median_by_month],
+            value_header=_("Median hours"),
+        ),
+    ]
+    return render_template("cases/overview.html", figures=figures, charts=charts)
