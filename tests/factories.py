@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,3 +95,14 @@ def sign_in(client: Any, staff: User) -> None:
         flask_session["_user_id"] = staff.get_id()
         flask_session["_fresh"] = True
         flask_session["mfa_ok"] = True
+
+
+_CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: Any, path: str = "/", **request_options: Any) -> str:
+    """The CSRF token of the client's session, read from a page's form as a browser would."""
+    page = client.get(path, **request_options).get_data(as_text=True)
+    match = _CSRF_RE.search(page)
+    assert match, f"no csrf_token field on {path}"
+    return match.group(1)
