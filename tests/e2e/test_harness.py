@@ -73,3 +73,20 @@ def test_the_live_server_runs_on_postgresql_with_csrf_on(
     assert live_server.app.config["WTF_CSRF_ENABLED"] is True
     page.goto("/readyz")
     assert '"ready":true' in page.inner_text("body").replace(" ", "")
+
+
+def test_an_exception_in_the_app_is_reported_and_the_visitor_sees_the_500_page(
+    page: Any, live_server: LiveServer, browser_guard: BrowserGuard, shoot: Any
+) -> None:
+    def explode() -> str:
+        raise RuntimeError("kaboom")
+
+    # Added to this test's app before its first request; the shipped app has no such route.
+    live_server.app.add_url_rule("/explode", "explode", explode)
+    browser_guard.expect_console_error(r"status of 500")
+    page.goto("/explode")
+    assert page.locator("h1").inner_text() == "Something went wrong on our side"
+    assert "kaboom" not in page.content()
+    shoot(page, "server-error")
+    assert live_server.server_errors == ["RuntimeError: kaboom"]
+    live_server.server_errors.clear()
