@@ -134,7 +134,10 @@ def live_server(live_config: dict[str, Any], tmp_path: Path) -> Iterator[LiveSer
         live.server_errors.append(f"{type(exception).__name__}: {exception}")
 
     got_request_exception.connect(record, app)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    # A short poll interval: shutting the server down at teardown waits for one poll.
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="live-server", daemon=True
+    )
     thread.start()
     try:
         yield live
@@ -185,7 +188,12 @@ class NeutralSite:
 def neutral_site() -> Iterator[NeutralSite]:
     """A harmless page on another loopback port, standing in for the quick exit's target."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _NeutralHandler)
-    thread = threading.Thread(target=server.serve_forever, name="neutral-site", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="neutral-site",
+        daemon=True,
+    )
     thread.start()
     try:
         yield NeutralSite(url=f"http://127.0.0.1:{server.server_address[1]}/weather")

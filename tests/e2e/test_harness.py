@@ -37,8 +37,8 @@ def test_a_request_to_another_host_is_blocked_and_reported(
         "() => { const a = document.createElement('a'); a.id = 'away';"
         " a.href = 'http://198.51.100.7/page'; a.textContent = 'away'; document.body.append(a); }"
     )
-    page.click("#away", no_wait_after=True)
-    page.wait_for_timeout(300)
+    with page.expect_event("requestfailed"):
+        page.click("#away", no_wait_after=True)
     assert browser_guard.foreign_requests == ["GET http://198.51.100.7/page"]
     browser_guard.foreign_requests.clear()
     browser_guard.console_errors.clear()
@@ -59,8 +59,8 @@ def test_an_inline_script_is_refused_by_the_csp_and_reported(
 
 def test_an_uncaught_script_error_is_reported(page: Any, browser_guard: BrowserGuard) -> None:
     page.goto("/")
-    page.evaluate("() => { setTimeout(() => { throw new Error('boom'); }, 0); }")
-    page.wait_for_timeout(100)
+    with page.expect_event("pageerror"):
+        page.evaluate("() => { setTimeout(() => { throw new Error('boom'); }, 0); }")
     assert any("boom" in line for line in browser_guard.console_errors)
     browser_guard.console_errors.clear()
 
