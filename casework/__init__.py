@@ -11,7 +11,7 @@ from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale, refresh
 
 from casework.config import REPO_ROOT, ConfigError, load_config
-from casework.extensions import babel, csrf, db, limiter, login_manager, migrate
+from casework.extensions import babel, csrf, db, login_manager, migrate
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -62,12 +62,14 @@ def create_app(
     app.jinja_env.globals["get_locale"] = get_locale
     # Pages link to other parts only once those parts are registered.
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
-    app.config.setdefault("RATELIMIT_STORAGE_URI", "memory://")
-    limiter.init_app(app)
 
+    from casework.errors import init_error_pages
+    from casework.ratelimit import init_rate_limits
     from casework.security import init_security
 
+    init_rate_limits(app)
     init_security(app)
+    init_error_pages(app)
 
     from casework.accounts.gate import init_staff_gate
 

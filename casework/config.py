@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -40,6 +41,17 @@ _SECRETS = (
 )
 
 
+# Rate limits per client address (Flask-Limiter syntax), each overridable with
+# CASEWORK_<KEY>, e.g. CASEWORK_RATELIMIT_SIGN_IN="5 per 15 minutes".
+RATE_LIMITS = {
+    "RATELIMIT_SIGN_IN": "10 per 15 minutes",
+    "RATELIMIT_ACCESS_CODE": "10 per 15 minutes",
+    "RATELIMIT_INTAKE": "20 per hour",
+    "RATELIMIT_UPLOAD": "60 per hour",
+    "RATELIMIT_LANGUAGE": "30 per minute",
+}
+
+
 def _dev_secret(instance_path: Path, secret: _Secret) -> str:
     """Read or create a development secret kept (0600) in the instance folder."""
     path = instance_path / secret.file_name
@@ -66,6 +78,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}.") from None
+
+
+def _rate_limit(env: dict[str, str], name: str, default: str) -> str:
+    value = env.get(name, "").strip() or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a rate limit such as '10 per 15 minutes', not {value!r}."
+        ) from None
+    return value
 
 
 def normalise_database_url(url: str) -> str:
@@ -127,6 +150,11 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["MAIL_PASSWORD"] = env.get("MAIL_PASSWORD") or None
     values["MAIL_FROM"] = env.get("MAIL_FROM", "casework@localhost")
     values["RATELIMIT_ENABLED"] = _bool(env.get("CASEWORK_RATELIMIT"), True)
+    for key, default in RATE_LIMITS.items():
+        values[key] = _rate_limit(env, "CASEWORK_" + key, default)
+    # Reverse proxies in front of the app whose X-Forwarded-* headers are trusted; without
+    # this every visitor shares the proxy's address for rate limits and HTTPS goes unseen.
+    values["PROXY_HOPS"] = _int(env, "CASEWORK_PROXY_HOPS", 0)
     values["REMOVAL_CHECKS_ENABLED"] = _bool(env.get("CASEWORK_REMOVAL_CHECKS"), False)
     values["REMOVAL_CHECK_BASE_URL"] = env.get("CASEWORK_REMOVAL_CHECK_BASE_URL", "https://x.com")
     values["REMOVAL_CHECK_TIMEOUT"] = float(env.get("CASEWORK_REMOVAL_CHECK_TIMEOUT", "10"))
@@ -145,9 +173,14 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["SESSION_COOKIE_SECURE"] = production
     values["REMEMBER_COOKIE_SECURE"] = production
     values["REMEMBER_COOKIE_HTTPONLY"] = True
+    values["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     values["PREFERRED_URL_SCHEME"] = "https" if production else "http"
-    values["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True}
+    # hide_parameters: database errors are logged without the values, which may be personal.
+    values["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
     values["WTF_CSRF_TIME_LIMIT"] = None  # the session's own lifetime bounds the token
+    # Pages send no Referer (Referrer-Policy: no-referrer), so Flask-WTF's HTTPS referrer
+    # check would refuse every form; the token and SameSite cookies do that job.
+    values["WTF_CSRF_SSL_STRICT"] = False
     values["BABEL_DEFAULT_LOCALE"] = "en"
     values["BABEL_TRANSLATION_DIRECTORIES"] = str(REPO_ROOT / "casework" / "translations")
     values["LANGUAGES"] = ("en", "fr")

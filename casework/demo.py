@@ -25,7 +25,7 @@ from casework.deadlines.models import Deadline, DeadlineState
 from casework.evidence.xlinks import XPost, snowflake_time
 from casework.notices.models import Notice, NoticeItem, NoticeState
 
-DEMO_PASSWORD = "casework-demo-2026"  # noqa: S105  (published demo credential, dev only)
+DEMO_PASSWORD = "casework-demo-2026"  # noqa: S105  (published demo credential, dev only)  # nosec B105
 
 ORGANISATIONS = (
     ("safe-harbour", "Safe Harbour Network", True),
@@ -102,7 +102,7 @@ def _post(rng: random.Random, when: datetime) -> XPost:
 
 def load_demo(session: Session, *, now: datetime | None = None, cases: int = 50) -> dict[str, int]:
     """Create the demo data set. The caller commits."""
-    rng = random.Random(2026)  # noqa: S311  (repeatable demo data, not a secret)
+    rng = random.Random(2026)  # noqa: S311  (repeatable demo data, not a secret)  # nosec B311
     now = now or datetime.now(UTC)
     staff: dict[str, list[User]] = {}
     orgs: list[Organisation] = []

@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, re
 from werkzeug.wrappers import Response
 
 from casework.health import check_database, check_redis
+from casework.ratelimit import rate_limit
 from casework.urls import safe_next
 
 bp = Blueprint("site", __name__)
@@ -31,6 +32,7 @@ def readyz() -> tuple[Response, int]:
 
 
 @bp.post("/language")
+@rate_limit("RATELIMIT_LANGUAGE")
 def set_language() -> Response:
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher, profiles
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -100,6 +100,9 @@ def base_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "EVIDENCE_DIR": str(tmp_path / "evidence"),
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        # Counters in this app's memory, so one test's attempts never limit another's;
+        # tests of the Redis storage choose it explicitly.
+        "RATELIMIT_STORAGE_URI": "memory://",
         "JOBS_SYNC": False,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": 1,
@@ -147,10 +150,25 @@ def app_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
     return base_config(database_url, tmp_path)
 
 
+class CaseworkTestClient(FlaskClient):
+    """A test client whose every request loads its own signed-in user, as in production.
+
+    The `app` fixture keeps one app context open for the whole test and requests reuse
+    it, and its `g`, where Flask-Login caches the user: without this, the first user a
+    test signs in would stay signed in for every client, anonymous ones included.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            g.pop("_login_user", None)
+        return super().open(*args, **kwargs)
+
+
 @pytest.fixture
 def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
     # Each test keeps its development secrets out of the repo's instance folder.
     application = create_app(app_config, instance_path=str(tmp_path / "instance"))
+    application.test_client_class = CaseworkTestClient
     _fresh_schema(application)
     with application.app_context():
         yield application

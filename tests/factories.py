@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -190,3 +191,13 @@ def deadline(notice_: Any, due_at: datetime, **fields: Any) -> Any:
     db.session.flush()
     refresh_sort_deadline(db.session, db.session.get_one(Case, notice_.case_id))
     return created
+
+_CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_token(client: Any, path: str = "/", **request_options: Any) -> str:
+    """The CSRF token of the client's session, read from a page's form as a browser would."""
+    page = client.get(path, **request_options).get_data(as_text=True)
+    match = _CSRF_RE.search(page)
+    assert match, f"no csrf_token field on {path}"
+    return match.group(1)

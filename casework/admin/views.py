@@ -126,6 +126,7 @@ def _act(user_id: int, action: Callable[[User], None], done: str) -> Response:
 
 @bp.post("/users/<int:user_id>/role")
 def set_role(user_id: int) -> Response:
+    _user_or_404(user_id)  # another organisation's id is unknown here, whatever the form says
     form = RoleForm()
     if not form.validate_on_submit():
         flash(_("Choose one of the roles."), "error")

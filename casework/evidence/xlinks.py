@@ -106,6 +106,8 @@ _TRAILING_JUNK = ">)]}\"'\u201d\u2019.,;:!?" + _INVISIBLE
 _HANDLE_RE = re.compile(r"[A-Za-z0-9_]{1,15}")
 _STATUS_ID_RE = re.compile(r"[1-9][0-9]{0,18}")
 _SCHEME_RE = re.compile(r"(https?)://", re.IGNORECASE | re.ASCII)
+# Any other scheme at the start (ftp://); "://" later on, in a query or fragment, is harmless.
+_ANY_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +157,7 @@ def parse_x_link(text: str) -> XPost:
     if scheme_match:
         scheme = scheme_match.group(1).lower()
         rest = text[scheme_match.end() :]
-    elif "://" in text:
+    elif _ANY_SCHEME_RE.match(text):
         raise XLinkError("not_x_link")
     else:
         scheme = "https"

@@ -104,3 +104,22 @@ def test_bad_configuration_stops_the_app_with_one_line(
 def test_good_configuration_starts(tmp_path: Path) -> None:
     result = _start(tmp_path, {})
     assert result.returncode == 0, result.stderr
+
+
+def test_rate_limits_have_defaults_and_can_be_set_per_endpoint(tmp_path: Path) -> None:
+    defaults = load_config(tmp_path, env={})
+    assert defaults["RATELIMIT_ENABLED"] is True
+    assert defaults["RATELIMIT_SIGN_IN"] == "10 per 15 minutes"
+    tuned = load_config(tmp_path, env={"CASEWORK_RATELIMIT_SIGN_IN": "3 per hour"})
+    assert tuned["RATELIMIT_SIGN_IN"] == "3 per hour"
+    assert tuned["RATELIMIT_INTAKE"] == defaults["RATELIMIT_INTAKE"]
+
+
+def test_a_malformed_rate_limit_is_refused_plainly(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="CASEWORK_RATELIMIT_INTAKE must be a rate limit"):
+        load_config(tmp_path, env={"CASEWORK_RATELIMIT_INTAKE": "twenty an hour"})
+
+
+def test_proxy_hops_default_to_none_trusted(tmp_path: Path) -> None:
+    assert load_config(tmp_path, env={})["PROXY_HOPS"] == 0
+    assert load_config(tmp_path, env={"CASEWORK_PROXY_HOPS": "1"})["PROXY_HOPS"] == 1

@@ -104,6 +104,8 @@ def test_accepts_common_forms(text: str) -> None:
         f"https://x.com/i/status/{ID}",
         f"https://x.com/i/status/{ID}/photo/1",
         f"mobile.twitter.com/I/Web/Status/{ID}/",
+        f"d.fxtwitter.com/i/status/{ID}#://",  # "://" after the host is not a scheme
+        f"x.com/i/status/{ID}?next=https://example.org",
     ],
 )
 def test_accepts_handleless_forms(text: str) -> None:
