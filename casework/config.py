@@ -116,6 +116,15 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["MAX_UPLOAD_BYTES"] = _int(env, "CASEWORK_MAX_UPLOAD_MB", 10) * 1024 * 1024
     # Several screenshots per request, plus form fields.
     values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_BYTES"] * 6 + 1024 * 1024
+    # Half-finished reports: answers and screenshots, encrypted, deleted at submit or
+    # after this many hours (see casework/intake/drafts.py).
+    values["DRAFT_DIR"] = env.get("CASEWORK_DRAFT_DIR", "") or str(instance_path / "drafts")
+    values["DRAFT_MAX_AGE_HOURS"] = _int(env, "CASEWORK_DRAFT_HOURS", 6)
+    values["RATELIMIT_INTAKE_STEPS"] = env.get("CASEWORK_LIMIT_INTAKE_STEPS", "300 per hour")
+    values["RATELIMIT_INTAKE_SUBMIT"] = env.get("CASEWORK_LIMIT_INTAKE_SUBMIT", "10 per hour")
+    values["RATELIMIT_VICTIM_SIGN_IN"] = env.get(
+        "CASEWORK_LIMIT_VICTIM_SIGN_IN", "10 per 15 minutes"
+    )
     values["SESSION_IDLE_MINUTES"] = _int(env, "CASEWORK_SESSION_IDLE_MINUTES", 30)
     values["RETENTION_DAYS_AFTER_CLOSE"] = _int(env, "CASEWORK_RETENTION_DAYS", 365)
     values["MAIL_SERVER"] = env.get("MAIL_SERVER", "localhost")

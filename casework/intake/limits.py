@@ -1,0 +1,27 @@
+"""Rate-limit keys for the public pages: per connection, without keeping the address itself."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from flask import current_app, request
+
+
+def client_key() -> str:
+    """A keyed hash of the client address, so limiter storage and its logs hold no IP address."""
+    address = (request.remote_addr or "unknown").encode()
+    secret = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(secret, address, hashlib.sha256).hexdigest()[:32]
+
+
+def intake_steps_limit() -> str:
+    return str(current_app.config["RATELIMIT_INTAKE_STEPS"])
+
+
+def intake_submit_limit() -> str:
+    return str(current_app.config["RATELIMIT_INTAKE_SUBMIT"])
+
+
+def victim_sign_in_limit() -> str:
+    return str(current_app.config["RATELIMIT_VICTIM_SIGN_IN"])
