@@ -24,7 +24,9 @@ MAKE_MARKER = "CaseworkTestCamera"
 IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF", b"GIF8", b"%PDF")
 
 
-def photo(seed: int = 1, fmt: str = "JPEG", *, gps: bool = True, size: tuple[int, int] = (96, 64)) -> bytes:
+def photo(
+    seed: int = 1, fmt: str = "JPEG", *, gps: bool = True, size: tuple[int, int] = (96, 64)
+) -> bytes:
     """A small photo-like image, with EXIF GPS and camera data unless told otherwise."""
     img = Image.new("RGB", size)
     pixels = img.load()
@@ -53,7 +55,8 @@ def pdf_bytes() -> bytes:
 
 
 def page_text(response: Any) -> str:
-    return unescape(response.get_data(as_text=True))
+    """The page as a reader sees it: entities decoded, French no-break spaces as plain ones."""
+    return unescape(response.get_data(as_text=True)).replace("\u00a0", " ").replace("\u202f", " ")
 
 
 def row_counts(session: Session) -> dict[str, int]:

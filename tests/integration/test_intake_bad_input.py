@@ -22,8 +22,8 @@ from tests.intake_support import (
     files_under,
     fill_report,
     page_text,
-    photo,
     pdf_bytes,
+    photo,
     row_counts,
     sign_in,
     submit,
@@ -85,8 +85,9 @@ def test_a_pdf_renamed_to_jpg_is_refused_with_a_clear_message(
     before = row_counts(db.session)
     response = upload(ready, [("scan.jpg", pdf_bytes())])
     assert response.status_code == 200
-    assert "scan.jpg: This file is not a picture we can read. Please choose a JPEG, PNG or WebP" in (
-        page_text(response)
+    assert (
+        "scan.jpg: This file is not a picture we can read. Please choose a JPEG, PNG or WebP"
+        in (page_text(response))
     )
     assert draft_images(app) == []
     assert row_counts(db.session) == before
@@ -132,7 +133,9 @@ def test_two_thousand_links_get_one_clear_answer_and_nothing_is_lost(
     app: Flask, ready: FlaskClient
 ) -> None:
     before = row_counts(db.session)
-    pasted = "\n".join(f"https://x.com/someone/status/{2008000000000000000 + n}" for n in range(2000))
+    pasted = "\n".join(
+        f"https://x.com/someone/status/{2008000000000000000 + n}" for n in range(2000)
+    )
     response = ready.post("/report/posts", data={"links": pasted})
     assert response.status_code == 200
     html = page_text(response)
@@ -159,9 +162,7 @@ def test_two_thousand_links_get_one_clear_answer_and_nothing_is_lost(
         ("/report/wishes", "Choose at least one thing you want us to do."),
     ],
 )
-def test_an_empty_page_says_what_is_missing(
-    ready: FlaskClient, url: str, message: str
-) -> None:
+def test_an_empty_page_says_what_is_missing(ready: FlaskClient, url: str, message: str) -> None:
     before = row_counts(db.session)
     response = ready.post(url, data={})
     assert response.status_code == 200
@@ -257,7 +258,10 @@ class TestWithCsrf:
             ("/report/age", {"minor": "yes", "csrf_token": "forged." + token.group(1)[7:]}),
             ("/report/age", {"minor": "yes"}),
             ("/report/submit", {"csrf_token": "x" * 40}),
-            ("/my-case/", {"reference": "CW-2026-000001", "code": "a b c d e f", "csrf_token": "x"}),
+            (
+                "/my-case/",
+                {"reference": "CW-2026-000001", "code": "a b c d e f", "csrf_token": "x"},
+            ),
         ]:
             response = client.post(url, data=data)
             assert response.status_code == 400, url

@@ -58,7 +58,10 @@ def test_report_with_links_and_screenshots_becomes_one_case_with_clean_encrypted
     jpeg, png = photo(1, "JPEG"), photo(2, "PNG")
     answers = Answers(
         links=[POST_A, POST_B, POST_C],
-        details={0: {"kind": "ai_image"}, 1: {"kind": "prompt_reply", "prompt": "put her in a bikini"}},
+        details={
+            0: {"kind": "ai_image"},
+            1: {"kind": "prompt_reply", "prompt": "put her in a bikini"},
+        },
         screenshots=[("IMG_2201.jpg", jpeg), ("reply.png", png)],
         country="US",
         region="US-CA",
@@ -92,7 +95,11 @@ def test_report_with_links_and_screenshots_becomes_one_case_with_clean_encrypted
     assert verify_access_code(case.access_code_hash, confirmation.access_code)
 
     items = db.session.scalars(select(Item).order_by(Item.id)).all()
-    assert [i.status_id for i in items] == [2008000000000000101, 2008000000000000202, 2008000000000000303]
+    assert [i.status_id for i in items] == [
+        2008000000000000101,
+        2008000000000000202,
+        2008000000000000303,
+    ]
     assert [i.kind for i in items] == [ItemKind.AI_IMAGE, ItemKind.PROMPT_REPLY, ItemKind.UNKNOWN]
     assert items[1].prompt_text == "put her in a bikini"
     assert items[1].url == "https://x.com/someone/status/2008000000000000202"
@@ -195,14 +202,17 @@ def test_several_bad_links_among_good_ones_each_get_an_error_and_the_good_ones_a
     details = page_text(client.get("/report/posts/details"))
     assert "x.com/grokfan/status/2008000000000000101" in details
     assert "x.com/someone/status/2008000000000000202" in details
-    assert details.count("<fieldset class=\"card post-details\">") == 2
+    assert details.count('<fieldset class="card post-details">') == 2
     assert db.session.scalar(select(Case)) is None
 
 
 def test_a_minors_report_takes_links_only_is_urgent_and_shows_the_dedicated_routes(
     app: Flask, client: FlaskClient, receiving_org: int
 ) -> None:
-    client.post("/report/", data={"filer": "representative", "relationship": "parent_guardian", "authority": "y"})
+    client.post(
+        "/report/",
+        data={"filer": "representative", "relationship": "parent_guardian", "authority": "y"},
+    )
     response = client.post("/report/age", data={"minor": "yes"})
     assert_moves_on(response, "/report/posts")
     before = page_text(client.get("/report/posts"))
@@ -272,7 +282,12 @@ def test_keep_on_device_sends_only_the_hash_name_and_size(
 ) -> None:
     image = photo(5)
     digest = hashlib.sha256(image).hexdigest()
-    device_file = {"sha256": digest, "name": "DSC_0042.jpg", "size": len(image), "type": "image/jpeg"}
+    device_file = {
+        "sha256": digest,
+        "name": "DSC_0042.jpg",
+        "size": len(image),
+        "type": "image/jpeg",
+    }
     fill_report(client, Answers(device_files=[device_file]))
     review = page_text(client.get("/report/review"))
     assert "1 image kept on your device (fingerprint only)" in review
@@ -374,10 +389,13 @@ def test_the_form_and_the_email_are_in_french(client: FlaskClient, receiving_org
     assert "Sortie rapide" in page
     client.post("/report/", data={"filer": "subject"}, headers=headers)
     client.post("/report/age", data={"minor": "no"}, headers=headers)
-    response = client.post("/report/posts", data={"links": "https://x.com/grokfan"}, headers=headers)
+    response = client.post(
+        "/report/posts", data={"links": "https://x.com/grokfan"}, headers=headers
+    )
     assert "Ligne 1" in page_text(response)
     assert "lien vers un profil" in page_text(response)
 
+    client.post("/report/discard")
     fill_report(client, Answers(language="fr", country="FR"))
     confirmation_page = client.post("/report/submit", headers=headers)
     assert "Votre signalement a été envoyé" in page_text(confirmation_page)

@@ -129,9 +129,13 @@ def test_the_timeline_shows_notices_replies_removals_and_deadlines_but_no_staff_
     db.session.add(notice)
     db.session.flush()
     first, second = case.items
-    db.session.add(NoticeItem(notice_id=notice.id, item_id=first.id, removed_at=sent + timedelta(seconds=3)))
+    db.session.add(
+        NoticeItem(notice_id=notice.id, item_id=first.id, removed_at=sent + timedelta(seconds=3))
+    )
     db.session.add(NoticeItem(notice_id=notice.id, item_id=second.id))
-    db.session.add(Deadline(notice_id=notice.id, case_id=case.id, due_at=sent + timedelta(hours=48)))
+    db.session.add(
+        Deadline(notice_id=notice.id, case_id=case.id, due_at=sent + timedelta(hours=48))
+    )
     transition(db.session, case, CaseStatus.AWAITING_PLATFORM, actor)
     db.session.commit()
 
@@ -146,8 +150,10 @@ def test_the_timeline_shows_notices_replies_removals_and_deadlines_but_no_staff_
     assert "Your case moved on: Being checked." in html
     assert "rude" not in html and staff.email not in html and staff.name not in html
     # Oldest first.
-    assert html.index("You sent your report") < html.index("A notice was sent") < html.index(
-        "A post was confirmed removed"
+    assert (
+        html.index("You sent your report")
+        < html.index("A notice was sent")
+        < html.index("A post was confirmed removed")
     )
     assert 'class="badge removed"' in html
 
@@ -320,10 +326,15 @@ def test_deleting_a_case_removes_evidence_and_personal_data_and_keeps_a_bare_aud
     db.session.expire_all()
     assert db.session.get(Case, case_id) is None
     assert db.session.scalars(select(Item).where(Item.case_id == case_id)).all() == []
-    assert db.session.scalars(select(EvidenceFile).where(EvidenceFile.case_id == case_id)).all() == []
-    assert db.session.scalars(
-        select(CaseJurisdiction).where(CaseJurisdiction.case_id == case_id)
-    ).all() == []
+    assert (
+        db.session.scalars(select(EvidenceFile).where(EvidenceFile.case_id == case_id)).all() == []
+    )
+    assert (
+        db.session.scalars(
+            select(CaseJurisdiction).where(CaseJurisdiction.case_id == case_id)
+        ).all()
+        == []
+    )
     assert db.session.scalar(select(OutgoingEmail)) is None
     remaining = files_under(Path(app.config["EVIDENCE_DIR"]))
     assert [p.name for p in remaining] == [f"{shared_key}.bin"]
@@ -378,4 +389,3 @@ def test_removal_checks_without_a_notice_also_show(app: Flask, reported: Confirm
     sign_in(browser, reported.reference, reported.access_code)
     html = page_text(browser.get("/my-case/case"))
     assert "A post was confirmed removed: x.com/someone/status/2008000000000000202" in html
-
