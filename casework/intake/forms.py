@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -51,6 +52,12 @@ class MaxLength(Length):
                     length=f"{length:,}",
                 )
             )
+
+
+def _page_language() -> str:
+    """The language the person is reading in is the likeliest one for our messages."""
+    language = str(get_locale() or "en")
+    return language if language in LANGUAGES else "en"
 
 
 def _check_email(form: Any, field: Field) -> None:
@@ -177,6 +184,7 @@ class WhereForm(FlaskForm):
         _l("Language for our messages"),
         choices=list(LANGUAGES.items()),
         validators=[DataRequired(_l("Choose a language for our messages."))],
+        default=_page_language,
     )
     contact = RadioField(
         _l("How can we contact you?"),

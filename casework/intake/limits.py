@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from flask import current_app, request
+from flask import Response, current_app, make_response, render_template, request
 
 
 def client_key() -> str:
@@ -25,3 +25,17 @@ def intake_submit_limit() -> str:
 
 def victim_sign_in_limit() -> str:
     return str(current_app.config["RATELIMIT_VICTIM_SIGN_IN"])
+
+
+def rate_limited_page(error: Exception, *, signing_in: bool) -> Response:
+    """The plain-words 429 page, saying how long the pause lasts (the limit's window)."""
+    limit = getattr(getattr(error, "limit", None), "limit", None)
+    seconds = int(limit.get_expiry()) if limit is not None else 15 * 60
+    response = make_response(
+        render_template(
+            "public/too_many.html", signing_in=signing_in, wait_minutes=max(1, -(-seconds // 60))
+        ),
+        429,
+    )
+    response.headers["Retry-After"] = str(seconds)
+    return response

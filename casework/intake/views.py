@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
@@ -47,7 +48,12 @@ from casework.intake.forms import (
     WishesForm,
     post_details_form,
 )
-from casework.intake.limits import client_key, intake_steps_limit, intake_submit_limit
+from casework.intake.limits import (
+    client_key,
+    intake_steps_limit,
+    intake_submit_limit,
+    rate_limited_page,
+)
 from casework.intake.minor_routes import ROUTES, routes_for
 from casework.intake.services import IntakeError
 from casework.intake.templating import error_list
@@ -196,10 +202,12 @@ def age() -> Response | str:
     _store().save(draft)
     if dropped:
         flash(
-            _(
-                "Because the person may be under 18, we deleted the %(count)s images you had "
+            ngettext(
+                "Because the person may be under 18, we deleted the image you had added. "
+                "We accept links only.",
+                "Because the person may be under 18, we deleted the %(num)s images you had "
                 "added. We accept links only.",
-                count=dropped,
+                dropped,
             ),
             "error",
         )
@@ -301,10 +309,12 @@ def screenshots() -> Response | str:
     errors = [messages.file_error(problem) for problem in outcome.problems]
     if outcome.discarded_for_device:
         errors.append(
-            _(
-                "You chose to keep your images on your device, so we did not keep the %(count)s "
+            ngettext(
+                "You chose to keep your images on your device, so we did not keep the file "
+                "that was sent. Nothing was stored.",
+                "You chose to keep your images on your device, so we did not keep the %(num)s "
                 "files that were sent. Nothing was stored.",
-                count=outcome.discarded_for_device,
+                outcome.discarded_for_device,
             )
         )
     draft.mark_complete("screenshots", not errors)
@@ -454,5 +464,5 @@ def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
 
 
 @bp.errorhandler(429)
-def too_many(_error: Exception) -> tuple[str, int]:
-    return render_template("public/too_many.html", signing_in=False), 429
+def too_many(error: Exception) -> Response:
+    return rate_limited_page(error, signing_in=False)

@@ -41,7 +41,12 @@ from casework.intake.forms import (
     ScreenshotsForm,
     WithdrawForm,
 )
-from casework.intake.limits import client_key, intake_steps_limit, victim_sign_in_limit
+from casework.intake.limits import (
+    client_key,
+    intake_steps_limit,
+    rate_limited_page,
+    victim_sign_in_limit,
+)
 from casework.intake.links import read_link_lines
 from casework.intake.minor_routes import ROUTES, routes_for
 from casework.intake.templating import error_list
@@ -312,7 +317,5 @@ def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
 
 
 @bp.errorhandler(429)
-def too_many(_error: Exception) -> tuple[str, int]:
-    return render_template(
-        "public/too_many.html", signing_in=request.endpoint == "victim.sign_in"
-    ), 429
+def too_many(error: Exception) -> Response:
+    return rate_limited_page(error, signing_in=request.endpoint == "victim.sign_in")

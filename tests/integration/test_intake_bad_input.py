@@ -19,6 +19,7 @@ from casework.extensions import db
 from tests import factories
 from tests.intake_support import (
     Answers,
+    checked,
     files_under,
     fill_report,
     page_text,
@@ -177,12 +178,14 @@ def test_the_empty_where_page_names_every_missing_answer(ready: FlaskClient) -> 
     html = page_text(ready.post("/report/where", data={}))
     for message in (
         "Choose a country, or that you would rather not say.",
-        "Choose a language for our messages.",
         "Choose how we can contact you, or that we should not.",
     ):
         assert message in html
+    # The language is preselected as the one being read, so it is never missing.
+    assert "Choose a language for our messages." not in html
+    assert checked(html, "language") == ["en"]
     # Each error is linked from the summary to its field.
-    for anchor in ("#country", "#language-0", "#contact-0"):
+    for anchor in ("#country", "#contact-0"):
         assert f'href="{anchor}"' in html
 
 
@@ -298,6 +301,7 @@ class TestRateLimits:
             else:
                 assert "Too many attempts" in html
                 assert "wait 15 minutes" in html
+                assert response.headers["Retry-After"] == "900"
         assert answers == [200] * 10 + [429] * 10
         assert row_counts(db.session) == before
         # While paused, even the right code waits: the pause is per connection, not per guess.
@@ -332,3 +336,29 @@ class TestRateLimits:
         for _ in range(12):
             response = sign_in(client, confirmation.reference, confirmation.access_code)
             assert response.status_code == 302
+
+
+class TestSubmitLimit:
+    @pytest.fixture
+    def app_config(self, app_config: dict[str, Any]) -> dict[str, Any]:
+        app_config["RATELIMIT_ENABLED"] = True
+        app_config["RATELIMIT_INTAKE_SUBMIT"] = "2 per hour"
+        return app_config
+
+    def test_sending_many_reports_from_one_connection_is_paused(
+        self, app: Flask, client: FlaskClient
+    ) -> None:
+        factories.org(receives_public_reports=True)
+        db.session.commit()
+        for _ in range(2):
+            fill_report(client, Answers())
+            submit(client)
+        fill_report(client, Answers())
+        before = row_counts(db.session)
+        response = client.post("/report/submit")
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == "3600"
+        assert "We received too many requests from this connection" in page_text(response)
+        assert row_counts(db.session) == before
+        # The third report is still there, waiting.
+        assert client.get("/report/review").status_code == 200

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -269,7 +271,7 @@ def test_saying_the_person_may_be_a_minor_deletes_screenshots_already_added(
     response = client.post("/report/age", data={"minor": "unsure"})
     assert_moves_on(response, "/report/review")
     html = page_text(client.get("/report/review"))
-    assert "we deleted the 1 images you had added" in html
+    assert "we deleted the image you had added" in html
     assert [p.name for p in files_under(Path(app.config["DRAFT_DIR"]))] == ["answers.bin"]
     submit(client)
     case = db.session.scalars(select(Case)).one()
@@ -314,7 +316,7 @@ def test_keep_on_device_drops_any_image_that_arrives_anyway(
         content_type="multipart/form-data",
     )
     assert response.status_code == 200
-    assert "we did not keep the 1 files that were sent" in page_text(response)
+    assert "we did not keep the file that was sent" in page_text(response)
     assert [p.name for p in files_under(Path(app.config["DRAFT_DIR"]))] == ["answers.bin"]
 
 
@@ -402,3 +404,21 @@ def test_the_form_and_the_email_are_in_french(client: FlaskClient, receiving_org
     email = db.session.scalars(select(OutgoingEmail)).one()
     assert "Votre signalement" in email.subject
     assert "code d’accès" in email.body or "code d'accès" in email.body
+
+
+def test_the_purge_command_deletes_drafts_left_for_longer_than_the_limit(
+    app: Flask, client: FlaskClient
+) -> None:
+    client.post("/report/", data={"filer": "subject"})
+    drafts = Path(app.config["DRAFT_DIR"])
+    (draft_dir,) = list(drafts.iterdir())
+    result = app.test_cli_runner().invoke(args=["casework", "purge-drafts"])
+    assert "Deleted 0 expired draft reports." in result.output
+    long_ago = time.time() - (app.config["DRAFT_MAX_AGE_HOURS"] * 3600 + 60)
+    os.utime(draft_dir / "answers.bin", (long_ago, long_ago))
+    result = app.test_cli_runner().invoke(args=["casework", "purge-drafts"])
+    assert result.exit_code == 0
+    assert "Deleted 1 expired draft reports." in result.output
+    assert list(drafts.iterdir()) == []
+    # The browser holding the old id simply starts again.
+    assert client.get("/report/age").headers["Location"].endswith("/report/")

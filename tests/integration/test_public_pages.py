@@ -148,7 +148,7 @@ def test_every_field_has_a_label_and_every_error_is_tied_to_its_field(
                 assert href[1:] in page.ids, (url, href)
     errors = parse(public_pages["/report/where (errors)"])
     invalid = [c for c in errors.controls if c.get("aria-invalid") == "true"]
-    assert {c.get("name") for c in invalid} >= {"country", "language", "contact"}
+    assert {c.get("name") for c in invalid} >= {"country", "contact"}
     for control in invalid:
         described_by = (
             f"{control.get('aria-describedby') or ''} {control.get('group-describedby') or ''}"
