@@ -48,7 +48,7 @@ def store_image(
     """Encrypt a sanitised image into storage and add its row. The caller commits.
 
     Keys written for the first time are appended to new_keys, so that a caller
-    whose transaction fails can remove exactly what it added (see discard_new_files).
+    whose transaction fails can remove exactly what it added (see delete_files).
     """
     if not images_allowed(case.minor):
         raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
@@ -111,7 +111,11 @@ def unreferenced_keys(session: Session, keys: Iterable[str]) -> list[str]:
     return [key for key in wanted if key not in still_used]
 
 
-def discard_new_files(storage: EvidenceStorage, keys: Iterable[str]) -> None:
-    """Remove files a failed transaction wrote, so no unreferenced evidence stays on disk."""
+def delete_files(storage: EvidenceStorage, keys: Iterable[str]) -> None:
+    """Remove files no row points at: after a deletion, or after a failed transaction.
+
+    Callers pass keys that unreferenced_keys returned, once their own transaction
+    has committed or rolled back.
+    """
     for key in keys:
         storage.delete(key)

@@ -24,7 +24,7 @@ from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from casework.evidence.files import discard_new_files, evidence_storage, unreferenced_keys
+from casework.evidence.files import delete_files, evidence_storage, unreferenced_keys
 from casework.extensions import db, limiter
 from casework.intake import flow, messages, services
 from casework.intake.choices import (
@@ -77,7 +77,22 @@ def _store() -> DraftStore:
 
 
 def _draft() -> Draft | None:
-    return _store().load(session.get(DRAFT_KEY))
+    draft_id = session.get(DRAFT_KEY)
+    if draft_id is None:
+        return None
+    draft = _store().load(draft_id)
+    if draft is None:
+        # The browser still points at a draft the server has let go of.
+        session.pop(DRAFT_KEY, None)
+        flash(
+            _(
+                "For your privacy, what you had entered was deleted after %(hours)s hours "
+                "without use. Please start again.",
+                hours=current_app.config["DRAFT_MAX_AGE_HOURS"],
+            ),
+            "error",
+        )
+    return draft
 
 
 def _draft_or_new(draft: Draft | None) -> Draft:
@@ -413,7 +428,7 @@ def submit() -> Response | str | tuple[str, int]:
         return render_template("intake/not_saved.html"), 503
     except (SQLAlchemyError, OSError) as exc:
         db.session.rollback()
-        discard_new_files(storage, unreferenced_keys(db.session, new_keys))
+        delete_files(storage, unreferenced_keys(db.session, new_keys))
         log.error("report not saved: %s", type(exc).__name__)
         return render_template("intake/not_saved.html"), 500
     store.delete(draft.id)

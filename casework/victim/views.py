@@ -26,9 +26,10 @@ from casework.cases.models import Case
 from casework.cases.workflow import allowed_targets
 from casework.evidence.files import (
     ImagesNotAccepted,
-    discard_new_files,
+    delete_files,
     evidence_storage,
     images_allowed,
+    unreferenced_keys,
 )
 from casework.extensions import db, limiter
 from casework.intake import messages
@@ -225,7 +226,7 @@ def add_images() -> Response | str:
         return redirect(url_for("victim.case_page"))
     except (SQLAlchemyError, OSError) as exc:
         db.session.rollback()
-        discard_new_files(storage, new_keys)
+        delete_files(storage, unreferenced_keys(db.session, new_keys))
         log.error("images not saved: %s", type(exc).__name__)
         flash(_("We could not save the images. Nothing was changed; please try again."), "error")
         return redirect(url_for("victim.case_page"))
@@ -280,7 +281,7 @@ def delete() -> Response | str:
                 "error",
             )
             return redirect(url_for("victim.case_page"))
-        discard_new_files(storage, keys)
+        delete_files(storage, keys)
         end_victim_session()
         return redirect(url_for("victim.deleted"))
     return render_template("victim/delete.html", form=form, case=_case())

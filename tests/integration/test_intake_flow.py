@@ -420,5 +420,7 @@ def test_the_purge_command_deletes_drafts_left_for_longer_than_the_limit(
     assert result.exit_code == 0
     assert "Deleted 1 expired draft reports." in result.output
     assert list(drafts.iterdir()) == []
-    # The browser holding the old id simply starts again.
+    # The browser holding the old id is told, once, and starts again.
     assert client.get("/report/age").headers["Location"].endswith("/report/")
+    assert "what you had entered was deleted after 6 hours" in page_text(client.get("/report/"))
+    assert "was deleted after" not in page_text(client.get("/report/"))
