@@ -242,13 +242,16 @@ def report_from_draft(draft: Draft) -> Report:
     who, age = draft.answers.get("who", {}), draft.answers.get("age", {})
     where, wishes = draft.answers.get("where", {}), draft.answers.get("wishes", {})
 
-    filer_role = FilerRole(who.get("filer"))
+    try:
+        filer_role = FilerRole(who.get("filer"))
+        minor = MinorStatus(age.get("minor"))
+    except ValueError:
+        raise IntakeError("incomplete", "who") from None
     representative = filer_role is FilerRole.REPRESENTATIVE
     relationship = who.get("relationship") if representative else None
     if representative and (relationship not in RELATIONSHIPS or not who.get("authority")):
         raise IntakeError("no_authority", "who")
 
-    minor = MinorStatus(age.get("minor"))
     if not draft.posts:
         raise IntakeError("no_posts", "posts")
     if not images_allowed(minor) and (draft.screenshots or draft.device_files):

@@ -18,7 +18,14 @@ from casework.accounts.models import Role
 from casework.actors import Actor
 from casework.audit.models import AuditEvent
 from casework.audit.services import verify_all
-from casework.cases.models import Case, CaseJurisdiction, CaseStatus, Item, RemovalState
+from casework.cases.models import (
+    Case,
+    CaseJurisdiction,
+    CaseNote,
+    CaseStatus,
+    Item,
+    RemovalState,
+)
 from casework.cases.workflow import transition
 from casework.deadlines.models import Deadline
 from casework.evidence.models import EvidenceFile
@@ -308,6 +315,13 @@ def test_deleting_a_case_removes_evidence_and_personal_data_and_keeps_a_bare_aud
             size_bytes=shared.size_bytes,
         )
     )
+    # Work done on the case by staff goes with it.
+    notice = Notice(case_id=case.id, route_key="us_tida", jurisdiction="US", sent_at=utcnow())
+    db.session.add(notice)
+    db.session.flush()
+    db.session.add(NoticeItem(notice_id=notice.id, item_id=case.items[0].id))
+    db.session.add(Deadline(notice_id=notice.id, case_id=case.id, due_at=utcnow()))
+    db.session.add(CaseNote(case_id=case.id, body="Spoke to the person on the phone."))
     db.session.commit()
     browser = app.test_client()
     sign_in(browser, reported.reference, reported.access_code)
@@ -336,6 +350,8 @@ def test_deleting_a_case_removes_evidence_and_personal_data_and_keeps_a_bare_aud
         == []
     )
     assert db.session.scalar(select(OutgoingEmail)) is None
+    for model in (Notice, NoticeItem, Deadline, CaseNote):
+        assert db.session.scalars(select(model)).all() == [], model
     remaining = files_under(Path(app.config["EVIDENCE_DIR"]))
     assert [p.name for p in remaining] == [f"{shared_key}.bin"]
 
