@@ -208,4 +208,12 @@ def test_every_page_fits_a_360_pixel_screen(app: Flask, live_server: str, browse
     check("6-done")
     page.goto(f"{live_server}/my-case/case")
     check("case-page")
+    # French runs longer; it must fit too.
+    page.click("button[value=fr]")
+    page.wait_for_selector("html[lang=fr]")
+    check("case-page-fr")
+    page.goto(f"{live_server}/report/")
+    check("1-who-fr")
+    page.goto(f"{live_server}/privacy")
+    check("privacy-fr")
     context.close()
