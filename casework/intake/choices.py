@@ -167,11 +167,9 @@ def region_name(country: str | None, region: str | None) -> str:
 
 @cache
 def _country_codes() -> frozenset[str]:
-    territories = Locale("en").territories
+    codes = [str(code) for code in Locale("en").territories]
     return frozenset(
-        code
-        for code in territories
-        if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
+        code for code in codes if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     )
 
 

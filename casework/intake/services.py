@@ -8,7 +8,7 @@ transaction.
 from __future__ import annotations
 
 import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -140,7 +140,7 @@ class ScreenshotOutcome:
 def add_screenshots(
     store: DraftStore,
     draft: Draft,
-    files: list[Upload],
+    files: Sequence[Upload],
     *,
     device_files_json: str,
     keep_on_device: bool,
@@ -243,8 +243,8 @@ def report_from_draft(draft: Draft) -> Report:
     where, wishes = draft.answers.get("where", {}), draft.answers.get("wishes", {})
 
     try:
-        filer_role = FilerRole(who.get("filer"))
-        minor = MinorStatus(age.get("minor"))
+        filer_role = FilerRole(str(who.get("filer")))
+        minor = MinorStatus(str(age.get("minor")))
     except ValueError:
         raise IntakeError("incomplete", "who") from None
     representative = filer_role is FilerRole.REPRESENTATIVE

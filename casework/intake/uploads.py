@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
@@ -53,7 +53,7 @@ def chosen_files(files: Iterable[Upload]) -> list[Upload]:
     return [f for f in files if f.filename]
 
 
-def sanitise_uploads(files: list[Upload], *, max_bytes: int, room: int) -> CleanUploads:
+def sanitise_uploads(files: Sequence[Upload], *, max_bytes: int, room: int) -> CleanUploads:
     """Sanitise each chosen file; one bad file never stops the others.
 
     room is how many more images the case may take; files beyond it are refused.

@@ -186,13 +186,13 @@ def delete_case(session: Session, case: Case) -> list[str]:
     after committing, so a failed commit never leaves rows without their files.
     """
     case_id, organisation_id = case.id, case.organisation_id
-    keys = list(
-        session.scalars(
-            select(EvidenceFile.storage_key).where(
-                EvidenceFile.case_id == case_id, EvidenceFile.storage_key.is_not(None)
-            )
+    keys = [
+        key
+        for key in session.scalars(
+            select(EvidenceFile.storage_key).where(EvidenceFile.case_id == case_id)
         )
-    )
+        if key is not None
+    ]
     item_count = session.scalar(select(func.count()).where(Item.case_id == case_id)) or 0
     file_count = session.scalar(select(func.count()).where(EvidenceFile.case_id == case_id)) or 0
     if case.contact_email:
