@@ -15,6 +15,8 @@ bench:
 	./scripts/bench
 
 translations:
-	.venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o casework/translations/messages.pot .
-	.venv/bin/pybabel update -i casework/translations/messages.pot -d casework/translations
+	.venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		-o casework/translations/messages.pot .
+	.venv/bin/pybabel update --no-location --no-fuzzy-matching -w 100 \
+		-i casework/translations/messages.pot -d casework/translations
 	.venv/bin/pybabel compile -d casework/translations

@@ -134,3 +134,13 @@ def verify_audit_command() -> None:
         click.echo(f"chain {report.chain_id}: {report.events} events, {status}")
     if broken:
         sys.exit(1)
+
+
+@cli_group.command("purge-drafts")
+@with_appcontext
+def purge_drafts_command() -> None:
+    """Delete half-finished public reports not saved for DRAFT_MAX_AGE_HOURS."""
+    from casework.intake.services import draft_store
+
+    removed = draft_store(current_app.config).purge_expired()
+    click.echo(f"Deleted {removed} expired draft reports.")

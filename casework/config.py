@@ -44,10 +44,17 @@ _SECRETS = (
 # Rate limits per client address (Flask-Limiter syntax), each overridable with
 # CASEWORK_<KEY>, e.g. CASEWORK_RATELIMIT_SIGN_IN="5 per 15 minutes".
 RATE_LIMITS = {
-    "RATELIMIT_SIGN_IN": "10 per 15 minutes",
+    # Staff sign-in: refused attempts per typed address match the account lockout, so an
+    # unknown address and a locked account answer alike; per IP, enough for one office.
+    "RATELIMIT_SIGN_IN": "30 per 15 minutes",
+    "RATELIMIT_SIGN_IN_PER_EMAIL": "5 per 15 minutes",
+    "RATELIMIT_TOTP": "30 per 15 minutes",
+    "RATELIMIT_PASSWORD_LINK": "20 per hour",
+    "RATELIMIT_PASSWORD_LINK_PER_EMAIL": "3 per hour",
+    # Victims: reference + access code checks, report steps and uploads, submissions.
     "RATELIMIT_ACCESS_CODE": "10 per 15 minutes",
+    "RATELIMIT_INTAKE_STEPS": "300 per hour",
     "RATELIMIT_INTAKE": "20 per hour",
-    "RATELIMIT_UPLOAD": "60 per hour",
     "RATELIMIT_LANGUAGE": "30 per minute",
 }
 
@@ -141,6 +148,11 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_BYTES"] * 6 + 1024 * 1024
     # The public address links in emails point at (https://casework.example.org).
     values["BASE_URL"] = env.get("CASEWORK_BASE_URL", "").strip().rstrip("/")
+
+    # Half-finished reports: answers and screenshots, encrypted, deleted at submit or
+    # after this many hours (see casework/intake/drafts.py).
+    values["DRAFT_DIR"] = env.get("CASEWORK_DRAFT_DIR", "") or str(instance_path / "drafts")
+    values["DRAFT_MAX_AGE_HOURS"] = _int(env, "CASEWORK_DRAFT_HOURS", 6)
     values["SESSION_IDLE_MINUTES"] = _int(env, "CASEWORK_SESSION_IDLE_MINUTES", 30)
     values["RETENTION_DAYS_AFTER_CLOSE"] = _int(env, "CASEWORK_RETENTION_DAYS", 365)
     values["MAIL_SERVER"] = env.get("MAIL_SERVER", "localhost")

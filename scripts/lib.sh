@@ -70,5 +70,6 @@ start_redis() {  # port
 }
 
 compile_translations() {
-  "$VENV/bin/pybabel" compile -q -d "$ROOT/casework/translations" 2>/dev/null || true
+  "$VENV/bin/pybabel" -q compile -d "$ROOT/casework/translations" \
+    || say "could not compile the translations: pages will show in English only"
 }

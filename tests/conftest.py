@@ -54,6 +54,22 @@ def cheap_password_hashing() -> Iterator[None]:
     yield
     passwords._hasher = production
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Compile the message catalogues (kept out of git) when a .po is newer than its .mo."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in (Path(__file__).resolve().parents[1] / "casework" / "translations").glob(
+        "*/LC_MESSAGES/messages.po"
+    ):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:

@@ -51,14 +51,6 @@ from casework.urls import absolute_url, safe_next
 
 bp = Blueprint("auth", __name__, url_prefix="/staff")
 
-# Per address, the same threshold as the account lockout, so an unknown address
-# and a locked account answer alike; per IP, enough for an office behind one NAT.
-SIGN_IN_PER_EMAIL = "5 per 15 minutes"
-SIGN_IN_PER_IP = "30 per 15 minutes"
-CODE_PER_IP = "30 per 15 minutes"
-RESET_PER_EMAIL = "3 per hour"
-RESET_PER_IP = "20 per hour"
-
 
 def _submitted_email_key() -> str:
     """The submitted address, keyed with the app secret so limiter storage holds no addresses."""
@@ -93,9 +85,10 @@ def _locked(exc: AccountLocked) -> Response:
     return _too_many_attempts((exc.until - utcnow()).total_seconds())
 
 
-def _limit(value: str, *, by_email: bool = False, failures_only: bool = True) -> RouteLimit:
+def _limit(config_key: str, *, by_email: bool = False, failures_only: bool = True) -> RouteLimit:
+    """Limit POSTs with the limit named in config (see RATE_LIMITS in casework/config.py)."""
     return limiter.limit(
-        value,
+        lambda: str(current_app.config[config_key]),
         key_func=_submitted_email_key if by_email else get_remote_address,
         methods=["POST"],
         deduct_when=_refused if failures_only else None,
@@ -126,8 +119,8 @@ def home() -> Response:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@_limit(SIGN_IN_PER_IP)
-@_limit(SIGN_IN_PER_EMAIL, by_email=True)
+@_limit("RATELIMIT_SIGN_IN")
+@_limit("RATELIMIT_SIGN_IN_PER_EMAIL", by_email=True)
 def login() -> Response | str:
     user = sessions.current_signed_in_user()
     if user is not None:
@@ -159,7 +152,7 @@ def _start_again() -> Response:
 
 
 @bp.route("/sign-in/code", methods=["GET", "POST"], endpoint="totp")
-@_limit(CODE_PER_IP)
+@_limit("RATELIMIT_TOTP")
 def code_step() -> Response | str:
     user = sessions.pending_user(db.session, NextStep.TOTP)
     if user is None:
@@ -183,7 +176,7 @@ def code_step() -> Response | str:
 
 
 @bp.route("/sign-in/set-up-two-step", methods=["GET", "POST"])
-@_limit(CODE_PER_IP)
+@_limit("RATELIMIT_TOTP")
 def enrol() -> Response | str:
     """Admins must set up the second factor before anything else."""
     user = sessions.pending_user(db.session, NextStep.ENROL)
@@ -246,8 +239,8 @@ def account_enrol() -> Response | str:
 
 
 @bp.route("/password/forgotten", methods=["GET", "POST"])
-@_limit(RESET_PER_IP, failures_only=False)
-@_limit(RESET_PER_EMAIL, by_email=True, failures_only=False)
+@_limit("RATELIMIT_PASSWORD_LINK", failures_only=False)
+@_limit("RATELIMIT_PASSWORD_LINK_PER_EMAIL", by_email=True, failures_only=False)
 def reset_request() -> Response | str:
     form = ResetRequestForm()
     if form.validate_on_submit():

@@ -109,7 +109,7 @@ def test_good_configuration_starts(tmp_path: Path) -> None:
 def test_rate_limits_have_defaults_and_can_be_set_per_endpoint(tmp_path: Path) -> None:
     defaults = load_config(tmp_path, env={})
     assert defaults["RATELIMIT_ENABLED"] is True
-    assert defaults["RATELIMIT_SIGN_IN"] == "10 per 15 minutes"
+    assert defaults["RATELIMIT_SIGN_IN"] == "30 per 15 minutes"
     tuned = load_config(tmp_path, env={"CASEWORK_RATELIMIT_SIGN_IN": "3 per hour"})
     assert tuned["RATELIMIT_SIGN_IN"] == "3 per hour"
     assert tuned["RATELIMIT_INTAKE"] == defaults["RATELIMIT_INTAKE"]

@@ -1,0 +1,121 @@
+"""Evidence file records: store a sanitised image encrypted, or a hash only; forget files."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.cases.models import Case, MinorStatus
+from casework.evidence.crypto import load_key
+from casework.evidence.models import EvidenceFile
+from casework.evidence.storage import EvidenceStorage, LocalEncryptedStorage
+
+
+class ImagesNotAccepted(Exception):
+    """Images are never stored for a case whose subject is or may be a minor."""
+
+
+def evidence_storage(config: Mapping[str, Any]) -> LocalEncryptedStorage:
+    """The configured evidence store: EVIDENCE_DIR, encrypted with CASEWORK_EVIDENCE_KEY."""
+    return LocalEncryptedStorage(
+        Path(config["EVIDENCE_DIR"]), load_key(config["CASEWORK_EVIDENCE_KEY"])
+    )
+
+
+def images_allowed(minor: MinorStatus) -> bool:
+    return minor is MinorStatus.NO
+
+
+def store_image(
+    session: Session,
+    case: Case,
+    storage: EvidenceStorage,
+    *,
+    data: bytes,
+    sha256: str,
+    pdq: str | None,
+    pdq_quality: int | None,
+    media_type: str,
+    width: int,
+    height: int,
+    original_name: str | None,
+    new_keys: list[str],
+) -> EvidenceFile:
+    """Encrypt a sanitised image into storage and add its row. The caller commits.
+
+    Keys written for the first time are appended to new_keys, so that a caller
+    whose transaction fails can remove exactly what it added (see delete_files).
+    """
+    if not images_allowed(case.minor):
+        raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
+    existed = storage.exists(sha256)
+    key = storage.put(sha256, data)
+    if not existed:
+        new_keys.append(key)
+    evidence = EvidenceFile(
+        case_id=case.id,
+        storage_key=key,
+        kept_on_device=False,
+        sha256=sha256,
+        pdq=pdq,
+        pdq_quality=pdq_quality,
+        media_type=media_type,
+        size_bytes=len(data),
+        width=width,
+        height=height,
+        original_name=original_name,
+    )
+    session.add(evidence)
+    return evidence
+
+
+def record_device_file(
+    session: Session,
+    case: Case,
+    *,
+    sha256: str,
+    size: int,
+    name: str | None,
+    media_type: str | None,
+) -> EvidenceFile:
+    """Record an image the victim kept on their device: its hash, name and size only."""
+    if not images_allowed(case.minor):
+        raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
+    evidence = EvidenceFile(
+        case_id=case.id,
+        storage_key=None,
+        kept_on_device=True,
+        sha256=sha256,
+        size_bytes=size,
+        original_name=name,
+        media_type=media_type,
+    )
+    session.add(evidence)
+    return evidence
+
+
+def unreferenced_keys(session: Session, keys: Iterable[str]) -> list[str]:
+    """Of these storage keys, those no evidence row points at any more (content is shared)."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    still_used = set(
+        session.scalars(
+            select(EvidenceFile.storage_key).where(EvidenceFile.storage_key.in_(wanted))
+        )
+    )
+    return [key for key in wanted if key not in still_used]
+
+
+def delete_files(storage: EvidenceStorage, keys: Iterable[str]) -> None:
+    """Remove files no row points at: after a deletion, or after a failed transaction.
+
+    Callers pass keys that unreferenced_keys returned, once their own transaction
+    has committed or rolled back.
+    """
+    for key in keys:
+        storage.delete(key)

@@ -1,0 +1,483 @@
+"""The public report form: one page per question, the review, and the confirmation."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.datastructures import CombinedMultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from casework.evidence.files import delete_files, evidence_storage, unreferenced_keys
+from casework.extensions import db, limiter
+from casework.intake import flow, messages, services
+from casework.intake.choices import (
+    ITEM_KINDS,
+    LANGUAGES,
+    REGIONS,
+    RELATIONSHIPS,
+    WANTED_ACTIONS,
+    country_name,
+    region_name,
+)
+from casework.intake.drafts import Draft, DraftStore
+from casework.intake.forms import (
+    NOT_SAYING,
+    AgeForm,
+    PostsForm,
+    ScreenshotsForm,
+    SubmitForm,
+    WhereForm,
+    WhoForm,
+    WishesForm,
+    post_details_form,
+)
+from casework.intake.limits import (
+    client_key,
+    intake_steps_limit,
+    intake_submit_limit,
+    rate_limited_page,
+)
+from casework.intake.minor_routes import ROUTES, routes_for
+from casework.intake.services import IntakeError
+from casework.intake.templating import error_list
+from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE
+from casework.victim.session import start_victim_session
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("intake", __name__, url_prefix="/report")
+
+DRAFT_KEY = "intake_draft"
+
+step_limit = limiter.limit(intake_steps_limit, key_func=client_key, methods=["POST"])
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _store() -> DraftStore:
+    return services.draft_store(current_app.config)
+
+
+def _draft() -> Draft | None:
+    draft_id = session.get(DRAFT_KEY)
+    if draft_id is None:
+        return None
+    draft = _store().load(draft_id)
+    if draft is None:
+        # The browser still points at a draft the server has let go of.
+        session.pop(DRAFT_KEY, None)
+        flash(
+            _(
+                "For your privacy, what you had entered was deleted after %(hours)s hours "
+                "without use. Please start again.",
+                hours=current_app.config["DRAFT_MAX_AGE_HOURS"],
+            ),
+            "error",
+        )
+    return draft
+
+
+def _draft_or_new(draft: Draft | None) -> Draft:
+    if draft is not None:
+        return draft
+    draft = _store().new()
+    session[DRAFT_KEY] = draft.id
+    return draft
+
+
+def _action() -> str:
+    return request.form.get("action", "continue")
+
+
+def _go(page: flow.Page) -> Response:
+    return redirect(url_for(page.endpoint))
+
+
+def _next(draft: Draft) -> Response:
+    return _go(flow.first_incomplete(draft))
+
+
+def _back(draft: Draft, name: str) -> Response:
+    previous = flow.previous_page(draft, name)
+    return _go(previous or flow.PAGES[0])
+
+
+def _formdata() -> Any:
+    return CombinedMultiDict([request.files, request.form])
+
+
+def _country(draft: Draft | None) -> str | None:
+    if draft is None:
+        return None
+    code = draft.answers.get("where", {}).get("country")
+    return None if code in (None, "", NOT_SAYING) else str(code)
+
+
+def _progress(draft: Draft | None, current: flow.Page) -> list[dict[str, Any]]:
+    steps = []
+    for number, title in enumerate(flow.STEP_TITLES, 1):
+        first = next(p for p in flow.PAGES if p.step == number)
+        state = "current" if number == current.step else "todo"
+        if number < current.step:
+            state = "done"
+        url = (
+            url_for(first.endpoint)
+            if state == "done" and flow.can_open(draft, first.name)
+            else None
+        )
+        steps.append({"number": number, "title": title, "state": state, "url": url})
+    return steps
+
+
+def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: Any) -> str:
+    page = flow.BY_NAME[name]
+    country = _country(draft)
+    return render_template(
+        f"intake/{name}.html",
+        page=page,
+        form=form,
+        errors=error_list(form) if form is not None else [],
+        draft=draft,
+        steps=_progress(draft, page),
+        step_count=len(flow.STEP_TITLES),
+        back_url=url_for(prev.endpoint) if (prev := flow.previous_page(draft, name)) else None,
+        minor=flow.may_be_minor(draft),
+        country=country,
+        routes=routes_for(country),
+        all_routes=ROUTES,
+        country_name=country_name,
+        regions=REGIONS,
+        **context,
+    )
+
+
+def _simple_page(name: str, form_class: type[FlaskForm]) -> Response | str:
+    """The pattern of every plain page: show saved answers; on POST keep them, check, move on."""
+    draft = _draft()
+    if not flow.can_open(draft, name):
+        return _go(flow.first_incomplete(draft))
+    if request.method == "GET":
+        return _render(name, draft, form_class(data=draft.answers.get(name, {}) if draft else {}))
+    form = form_class(formdata=request.form)
+    draft = _draft_or_new(draft)
+    valid = form.validate()
+    answers = dict(form.data)
+    if name == "where" and answers.get("contact") != "email":
+        answers["email"] = ""  # only kept when the person wants email
+    services.save_answers(draft, name, answers)
+    draft.mark_complete(name, valid)
+    _store().save(draft)
+    if _action() == "back":
+        return _back(draft, name)
+    if valid:
+        return _next(draft)
+    return _render(name, draft, form)
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.route("/", methods=["GET", "POST"], endpoint="start")
+@step_limit
+def who() -> Response | str:
+    return _simple_page("who", WhoForm)
+
+
+@bp.route("/age", methods=["GET", "POST"])
+@step_limit
+def age() -> Response | str:
+    draft = _draft()
+    if not flow.can_open(draft, "age"):
+        return _go(flow.first_incomplete(draft))
+    if request.method == "GET":
+        return _render("age", draft, AgeForm(data=draft.answers.get("age", {}) if draft else {}))
+    form = AgeForm(formdata=request.form)
+    draft = _draft_or_new(draft)
+    valid = form.validate()
+    dropped = services.save_age(_store(), draft, form.minor.data if valid else None)
+    draft.mark_complete("age", valid)
+    _store().save(draft)
+    if dropped:
+        flash(
+            ngettext(
+                "Because the person may be under 18, we deleted the image you had added. "
+                "We accept links only.",
+                "Because the person may be under 18, we deleted the %(num)s images you had "
+                "added. We accept links only.",
+                dropped,
+            ),
+            "error",
+        )
+    if _action() == "back":
+        return _back(draft, "age")
+    if valid:
+        return _next(draft)
+    return _render("age", draft, form)
+
+
+@bp.route("/posts", methods=["GET", "POST"])
+@step_limit
+def posts() -> Response | str:
+    draft = _draft()
+    if not flow.can_open(draft, "posts"):
+        return _go(flow.first_incomplete(draft))
+    if request.method == "GET":
+        return _render(
+            "posts", draft, PostsForm(data=draft.answers.get("posts", {}) if draft else {})
+        )
+    form = PostsForm(formdata=request.form)
+    draft = _draft_or_new(draft)
+    form.validate()
+    text = form.links.data or ""
+    links = services.save_posts(draft, text, keep_good_only=_action() == "keep_good")
+    _store().save(draft)
+    if _action() == "back":
+        return _back(draft, "posts")
+    if draft.is_complete("posts"):
+        for note in messages.duplicate_notes(links):
+            flash(note)
+        return _next(draft)
+    if not form.links.errors:
+        form.links.errors = messages.link_errors(links)
+    form.links.data = draft.answers["posts"]["links"]
+    return _render(
+        "posts",
+        draft,
+        form,
+        good_count=len(links.posts) if links.problems else 0,
+        duplicates=messages.duplicate_notes(links),
+    )
+
+
+@bp.route("/posts/details", methods=["GET", "POST"])
+@step_limit
+def details() -> Response | str:
+    draft = _draft()
+    if draft is None or not flow.can_open(draft, "details"):
+        return _go(flow.first_incomplete(draft))
+    count = len(draft.posts)
+    if request.method == "GET":
+        form = post_details_form(count, data={"posts": services.details_data(draft)})
+        return _render("details", draft, form, posts=draft.posts, kinds=ITEM_KINDS)
+    form = post_details_form(count, formdata=request.form)
+    valid = form.validate()
+    services.save_details(draft, [entry.data for entry in form.posts.entries])
+    draft.mark_complete("details", valid)
+    _store().save(draft)
+    if _action() == "back":
+        return _back(draft, "details")
+    if valid:
+        return _next(draft)
+    return _render("details", draft, form, posts=draft.posts, kinds=ITEM_KINDS)
+
+
+@bp.route("/screenshots", methods=["GET", "POST"])
+@step_limit
+def screenshots() -> Response | str:
+    draft = _draft()
+    if draft is not None and request.method == "POST" and flow.may_be_minor(draft):
+        # Checked before anything else: no image is read for a child's case.
+        flash(messages.minor_images_refused(), "error")
+        return _next(draft)
+    if draft is None or not flow.can_open(draft, "screenshots"):
+        return _go(flow.first_incomplete(draft))
+    store = _store()
+    if request.method == "GET":
+        return _screenshots_page(draft, ScreenshotsForm(), [])
+    form = ScreenshotsForm(formdata=_formdata())
+    form.validate()
+    to_remove = request.form.get("remove", "")
+    if to_remove:
+        services.remove_image(store, draft, to_remove)
+        store.save(draft)
+        return redirect(url_for("intake.screenshots"))
+    try:
+        outcome = services.add_screenshots(
+            store,
+            draft,
+            request.files.getlist("screenshots"),
+            device_files_json=form.device_files.data or "",
+            keep_on_device=bool(form.keep_on_device.data),
+            max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        )
+    except IntakeError:
+        flash(messages.minor_images_refused(), "error")
+        return _next(draft)
+    errors = [messages.file_error(problem) for problem in outcome.problems]
+    if outcome.discarded_for_device:
+        errors.append(
+            ngettext(
+                "You chose to keep your images on your device, so we did not keep the file "
+                "that was sent. Nothing was stored.",
+                "You chose to keep your images on your device, so we did not keep the %(num)s "
+                "files that were sent. Nothing was stored.",
+                outcome.discarded_for_device,
+            )
+        )
+    draft.mark_complete("screenshots", not errors)
+    store.save(draft)
+    if outcome.added:
+        flash(_("Added: %(count)s.", count=outcome.added))
+    if errors:
+        form.screenshots.errors = errors
+        return _screenshots_page(draft, form, errors)
+    if _action() == "back":
+        return _back(draft, "screenshots")
+    if _action() == "upload":
+        return redirect(url_for("intake.screenshots"))
+    return _next(draft)
+
+
+def _screenshots_page(draft: Draft, form: ScreenshotsForm, errors: list[str]) -> str:
+    return _render(
+        "screenshots",
+        draft,
+        form,
+        max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
+        max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        per_request=MAX_FILES_PER_REQUEST,
+        max_images=MAX_IMAGES_PER_CASE,
+    )
+
+
+@bp.route("/where", methods=["GET", "POST"])
+@step_limit
+def where() -> Response | str:
+    return _simple_page("where", WhereForm)
+
+
+@bp.route("/wishes", methods=["GET", "POST"])
+@step_limit
+def wishes() -> Response | str:
+    return _simple_page("wishes", WishesForm)
+
+
+@bp.get("/review")
+def review() -> Response | str:
+    draft = _draft()
+    if draft is None or not flow.can_open(draft, "review"):
+        return _go(flow.first_incomplete(draft))
+    try:
+        report = services.report_from_draft(draft)
+    except IntakeError as exc:
+        return _go(flow.BY_NAME.get(exc.page or "", flow.PAGES[0]))
+    return _render(
+        "review",
+        draft,
+        SubmitForm(),
+        report=report,
+        relationships=RELATIONSHIPS,
+        kinds=ITEM_KINDS,
+        actions=WANTED_ACTIONS,
+        languages=LANGUAGES,
+        region_name=region_name,
+    )
+
+
+@bp.post("/submit")
+@limiter.limit(intake_submit_limit, key_func=client_key)
+def submit() -> Response | str | tuple[str, int]:
+    store = _store()
+    draft = _draft()
+    if draft is None:
+        flash(
+            _(
+                "There is no report in progress in this browser: it was sent already, or it "
+                "expired after some hours without use. You can start a new one."
+            ),
+            "error",
+        )
+        return redirect(url_for("intake.start"))
+    try:
+        report = services.report_from_draft(draft)
+    except IntakeError as exc:
+        return _go(flow.BY_NAME.get(exc.page or "", flow.PAGES[0]))
+    storage = evidence_storage(current_app.config)
+    new_keys: list[str] = []
+    try:
+        submission = services.submit_report(
+            db.session,
+            report,
+            read_screenshot=lambda sha256: store.read_screenshot(draft, sha256),
+            storage=storage,
+            sign_in_url=url_for("victim.sign_in", _external=True),
+        )
+        new_keys = submission.new_storage_keys
+        db.session.commit()
+    except IntakeError as exc:
+        db.session.rollback()
+        log.error("report not saved: %s", exc.code)
+        return render_template("intake/not_saved.html"), 503
+    except (SQLAlchemyError, OSError) as exc:
+        db.session.rollback()
+        delete_files(storage, unreferenced_keys(db.session, new_keys))
+        log.error("report not saved: %s", type(exc).__name__)
+        return render_template("intake/not_saved.html"), 500
+    store.delete(draft.id)
+    case = submission.case
+    start_victim_session(case.id)
+    return render_template(
+        "intake/done.html",
+        reference=case.reference,
+        access_code=submission.access_code,
+        emailed=bool(case.contact_email),
+        minor=flow.may_be_minor(draft),
+        routes=routes_for(case.country),
+        all_routes=ROUTES,
+        country=case.country,
+        country_name=country_name,
+    )
+
+
+@bp.post("/discard")
+def discard() -> Response:
+    """Delete the draft on request, for people on a shared device."""
+    draft_id = session.pop(DRAFT_KEY, None)
+    if isinstance(draft_id, str):
+        _store().delete(draft_id)
+    flash(_("What you entered has been deleted from this device and from our server."))
+    return redirect(url_for("intake.start"))
+
+
+# ---------------------------------------------------------------- errors
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(_error: CSRFError) -> tuple[str, int]:
+    return render_template("public/form_expired.html"), 400
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    return (
+        render_template(
+            "public/too_large.html",
+            max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
+            per_request=MAX_FILES_PER_REQUEST,
+            back_url=request.path,
+        ),
+        413,
+    )
+
+
+@bp.errorhandler(429)
+def too_many(error: Exception) -> Response:
+    return rate_limited_page(error, signing_in=False)

@@ -1,0 +1,1 @@
+"""The victim's own case page, reached with the case reference and access code."""

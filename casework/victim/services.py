@@ -1,0 +1,220 @@
+"""What a victim can do with their own case: open it, add to it, change contact, withdraw, delete.
+
+Every function here writes its audit event and leaves the commit to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from casework.actors import VICTIM
+from casework.audit.services import record_event
+from casework.cases.models import Case, CaseStatus, Item
+from casework.cases.references import normalise_reference
+from casework.cases.services import NewItem, add_items
+from casework.cases.workflow import TransitionError, transition
+from casework.evidence.files import (
+    ImagesNotAccepted,
+    images_allowed,
+    record_device_file,
+    store_image,
+    unreferenced_keys,
+)
+from casework.evidence.images import SanitisedImage
+from casework.evidence.models import EvidenceFile
+from casework.evidence.storage import EvidenceStorage
+from casework.evidence.xlinks import XPost
+from casework.intake.access_codes import verify_access_code
+from casework.intake.drafts import DeviceFile
+from casework.intake.services import record_evidence_added
+from casework.notifications.models import OutgoingEmail
+
+__all__ = [
+    "CannotWithdraw",
+    "ImagesNotAccepted",
+    "add_images",
+    "add_links",
+    "case_for_access",
+    "delete_case",
+    "update_contact",
+    "withdraw_case",
+]
+
+
+class CannotWithdraw(Exception):
+    """The case is already closed, resolved or withdrawn."""
+
+
+def case_for_access(session: Session, reference_text: str, code: str) -> Case | None:
+    """The case this reference and access code open, or None; a wrong reference and a
+    wrong code take the same time and give the same answer."""
+    reference = normalise_reference(reference_text)
+    case = None
+    if reference is not None:
+        case = session.scalar(select(Case).where(Case.reference == reference))
+    if not verify_access_code(case.access_code_hash if case else None, code):
+        return None
+    return case
+
+
+def record_sign_in(session: Session, case: Case) -> None:
+    record_event(
+        session,
+        "case.victim_signed_in",
+        VICTIM,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="case",
+        object_id=case.id,
+    )
+
+
+@dataclass(frozen=True)
+class LinksAdded:
+    added: int
+    already_there: int
+
+
+def add_links(session: Session, case: Case, posts: Sequence[XPost]) -> LinksAdded:
+    """Add posts to the victim's case; posts it already has are counted, not repeated."""
+    added = add_items(session, case, [NewItem(post=post) for post in posts], VICTIM)
+    return LinksAdded(added=len(added), already_there=len(posts) - len(added))
+
+
+def add_images(
+    session: Session,
+    case: Case,
+    storage: EvidenceStorage,
+    *,
+    images: Sequence[tuple[str, SanitisedImage]],
+    device_files: Sequence[DeviceFile],
+    new_keys: list[str],
+) -> int:
+    """Store screenshots (or only their hashes) for the case; refused outright for a minor.
+
+    Files already in the case (same SHA-256) are skipped. Returns how many were added.
+    """
+    if not images_allowed(case.minor):
+        raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
+    known = set(session.scalars(select(EvidenceFile.sha256).where(EvidenceFile.case_id == case.id)))
+    evidence = []
+    for name, image in images:
+        if image.sha256 in known:
+            continue
+        known.add(image.sha256)
+        evidence.append(
+            store_image(
+                session,
+                case,
+                storage,
+                data=image.data,
+                sha256=image.sha256,
+                pdq=image.pdq,
+                pdq_quality=image.pdq_quality,
+                media_type=image.media_type,
+                width=image.width,
+                height=image.height,
+                original_name=name,
+                new_keys=new_keys,
+            )
+        )
+    for device_file in device_files:
+        if device_file.sha256 in known:
+            continue
+        known.add(device_file.sha256)
+        evidence.append(
+            record_device_file(
+                session,
+                case,
+                sha256=device_file.sha256,
+                size=device_file.size,
+                name=device_file.name,
+                media_type=device_file.media_type,
+            )
+        )
+    session.flush()
+    if evidence:
+        record_evidence_added(session, case, evidence)
+    return len(evidence)
+
+
+def image_count(session: Session, case: Case) -> tuple[int, int]:
+    """(stored images, hash-only images) of a case."""
+    rows = session.execute(
+        select(EvidenceFile.kept_on_device, func.count())
+        .where(EvidenceFile.case_id == case.id)
+        .group_by(EvidenceFile.kept_on_device)
+    ).all()
+    counts = {bool(kept): int(n) for kept, n in rows}
+    return counts.get(False, 0), counts.get(True, 0)
+
+
+def update_contact(session: Session, case: Case, *, language: str, email: str | None) -> None:
+    """Change the language and email (None: do not contact me)."""
+    case.language = language
+    case.contact_email = email
+    record_event(
+        session,
+        "case.contact_changed",
+        VICTIM,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="case",
+        object_id=case.id,
+        details={"language": language, "email": email is not None},
+    )
+
+
+def withdraw_case(session: Session, case: Case) -> None:
+    """The victim stops the case; the workflow decides whether it still can be."""
+    try:
+        transition(session, case, CaseStatus.WITHDRAWN, VICTIM, reason="victim_request")
+    except TransitionError as exc:
+        raise CannotWithdraw(case.status.value) from exc
+
+
+def delete_case(session: Session, case: Case) -> list[str]:
+    """Delete the case with its items, evidence rows, notices, letters and personal data.
+
+    Only the audit trail stays, with an event saying that a deletion happened
+    (audit details never hold personal data, so nothing in it needs erasing).
+    Returns the storage keys no other case uses: the caller deletes those files
+    after committing, so a failed commit never leaves rows without their files.
+    """
+    case_id, organisation_id = case.id, case.organisation_id
+    keys = [
+        key
+        for key in session.scalars(
+            select(EvidenceFile.storage_key).where(EvidenceFile.case_id == case_id)
+        )
+        if key is not None
+    ]
+    item_count = session.scalar(select(func.count()).where(Item.case_id == case_id)) or 0
+    file_count = session.scalar(select(func.count()).where(EvidenceFile.case_id == case_id)) or 0
+    if case.contact_email:
+        # The outbox may still hold mail for this case; it names the person and the case.
+        session.execute(
+            delete(OutgoingEmail).where(
+                OutgoingEmail.recipient == case.contact_email,
+                OutgoingEmail.body.contains(case.reference),
+            )
+        )
+    session.execute(update(Case).where(Case.merged_into_id == case_id).values(merged_into_id=None))
+    session.execute(delete(EvidenceFile).where(EvidenceFile.case_id == case_id))
+    session.delete(case)
+    session.flush()
+    record_event(
+        session,
+        "case.deleted",
+        VICTIM,
+        chain_id=organisation_id,
+        case_id=case_id,
+        object_type="case",
+        object_id=case_id,
+        details={"items": int(item_count), "evidence_files": int(file_count)},
+    )
+    return unreferenced_keys(session, keys)

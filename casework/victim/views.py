@@ -1,0 +1,322 @@
+"""The victim's case page: sign in with reference and code, see progress, add, change, leave."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.wrappers import Response
+
+from casework.actors import VICTIM
+from casework.cases.models import Case
+from casework.cases.workflow import allowed_targets
+from casework.evidence.files import (
+    ImagesNotAccepted,
+    delete_files,
+    evidence_storage,
+    images_allowed,
+    unreferenced_keys,
+)
+from casework.extensions import db, limiter
+from casework.intake import messages
+from casework.intake.choices import country_name
+from casework.intake.forms import (
+    AccessForm,
+    AddLinksForm,
+    ContactForm,
+    DeleteForm,
+    ScreenshotsForm,
+    WithdrawForm,
+)
+from casework.intake.limits import (
+    client_key,
+    intake_steps_limit,
+    rate_limited_page,
+    victim_sign_in_limit,
+)
+from casework.intake.links import read_link_lines
+from casework.intake.minor_routes import ROUTES, routes_for
+from casework.intake.templating import error_list
+from casework.intake.uploads import (
+    MAX_DEVICE_FILES_PER_CASE,
+    MAX_FILES_PER_REQUEST,
+    MAX_IMAGES_PER_CASE,
+    chosen_files,
+    parse_device_files,
+    sanitise_uploads,
+)
+from casework.victim import services
+from casework.victim.session import end_victim_session, signed_in_case_id, start_victim_session
+from casework.victim.timeline import case_timeline
+from casework.victim.wording import STATUS_WORDS, jurisdiction_label, local_datetime
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("victim", __name__, url_prefix="/my-case")
+bp.add_app_template_global(error_list, "error_list")
+
+_PUBLIC_ENDPOINTS = frozenset({"victim.sign_in", "victim.deleted"})
+
+action_limit = limiter.limit(intake_steps_limit, key_func=client_key, methods=["POST"])
+
+
+def _failed_sign_in(response: Response) -> bool:
+    # Only attempts that did not open a case count towards the limit.
+    return response.status_code != 302
+
+
+@bp.before_request
+def _load_case() -> Response | None:
+    if request.endpoint in _PUBLIC_ENDPOINTS:
+        return None
+    case_id = signed_in_case_id()
+    case = db.session.get(Case, case_id) if case_id is not None else None
+    if case is None:
+        end_victim_session()
+        flash(_("Please enter your case reference and access code."))
+        return redirect(url_for("victim.sign_in"))
+    g.victim_case = case
+    return None
+
+
+def _case() -> Case:
+    case: Case = g.victim_case
+    return case
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit(
+    victim_sign_in_limit, key_func=client_key, methods=["POST"], deduct_when=_failed_sign_in
+)
+def sign_in() -> Response | str:
+    form = AccessForm()
+    if request.method == "POST" and form.validate():
+        case = services.case_for_access(db.session, form.reference.data, form.code.data)
+        if case is not None:
+            services.record_sign_in(db.session, case)
+            db.session.commit()
+            start_victim_session(case.id)
+            return redirect(url_for("victim.case_page"))
+        form.code.errors = [
+            _(
+                "We could not open a case with this reference and access code. Check both and "
+                "try again: the code is the six words you were given."
+            )
+        ]
+    return render_template("victim/sign_in.html", form=form)
+
+
+@bp.get("/case")
+def case_page() -> str:
+    return _render_case()
+
+
+def _render_case(**forms: FlaskForm) -> str:
+    case = _case()
+    contact = forms.get("contact_form") or ContactForm(
+        data={
+            "language": case.language,
+            "contact": "email" if case.contact_email else "none",
+            "email": case.contact_email or "",
+        }
+    )
+    stored, hash_only = services.image_count(db.session, case)
+    timeline = case_timeline(db.session, case)
+    return render_template(
+        "victim/case.html",
+        case=case,
+        timeline=timeline,
+        removed_urls={e.params["url"] for e in timeline.past if e.kind == "removed"},
+        items=case.items,
+        links_form=forms.get("links_form") or AddLinksForm(),
+        images_form=forms.get("images_form") or ScreenshotsForm(),
+        contact_form=contact,
+        images_allowed=images_allowed(case.minor),
+        stored_images=stored,
+        hash_only_images=hash_only,
+        routes=routes_for(case.country),
+        country_name=country_name,
+        max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
+        max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        per_request=MAX_FILES_PER_REQUEST,
+        minor=not images_allowed(case.minor),
+        all_routes=ROUTES,
+        status_words=STATUS_WORDS,
+        jurisdiction_label=jurisdiction_label,
+        when=lambda value: local_datetime(value, case.timezone),
+        can_withdraw=bool(allowed_targets(case.status, VICTIM)),
+    )
+
+
+@bp.post("/links")
+@action_limit
+def add_links() -> Response | str:
+    case = _case()
+    form = AddLinksForm()
+    if not form.validate():
+        return _render_case(links_form=form)
+    links = read_link_lines(form.links.data)
+    if links.problems and request.form.get("action") == "add_good" and links.posts:
+        links = read_link_lines(links.good_lines_text())
+    if not links.ok:
+        form.links.errors = messages.link_errors(links)
+        return _render_case(links_form=form)
+    added = services.add_links(db.session, case, links.posts)
+    db.session.commit()
+    if added.added:
+        flash(_("Links added: %(count)s.", count=added.added))
+    if added.already_there:
+        flash(_("Already in your case, so not added again: %(count)s.", count=added.already_there))
+    return redirect(url_for("victim.case_page"))
+
+
+@bp.post("/images")
+@action_limit
+def add_images() -> Response | str:
+    case = _case()
+    if not images_allowed(case.minor):
+        flash(messages.minor_images_refused(), "error")
+        return redirect(url_for("victim.case_page"))
+    form = ScreenshotsForm()
+    form.validate()
+    stored, hash_only = services.image_count(db.session, case)
+    files = [] if form.keep_on_device.data else chosen_files(request.files.getlist("screenshots"))
+    cleaned = sanitise_uploads(
+        files, max_bytes=current_app.config["MAX_UPLOAD_BYTES"], room=MAX_IMAGES_PER_CASE - stored
+    )
+    device_files, device_problems = parse_device_files(
+        form.device_files.data or "", room=MAX_DEVICE_FILES_PER_CASE - hash_only
+    )
+    errors = [messages.file_error(p) for p in [*cleaned.problems, *device_problems]]
+    if errors:
+        form.screenshots.errors = errors
+        return _render_case(images_form=form)
+    if not cleaned.images and not device_files:
+        form.screenshots.errors = [_("Choose at least one image.")]
+        return _render_case(images_form=form)
+    storage = evidence_storage(current_app.config)
+    new_keys: list[str] = []
+    try:
+        count = services.add_images(
+            db.session,
+            case,
+            storage,
+            images=cleaned.images,
+            device_files=device_files,
+            new_keys=new_keys,
+        )
+        db.session.commit()
+    except ImagesNotAccepted:
+        db.session.rollback()
+        flash(messages.minor_images_refused(), "error")
+        return redirect(url_for("victim.case_page"))
+    except (SQLAlchemyError, OSError) as exc:
+        db.session.rollback()
+        delete_files(storage, unreferenced_keys(db.session, new_keys))
+        log.error("images not saved: %s", type(exc).__name__)
+        flash(_("We could not save the images. Nothing was changed; please try again."), "error")
+        return redirect(url_for("victim.case_page"))
+    flash(_("Images added: %(count)s.", count=count))
+    return redirect(url_for("victim.case_page"))
+
+
+@bp.post("/contact")
+@action_limit
+def contact() -> Response | str:
+    form = ContactForm()
+    if not form.validate():
+        return _render_case(contact_form=form)
+    email = form.email.data if form.contact.data == "email" else None
+    services.update_contact(db.session, _case(), language=form.language.data, email=email)
+    db.session.commit()
+    flash(_("Your contact preferences were saved."))
+    return redirect(url_for("victim.case_page"))
+
+
+@bp.route("/withdraw", methods=["GET", "POST"])
+@action_limit
+def withdraw() -> Response | str:
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw_case(db.session, _case())
+        except services.CannotWithdraw:
+            db.session.rollback()
+            flash(_("This case is already finished, so it cannot be withdrawn."), "error")
+            return redirect(url_for("victim.case_page"))
+        db.session.commit()
+        flash(_("Your case was withdrawn. Nothing more will be done for it."))
+        return redirect(url_for("victim.case_page"))
+    return render_template("victim/withdraw.html", form=form, case=_case())
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@action_limit
+def delete() -> Response | str:
+    form = DeleteForm()
+    if form.validate_on_submit():
+        storage = evidence_storage(current_app.config)
+        try:
+            keys = services.delete_case(db.session, _case())
+            db.session.commit()
+        except SQLAlchemyError as exc:
+            db.session.rollback()
+            log.error("case not deleted: %s", type(exc).__name__)
+            flash(
+                _("We could not delete your case just now. Nothing was changed; please try again."),
+                "error",
+            )
+            return redirect(url_for("victim.case_page"))
+        delete_files(storage, keys)
+        end_victim_session()
+        return redirect(url_for("victim.deleted"))
+    return render_template("victim/delete.html", form=form, case=_case())
+
+
+@bp.get("/deleted")
+def deleted() -> str:
+    return render_template("victim/deleted.html")
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    end_victim_session()
+    flash(_("You are signed out."))
+    return redirect(url_for("victim.sign_in"))
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(_error: CSRFError) -> tuple[str, int]:
+    return render_template("public/form_expired.html"), 400
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+    return (
+        render_template(
+            "public/too_large.html",
+            max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
+            per_request=MAX_FILES_PER_REQUEST,
+            back_url=url_for("victim.case_page"),
+        ),
+        413,
+    )
+
+
+@bp.errorhandler(429)
+def too_many(error: Exception) -> Response:
+    return rate_limited_page(error, signing_in=request.endpoint == "victim.sign_in")

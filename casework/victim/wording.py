@@ -1,0 +1,74 @@
+"""How the case page says things to the person: statuses in plain words, places, dates."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime
+from typing import Final
+
+from babel.dates import format_datetime
+from flask_babel import LazyString, get_locale
+from flask_babel import lazy_gettext as _l
+
+from casework.intake.choices import REGIONS, country_name
+
+STATUS_WORDS: Final[dict[str, tuple[LazyString, LazyString]]] = {
+    "new": (
+        _l("Received"),
+        _l("We have your report. An advocate will read it soon, urgent cases first."),
+    ),
+    "triage": (
+        _l("Being checked"),
+        _l("An advocate is checking your report and which laws protect you."),
+    ),
+    "action": (
+        _l("Notices being prepared"),
+        _l("An advocate is preparing the takedown notices and any complaints you asked for."),
+    ),
+    "awaiting_platform": (
+        _l("Waiting for the platform"),
+        _l(
+            "Notices have been sent. The law gives the platform a deadline, and we are watching it."
+        ),
+    ),
+    "escalated": (
+        _l("Escalated"),
+        _l(
+            "The platform did not act in time, so we have taken it to the authority that can make "
+            "it act."
+        ),
+    ),
+    "resolved": (
+        _l("Resolved"),
+        _l("The posts in your case have been dealt with. Tell us if they come back."),
+    ),
+    "closed": (
+        _l("Closed"),
+        _l("This case is closed. You can still see it here until it is deleted."),
+    ),
+    "withdrawn": (
+        _l("Withdrawn"),
+        _l("You withdrew this case, so nothing more will be done for it. You can still delete it."),
+    ),
+}
+
+
+def jurisdiction_label(code: str | None) -> str:
+    """A place a reader recognises: a country, a US state, or the European Union."""
+    if not code:
+        return ""
+    if code == "EU":
+        return str(_l("the European Union"))
+    country, _, region = code.partition("-")
+    if region:
+        return str(REGIONS.get(country, {}).get(region, code))
+    return country_name(country)
+
+
+def local_datetime(value: datetime, timezone: str) -> str:
+    """A date and time in the person's zone and language."""
+    try:
+        zone = zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        zone = zoneinfo.ZoneInfo("UTC")
+    return format_datetime(value, format="medium", tzinfo=zone, locale=get_locale())

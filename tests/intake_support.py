@@ -1,0 +1,235 @@
+"""Helpers for driving the public report form and the victim's case page through the app."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from html import unescape
+from html.parser import HTMLParser
+from typing import Any
+
+from flask.testing import FlaskClient
+from PIL import ExifTags, Image
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from casework.orm import Base
+
+GPS_MARKER = "CaseworkTestGPSArea"
+MAKE_MARKER = "CaseworkTestCamera"
+
+IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"RIFF", b"GIF8", b"%PDF")
+
+
+def photo(
+    seed: int = 1, fmt: str = "JPEG", *, gps: bool = True, size: tuple[int, int] = (96, 64)
+) -> bytes:
+    """A small photo-like image, with EXIF GPS and camera data unless told otherwise."""
+    img = Image.new("RGB", size)
+    pixels = img.load()
+    for x in range(size[0]):
+        for y in range(size[1]):
+            pixels[x, y] = ((x * seed * 7) % 256, (y * 13 + seed * 31) % 256, (x + y + seed) % 256)
+    buffer = io.BytesIO()
+    params: dict[str, Any] = {}
+    if gps:
+        exif = Image.Exif()
+        exif[ExifTags.Base.Make] = MAKE_MARKER
+        gps_ifd = exif.get_ifd(ExifTags.IFD.GPSInfo)
+        gps_ifd[ExifTags.GPS.GPSLatitudeRef] = "N"
+        gps_ifd[ExifTags.GPS.GPSLatitude] = (51.0, 30.0, 26.0)
+        gps_ifd[ExifTags.GPS.GPSAreaInformation] = GPS_MARKER
+        params["exif"] = exif
+    img.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def pdf_bytes() -> bytes:
+    return (
+        b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+        b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+    )
+
+
+def page_text(response: Any) -> str:
+    """The page as a reader sees it: entities decoded, French no-break spaces as plain ones."""
+    return unescape(response.get_data(as_text=True)).replace("\u00a0", " ").replace("\u202f", " ")
+
+
+def row_counts(session: Session) -> dict[str, int]:
+    """Rows in every table, to show that a refused request changed nothing."""
+    session.expire_all()
+    return {
+        table.name: session.scalar(select(func.count()).select_from(table)) or 0
+        for table in Base.metadata.sorted_tables
+    }
+
+
+def files_under(path: Any) -> list[Any]:
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+
+
+@dataclass
+class Answers:
+    filer: str = "subject"
+    relationship: str = ""
+    authority: bool = False
+    minor: str = "no"
+    links: Sequence[str] = ("https://x.com/poster/status/2008000000000000001",)
+    details: dict[int, dict[str, str]] = field(default_factory=dict)
+    screenshots: Sequence[tuple[str, bytes]] = ()
+    device_files: Sequence[dict[str, Any]] = ()
+    country: str = "GB"
+    region: str = ""
+    language: str = "en"
+    contact: str = "email"
+    email: str = "person@example.org"
+    actions: Sequence[str] = ("takedown",)
+    consent: bool = True
+
+
+def post_step(client: FlaskClient, url: str, data: dict[str, Any], **kwargs: Any) -> Any:
+    return client.post(url, data=data, **kwargs)
+
+
+def fill_report(client: FlaskClient, answers: Answers | None = None) -> Any:
+    """Go through every page with valid answers, checking each moves on; returns the review page."""
+    a = answers or Answers()
+    who: dict[str, Any] = {"filer": a.filer, "relationship": a.relationship}
+    if a.authority:
+        who["authority"] = "y"
+    assert_moves_on(post_step(client, "/report/", who), "/report/age")
+    assert_moves_on(post_step(client, "/report/age", {"minor": a.minor}), "/report/posts")
+    assert_moves_on(
+        post_step(client, "/report/posts", {"links": "\n".join(a.links)}), "/report/posts/details"
+    )
+    details: dict[str, str] = {}
+    for index in range(len(a.links)):
+        entry = a.details.get(index, {})
+        details[f"posts-{index}-kind"] = entry.get("kind", "unknown")
+        details[f"posts-{index}-prompt"] = entry.get("prompt", "")
+    response = post_step(client, "/report/posts/details", details)
+    if a.minor == "no":
+        assert_moves_on(response, "/report/screenshots")
+        shots: dict[str, Any] = {
+            "screenshots": [(io.BytesIO(data), name) for name, data in a.screenshots],
+            "action": "continue",
+        }
+        if a.device_files:
+            shots["keep_on_device"] = "y"
+            shots["device_files"] = json.dumps(list(a.device_files))
+        response = client.post(
+            "/report/screenshots", data=shots, content_type="multipart/form-data"
+        )
+    assert_moves_on(response, "/report/where")
+    where = {
+        "country": a.country,
+        "region": a.region,
+        "language": a.language,
+        "contact": a.contact,
+        "email": a.email,
+        "timezone": "Europe/London",
+    }
+    assert_moves_on(post_step(client, "/report/where", where), "/report/wishes")
+    wishes: dict[str, Any] = {"actions": list(a.actions)}
+    if a.consent:
+        wishes["consent"] = "y"
+    assert_moves_on(post_step(client, "/report/wishes", wishes), "/report/review")
+    review = client.get("/report/review")
+    assert review.status_code == 200
+    return review
+
+
+def assert_moves_on(response: Any, expected_path: str) -> None:
+    assert response.status_code == 302, page_text(response)[-3000:]
+    assert response.headers["Location"].endswith(expected_path), response.headers["Location"]
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    html: str
+    reference: str
+    access_code: str
+
+
+def submit(client: FlaskClient) -> Confirmation:
+    response = client.post("/report/submit")
+    assert response.status_code == 200, page_text(response)[-3000:]
+    html = page_text(response)
+    reference = re.search(r'class="access-value reference">([^<]+)<', html)
+    code = re.search(r'class="access-value code"[^>]*>([^<]+)<', html)
+    assert reference and code, html
+    return Confirmation(html, reference.group(1).strip(), code.group(1).strip())
+
+
+def sign_in(client: FlaskClient, reference: str, code: str) -> Any:
+    return client.post("/my-case/", data={"reference": reference, "code": code})
+
+
+class _FormState(HTMLParser):
+    """What a browser would send back from a page: checked boxes, selected options, values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: list[dict[str, str | None]] = []
+        self.selected: dict[str, list[str]] = {}
+        self.textareas: dict[str, str] = {}
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag == "input":
+            self.inputs.append(attributes)
+        elif tag == "select":
+            self._select = attributes.get("name")
+        elif tag == "option" and self._select and "selected" in attributes:
+            self.selected.setdefault(self._select, []).append(attributes.get("value") or "")
+        elif tag == "textarea":
+            self._textarea = attributes.get("name") or ""
+            self.textareas[self._textarea] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select":
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            # Browsers drop the one line break that may follow <textarea>.
+            text = self.textareas[self._textarea]
+            self.textareas[self._textarea] = text.removeprefix("\r\n").removeprefix("\n")
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.textareas[self._textarea] += data
+
+
+def form_state(html: str) -> _FormState:
+    parser = _FormState()
+    parser.feed(html)
+    return parser
+
+
+def checked(html: str, name: str) -> list[str]:
+    return [
+        str(i.get("value"))
+        for i in form_state(html).inputs
+        if i.get("name") == name and "checked" in i
+    ]
+
+
+def selected(html: str, name: str) -> list[str]:
+    return form_state(html).selected.get(name, [])
+
+
+def input_value(html: str, name: str) -> str | None:
+    for i in form_state(html).inputs:
+        if i.get("name") == name:
+            return i.get("value")
+    return None
+
+
+def textarea(html: str, name: str) -> str:
+    return form_state(html).textareas.get(name, "")
