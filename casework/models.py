@@ -19,7 +19,7 @@ from casework.cases.models import (
     ReferenceCounter,
     RemovalState,
 )
-from casework.deadlines.models import Deadline, DeadlineState, Reminder
+from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter, Notice, NoticeItem, NoticeState
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
@@ -36,6 +36,7 @@ __all__ = [
     "Deadline",
     "DeadlineState",
     "EmailState",
+    "Escalation",
     "EvidenceFile",
     "FilerRole",
     "Item",
@@ -55,5 +56,6 @@ __all__ = [
     "Reminder",
     "RemovalState",
     "Role",
+    "SweepRun",
     "User",
 ]

@@ -28,6 +28,8 @@ class Notification(Base):
 
 class EmailState(enum.StrEnum):
     PENDING = "pending"
+    # Claimed by a sender; next_attempt_at is then the end of its lease.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
