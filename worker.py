@@ -28,7 +28,7 @@ from rq import Queue, SimpleWorker
 from rq.cron import CronJob, CronScheduler
 from rq.job import Job
 
-from casework.jobs import QUEUE_DEADLINES, QUEUES, get_queue, redis_connection
+from casework.jobs import QUEUE_DEADLINES, QUEUES
 from casework.wsgi import create_app_or_exit
 
 log = logging.getLogger("casework.worker")
@@ -149,7 +149,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     app = create_app_or_exit()
     with app.app_context():
-        connection = redis_connection(app)
+        # The worker blocks on Redis while it waits for work, so no short read timeout here
+        # (the app's own client keeps one: a web request must never hang on Redis).
+        connection = Redis.from_url(app.config["REDIS_URL"], health_check_interval=30)
         try:
             connection.ping()
         except RedisError as exc:
@@ -159,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        queues = [get_queue(name, app) for name in args.queues]
+        queues = [Queue(name, connection=connection) for name in args.queues]
         worker = CaseworkWorker(queues, connection=connection, name=args.name)
         worker.app = app
         interval = args.sweep_interval or int(app.config.get("SWEEP_INTERVAL_SECONDS", 60))
@@ -176,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
         if sweeping and args.burst:
             from casework.deadlines.jobs import sweep_job
 
-            get_queue(QUEUE_DEADLINES, app).enqueue(sweep_job, job_timeout=600)
+            Queue(QUEUE_DEADLINES, connection=connection).enqueue(sweep_job, job_timeout=600)
             log.info("burst: one sweep enqueued")
         elif sweeping:
             cron = CronThread(sweep_cron(connection, interval, worker.name))

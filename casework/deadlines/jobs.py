@@ -10,6 +10,8 @@ from __future__ import annotations
 import importlib.util
 import logging
 import time
+from collections.abc import Callable
+from datetime import datetime
 
 from flask import current_app
 from rq import Retry
@@ -18,7 +20,7 @@ from sqlalchemy import update
 from casework.actors import SYSTEM
 from casework.deadlines import handling, removals
 from casework.deadlines.handling import Effects
-from casework.deadlines.models import Deadline, DeadlineState, Escalation
+from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
 from casework.deadlines.sweep import record_run, sweep
 from casework.extensions import db
 from casework.jobs import (
@@ -72,16 +74,16 @@ def dispatch(effects: Effects) -> None:
             enqueue(QUEUE_DEADLINES, check_removals, notice_id)
 
 
-def _wait_until_due(deadline: Deadline) -> bool:
-    """True when the deadline is due now (after a short wait if released early)."""
-    early = (deadline.due_at - utcnow()).total_seconds()
+def _wait_until(moment: datetime, job: Callable[[int], object], row_id: int) -> bool:
+    """True once `moment` has come: waits briefly if released early, else re-schedules."""
+    early = (moment - utcnow()).total_seconds()
     if early <= 0:
         return True
     if early <= MAX_EARLY_WAIT_SECONDS:
         db.session.rollback()
         time.sleep(early)
         return True
-    enqueue(QUEUE_DEADLINES, handle_deadline, deadline.id, at=deadline.due_at)
+    enqueue(QUEUE_DEADLINES, job, row_id, at=moment)
     return False
 
 
@@ -91,7 +93,7 @@ def handle_deadline(deadline_id: int) -> str | None:
     deadline = db.session.get(Deadline, deadline_id)
     if deadline is None or deadline.state != DeadlineState.PENDING:
         return None
-    if not _wait_until_due(deadline):
+    if not _wait_until(deadline.due_at, handle_deadline, deadline_id):
         return "rescheduled"
     if current_app.config.get("REMOVAL_CHECKS_ENABLED"):
         # Verify removal at the deadline itself, before deciding met or missed.
@@ -114,6 +116,11 @@ def handle_deadline(deadline_id: int) -> str | None:
 @app_job
 def send_reminder(reminder_id: int) -> str | None:
     """Tell staff a deadline is coming, at the reminder's time."""
+    reminder = db.session.get(Reminder, reminder_id)
+    if reminder is None or reminder.sent_at is not None:
+        return None
+    if not _wait_until(reminder.remind_at, send_reminder, reminder_id):
+        return "rescheduled"
     handled = handling.send_reminder(
         db.session,
         reminder_id,
