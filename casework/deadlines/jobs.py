@@ -95,9 +95,6 @@ def handle_deadline(deadline_id: int) -> str | None:
         return None
     if not _wait_until(deadline.due_at, handle_deadline, deadline_id):
         return "rescheduled"
-    if current_app.config.get("REMOVAL_CHECKS_ENABLED"):
-        # Verify removal at the deadline itself, before deciding met or missed.
-        check_removals(deadline.notice_id, at_deadline=True)
     handled = handling.handle_deadline(
         db.session,
         deadline_id,

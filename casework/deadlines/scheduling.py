@@ -8,7 +8,9 @@ is scheduled and the periodic sweep handles each row when it comes due.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from casework.deadlines.models import Deadline, DeadlineState, Reminder
@@ -24,13 +26,23 @@ def reminder_job_id(reminder_id: int) -> str:
     return f"reminder-{reminder_id}"
 
 
+# The last removal check runs this long before the due time, so its answer can still
+# prove the content was gone in time.
+FINAL_CHECK_BEFORE = timedelta(seconds=60)
+
+
+def removal_check_job_id(deadline_id: int) -> str:
+    return f"removal-check-{deadline_id}"
+
+
 def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
-    """Schedule a job at each pending deadline's due time and each unsent reminder's time.
+    """Schedule a job at each pending deadline's due time and each unsent reminder's time,
+    and, when removal checks are on, a last check a minute before each due time.
 
     Call after the transaction that wrote the rows has committed. Returns how many jobs
     were scheduled (0 when Redis is unreachable: the sweep takes over).
     """
-    from casework.deadlines.jobs import handle_deadline, send_reminder
+    from casework.deadlines.jobs import check_removals, handle_deadline, send_reminder
 
     ids = list(deadline_ids)
     if not ids:
@@ -47,6 +59,7 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
         )
     ).all()
     scheduled = 0
+    checks = bool(current_app.config.get("REMOVAL_CHECKS_ENABLED"))
     for reminder_id, remind_at in reminders:
         job = enqueue(
             QUEUE_DEADLINES,
@@ -65,4 +78,13 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
             job_id=deadline_job_id(deadline_id),
         )
         scheduled += job is not None
+        if checks:
+            notice_id = session.get(Deadline, deadline_id).notice_id  # type: ignore[union-attr]
+            enqueue(
+                QUEUE_DEADLINES,
+                check_removals,
+                notice_id,
+                at=due_at - FINAL_CHECK_BEFORE,
+                job_id=removal_check_job_id(deadline_id),
+            )
     return scheduled
