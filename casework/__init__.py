@@ -68,6 +68,10 @@ def create_app(
 
     app.register_blueprint(site_bp)
 
+    from casework.ops.views import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+
     from casework.cli import cli_group
 
     app.cli.add_command(cli_group)
