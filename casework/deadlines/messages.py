@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 
 from casework.notices.registry import default_registry
 
@@ -58,40 +59,65 @@ def deadline_params(
 
 def render(kind: str, params: dict[str, Any], locale: str = "en") -> Message:
     """The subject and body of a deadline message in the reader's language."""
+    subject, body = _templates(kind, locale)
     due = local_time(datetime.fromisoformat(params["due_at"]), params.get("timezone") or "UTC")
     values = {
         "reference": params["reference"],
         "route": route_title(params["route_key"], locale),
         "due": due,
     }
+    return Message(subject % values, body % values)
+
+
+def render_many(kind: str, many: list[dict[str, Any]], locale: str = "en") -> Message:
+    """One message about several cases: each case's own text, one after the other."""
+    if len(many) == 1:
+        return render(kind, many[0], locale)
+    with force_locale(locale):
+        subject = _SUMMARY_SUBJECTS[kind](len(many))
+    parts = [render(kind, params, locale).body for params in many]
+    return Message(subject, "\n\n".join(parts))
+
+
+_SUMMARY_SUBJECTS = {
+    KIND_REMINDER: lambda n: ngettext(
+        "Reminder: %(num)d platform deadline", "Reminder: %(num)d platform deadlines", n
+    ),
+    KIND_MISSED: lambda n: ngettext(
+        "Deadline missed: %(num)d case", "Deadlines missed: %(num)d cases", n
+    ),
+    KIND_FOLLOW_UP: lambda n: ngettext("Follow up: %(num)d case", "Follow up: %(num)d cases", n),
+}
+
+
+@lru_cache(maxsize=64)
+def _templates(kind: str, locale: str) -> tuple[str, str]:
+    """The translated subject and body patterns, looked up once per kind and language."""
     with force_locale(locale):
         if kind == KIND_REMINDER:
-            return Message(
-                gettext("Reminder: %(reference)s, platform deadline %(due)s", **values),
+            return (
+                gettext("Reminder: %(reference)s, platform deadline %(due)s"),
                 gettext(
                     "Case %(reference)s: the platform must act on the notice (%(route)s) "
                     "by %(due)s. Check whether the content has been removed and record it "
-                    "on the case.",
-                    **values,
+                    "on the case."
                 ),
             )
         if kind == KIND_MISSED:
-            return Message(
-                gettext("Deadline missed: %(reference)s", **values),
+            return (
+                gettext("Deadline missed: %(reference)s"),
                 gettext(
                     "Case %(reference)s: the platform did not remove the content by %(due)s "
                     "(%(route)s). The case has been escalated and the escalation is ready to "
-                    "review.",
-                    **values,
+                    "review."
                 ),
             )
         if kind == KIND_FOLLOW_UP:
-            return Message(
-                gettext("Follow up: %(reference)s", **values),
+            return (
+                gettext("Follow up: %(reference)s"),
                 gettext(
                     "Case %(reference)s: it is time to follow up the notice (%(route)s) sent "
-                    "with no legal deadline; the follow-up date was %(due)s.",
-                    **values,
+                    "with no legal deadline; the follow-up date was %(due)s."
                 ),
             )
     raise ValueError(f"unknown deadline message kind {kind!r}")

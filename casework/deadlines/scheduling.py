@@ -11,11 +11,17 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from flask import current_app
+from rq import Retry
 from sqlalchemy import select
 
 from casework.deadlines.models import Deadline, DeadlineState, Reminder
 from casework.extensions import db
 from casework.jobs import QUEUE_DEADLINES, enqueue
+
+
+def job_retry() -> Retry:
+    """A deadline job that fails (database restarting, say) is tried again with backoff."""
+    return Retry(max=4, interval=[5, 30, 120, 600])
 
 
 def deadline_job_id(deadline_id: int) -> str:
@@ -67,6 +73,7 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
             reminder_id,
             at=remind_at,
             job_id=reminder_job_id(reminder_id),
+            retry=job_retry(),
         )
         scheduled += job is not None
     for deadline_id, due_at in deadlines:
@@ -76,6 +83,7 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
             deadline_id,
             at=due_at,
             job_id=deadline_job_id(deadline_id),
+            retry=job_retry(),
         )
         scheduled += job is not None
         if checks:

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from casework.deadlines.handling import Effects, handle_deadline, send_reminder
+from casework.deadlines.handling import Effects, handle_deadlines, send_reminder
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
 from casework.notifications.email import due_email_ids
 from casework.orm import utcnow
@@ -118,26 +118,25 @@ def sweep(
                 break
             seen.update(ids)
             effects = Effects()
-            for row_id in ids:
-                if model is Reminder:
-                    handled = send_reminder(
+            if model is Deadline:
+                for handled in handle_deadlines(
+                    session, ids, now=now, by=by, email_grace_seconds=email_grace_seconds
+                ):
+                    report.deadlines[handled.outcome] += 1
+                    report.handled_ids.append(handled.id)
+                    effects.extend(handled.effects)
+            else:
+                for row_id in ids:
+                    reminder = send_reminder(
                         session,
                         row_id,
                         now=now,
                         removal_checks=removal_checks,
                         email_grace_seconds=email_grace_seconds,
                     )
-                    if handled is not None:
-                        report.reminders[handled.outcome] += 1
-                else:
-                    handled = handle_deadline(
-                        session, row_id, now=now, by=by, email_grace_seconds=email_grace_seconds
-                    )
-                    if handled is not None:
-                        report.deadlines[handled.outcome] += 1
-                        report.handled_ids.append(row_id)
-                if handled is not None:
-                    effects.extend(handled.effects)
+                    if reminder is not None:
+                        report.reminders[reminder.outcome] += 1
+                        effects.extend(reminder.effects)
             session.commit()
             if after_commit is not None:
                 after_commit(effects)

@@ -10,6 +10,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from casework.audit.models import AuditEvent
+from casework.audit.services import verify_all
 from casework.cases.models import Case, CaseStatus, Item, RemovalState
 from casework.cli import cli_group
 from casework.deadlines.handling import Effects
@@ -64,6 +65,8 @@ def test_a_missed_deadline_escalates_the_case_once(app: Flask) -> None:
     assert effects.escalation_ids == [escalation.id]
     actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"deadline.missed", "case.status_changed"} <= actions
+    # The batch-written events keep the organisation's hash chain intact.
+    assert all(report.ok for report in verify_all(db.session))
 
     # Every reminder before the deadline was due too; none is left behind.
     assert _count(Reminder, Reminder.sent_at.is_(None)) == 0
@@ -220,6 +223,7 @@ def test_racing_sweeps_handle_each_deadline_once(app: Flask) -> None:
     assert _count(Escalation) == 12
     assert _count(Notification, Notification.kind == KIND_MISSED) == 12
     assert _count(AuditEvent, AuditEvent.action == "deadline.missed") == 12
+    assert all(report.ok for report in verify_all(db.session))
 
 
 def test_sweep_run_is_recorded_and_overdue_count_drops_to_zero(app: Flask) -> None:
