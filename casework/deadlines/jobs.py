@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app
+from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import update
 
@@ -146,11 +147,24 @@ def sweep_job() -> dict[str, int]:
         email_grace_seconds=_grace(),
         after_commit=dispatch,
         letters_available=letters_available(),
+        on_backlog=_call_for_help,
     )
     record_run(db.session, report, started_at=started, redis=redis_connection())
     if report.deadlines or report.reminders:
         log.info("%s", report.summary())
     return report.counts()
+
+
+def _call_for_help() -> None:
+    """A backlog: queue one more sweep so an idle worker joins in (one per ten seconds)."""
+    try:
+        first = redis_connection().set(
+            f"casework:sweep-helper:{int(time.time() // 10)}", "1", nx=True, ex=30
+        )
+    except RedisError:
+        return
+    if first:
+        enqueue(QUEUE_DEADLINES, sweep_job)
 
 
 @app_job

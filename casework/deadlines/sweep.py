@@ -101,12 +101,15 @@ def sweep(
     email_grace_seconds: int = 120,
     after_commit: Callable[[Effects], None] | None = None,
     letters_available: bool = False,
+    on_backlog: Callable[[], None] | None = None,
 ) -> SweepReport:
     """Handle every reminder and deadline due at `now`, in batches. Commits each batch.
 
     `after_commit` receives each batch's follow-up work once it is committed (the worker
     enqueues it; the command line does the same). Reminders go first, so a reminder due
-    before its deadline is never overtaken by it.
+    before its deadline is never overtaken by it. `on_backlog` is called once when a full
+    batch of deadlines is found, so the worker can ask another worker to help: with SKIP
+    LOCKED, sweeps running side by side share the rows without waiting on each other.
     """
     started = time.perf_counter()
     report = SweepReport(as_of=now)
@@ -117,6 +120,9 @@ def sweep(
             if not ids:
                 break
             seen.update(ids)
+            if on_backlog is not None and model is Deadline and len(ids) == batch_size:
+                on_backlog()
+                on_backlog = None
             effects = Effects()
             if model is Deadline:
                 for handled in handle_deadlines(
