@@ -41,10 +41,16 @@ class CaseworkWorker(SimpleWorker):
     """Runs jobs in its own process (no fork per job) inside a fresh app context each."""
 
     app: Flask
+    # Set by a stop signal: a worker asked to stop must not replace itself.
+    signalled = False
 
     def execute_job(self, job: Job, queue: Queue) -> None:
         with self.app.app_context():
             super().execute_job(job, queue)
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.signalled = True
+        super().request_stop(signum, frame)
 
 
 class LockedCronScheduler(CronScheduler):
@@ -195,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             if cron is not None:
                 cron.stop()
-        recycle = bool(args.max_jobs) and not args.burst and not worker._stop_requested
+        recycle = bool(args.max_jobs) and not args.burst and not worker.signalled
     if recycle:
         log.info("worker %s: %s jobs done, starting a fresh process", worker.name, args.max_jobs)
         sys.stdout.flush()

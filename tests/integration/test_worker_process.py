@@ -255,3 +255,37 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def test_many_workers_enqueue_each_periodic_sweep_once(app: Flask, redis: Redis) -> None:
+    from rq.cron import get_cron_job_ids
+    from rq.job import Job
+
+    from worker import SWEEP_CRON_NAME
+
+    env = worker_env(app)
+    workers = [start_worker(app, "--sweep-interval", "2", env=env) for _ in range(3)]
+    time.sleep(9)
+    outputs = [stop_worker(w) for w in workers]
+    ids = get_cron_job_ids(SWEEP_CRON_NAME, redis)
+    jobs = [j for j in Job.fetch_many(ids, connection=redis) if j is not None]
+    periods = [int(j.enqueued_at.timestamp() // 2) for j in jobs if j.enqueued_at]
+    assert len(periods) >= 3, outputs
+    assert len(periods) == len(set(periods)), outputs
+    assert _count(SweepRun) == 1
+
+
+def test_a_worker_replaces_itself_after_max_jobs(app: Flask, redis: Redis) -> None:
+    from tests.jobs_for_tests import echo
+
+    queue = Queue("default", connection=redis)
+    jobs = [queue.enqueue(echo, n) for n in range(5)]
+    worker = start_worker(app, "--max-jobs", "2", "--no-sweep", "--queues", "default")
+    try:
+        _wait_for(
+            lambda: all(j.get_status(refresh=True) == "finished" for j in jobs), 60, "the jobs"
+        )
+    finally:
+        output = stop_worker(worker)
+    assert [j.return_value(refresh=True) for j in jobs] == [0, 1, 2, 3, 4]
+    assert output.count("starting a fresh process") >= 2, output
