@@ -111,9 +111,9 @@ def worker_status(app: Flask) -> dict[str, Any]:
         for name in QUEUES:
             holder = connection.get(RQScheduler.get_locking_key(name))
             if holder:
-                beat = connection.hget(f"rq:scheduler:{holder.decode()}", "last_heartbeat")
+                beat = connection.hget(f"rq:scheduler:{_text(holder)}", "last_heartbeat")
                 if beat:
-                    beats.append(beat.decode())
+                    beats.append(_text(beat))
         status["scheduler_last_heartbeat"] = max(beats) if beats else None
         crons = CronScheduler.all(connection)
         cron_beats = [c.last_heartbeat for c in crons if c.last_heartbeat]
@@ -136,3 +136,7 @@ def worker_status(app: Flask) -> dict[str, Any]:
     last = status.get("sweep_last_run")
     status["sweep_stale"] = last is None or now - datetime.fromisoformat(last) > stale_after
     return status
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -51,7 +51,7 @@ def failed_jobs(connection: Redis, limit: int = 200) -> list[FailedJob]:
                 FailedJob(
                     id=job.id,
                     queue=name,
-                    function=job.func_name,
+                    function=job.func_name or "?",
                     ended_at=job.ended_at,
                     error=_last_line(job.exc_info),
                 )
