@@ -265,6 +265,7 @@ def main() -> int:
         _two_workers(app, database_url, args.redis, instance, args.due)
         _lateness(app, database_url, args.redis, instance)
         _throughput(database_url, args.redis, instance, args.jobs)
+        _throughput(database_url, args.redis, instance, min(args.jobs, 500), forking=True)
     finally:
         redis.flushdb()
         _drop_database(args.server, database_url)
@@ -379,8 +380,13 @@ def _lateness(app, database_url: str, redis_url: str, instance: str) -> None:  #
     )
 
 
-def _throughput(database_url: str, redis_url: str, instance: str, jobs: int) -> None:
-    """Trivial jobs through one non-forking worker, timed from the jobs' own timestamps."""
+def _throughput(
+    database_url: str, redis_url: str, instance: str, jobs: int, *, forking: bool = False
+) -> None:
+    """Trivial jobs through one worker, timed from the jobs' own timestamps.
+
+    forking=True runs RQ's own default worker (a fork per job) for comparison.
+    """
     import importlib
 
     # Enqueue by the module's importable name, not __main__, so the worker can load it.
@@ -391,8 +397,12 @@ def _throughput(database_url: str, redis_url: str, instance: str, jobs: int) -> 
     with connection.pipeline() as pipe:
         enqueued = [queue.enqueue(job_func, i, pipeline=pipe, result_ttl=600) for i in range(jobs)]
         pipe.execute()
+    command = [sys.executable, "worker.py", "--burst", "--no-sweep", "--queues", "default"]
+    if forking:
+        rq_cli = str(Path(sys.executable).with_name("rq"))
+        command = [rq_cli, "worker", "--burst", "--url", redis_url, "default"]
     subprocess.run(
-        [sys.executable, "worker.py", "--burst", "--no-sweep", "--queues", "default"],
+        command,
         cwd=REPO_ROOT,
         env=_worker_env(database_url, redis_url, instance),
         stdout=subprocess.DEVNULL,
@@ -407,7 +417,7 @@ def _throughput(database_url: str, redis_url: str, instance: str, jobs: int) -> 
     seconds = (last - first).total_seconds()
     print(
         f"throughput: {jobs:,} trivial jobs in {seconds:.2f} s = {jobs / seconds:,.0f} jobs/s "
-        f"with one worker (non-forking)"
+        f"with one worker ({'RQ default, fork per job' if forking else 'worker.py, no fork'})"
     )
 
 
