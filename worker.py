@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 from rq import Queue, SimpleWorker
 from rq.cron import CronJob, CronScheduler
 from rq.job import Job
+from rq.utils import now as rq_now
 
 from casework.jobs import QUEUE_DEADLINES, QUEUES
 from casework.wsgi import create_app_or_exit
@@ -74,9 +75,7 @@ class LockedCronScheduler(CronScheduler):
                 enqueued.append(cron_job)
             else:
                 self.log.debug("%s: period %s taken by another scheduler", cron_job.name, period)
-            from rq.utils import now
-
-            cron_job.set_enqueue_time(now())
+            cron_job.set_enqueue_time(rq_now())
         return enqueued
 
 
