@@ -99,6 +99,10 @@ def create_app(
     app.register_blueprint(intake_bp)
     app.register_blueprint(victim_bp)
 
+    from casework.ops.views import bp as ops_bp
+
+    app.register_blueprint(ops_bp)
+
     from casework.cli import cli_group
 
     app.cli.add_command(cli_group)

@@ -144,3 +144,49 @@ def purge_drafts_command() -> None:
 
     removed = draft_store(current_app.config).purge_expired()
     click.echo(f"Deleted {removed} expired draft reports.")
+
+
+@cli_group.command("sweep")
+@click.option(
+    "--at",
+    "at",
+    default=None,
+    help="Handle what is due as of this ISO-8601 time with a zone (default: now).",
+)
+@with_appcontext
+def sweep_command(at: str | None) -> None:
+    """Handle every reminder and deadline that is due, once, and print what was handled."""
+    from datetime import datetime
+
+    from casework.deadlines.jobs import dispatch, letters_available
+    from casework.deadlines.sweep import record_run, sweep
+    from casework.jobs import redis_connection, runner_label
+    from casework.orm import utcnow
+
+    started = utcnow()
+    now = started
+    if at:
+        try:
+            now = datetime.fromisoformat(at)
+        except ValueError:
+            raise click.BadParameter(
+                f"{at!r} is not an ISO-8601 time such as 2026-03-04T09:30:00+00:00",
+                param_hint="--at",
+            ) from None
+        if now.tzinfo is None:
+            raise click.BadParameter(
+                "give the time zone too, e.g. 2026-03-04T09:30:00Z or +01:00", param_hint="--at"
+            )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    report = sweep(
+        db.session,
+        now=now,
+        by=runner_label("cli"),
+        batch_size=int(app.config.get("SWEEP_BATCH_SIZE", 500)),
+        removal_checks=bool(app.config.get("REMOVAL_CHECKS_ENABLED")),
+        email_grace_seconds=int(app.config.get("SWEEP_EMAIL_GRACE_SECONDS", 120)),
+        after_commit=dispatch,
+        letters_available=letters_available(),
+    )
+    record_run(db.session, report, started_at=started, redis=redis_connection(app))
+    click.echo(report.summary())

@@ -161,6 +161,17 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["MAIL_USERNAME"] = env.get("MAIL_USERNAME") or None
     values["MAIL_PASSWORD"] = env.get("MAIL_PASSWORD") or None
     values["MAIL_FROM"] = env.get("MAIL_FROM", "casework@localhost")
+    values["MAIL_TIMEOUT"] = float(env.get("MAIL_TIMEOUT", "10"))
+    # Outbox retries: base × 2^(attempt-1) seconds between attempts, then kept as failed.
+    values["MAIL_RETRY_BASE_SECONDS"] = _int(env, "MAIL_RETRY_BASE_SECONDS", 30)
+    values["MAIL_MAX_ATTEMPTS"] = _int(env, "MAIL_MAX_ATTEMPTS", 8)
+    values["MAIL_LEASE_SECONDS"] = _int(env, "MAIL_LEASE_SECONDS", 600)
+    values["SWEEP_INTERVAL_SECONDS"] = _int(env, "CASEWORK_SWEEP_INTERVAL", 60)
+    values["SWEEP_BATCH_SIZE"] = _int(env, "CASEWORK_SWEEP_BATCH_SIZE", 500)
+    # How long a fresh email waits for its own job before the sweep sends it instead.
+    values["SWEEP_EMAIL_GRACE_SECONDS"] = _int(env, "CASEWORK_SWEEP_EMAIL_GRACE", 120)
+    # A deadline this long past due and still pending means the worker is not keeping up.
+    values["OVERDUE_GRACE_SECONDS"] = _int(env, "CASEWORK_OVERDUE_GRACE", 120)
     values["RATELIMIT_ENABLED"] = _bool(env.get("CASEWORK_RATELIMIT"), True)
     for key, default in RATE_LIMITS.items():
         values[key] = _rate_limit(env, "CASEWORK_" + key, default)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
 
 from flask import Flask
 from redis.exceptions import RedisError
@@ -45,3 +48,95 @@ def check_redis(app: Flask) -> Check:
             f"unreachable ({type(exc).__name__}); deadline tracking is paused until it is back",
         )
     return Check("redis", True, "reachable")
+
+
+def worker_status(app: Flask) -> dict[str, Any]:
+    """What the background worker is doing: workers alive, queues, scheduler, cron, sweep.
+
+    Redis facts come from RQ's own registries; the sweep's last run and the count of
+    overdue, unhandled deadlines come from the database, so they are right even when
+    Redis has been flushed.
+    """
+    from rq import Queue, Worker
+    from rq.cron import CronScheduler
+    from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+    from rq.scheduler import RQScheduler
+
+    from casework.deadlines.sweep import REDIS_LAST_RUN_KEY, last_run, overdue_unhandled
+    from casework.jobs import QUEUES
+    from casework.orm import utcnow
+
+    now = utcnow()
+    status: dict[str, Any] = {"checked_at": now.isoformat(), "redis": True}
+    with app.app_context():
+        try:
+            run = last_run(db.session)
+            status["sweep_last_run"] = run.finished_at.isoformat() if run else None
+            status["sweep_last_counts"] = dict(run.counts) if run else {}
+            status["overdue_unhandled"] = overdue_unhandled(
+                db.session, now=now, grace_seconds=int(app.config["OVERDUE_GRACE_SECONDS"])
+            )
+        except SQLAlchemyError:
+            status["sweep_last_run"] = None
+            status["overdue_unhandled"] = None
+        finally:
+            db.session.remove()
+    connection = redis_connection(app)
+    try:
+        workers = Worker.all(connection=connection)
+        status["workers"] = [
+            {
+                "name": w.name,
+                "hostname": w.hostname,
+                "pid": w.pid,
+                "state": str(w.get_state()),
+                "queues": w.queue_names(),
+                "last_heartbeat": w.last_heartbeat.isoformat() if w.last_heartbeat else None,
+                "successful_jobs": w.successful_job_count,
+                "failed_jobs": w.failed_job_count,
+            }
+            for w in workers
+        ]
+        queues = {}
+        for name in QUEUES:
+            queue = Queue(name, connection=connection)
+            queues[name] = {
+                "queued": queue.count,
+                "scheduled": ScheduledJobRegistry(queue=queue).count,
+                "started": StartedJobRegistry(queue=queue).count,
+                "failed": FailedJobRegistry(queue=queue).count,
+            }
+        status["queues"] = queues
+        beats = []
+        for name in QUEUES:
+            holder = connection.get(RQScheduler.get_locking_key(name))
+            if holder:
+                beat = connection.hget(f"rq:scheduler:{_text(holder)}", "last_heartbeat")
+                if beat:
+                    beats.append(_text(beat))
+        status["scheduler_last_heartbeat"] = max(beats) if beats else None
+        crons = CronScheduler.all(connection)
+        cron_beats = [c.last_heartbeat for c in crons if c.last_heartbeat]
+        status["cron_schedulers"] = len(crons)
+        status["cron_last_heartbeat"] = max(cron_beats).isoformat() if cron_beats else None
+        raw = connection.get(REDIS_LAST_RUN_KEY)
+        status["sweep_last_run_redis"] = json.loads(raw)["finished_at"] if raw else None
+    except (RedisError, OSError) as exc:
+        status.update(
+            redis=False,
+            redis_error=type(exc).__name__,
+            workers=[],
+            queues={},
+            scheduler_last_heartbeat=None,
+            cron_schedulers=0,
+            cron_last_heartbeat=None,
+        )
+    status["workers_alive"] = len(status["workers"])
+    stale_after = timedelta(seconds=int(app.config["SWEEP_INTERVAL_SECONDS"]) * 3)
+    last = status.get("sweep_last_run")
+    status["sweep_stale"] = last is None or now - datetime.fromisoformat(last) > stale_after
+    return status
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

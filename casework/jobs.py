@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import socket
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
@@ -54,6 +57,9 @@ def enqueue(
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config.get("JOBS_SYNC"):
+        # Work for later has no one to wait for it in sync mode: the sweep does it when due.
+        if at is not None and at > datetime.now(UTC):
+            return None
         func(*args)
         return None
     try:
@@ -65,3 +71,34 @@ def enqueue(
     except RedisError as exc:
         log.warning("redis unreachable, %s not enqueued (%s)", func.__name__, type(exc).__name__)
         return None
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+_process_app: Flask | None = None
+
+
+def app_job(func: F) -> F:
+    """Run a job inside an app context: the worker's own, or one built once per process.
+
+    worker.py pushes a fresh context per job; the fallback lets RQ's own CLI or a
+    worker pool run Casework jobs too.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if has_app_context():
+            return func(*args, **kwargs)
+        global _process_app
+        if _process_app is None:
+            from casework import create_app
+
+            _process_app = create_app()
+        with _process_app.app_context():
+            return func(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def runner_label(kind: str) -> str:
+    """Who handled something, for the handled_by columns: the kind of run, host and pid."""
+    return f"{kind}:{socket.gethostname()}:{os.getpid()}"[:80]

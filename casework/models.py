@@ -21,7 +21,7 @@ from casework.cases.models import (
     ReferenceCounter,
     RemovalState,
 )
-from casework.deadlines.models import Deadline, DeadlineState, Reminder
+from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter, Notice, NoticeItem, NoticeState
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
@@ -38,6 +38,7 @@ __all__ = [
     "Deadline",
     "DeadlineState",
     "EmailState",
+    "Escalation",
     "EvidenceFile",
     "FilerRole",
     "Item",
@@ -57,5 +58,6 @@ __all__ = [
     "Reminder",
     "RemovalState",
     "Role",
+    "SweepRun",
     "User",
 ]

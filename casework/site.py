@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
-from casework.health import check_database, check_redis
+from casework.health import check_database, check_redis, worker_status
 from casework.ratelimit import rate_limit
 from casework.urls import safe_next
 
@@ -27,7 +27,19 @@ def readyz() -> tuple[Response, int]:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     checks = [check_database(app), check_redis(app)]
     ready = all(check.ok for check in checks)
-    body = {"ready": ready, "checks": {check.name: check.as_dict() for check in checks}}
+    # Worker facts inform; readiness itself means the database and Redis answer.
+    worker = worker_status(app)
+    body = {
+        "ready": ready,
+        "checks": {check.name: check.as_dict() for check in checks},
+        "worker": {
+            "workers_alive": worker["workers_alive"],
+            "queues": {name: q["queued"] for name, q in worker["queues"].items()},
+            "scheduler_last_heartbeat": worker["scheduler_last_heartbeat"],
+            "sweep_last_run": worker["sweep_last_run"],
+            "overdue_unhandled": worker["overdue_unhandled"],
+        },
+    }
     return jsonify(body), 200 if ready else 503
 
 

@@ -72,7 +72,13 @@ def send_password_link(
                 ),
             ]
         )
-    queue_email(session, recipient=user.email, subject=subject, body=body)
+    queue_email(
+        session,
+        recipient=user.email,
+        subject=subject,
+        body=body,
+        organisation_id=user.organisation_id,
+    )
     record_event(
         session,
         "user.invitation_sent" if purpose is TokenPurpose.INVITE else "password.reset_requested",

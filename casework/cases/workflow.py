@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from casework.actors import Actor
-from casework.audit.services import record_event
+from casework.audit.services import NewEvent, record_event, record_events
 from casework.cases.models import Case, CaseStatus
 from casework.orm import utcnow
 
@@ -108,3 +111,57 @@ def transition(
         object_id=case.id,
         details=details,
     )
+
+
+def transition_many(
+    session: Session,
+    cases: list[tuple[int, int, CaseStatus]],
+    target: CaseStatus,
+    actor: Actor,
+    *,
+    reason: str | None = None,
+    now: datetime | None = None,
+) -> list[tuple[int, int, CaseStatus]]:
+    """Move many cases, each given as (id, organisation id, status it was read in), with
+    the same rules and audit events as transition(). The caller commits.
+
+    The UPDATE only moves a case still in the status it was read in, so a case changed
+    meanwhile is left alone; the moved ones are returned.
+    """
+    moment = now or utcnow()
+    moved: list[tuple[int, int, CaseStatus]] = []
+    by_status: dict[CaseStatus, list[tuple[int, int]]] = {}
+    for case_id, organisation_id, current in cases:
+        check_transition(current, target, actor)
+        by_status.setdefault(current, []).append((case_id, organisation_id))
+    for current, rows in by_status.items():
+        ids = [case_id for case_id, _ in rows]
+        done = set(
+            session.scalars(
+                update(Case)
+                .where(Case.id.in_(ids), Case.status == current)
+                .values(status=target, status_changed_at=moment, updated_at=moment)
+                .returning(Case.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        moved += [(cid, org, current) for cid, org in rows if cid in done]
+    details_base: dict[str, str] = {"to": target.value}
+    if reason:
+        details_base["reason"] = reason
+    record_events(
+        session,
+        [
+            NewEvent(
+                "case.status_changed",
+                actor,
+                chain_id=org,
+                case_id=cid,
+                object_type="case",
+                object_id=cid,
+                details={"from": current.value, **details_base},
+            )
+            for cid, org, current in moved
+        ],
+    )
+    return moved

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from casework.notices.models import Notice
+from casework.notices.models import Letter, Notice
 from casework.orm import Base, UTCDateTime, enum_type, intpk, utcnow
 
 
@@ -16,6 +16,8 @@ class DeadlineState(enum.StrEnum):
     PENDING = "pending"
     MET = "met"
     MISSED = "missed"
+    # Our own follow-up date passed: the caseworker was prompted, no law was broken.
+    LAPSED = "lapsed"
     CANCELLED = "cancelled"
 
 
@@ -70,3 +72,42 @@ class Reminder(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     deadline: Mapped[Deadline] = relationship(back_populates="reminders")
+
+
+class Escalation(Base):
+    """The work a missed deadline creates: draft the escalation letter for the route.
+
+    One per deadline (the unique key makes a second escalation impossible even if two
+    handlers raced past every other guard); letter_id is set once the letter is drafted.
+    """
+
+    __tablename__ = "escalations"
+
+    id: Mapped[intpk]
+    deadline_id: Mapped[int] = mapped_column(
+        ForeignKey("deadlines.id", ondelete="CASCADE"), unique=True
+    )
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    # The registry route to escalate through; None when the registry names none.
+    route_key: Mapped[str | None] = mapped_column(String(80))
+    letter_id: Mapped[int | None] = mapped_column(ForeignKey("letters.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    drafted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    deadline: Mapped[Deadline] = relationship()
+    letter: Mapped[Letter | None] = relationship()
+
+
+class SweepRun(Base):
+    """The last run of each periodic sweep, kept in the database as well as in Redis."""
+
+    __tablename__ = "sweep_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    as_of: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    # Counts only: deadlines, reminders, emails and escalations handled by that run.
+    counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)

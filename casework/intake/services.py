@@ -412,7 +412,13 @@ def submit_report(
             minor=not images_allowed(report.minor),
             country=report.country,
         )
-        queue_email(session, recipient=report.contact_email, subject=email.subject, body=email.body)
+        queue_email(
+            session,
+            recipient=report.contact_email,
+            subject=email.subject,
+            body=email.body,
+            organisation_id=case.organisation_id,
+        )
     return Submission(case=case, access_code=access_code, new_storage_keys=new_keys)
 
 

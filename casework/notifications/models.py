@@ -28,6 +28,8 @@ class Notification(Base):
 
 class EmailState(enum.StrEnum):
     PENDING = "pending"
+    # Claimed by a sender; next_attempt_at is then the end of its lease.
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
@@ -39,6 +41,10 @@ class OutgoingEmail(Base):
     __table_args__ = (Index("ix_outgoing_emails_state", "state", "next_attempt_at"),)
 
     id: Mapped[intpk]
+    # Whose email it is, so one organisation's admins never see or retry another's.
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)

@@ -9,12 +9,21 @@ from sqlalchemy.orm import Session
 from casework.notifications.models import Notification, OutgoingEmail
 
 
-def queue_email(session: Session, *, recipient: str, subject: str, body: str) -> OutgoingEmail:
+def queue_email(
+    session: Session,
+    *,
+    recipient: str,
+    subject: str,
+    body: str,
+    organisation_id: int | None = None,
+) -> OutgoingEmail:
     """Put an email in the outbox. The caller commits, then asks for delivery.
 
     Bodies never contain images or links to evidence.
     """
-    email = OutgoingEmail(recipient=recipient, subject=subject, body=body)
+    email = OutgoingEmail(
+        organisation_id=organisation_id, recipient=recipient, subject=subject, body=body
+    )
     session.add(email)
     session.flush()
     return email

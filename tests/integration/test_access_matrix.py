@@ -30,7 +30,7 @@ from casework.deadlines.models import Deadline, Reminder
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db, login_manager
 from casework.notices.models import Letter, Notice, NoticeItem
-from casework.notifications.models import Notification
+from casework.notifications.models import EmailState, Notification, OutgoingEmail
 from casework.orm import Base, utcnow
 from tests import factories
 
@@ -39,7 +39,11 @@ STAFF_PREFIX = "/staff"
 # Flask-Login is added automatically; list further public ones here, by endpoint.
 PUBLIC_STAFF_ENDPOINTS: frozenset[str] = PUBLIC_ENDPOINTS
 # Path arguments that are not row ids (a queue name, a page number), with a valid value.
-NON_ID_ARGUMENTS: dict[str, str] = {"variant": "blurred"}
+NON_ID_ARGUMENTS: dict[str, str] = {
+    "variant": "blurred",
+    # RQ job ids: the failed-jobs page is the operators' view of the one shared worker.
+    "job_id": "deadline-1",
+}
 METHODS_CHECKED = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
@@ -60,6 +64,7 @@ class World:
     letter: Letter
     notification: Notification
     link: CaseLink
+    email: OutgoingEmail
 
     def ids_of(self) -> dict[str, Any]:
         """URL argument name → this organisation's value for it."""
@@ -82,6 +87,7 @@ class World:
             "organisation_id": self.organisation.id,
             "other_case_id": self.other_case.id,
             "version": self.letter.version,
+            "email_id": self.email.id,
         }
         return ids
 
@@ -134,7 +140,16 @@ def build_world(slug: str) -> World:
         reason=LinkReason.ACCOUNT,
         detail="poster",
     )
-    db.session.add_all([deadline, letter, notification, link])
+    # A failed email, so the outbox's retry route has something of B's to refuse.
+    email = OutgoingEmail(
+        organisation_id=organisation.id,
+        recipient=f"escalations@{slug}.example",
+        subject="s",
+        body="b",
+        state=EmailState.FAILED,
+        attempts=5,
+    )
+    db.session.add_all([deadline, letter, notification, link, email])
     db.session.commit()
     return World(
         organisation=organisation,
@@ -150,6 +165,7 @@ def build_world(slug: str) -> World:
         letter=letter,
         notification=notification,
         link=link,
+        email=email,
     )
 
 

@@ -1,0 +1,177 @@
+"""The platform compliance report: per platform and jurisdiction, how notices were answered.
+
+Counts and durations only: no reference, name, address or link leaves this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.cases.models import Case, Item, RemovalState
+from casework.deadlines.models import Deadline, DeadlineState
+from casework.deadlines.services import FOLLOW_UP
+from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notices.registry import default_registry
+
+CSV_COLUMNS = (
+    "platform",
+    "jurisdiction",
+    "notices_sent",
+    "removed_in_time",
+    "removed_late",
+    "not_removed",
+    "removed_no_legal_deadline",
+    "deadlines_missed",
+    "median_response_hours",
+    "p90_response_hours",
+)
+
+
+@dataclass
+class ComplianceRow:
+    platform: str
+    jurisdiction: str
+    notices_sent: int = 0
+    removed_in_time: int = 0
+    removed_late: int = 0
+    not_removed: int = 0
+    removed_no_legal_deadline: int = 0
+    deadlines_missed: int = 0
+    response_hours: list[float] = field(default_factory=list)
+
+    @property
+    def median_response_hours(self) -> float | None:
+        return round(statistics.median(self.response_hours), 1) if self.response_hours else None
+
+    @property
+    def p90_response_hours(self) -> float | None:
+        return percentile(self.response_hours, 0.9)
+
+    def as_csv_row(self) -> list[object]:
+        return [
+            self.platform,
+            self.jurisdiction,
+            self.notices_sent,
+            self.removed_in_time,
+            self.removed_late,
+            self.not_removed,
+            self.removed_no_legal_deadline,
+            self.deadlines_missed,
+            "" if self.median_response_hours is None else self.median_response_hours,
+            "" if self.p90_response_hours is None else self.p90_response_hours,
+        ]
+
+
+def percentile(values: Sequence[float], fraction: float) -> float | None:
+    """Nearest-rank percentile: a value that was actually observed, never an interpolation."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(math.ceil(fraction * len(ordered)), 1)
+    return round(ordered[rank - 1], 1)
+
+
+def _platform(route_key: str) -> str:
+    try:
+        return default_registry().route(route_key).addressee.name
+    except KeyError:
+        return route_key
+
+
+def _removal_time(
+    links: Iterable[tuple[datetime | None, RemovalState, datetime | None]],
+) -> datetime | None:
+    """When the last item of a notice was seen removed, or None if any is still up."""
+    latest: datetime | None = None
+    seen = False
+    for removed_at, state, checked_at in links:
+        seen = True
+        moment = removed_at
+        if moment is None and state == RemovalState.REMOVED:
+            moment = checked_at
+        if moment is None:
+            return None
+        latest = moment if latest is None or moment > latest else latest
+    return latest if seen else None
+
+
+def compliance_report(session: Session, organisation_id: int) -> list[ComplianceRow]:
+    """One row per platform and jurisdiction for the organisation's notices that were sent."""
+    notices = session.execute(
+        select(Notice.id, Notice.route_key, Notice.jurisdiction, Notice.received_at, Notice.sent_at)
+        .join(Case, Case.id == Notice.case_id)
+        .where(
+            Case.organisation_id == organisation_id,
+            Notice.state != NoticeState.DRAFT,
+            Notice.sent_at.is_not(None),
+        )
+    ).all()
+    ids = [n.id for n in notices]
+    links: dict[int, list[tuple[datetime | None, RemovalState, datetime | None]]] = defaultdict(
+        list
+    )
+    deadlines: dict[int, list[tuple[str, datetime, DeadlineState]]] = defaultdict(list)
+    for chunk in _chunks(ids, 900):
+        for notice_id, removed_at, state, checked_at in session.execute(
+            select(
+                NoticeItem.notice_id,
+                NoticeItem.removed_at,
+                Item.removal_state,
+                Item.removal_checked_at,
+            )
+            .join(Item, Item.id == NoticeItem.item_id)
+            .where(NoticeItem.notice_id.in_(chunk))
+        ):
+            links[notice_id].append((removed_at, state, checked_at))
+        for notice_id, stage, due_at, dstate in session.execute(
+            select(Deadline.notice_id, Deadline.stage, Deadline.due_at, Deadline.state).where(
+                Deadline.notice_id.in_(chunk)
+            )
+        ):
+            deadlines[notice_id].append((stage, due_at, dstate))
+
+    rows: dict[tuple[str, str], ComplianceRow] = {}
+    for notice in notices:
+        key = (_platform(notice.route_key), notice.jurisdiction.upper())
+        row = rows.setdefault(key, ComplianceRow(*key))
+        row.notices_sent += 1
+        legal = sorted((d for d in deadlines[notice.id] if d[0] != FOLLOW_UP), key=lambda d: d[1])
+        row.deadlines_missed += sum(1 for d in legal if d[2] == DeadlineState.MISSED)
+        removed = _removal_time(links[notice.id])
+        start = notice.received_at or notice.sent_at
+        if removed is None:
+            row.not_removed += 1
+            continue
+        if start is not None:
+            row.response_hours.append(max((removed - start).total_seconds(), 0) / 3600)
+        if not legal:
+            row.removed_no_legal_deadline += 1
+        elif removed <= legal[0][1]:
+            row.removed_in_time += 1
+        else:
+            row.removed_late += 1
+    return [rows[key] for key in sorted(rows)]
+
+
+def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def to_csv(rows: Iterable[ComplianceRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow(row.as_csv_row())
+    return buffer.getvalue()

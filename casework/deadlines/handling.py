@@ -1,0 +1,545 @@
+"""What happens when a reminder or a deadline comes due: claim it once, then act on it.
+
+Both the scheduled jobs and the periodic sweep call these functions. Each one claims its
+row with a compare-and-set UPDATE (`... WHERE state = 'pending'`), so whichever caller
+gets there first does the work and every other caller, racing or late, does nothing.
+The claim and everything it causes are one transaction: a worker killed half-way
+leaves the row pending for the next run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from casework.accounts.models import Organisation, Role, User
+from casework.actors import SYSTEM
+from casework.audit.services import NewEvent, record_events
+from casework.cases.models import NO_DEADLINE, Case, CaseStatus, Item, RemovalState
+from casework.cases.workflow import OPEN_STATUSES, transition_many
+from casework.deadlines import messages
+from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
+from casework.deadlines.services import FOLLOW_UP
+from casework.notices.models import Notice, NoticeItem
+from casework.notices.registry import default_registry
+from casework.notifications.models import EmailState, Notification, OutgoingEmail
+from casework.notifications.services import notify_user, queue_email
+
+
+@dataclass
+class Effects:
+    """Work to hand to the queues once the transaction that caused it has committed."""
+
+    email_ids: list[int] = field(default_factory=list)
+    escalation_ids: list[int] = field(default_factory=list)
+    removal_check_notice_ids: list[int] = field(default_factory=list)
+
+    def extend(self, other: Effects) -> None:
+        self.email_ids += other.email_ids
+        self.escalation_ids += other.escalation_ids
+        self.removal_check_notice_ids += other.removal_check_notice_ids
+
+
+@dataclass(frozen=True)
+class Handled:
+    """One deadline or reminder acted on: what it was and what became of it."""
+
+    kind: str  # "deadline" or "reminder"
+    id: int
+    outcome: str
+    case_id: int
+    effects: Effects
+
+
+def removed_by(session: Session, notice_id: int, moment: datetime) -> bool:
+    """Whether every item of the notice was recorded as removed at or before `moment`."""
+    rows = session.execute(
+        select(NoticeItem.removed_at, Item.removal_state, Item.removal_checked_at)
+        .join(Item, Item.id == NoticeItem.item_id)
+        .where(NoticeItem.notice_id == notice_id)
+    ).all()
+    if not rows:
+        return False
+    for removed_at, state, checked_at in rows:
+        if removed_at is not None and removed_at <= moment:
+            continue
+        if state == RemovalState.REMOVED and checked_at is not None and checked_at <= moment:
+            continue
+        return False
+    return True
+
+
+def _staff_to_tell(session: Session, case: Case) -> list[User]:
+    """The assigned caseworker; for an unassigned case, the organisation's active caseworkers."""
+    if case.assignee_id is not None:
+        assignee = session.get(User, case.assignee_id)
+        if assignee is not None and assignee.is_active_user:
+            return [assignee]
+    return list(
+        session.scalars(
+            select(User).where(
+                User.organisation_id == case.organisation_id,
+                User.role == Role.CASEWORKER,
+                User.is_active_user.is_(True),
+            )
+        )
+    )
+
+
+def _tell(
+    session: Session,
+    *,
+    kind: str,
+    case: Case,
+    params: dict[str, object],
+    staff: Iterable[User],
+    extra_addresses: Iterable[str] = (),
+    now: datetime,
+    email_grace_seconds: int,
+) -> list[int]:
+    """In-app notifications and outbox emails; returns the email ids to deliver."""
+    email_ids: list[int] = []
+    seen: set[str] = set()
+
+    def _email(address: str, locale: str) -> None:
+        if address.lower() in seen:
+            return
+        seen.add(address.lower())
+        message = messages.render(kind, params, locale)
+        email = queue_email(
+            session,
+            recipient=address,
+            subject=message.subject,
+            body=message.body,
+            organisation_id=case.organisation_id,
+        )
+        # The job sends it now; the sweep retries it only if that job is lost.
+        email.next_attempt_at = now + timedelta(seconds=email_grace_seconds)
+        email_ids.append(email.id)
+
+    for user in staff:
+        notify_user(session, user_id=user.id, kind=kind, case_id=case.id, params=dict(params))
+        _email(user.email, user.locale or "en")
+    for address in extra_addresses:
+        _email(address, "en")
+    return email_ids
+
+
+@dataclass(frozen=True)
+class _Due:
+    id: int
+    notice_id: int
+    case_id: int
+    stage: str
+    due_at: datetime
+    route_key: str
+    status: CaseStatus
+    organisation_id: int
+    assignee_id: int | None
+    reference: str
+    timezone: str
+
+
+def _outcome(due: _Due, removed: bool) -> DeadlineState:
+    if removed:
+        return DeadlineState.MET
+    if due.status not in OPEN_STATUSES:
+        return DeadlineState.CANCELLED
+    if due.stage == FOLLOW_UP:
+        return DeadlineState.LAPSED
+    return DeadlineState.MISSED
+
+
+def _removed_in_time(session: Session, dues: list[_Due]) -> set[int]:
+    """Ids of the deadlines whose notice had every item removed by its due time."""
+    by_notice: dict[int, list[tuple[datetime | None, RemovalState, datetime | None]]] = {}
+    for notice_id, removed_at, state, checked_at in session.execute(
+        select(
+            NoticeItem.notice_id, NoticeItem.removed_at, Item.removal_state, Item.removal_checked_at
+        )
+        .join(Item, Item.id == NoticeItem.item_id)
+        .where(NoticeItem.notice_id.in_({d.notice_id for d in dues}))
+    ):
+        by_notice.setdefault(notice_id, []).append((removed_at, state, checked_at))
+    done: set[int] = set()
+    for due in dues:
+        links = by_notice.get(due.notice_id)
+        if links and all(
+            (removed_at is not None and removed_at <= due.due_at)
+            or (state == RemovalState.REMOVED and checked is not None and checked <= due.due_at)
+            for removed_at, state, checked in links
+        ):
+            done.add(due.id)
+    return done
+
+
+@dataclass
+class _Audience:
+    """Who hears about the cases of one batch: assignees, fallbacks, escalation lists."""
+
+    users: dict[int, User]
+    caseworkers_by_org: dict[int, list[User]]
+    escalation_by_org: dict[int, list[str]]
+
+    def staff(self, due: _Due) -> list[User]:
+        assignee = self.users.get(due.assignee_id) if due.assignee_id else None
+        if assignee is not None and assignee.is_active_user:
+            return [assignee]
+        return self.caseworkers_by_org.get(due.organisation_id, [])
+
+
+def _audience(session: Session, dues: list[_Due]) -> _Audience:
+    assignee_ids = {d.assignee_id for d in dues if d.assignee_id}
+    users = (
+        {u.id: u for u in session.scalars(select(User).where(User.id.in_(assignee_ids)))}
+        if assignee_ids
+        else {}
+    )
+    orphan_orgs = {
+        d.organisation_id
+        for d in dues
+        if not (d.assignee_id in users and users[d.assignee_id].is_active_user)
+    }
+    caseworkers: dict[int, list[User]] = {}
+    if orphan_orgs:
+        for user in session.scalars(
+            select(User).where(
+                User.organisation_id.in_(orphan_orgs),
+                User.role == Role.CASEWORKER,
+                User.is_active_user.is_(True),
+            )
+        ):
+            caseworkers.setdefault(user.organisation_id, []).append(user)
+    escalation = {
+        org_id: _split_addresses(addresses)
+        for org_id, addresses in session.execute(
+            select(Organisation.id, Organisation.escalation_emails).where(
+                Organisation.id.in_({d.organisation_id for d in dues})
+            )
+        )
+    }
+    return _Audience(users, caseworkers, escalation)
+
+
+def _split_addresses(text: str | None) -> list[str]:
+    return [a.strip() for a in (text or "").replace(";", ",").split(",") if a.strip()]
+
+
+def _escalation_route(route_key: str) -> str | None:
+    try:
+        route = default_registry().route(route_key)
+    except KeyError:
+        return None
+    return route.escalation.route if route.escalation else None
+
+
+def handle_deadlines(
+    session: Session,
+    deadline_ids: Iterable[int],
+    *,
+    now: datetime,
+    by: str,
+    email_grace_seconds: int = 120,
+) -> list[Handled]:
+    """Act on deadlines that have come due, each once. The caller commits, then runs the
+    effects.
+
+    Removed in time: met. Our own follow-up date: the caseworker is prompted (lapsed),
+    nothing is escalated. A case no longer open: cancelled. Otherwise missed: the case is
+    escalated through the workflow, an escalation is opened for the letter, and the
+    caseworker and the organisation's escalation list are told. Deadlines that are gone,
+    not yet due or handled by someone else are left out of the result.
+
+    Set-based, so the sweep handles a batch in a fixed number of statements.
+    """
+    ids = list(deadline_ids)
+    if not ids:
+        return []
+    dues = [
+        _Due(*row)
+        for row in session.execute(
+            select(
+                Deadline.id,
+                Deadline.notice_id,
+                Deadline.case_id,
+                Deadline.stage,
+                Deadline.due_at,
+                Notice.route_key,
+                Case.status,
+                Case.organisation_id,
+                Case.assignee_id,
+                Case.reference,
+                Case.timezone,
+            )
+            .join(Notice, Notice.id == Deadline.notice_id)
+            .join(Case, Case.id == Deadline.case_id)
+            .where(
+                Deadline.id.in_(ids),
+                Deadline.state == DeadlineState.PENDING,
+                Deadline.due_at <= now,
+            )
+        )
+    ]
+    if not dues:
+        return []
+    removed = _removed_in_time(session, dues)
+    outcomes = {d.id: _outcome(d, d.id in removed) for d in dues}
+
+    # The claim: only rows still pending move, so a racing handler gets nothing back.
+    claimed: set[int] = set()
+    for outcome in set(outcomes.values()):
+        group = [i for i, o in outcomes.items() if o == outcome]
+        claimed |= set(
+            session.scalars(
+                update(Deadline)
+                .where(
+                    Deadline.id.in_(group),
+                    Deadline.state == DeadlineState.PENDING,
+                    Deadline.due_at <= now,
+                )
+                .values(state=outcome, handled_at=now, handled_by=by[:80])
+                .returning(Deadline.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    dues = [d for d in dues if d.id in claimed]
+    if not dues:
+        return []
+
+    record_events(
+        session,
+        [
+            NewEvent(
+                f"deadline.{outcomes[d.id].value}",
+                SYSTEM,
+                chain_id=d.organisation_id,
+                case_id=d.case_id,
+                object_type="deadline",
+                object_id=d.id,
+                details={"stage": d.stage, "route": d.route_key},
+            )
+            for d in dues
+        ],
+    )
+    missed = [d for d in dues if outcomes[d.id] == DeadlineState.MISSED]
+    transition_many(
+        session,
+        list(
+            {
+                d.case_id: (d.case_id, d.organisation_id, d.status)
+                for d in missed
+                if d.status == CaseStatus.AWAITING_PLATFORM
+            }.values()
+        ),
+        CaseStatus.ESCALATED,
+        SYSTEM,
+        reason="deadline_missed",
+        now=now,
+    )
+    escalation_ids: dict[int, int] = {}
+    if missed:
+        returned = session.execute(
+            insert(Escalation).returning(
+                Escalation.id, Escalation.deadline_id, sort_by_parameter_order=True
+            ),
+            [
+                {
+                    "deadline_id": d.id,
+                    "case_id": d.case_id,
+                    "notice_id": d.notice_id,
+                    "route_key": _escalation_route(d.route_key),
+                    "created_at": now,
+                }
+                for d in missed
+            ],
+        )
+        escalation_ids = {deadline_id: esc_id for esc_id, deadline_id in returned}
+
+    audience = _audience(session, dues)
+    notifications: list[dict[str, object]] = []
+    emails: list[dict[str, object]] = []
+    email_owner: list[int] = []
+    digests: dict[tuple[str, str, str, str], list[tuple[int, dict[str, object]]]] = {}
+    send_after = now + timedelta(seconds=email_grace_seconds)
+    for due in dues:
+        outcome = outcomes[due.id]
+        if outcome == DeadlineState.MISSED:
+            kind = messages.KIND_MISSED
+            extra = audience.escalation_by_org.get(due.organisation_id, [])
+        elif outcome == DeadlineState.LAPSED:
+            kind, extra = messages.KIND_FOLLOW_UP, []
+        else:
+            continue
+        params = messages.deadline_params(
+            reference=due.reference,
+            route_key=due.route_key,
+            stage=due.stage,
+            due_at=due.due_at,
+            timezone=due.timezone,
+        )
+        recipients: list[tuple[str, str]] = []
+        for user in audience.staff(due):
+            notifications.append(
+                {
+                    "user_id": user.id,
+                    "case_id": due.case_id,
+                    "kind": kind,
+                    "params": params,
+                    "created_at": now,
+                }
+            )
+            recipients.append((user.email, user.locale or "en"))
+        recipients += [(address, "en") for address in extra]
+        for address, locale in dict.fromkeys(recipients):
+            # One email per recipient per batch: a backlog of a thousand missed deadlines
+            # is one message listing them, not a thousand messages.
+            digests.setdefault(
+                (kind, due.organisation_id, address.lower(), address, locale), []
+            ).append((due.id, params))
+    for (kind, organisation_id, _, address, locale), entries in digests.items():
+        message = messages.render_many(kind, [params for _, params in entries], locale)
+        emails.append(
+            {
+                "organisation_id": organisation_id,
+                "recipient": address,
+                "subject": message.subject,
+                "body": message.body,
+                "state": EmailState.PENDING,
+                "attempts": 0,
+                # The job sends it now; the sweep retries it only if that job is lost.
+                "next_attempt_at": send_after,
+                "created_at": now,
+            }
+        )
+        email_owner.append(entries[0][0])
+    if notifications:
+        session.execute(insert(Notification), notifications)
+    email_ids: dict[int, list[int]] = {}
+    if emails:
+        returned_ids = session.scalars(
+            insert(OutgoingEmail).returning(OutgoingEmail.id, sort_by_parameter_order=True),
+            emails,
+        ).all()
+        for owner, email_id in zip(email_owner, returned_ids, strict=True):
+            email_ids.setdefault(owner, []).append(email_id)
+
+    _refresh_sort_deadlines(session, {d.case_id for d in dues})
+    return [
+        Handled(
+            "deadline",
+            d.id,
+            outcomes[d.id].value,
+            d.case_id,
+            Effects(
+                email_ids=email_ids.get(d.id, []),
+                escalation_ids=[escalation_ids[d.id]] if d.id in escalation_ids else [],
+            ),
+        )
+        for d in dues
+    ]
+
+
+def _refresh_sort_deadlines(session: Session, case_ids: set[int]) -> None:
+    """Each case's queue sort key: its earliest pending deadline, as refresh_sort_deadline.
+
+    Grouped by case rather than a correlated min(): PostgreSQL would answer that by
+    walking the pending-due index until it met the case, which over a million pending
+    rows is most of them.
+    """
+    if not case_ids:
+        return
+    earliest = session.execute(
+        select(Deadline.case_id, func.min(Deadline.due_at))
+        .where(Deadline.case_id.in_(case_ids), Deadline.state == DeadlineState.PENDING)
+        .group_by(Deadline.case_id)
+    ).all()
+    session.execute(
+        update(Case)
+        .where(Case.id.in_(case_ids))
+        .values(sort_deadline_at=NO_DEADLINE)
+        .execution_options(synchronize_session=False)
+    )
+    if earliest:
+        table = Case.__table__
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("case_id"))
+            .values(sort_deadline_at=bindparam("earliest")),
+            [{"case_id": case_id, "earliest": due} for case_id, due in earliest],
+        )
+
+
+def handle_deadline(
+    session: Session, deadline_id: int, *, now: datetime, by: str, email_grace_seconds: int = 120
+) -> Handled | None:
+    """One deadline through handle_deadlines; None when there was nothing to do."""
+    handled = handle_deadlines(
+        session, [deadline_id], now=now, by=by, email_grace_seconds=email_grace_seconds
+    )
+    return handled[0] if handled else None
+
+
+def send_reminder(
+    session: Session,
+    reminder_id: int,
+    *,
+    now: datetime,
+    removal_checks: bool = False,
+    email_grace_seconds: int = 120,
+) -> Handled | None:
+    """Tell staff a deadline is coming, once. The caller commits, then runs the effects.
+
+    A reminder whose deadline is settled or already due, whose case is closed or whose
+    content is already removed is marked sent without telling anyone.
+    """
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None or reminder.sent_at is not None or reminder.remind_at > now:
+        return None
+    claimed = session.execute(
+        update(Reminder)
+        .where(Reminder.id == reminder_id, Reminder.sent_at.is_(None), Reminder.remind_at <= now)
+        .values(sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    deadline = session.get(Deadline, reminder.deadline_id)
+    if deadline is None:
+        return None
+    case = session.get(Case, deadline.case_id)
+    notice = session.get(Notice, deadline.notice_id)
+    effects = Effects()
+    if (
+        case is None
+        or notice is None
+        or deadline.state != DeadlineState.PENDING
+        # A reminder caught up with after its deadline is due says nothing the
+        # deadline's own message will not.
+        or deadline.due_at <= now
+        or case.status not in OPEN_STATUSES
+        or removed_by(session, notice.id, now)
+    ):
+        return Handled("reminder", reminder_id, "skipped", deadline.case_id, effects)
+    params = messages.deadline_params(
+        reference=case.reference,
+        route_key=notice.route_key,
+        stage=deadline.stage,
+        due_at=deadline.due_at,
+        timezone=case.timezone,
+    )
+    effects.email_ids += _tell(
+        session,
+        kind=messages.KIND_REMINDER,
+        case=case,
+        params=params,
+        staff=_staff_to_tell(session, case),
+        now=now,
+        email_grace_seconds=email_grace_seconds,
+    )
+    if removal_checks:
+        effects.removal_check_notice_ids.append(notice.id)
+    return Handled("reminder", reminder_id, "sent", case.id, effects)

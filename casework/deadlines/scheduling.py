@@ -1,0 +1,98 @@
+"""Put committed deadlines and reminders on RQ's schedule, one job each at its due time.
+
+Job ids are derived from row ids, so scheduling the same rows again replaces their
+jobs instead of adding more. The rows are the truth: if Redis is down here, nothing
+is scheduled and the periodic sweep handles each row when it comes due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from flask import current_app
+from rq import Retry
+from sqlalchemy import select
+
+from casework.deadlines.models import Deadline, DeadlineState, Reminder
+from casework.extensions import db
+from casework.jobs import QUEUE_DEADLINES, enqueue
+
+
+def job_retry() -> Retry:
+    """A deadline job that fails (database restarting, say) is tried again with backoff."""
+    return Retry(max=4, interval=[5, 30, 120, 600])
+
+
+def deadline_job_id(deadline_id: int) -> str:
+    return f"deadline-{deadline_id}"
+
+
+def reminder_job_id(reminder_id: int) -> str:
+    return f"reminder-{reminder_id}"
+
+
+# The last removal check runs this long before the due time, so its answer can still
+# prove the content was gone in time.
+FINAL_CHECK_BEFORE = timedelta(seconds=60)
+
+
+def removal_check_job_id(deadline_id: int) -> str:
+    return f"removal-check-{deadline_id}"
+
+
+def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
+    """Schedule a job at each pending deadline's due time and each unsent reminder's time,
+    and, when removal checks are on, a last check a minute before each due time.
+
+    Call after the transaction that wrote the rows has committed. Returns how many jobs
+    were scheduled (0 when Redis is unreachable: the sweep takes over).
+    """
+    from casework.deadlines.jobs import check_removals, handle_deadline, send_reminder
+
+    ids = list(deadline_ids)
+    if not ids:
+        return 0
+    session = db.session
+    deadlines = session.execute(
+        select(Deadline.id, Deadline.due_at).where(
+            Deadline.id.in_(ids), Deadline.state == DeadlineState.PENDING
+        )
+    ).all()
+    reminders = session.execute(
+        select(Reminder.id, Reminder.remind_at).where(
+            Reminder.deadline_id.in_(ids), Reminder.sent_at.is_(None)
+        )
+    ).all()
+    scheduled = 0
+    checks = bool(current_app.config.get("REMOVAL_CHECKS_ENABLED"))
+    for reminder_id, remind_at in reminders:
+        job = enqueue(
+            QUEUE_DEADLINES,
+            send_reminder,
+            reminder_id,
+            at=remind_at,
+            job_id=reminder_job_id(reminder_id),
+            retry=job_retry(),
+        )
+        scheduled += job is not None
+    for deadline_id, due_at in deadlines:
+        job = enqueue(
+            QUEUE_DEADLINES,
+            handle_deadline,
+            deadline_id,
+            at=due_at,
+            job_id=deadline_job_id(deadline_id),
+            retry=job_retry(),
+        )
+        scheduled += job is not None
+        if checks:
+            notice_id = session.get(Deadline, deadline_id).notice_id  # type: ignore[union-attr]
+            enqueue(
+                QUEUE_DEADLINES,
+                check_removals,
+                notice_id,
+                at=due_at - FINAL_CHECK_BEFORE,
+                job_id=removal_check_job_id(deadline_id),
+            )
+    return scheduled

@@ -1,0 +1,35 @@
+"""Notification jobs: deliver one outbox email."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from rq import Retry
+
+from casework.extensions import db
+from casework.jobs import app_job
+from casework.notifications.email import DeliveryFailed, MailSettings, deliver
+from casework.orm import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def email_retry() -> Retry:
+    """RQ retries for a delivery job, spaced like the outbox row's own backoff."""
+    settings = MailSettings.from_config(current_app.config)
+    intervals = settings.retry_intervals()
+    return Retry(max=len(intervals), interval=intervals)
+
+
+@app_job
+def deliver_email(email_id: int) -> str:
+    """Send one outbox email once; raise on a temporary failure so RQ retries it later."""
+    settings = MailSettings.from_config(current_app.config)
+    result = deliver(db.session, email_id, now=utcnow(), settings=settings)
+    log.info(
+        "email %s: %s%s", email_id, result.outcome, f" ({result.error})" if result.error else ""
+    )
+    if result.outcome == "retry":
+        raise DeliveryFailed(f"email {email_id}: {result.error}; will retry")
+    return result.outcome

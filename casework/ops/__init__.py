@@ -1,0 +1,1 @@
+"""Operations pages for admins: worker health, failed jobs, the outbox, platform compliance."""

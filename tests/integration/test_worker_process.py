@@ -1,0 +1,291 @@
+"""The real worker process, real Redis and a real database: deadlines are handled once, always.
+
+Times are real but short: deadlines fall seconds from now, and nothing waits for hours.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from redis import Redis
+from rq import Queue
+from rq.registry import StartedJobRegistry
+from sqlalchemy import create_engine, func, select, text
+
+from casework.audit.models import AuditEvent
+from casework.cases.models import Case, CaseStatus
+from casework.deadlines.jobs import handle_deadline
+from casework.deadlines.messages import KIND_MISSED, KIND_REMINDER
+from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
+from casework.deadlines.scheduling import schedule_deadline_jobs
+from casework.extensions import db
+from casework.jobs import QUEUE_DEADLINES
+from casework.notifications.models import Notification
+from tests.deadline_factories import quick_deadline, staffed_case
+from tests.worker_process import run_worker, start_worker, stop_worker, worker_env
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.fixture
+def redis(app: Flask, redis_url: str) -> Iterator[Redis]:
+    """The test's Redis, emptied before and after, with the app pointed at it."""
+    app.config["REDIS_URL"] = redis_url
+    app.extensions.pop("casework_redis", None)
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
+
+
+def _count(model: type, *where: object) -> int:
+    db.session.expire_all()
+    return int(db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0)
+
+
+def _deadlines(n: int, *, due_in: float, **case_fields: object) -> list[int]:
+    ids = []
+    for _ in range(n):
+        case, _ = staffed_case(**case_fields)
+        ids.append(quick_deadline(case, due_in=due_in).id)
+    db.session.commit()
+    return ids
+
+
+def test_a_due_deadline_is_handled_once_by_its_job_and_escalates(app: Flask, redis: Redis) -> None:
+    (deadline_id,) = _deadlines(1, due_in=-1)
+    assert schedule_deadline_jobs([deadline_id]) == 1
+
+    run_worker(app, "--no-sweep")
+    deadline = db.session.get(Deadline, deadline_id)
+    assert deadline is not None
+    db.session.refresh(deadline)
+    assert deadline.state == DeadlineState.MISSED
+    assert deadline.handled_by is not None and deadline.handled_by.startswith("job:")
+    case = db.session.get(Case, deadline.case_id)
+    assert case is not None
+    db.session.refresh(case)
+    assert case.status == CaseStatus.ESCALATED
+
+    # The sweep and a re-scheduled job, later, change nothing.
+    schedule_deadline_jobs([deadline_id])
+    Queue(QUEUE_DEADLINES, connection=redis).enqueue(handle_deadline, deadline_id)
+    run_worker(app)
+    assert _count(Escalation) == 1
+    assert _count(Notification, Notification.kind == KIND_MISSED) == 1
+    assert _count(AuditEvent, AuditEvent.action == "deadline.missed") == 1
+    assert _count(SweepRun) == 1
+
+
+def test_a_flushed_redis_loses_nothing(app: Flask, redis: Redis) -> None:
+    ids = _deadlines(3, due_in=-5)
+    case, _ = staffed_case()
+    reminder_deadline = quick_deadline(case, due_in=3600, remind_in=[-2])
+    db.session.commit()
+    assert schedule_deadline_jobs([*ids, reminder_deadline.id]) == 5
+
+    redis.flushall()
+    run_worker(app)
+
+    db.session.expire_all()
+    states = dict(db.session.execute(select(Deadline.id, Deadline.state)).tuples().all())
+    assert {states[i] for i in ids} == {DeadlineState.MISSED}
+    assert states[reminder_deadline.id] == DeadlineState.PENDING
+    handlers = set(db.session.scalars(select(Deadline.handled_by).where(Deadline.id.in_(ids))))
+    assert all(h.startswith("sweep:") for h in handlers if h)
+    assert _count(Reminder, Reminder.sent_at.is_(None)) == 0
+    assert _count(Notification, Notification.kind == KIND_REMINDER) == 1
+    assert _count(Escalation) == 3
+
+
+def test_two_workers_racing_handle_each_deadline_once(app: Flask, redis: Redis) -> None:
+    ids = _deadlines(40, due_in=-1)
+    queue = Queue(QUEUE_DEADLINES, connection=redis)
+    # Every deadline is on the queue twice over, and both workers also sweep.
+    for deadline_id in ids:
+        queue.enqueue(handle_deadline, deadline_id)
+        queue.enqueue(handle_deadline, deadline_id)
+    env = worker_env(app)
+    first = start_worker(app, "--burst", env=env)
+    second = start_worker(app, "--burst", env=env)
+    outputs = [first.communicate(timeout=120)[0], second.communicate(timeout=120)[0]]
+    assert first.returncode == 0 and second.returncode == 0, outputs
+    # Both workers did some of the work.
+    assert all("handle_deadline" in out for out in outputs)
+
+    assert _count(Deadline, Deadline.state == DeadlineState.MISSED) == 40
+    assert _count(Escalation) == 40
+    assert _count(Notification, Notification.kind == KIND_MISSED) == 40
+    assert _count(AuditEvent, AuditEvent.action == "deadline.missed") == 40
+    assert _count(AuditEvent, AuditEvent.action == "case.status_changed") == 40
+
+
+def _wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_worker_killed_mid_job_leaves_the_deadline_for_the_next_run(
+    app: Flask, redis: Redis, backend: str
+) -> None:
+    (deadline_id,) = _deadlines(1, due_in=-1)
+    case_id = db.session.get(Deadline, deadline_id).case_id  # type: ignore[union-attr]
+    schedule_deadline_jobs([deadline_id])
+    db.session.remove()
+
+    # Another transaction holds the case row, so the job stops half-way through.
+    blocker = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+    connection = blocker.connect()
+    if backend == "postgresql":
+        connection.execute(text("SELECT id FROM cases WHERE id = :id FOR UPDATE"), {"id": case_id})
+    else:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    try:
+        worker = start_worker(app, "--burst", "--no-sweep")
+        started = StartedJobRegistry(QUEUE_DEADLINES, connection=redis)
+        _wait_for(lambda: started.count > 0, 30, "the job to start")
+        if backend == "postgresql":
+            # The job has claimed the deadline and now waits for the case row.
+            _wait_for(
+                lambda: (
+                    connection.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                            "AND datname = current_database()"
+                        )
+                    ).scalar()
+                    == 1
+                ),
+                30,
+                "the job to block on the case row",
+            )
+        else:
+            time.sleep(1.0)
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.communicate(timeout=10)
+    finally:
+        connection.rollback()
+        connection.close()
+        blocker.dispose()
+
+    if backend == "postgresql":
+        probe = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
+        with probe.connect() as conn:
+            # The dead worker's session ends once the server sees its client gone.
+            _wait_for(
+                lambda: (
+                    conn.execute(
+                        text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() "
+                            "AND state LIKE 'idle in transaction%'"
+                        )
+                    ).scalar()
+                    == 0
+                ),
+                30,
+                "the killed worker's transaction to end",
+            )
+        probe.dispose()
+
+    assert db.session.get(Deadline, deadline_id).state == DeadlineState.PENDING  # type: ignore[union-attr]
+    run_worker(app)
+    db.session.expire_all()
+    deadline = db.session.get(Deadline, deadline_id)
+    assert deadline is not None
+    assert deadline.state == DeadlineState.MISSED
+    assert _count(Escalation) == 1
+    assert _count(AuditEvent, AuditEvent.action == "deadline.missed") == 1
+
+
+def test_reminders_and_deadline_fire_at_their_times_with_the_worker_running(
+    app: Flask, redis: Redis
+) -> None:
+    case, _ = staffed_case()
+    deadline = quick_deadline(case, due_in=9, remind_in=[5, 7])
+    db.session.commit()
+    deadline_id = deadline.id
+    schedule_deadline_jobs([deadline_id])
+    worker = start_worker(app, "--sweep-interval", "3600")
+    output = ""
+    try:
+        _wait_for(
+            lambda: _count(Deadline, Deadline.id == deadline_id, Deadline.state != "pending") == 1,
+            40,
+            "the deadline to be handled",
+        )
+    except AssertionError as exc:
+        output = stop_worker(worker)
+        raise AssertionError(output[-4000:]) from exc
+    finally:
+        output = output or stop_worker(worker)
+    db.session.expire_all()
+    deadline = db.session.get(Deadline, deadline_id)
+    assert deadline is not None, output
+    assert deadline.handled_at is not None
+    assert deadline.handled_by is not None and deadline.handled_by.startswith("job:"), output
+    lateness = (deadline.handled_at - deadline.due_at).total_seconds()
+    assert 0 <= lateness <= 5, output
+    for reminder in deadline.reminders:
+        assert reminder.sent_at is not None, output
+        assert 0 <= (reminder.sent_at - reminder.remind_at).total_seconds() <= 5, output
+    assert _count(Notification, Notification.kind == KIND_REMINDER) == 2
+    assert _count(Notification, Notification.kind == KIND_MISSED) == 1
+
+
+def test_redis_down_when_scheduling_still_leaves_the_rows_for_the_sweep(app: Flask) -> None:
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{_free_port()}/0"
+    app.extensions.pop("casework_redis", None)
+    (deadline_id,) = _deadlines(1, due_in=-1)
+    assert schedule_deadline_jobs([deadline_id]) == 0
+    assert _count(Deadline, Deadline.state == DeadlineState.PENDING) == 1
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_many_workers_enqueue_each_periodic_sweep_once(app: Flask, redis: Redis) -> None:
+    from rq.cron import get_cron_job_ids
+    from rq.job import Job
+
+    from worker import SWEEP_CRON_NAME
+
+    env = worker_env(app)
+    workers = [start_worker(app, "--sweep-interval", "2", env=env) for _ in range(3)]
+    time.sleep(9)
+    outputs = [stop_worker(w) for w in workers]
+    ids = get_cron_job_ids(SWEEP_CRON_NAME, redis)
+    jobs = [j for j in Job.fetch_many(ids, connection=redis) if j is not None]
+    periods = [int(j.enqueued_at.timestamp() // 2) for j in jobs if j.enqueued_at]
+    assert len(periods) >= 3, outputs
+    assert len(periods) == len(set(periods)), outputs
+    assert _count(SweepRun) == 1
+
+
+def test_a_worker_replaces_itself_after_max_jobs(app: Flask, redis: Redis) -> None:
+    from tests.jobs_for_tests import echo
+
+    queue = Queue("default", connection=redis)
+    jobs = [queue.enqueue(echo, n) for n in range(5)]
+    worker = start_worker(app, "--max-jobs", "2", "--no-sweep", "--queues", "default")
+    try:
+        _wait_for(
+            lambda: all(j.get_status(refresh=True) == "finished" for j in jobs), 60, "the jobs"
+        )
+    finally:
+        output = stop_worker(worker)
+    assert [j.return_value(refresh=True) for j in jobs] == [0, 1, 2, 3, 4]
+    assert output.count("starting a fresh process") >= 2, output
