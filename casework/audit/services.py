@@ -55,6 +55,62 @@ def event_hash(
     return hashlib.sha256(_canonical(fields)).hexdigest()
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """One event to append: who did what to which object, in which chain."""
+
+    action: str
+    actor: Actor
+    chain_id: int
+    case_id: int | None = None
+    object_type: str | None = None
+    object_id: int | None = None
+    details: dict[str, Any] | None = None
+
+
+def _take_seqs(session: Session, chain_id: int, count: int) -> tuple[int, str]:
+    """Reserve `count` sequence numbers; returns the first and the hash before it.
+
+    The UPDATE takes the head row's lock first, so concurrent appends queue up
+    and each sees the hash its predecessor committed.
+    """
+    insert_ignoring_conflict(
+        session, AuditChain.__table__, {"chain_id": chain_id, "seq": 0, "head_hash": GENESIS_HASH}
+    )
+    last_seq, prev_hash = session.execute(
+        update(AuditChain)
+        .where(AuditChain.chain_id == chain_id)
+        .values(seq=AuditChain.seq + count)
+        .returning(AuditChain.seq, AuditChain.head_hash)
+    ).one()
+    return last_seq - count + 1, prev_hash
+
+
+def _linked_row(new: NewEvent, seq: int, prev_hash: str) -> dict[str, Any]:
+    """The audit_events row for one event, hashed onto its predecessor."""
+    row: dict[str, Any] = {
+        "chain_id": new.chain_id,
+        "seq": seq,
+        "occurred_at": utcnow(),
+        "actor_type": new.actor.kind.value,
+        "actor_id": new.actor.id,
+        "action": new.action,
+        "case_id": new.case_id,
+        "object_type": new.object_type,
+        "object_id": new.object_id,
+        "details": new.details or {},
+        "prev_hash": prev_hash,
+    }
+    row["hash"] = event_hash(**row)
+    return row
+
+
+def _set_head(session: Session, chain_id: int, head_hash: str) -> None:
+    session.execute(
+        update(AuditChain).where(AuditChain.chain_id == chain_id).values(head_hash=head_hash)
+    )
+
+
 def record_event(
     session: Session,
     action: str,
@@ -71,64 +127,12 @@ def record_event(
     details must hold ids, codes and counts only, never personal data, so a
     victim's deletion never needs to rewrite the chain.
     """
-    details = details or {}
-    insert_ignoring_conflict(
-        session, AuditChain.__table__, {"chain_id": chain_id, "seq": 0, "head_hash": GENESIS_HASH}
-    )
-    # The UPDATE takes the head row's lock first, so concurrent appends queue up
-    # and each sees the hash its predecessor committed.
-    seq, prev_hash = session.execute(
-        update(AuditChain)
-        .where(AuditChain.chain_id == chain_id)
-        .values(seq=AuditChain.seq + 1)
-        .returning(AuditChain.seq, AuditChain.head_hash)
-    ).one()
-    occurred_at = utcnow()
-    digest = event_hash(
-        chain_id=chain_id,
-        seq=seq,
-        occurred_at=occurred_at,
-        actor_type=actor.kind.value,
-        actor_id=actor.id,
-        action=action,
-        case_id=case_id,
-        object_type=object_type,
-        object_id=object_id,
-        details=details,
-        prev_hash=prev_hash,
-    )
-    event = AuditEvent(
-        chain_id=chain_id,
-        seq=seq,
-        occurred_at=occurred_at,
-        actor_type=actor.kind.value,
-        actor_id=actor.id,
-        action=action,
-        case_id=case_id,
-        object_type=object_type,
-        object_id=object_id,
-        details=details,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
+    new = NewEvent(action, actor, chain_id, case_id, object_type, object_id, details)
+    seq, prev_hash = _take_seqs(session, chain_id, 1)
+    event = AuditEvent(**_linked_row(new, seq, prev_hash))
     session.add(event)
-    session.execute(
-        update(AuditChain).where(AuditChain.chain_id == chain_id).values(head_hash=digest)
-    )
+    _set_head(session, chain_id, event.hash)
     return event
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """One event for record_events: the same fields record_event takes."""
-
-    action: str
-    actor: Actor
-    chain_id: int
-    case_id: int | None = None
-    object_type: str | None = None
-    object_id: int | None = None
-    details: dict[str, Any] | None = None
 
 
 def record_events(session: Session, events: list[NewEvent]) -> int:
@@ -140,62 +144,17 @@ def record_events(session: Session, events: list[NewEvent]) -> int:
     by_chain: dict[int, list[NewEvent]] = {}
     for new in events:
         by_chain.setdefault(new.chain_id, []).append(new)
-    written = 0
     for chain_id in sorted(by_chain):
         batch = by_chain[chain_id]
-        insert_ignoring_conflict(
-            session,
-            AuditChain.__table__,
-            {"chain_id": chain_id, "seq": 0, "head_hash": GENESIS_HASH},
-        )
-        last_seq, prev_hash = session.execute(
-            update(AuditChain)
-            .where(AuditChain.chain_id == chain_id)
-            .values(seq=AuditChain.seq + len(batch))
-            .returning(AuditChain.seq, AuditChain.head_hash)
-        ).one()
-        seq = last_seq - len(batch)
+        seq, prev_hash = _take_seqs(session, chain_id, len(batch))
         rows = []
-        for new in batch:
-            seq += 1
-            occurred_at = utcnow()
-            details = new.details or {}
-            digest = event_hash(
-                chain_id=chain_id,
-                seq=seq,
-                occurred_at=occurred_at,
-                actor_type=new.actor.kind.value,
-                actor_id=new.actor.id,
-                action=new.action,
-                case_id=new.case_id,
-                object_type=new.object_type,
-                object_id=new.object_id,
-                details=details,
-                prev_hash=prev_hash,
-            )
-            rows.append(
-                {
-                    "chain_id": chain_id,
-                    "seq": seq,
-                    "occurred_at": occurred_at,
-                    "actor_type": new.actor.kind.value,
-                    "actor_id": new.actor.id,
-                    "action": new.action,
-                    "case_id": new.case_id,
-                    "object_type": new.object_type,
-                    "object_id": new.object_id,
-                    "details": details,
-                    "prev_hash": prev_hash,
-                    "hash": digest,
-                }
-            )
-            prev_hash = digest
+        for offset, new in enumerate(batch):
+            row = _linked_row(new, seq + offset, prev_hash)
+            rows.append(row)
+            prev_hash = row["hash"]
         session.execute(insert(AuditEvent), rows)
-        session.execute(
-            update(AuditChain).where(AuditChain.chain_id == chain_id).values(head_hash=prev_hash)
-        )
-        written += len(rows)
-    return written
+        _set_head(session, chain_id, prev_hash)
+    return len(events)
 
 
 @dataclass(frozen=True)
