@@ -19,11 +19,14 @@ from casework.cases.models import (
     ItemKind,
     MinorStatus,
 )
+from casework.cases.queues import refresh_sort_deadline
 from casework.cases.services import NewCase, NewItem, open_case
 from casework.cases.workflow import transition
-from casework.deadlines.models import Deadline, DeadlineState
+from casework.deadlines.models import DeadlineState
+from casework.deadlines.services import start_clock
 from casework.evidence.xlinks import XPost, snowflake_time
 from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notices.registry import default_registry
 
 DEMO_PASSWORD = "casework-demo-2026"  # noqa: S105  (published demo credential, dev only)  # nosec B105
 
@@ -58,16 +61,16 @@ PATHS: dict[CaseStatus, list[CaseStatus]] = {
     CaseStatus.WITHDRAWN: [CaseStatus.WITHDRAWN],
 }
 
-# (country, region, the route a first notice goes under, its deadline in hours or None)
+# (country, region, the registry route a first notice goes under)
 PLACES = (
-    ("US", None, "us.tida.removal", 48),
-    ("US", "CA", "us.tida.removal", 48),
-    ("GB", None, "gb.osa.intimate_image_report", 48),
-    ("FR", None, "eu.dsa.art16_notice", None),
-    ("IE", None, "eu.dsa.art16_notice", None),
-    ("DE", None, "eu.dsa.art16_notice", None),
-    ("AU", None, "au.esafety.ibs_complaint", None),
-    ("IN", None, "in.itrules.grievance", 2),
+    ("US", None, "us.tida.removal"),
+    ("US", "CA", "us-ca.bpc22671.report"),
+    ("GB", None, "gb.osa.intimate_image_report"),
+    ("FR", None, "fr.dsa.signalement"),
+    ("IE", None, "eu.dsa.notice"),
+    ("DE", None, "eu.dsa.notice"),
+    ("AU", None, "au.esafety.iba_complaint"),
+    ("IN", None, "in.grievance.ncii"),
 )
 
 HANDLES = (
@@ -135,7 +138,7 @@ def load_demo(session: Session, *, now: datetime | None = None, cases: int = 50)
         people = staff[org.slug]
         admin = next(u for u in people if u.role is Role.ADMIN)
         caseworkers = [u for u in people if u.role is Role.CASEWORKER]
-        country, region, route, hours = PLACES[index % len(PLACES)]
+        country, region, route = PLACES[index % len(PLACES)]
         minor = MinorStatus.YES if index % 11 == 3 else MinorStatus.NO
         reported = now - timedelta(days=rng.randint(0, 40), hours=rng.randint(0, 23))
         items = [
@@ -176,7 +179,13 @@ def load_demo(session: Session, *, now: datetime | None = None, cases: int = 50)
             if step is CaseStatus.WITHDRAWN:
                 step_actor = Actor.staff(admin.id, admin.role.value)
             if step is CaseStatus.AWAITING_PLATFORM:
-                _add_notice(session, case, route, hours, reported, actor, target)
+                # Cases still waiting sent their notice lately, so their clocks still run.
+                sent = (
+                    now - timedelta(hours=rng.randint(1, 20))
+                    if target is CaseStatus.AWAITING_PLATFORM
+                    else reported + timedelta(hours=6)
+                )
+                _add_notice(session, case, route, sent, actor, target)
             transition(session, case, step, step_actor, reason="demo")
         made += 1
     session.flush()
@@ -186,17 +195,17 @@ def load_demo(session: Session, *, now: datetime | None = None, cases: int = 50)
 def _add_notice(
     session: Session,
     case: Case,
-    route: str,
-    hours: int | None,
-    reported: datetime,
+    route_key: str,
+    sent: datetime,
     actor: Actor,
     target: CaseStatus,
 ) -> None:
-    sent = reported + timedelta(hours=6)
+    """A notice sent under a registry route, its clock started exactly as the law says."""
+    route = default_registry().route(route_key)
     notice = Notice(
         case_id=case.id,
-        route_key=route,
-        jurisdiction=route.split(".")[0].upper(),
+        route_key=route.key,
+        jurisdiction=route.jurisdiction.upper(),
         state=NoticeState.SENT,
         channel="web_form",
         sent_at=sent,
@@ -209,21 +218,11 @@ def _add_notice(
     session.add(notice)
     session.flush()
     case.first_notice_at = sent
-    if hours is not None:
-        due = sent + timedelta(hours=hours)
-        state = DeadlineState.PENDING
-        if target is CaseStatus.ESCALATED:
-            state = DeadlineState.MISSED
-        elif target is CaseStatus.RESOLVED:
-            state = DeadlineState.MET
-        session.add(
-            Deadline(
-                notice_id=notice.id,
-                case_id=case.id,
-                due_at=due,
-                state=state,
-                handled_at=due if state is not DeadlineState.PENDING else None,
-            )
-        )
-        if state is DeadlineState.PENDING:
-            case.sort_deadline_at = due
+    deadlines = start_clock(session, notice, route, clock_started_at=sent)
+    outcome = {CaseStatus.ESCALATED: DeadlineState.MISSED, CaseStatus.RESOLVED: DeadlineState.MET}
+    if target in outcome:
+        for deadline in deadlines:
+            deadline.state = outcome[target]
+            deadline.handled_at = deadline.due_at
+            deadline.handled_by = "demo"
+        refresh_sort_deadline(session, case)

@@ -19,8 +19,8 @@ kept per process for COUNT_CACHE_SECONDS (config QUEUE_COUNT_CACHE_SECONDS),
 dropped early for an organisation whenever this process changes one of its cases.
 
 "Ready for legal action" means an open case that is escalated, or in action with
-a notice on a regulator or police route (a route key naming one of
-LEGAL_ROUTE_MARKERS), or whose victim asked for legal help (a wanted action
+a notice on a regulator or police route (a registry route of a kind in
+LEGAL_ROUTE_KINDS), or whose victim asked for legal help (a wanted action
 whose code contains "legal"). It is stored in cases.legal_ready, recomputed in
 SQL after every flush that adds or changes a case's status or wanted actions or
 a notice, and by refresh_legal_ready() after bulk statements.
@@ -76,31 +76,14 @@ from casework.cases.references import normalise_reference
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.evidence.xlinks import XLinkError, parse_x_link
 from casework.notices.models import Notice
+from casework.notices.registry import default_registry
 from casework.orm import UTCDateTime, utcnow
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
 
-# A route key naming one of these goes to a regulator, a hotline run with the
-# police, or the police themselves (e.g. "gb.ofcom.complaint", "fr.pharos.report").
-LEGAL_ROUTE_MARKERS = (
-    "police",
-    "regulator",
-    "complaint",
-    "escalation",
-    "ftc",
-    "ofcom",
-    "arcom",
-    "pharos",
-    "cnil",
-    "esafety",
-    "dpc",
-    "coimisiun",
-    "ncrp",
-    "cybercrime",
-    "kcsc",
-    "attorney_general",
-)
+# Routes that take a case to a regulator or the police, by their kind in the registry.
+LEGAL_ROUTE_KINDS = frozenset({"regulator_complaint", "police_report"})
 LEGAL_WANTED_MARKER = "legal"
 
 
@@ -167,11 +150,9 @@ def refresh_sort_deadline(session: Session, case: Case) -> datetime:
 
 def _legal_ready_sql(cases: Any) -> ColumnElement[bool]:
     notices = Notice.__table__
-    route = func.lower(notices.c.route_key)
     regulator_notice = exists(
         select(literal(1)).where(
-            notices.c.case_id == cases.c.id,
-            or_(*(route.contains(marker) for marker in LEGAL_ROUTE_MARKERS)),
+            notices.c.case_id == cases.c.id, notices.c.route_key.in_(legal_route_keys())
         )
     )
     wants_legal = cast(cases.c.wanted_actions, String).contains(LEGAL_WANTED_MARKER)
@@ -185,9 +166,13 @@ def _legal_ready_sql(cases: Any) -> ColumnElement[bool]:
     )
 
 
+def legal_route_keys() -> list[str]:
+    """Keys of the registry's routes to a regulator or the police."""
+    return sorted(r.key for r in default_registry().routes if r.kind in LEGAL_ROUTE_KINDS)
+
+
 def is_legal_route(route_key: str) -> bool:
-    lowered = route_key.lower()
-    return any(marker in lowered for marker in LEGAL_ROUTE_MARKERS)
+    return route_key in legal_route_keys()
 
 
 def refresh_legal_ready(session: Session, case_ids: Iterable[int]) -> None:

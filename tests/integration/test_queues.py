@@ -52,7 +52,7 @@ def board(app: Flask) -> dict[str, Any]:
     c["regulator"] = factories.case(org, status=CaseStatus.ACTION, assignee_id=colleague.id)
     factories.notice(c["regulator"], "gb.ofcom.complaint")
     c["platform_only"] = factories.case(org, status=CaseStatus.ACTION, assignee_id=colleague.id)
-    factories.notice(c["platform_only"], "eu.dsa.art16_notice")
+    factories.notice(c["platform_only"], "eu.dsa.notice")
     c["wants_lawyer"] = factories.case(
         org, status=CaseStatus.TRIAGE, assignee_id=colleague.id, wanted_actions=["legal_advice"]
     )
@@ -114,7 +114,7 @@ def test_ready_for_legal_action_follows_notices_and_status(board: dict[str, Any]
     me = board["me"]
     platform_only = board["platform_only"]
     assert platform_only.reference not in _refs(db.session, QueueKey.LEGAL, me)
-    factories.notice(platform_only, "fr.pharos.report")
+    factories.notice(platform_only, "fr.pharos.signalement")
     db.session.commit()
     assert platform_only.reference in _refs(db.session, QueueKey.LEGAL, me)
     regulator = board["regulator"]
