@@ -63,11 +63,11 @@ PLACES = (
     ("US", None, "us.tida.removal", 48),
     ("US", "CA", "us.tida.removal", 48),
     ("GB", None, "gb.osa.intimate_image_report", 48),
-    ("FR", None, "eu.dsa.art16_notice", None),
-    ("IE", None, "eu.dsa.art16_notice", None),
-    ("DE", None, "eu.dsa.art16_notice", None),
-    ("AU", None, "au.esafety.ibs_complaint", None),
-    ("IN", None, "in.itrules.grievance", 2),
+    ("FR", None, "eu.dsa.notice", None),
+    ("IE", None, "eu.dsa.notice", None),
+    ("DE", None, "eu.dsa.notice", None),
+    ("AU", None, "au.esafety.iba_complaint", None),
+    ("IN", None, "in.grievance.ncii", 2),
 )
 
 HANDLES = (
