@@ -94,3 +94,38 @@ def sign_in(client: Any, staff: User) -> None:
         flask_session["_user_id"] = staff.get_id()
         flask_session["_fresh"] = True
         flask_session["mfa_ok"] = True
+
+
+def evidence_file(item: Any, *, colour: tuple[int, int, int] = (200, 80, 60)) -> Any:
+    """A real sanitised PNG stored encrypted for an item, as intake stores a screenshot."""
+    import io
+
+    from flask import current_app
+    from PIL import Image
+
+    from casework.evidence.images import sanitise_image
+    from casework.evidence.models import EvidenceFile
+    from casework.notices.exhibits import evidence_storage
+
+    buffer = io.BytesIO()
+    image = Image.new("RGB", (96, 64), colour)
+    for x in range(0, 96, 8):
+        image.putpixel((x, x % 64), (0, 0, 0))
+    image.save(buffer, format="PNG")
+    clean = sanitise_image(buffer.getvalue(), max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    key = evidence_storage().put(clean.sha256, clean.data)
+    row = EvidenceFile(
+        case_id=item.case_id,
+        item_id=item.id,
+        storage_key=key,
+        sha256=clean.sha256,
+        pdq=clean.pdq,
+        pdq_quality=clean.pdq_quality,
+        media_type=clean.media_type,
+        size_bytes=len(clean.data),
+        width=clean.width,
+        height=clean.height,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row

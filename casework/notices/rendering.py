@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 from jinja2.exceptions import UndefinedError
@@ -160,6 +161,16 @@ def _format_datetime(value: str | datetime | None, language: str) -> str:
     return f"{_format_date(moment, language)}, {moment:%H:%M} UTC"
 
 
+def _country_name(code: str | None, language: str) -> str:
+    if not code:
+        return ""
+    try:
+        names = Locale.parse(_DATE_LOCALES.get(language, "en_GB")).territories
+    except (UnknownLocaleError, ValueError):
+        return code
+    return str(names.get(code.upper(), code))
+
+
 def _break_long(text: str, every: int = 32) -> str:
     """A hash split in fixed chunks so it wraps in a narrow cell without a line-break search."""
     return " ".join(text[i : i + every] for i in range(0, len(text), every))
@@ -180,6 +191,7 @@ def _environment() -> Environment:
     env.filters["letter_date"] = _format_date
     env.filters["letter_datetime"] = _format_datetime
     env.filters["chunks"] = _break_long
+    env.filters["country_name"] = _country_name
     return env
 
 

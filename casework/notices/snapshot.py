@@ -169,12 +169,23 @@ def letter_reference(case: Case, route: Route, version: int) -> str:
     return f"{case.reference}/{route.key}/v{version}"
 
 
+def _due_of(route: Route | None, notice: Notice) -> datetime | None:
+    """When the earlier notice's own deadline fell (or falls), if it had a single one."""
+    if route is None or route.deadline.kind != "fixed":
+        return None
+    start = notice.clock_started_at or (
+        notice.received_at if route.deadline.clock_starts != "regulator_notice" else None
+    )
+    return compute_due(start, route.deadline) if start is not None else None
+
+
 def _notice_summary(notice: Notice, registry: Registry) -> dict[str, Any]:
+    route: Route | None
     try:
         route = registry.route(notice.route_key)
         title, language, citation = route.title_in(route.language), route.language, route.citation
     except KeyError:
-        title, language, citation = notice.route_key, "en", ""
+        route, title, language, citation = None, notice.route_key, "en", ""
     return {
         "id": notice.id,
         "route_key": notice.route_key,
@@ -186,7 +197,23 @@ def _notice_summary(notice: Notice, registry: Registry) -> dict[str, Any]:
         "received_at": _iso(notice.received_at),
         "response": notice.response,
         "response_at": _iso(notice.response_at),
+        "deadline_due": _iso(_due_of(route, notice)),
+        "addressee": route.addressee.name if route is not None else None,
         "items": [link.item_id for link in notice.items],
+    }
+
+
+def _filing_window(route: Route, related: Notice | None) -> dict[str, Any] | None:
+    """How long the victim had to file this route, counted from the decision it challenges."""
+    window = route.filing_window
+    if window is None:
+        return None
+    decided = related.response_at if related is not None else None
+    return {
+        **_period(window.amount, window.unit),
+        "note": window.note,
+        "from": _iso(decided),
+        "due": _iso(compute_due(decided, window)) if decided is not None else None,
     }
 
 
@@ -276,14 +303,7 @@ def build_snapshot(
             "elements": elements,
             "unverified_facts": list(route.unverified_facts()),
             "escalation_body": route.escalation.body if route.escalation else None,
-            "filing_window": (
-                {
-                    **_period(route.filing_window.amount, route.filing_window.unit),
-                    "note": route.filing_window.note,
-                }
-                if route.filing_window
-                else None
-            ),
+            "filing_window": _filing_window(route, related),
         },
         "addressee": {
             "name": addressee.name,
