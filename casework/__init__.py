@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale
 
 from casework.config import REPO_ROOT, ConfigError, load_config
@@ -17,6 +17,9 @@ __all__ = ["ConfigError", "create_app"]
 
 
 def _select_locale() -> str:
+    # Jobs and commands translate too (domain errors), with no request to ask.
+    if not has_request_context():
+        return "en"
     chosen = session.get("lang")
     if chosen in ("en", "fr"):
         return str(chosen)
@@ -67,6 +70,10 @@ def create_app(
     from casework.site import bp as site_bp
 
     app.register_blueprint(site_bp)
+
+    from casework.notices.views import bp as letters_bp
+
+    app.register_blueprint(letters_bp)
 
     from casework.cli import cli_group
 

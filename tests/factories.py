@@ -94,6 +94,12 @@ def sign_in(client: Any, staff: User) -> None:
         flask_session["_user_id"] = staff.get_id()
         flask_session["_fresh"] = True
         flask_session["mfa_ok"] = True
+    # Requests share the test's app context, where Flask-Login caches the user it loaded
+    # first; forget it so the next request loads this one.
+    from flask import g, has_app_context
+
+    if has_app_context():
+        g.pop("_login_user", None)
 
 
 def evidence_file(item: Any, *, colour: tuple[int, int, int] = (200, 80, 60)) -> Any:

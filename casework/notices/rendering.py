@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
+import subprocess
+import tempfile
 import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -29,8 +32,10 @@ __all__ = [
     "TEMPLATES_DIR",
     "LetterRenderError",
     "manifest_bytes",
+    "page_image",
     "render_letter_html",
     "render_letter_pdf",
+    "statement_texts",
     "template_version",
 ]
 
@@ -195,6 +200,13 @@ def _environment() -> Environment:
     return env
 
 
+def statement_texts(language: str) -> dict[str, str]:
+    """The statements exactly as letters in this language print them (for the sign screen)."""
+    module: Any = _environment().get_template("_statements.html").module
+    texts: dict[str, dict[str, str]] = module.STATEMENTS
+    return dict(texts.get(language) or texts["en"])
+
+
 def template_version(template: str) -> str:
     """A short SHA-256 of the template and the shared files: any edit makes a new version."""
     digest = hashlib.sha256()
@@ -276,3 +288,36 @@ def render_letter_pdf(
     if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without a target returns bytes
         raise LetterRenderError("WeasyPrint returned no PDF")
     return pdf
+
+
+def page_image(pdf: bytes, page: int, *, dpi: int = 80) -> bytes | None:
+    """One page of a PDF as PNG, drawn by poppler's pdftoppm; None if there is no such page."""
+    program = shutil.which("pdftoppm")
+    if program is None or page < 1:
+        return None
+    with tempfile.TemporaryDirectory(prefix="casework-preview-") as directory:
+        source = Path(directory) / "letter.pdf"
+        source.write_bytes(pdf)
+        target = Path(directory) / "page"
+        result = subprocess.run(  # noqa: S603  (a resolved program and our own file names)
+            [
+                program,
+                "-png",
+                "-r",
+                str(dpi),
+                "-f",
+                str(page),
+                "-l",
+                str(page),
+                "-singlefile",
+                str(source),
+                str(target),
+            ],
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        image = target.with_suffix(".png")
+        if result.returncode != 0 or not image.exists():
+            return None
+        return image.read_bytes()

@@ -43,6 +43,7 @@ __all__ = [
     "create_notice",
     "default_related",
     "draft_facts",
+    "latest_notice",
     "missing_elements",
     "notice_facts",
     "record_regulator_notice",
@@ -123,6 +124,16 @@ def default_related(session: Session, case: Case, route: Route) -> Notice | None
     if wants_copy & {*route.required_elements, *route.recommended_elements}:
         return next((n for n in sent if n.route_key != route.key), None)
     return None
+
+
+def latest_notice(session: Session, case: Case, route_key: str) -> Notice | None:
+    """The case's most recent notice under this route, whatever its state."""
+    return session.scalar(
+        select(Notice)
+        .where(Notice.case_id == case.id, Notice.route_key == route_key)
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+        .limit(1)
+    )
 
 
 def create_notice(

@@ -1,0 +1,29 @@
+"""Bulk letters: queue one letter job per case on the letters queue."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask import current_app
+
+from casework.actors import Actor, ActorKind
+from casework.jobs import QUEUE_LETTERS, enqueue
+from casework.notices.jobs import generate_letter_job
+from casework.notices.services import route_or_error
+
+
+def enqueue_letters(case_ids: Iterable[int], route_key: str, actor: Actor) -> int:
+    """Queue the route's letter for each case (once each); return how many were queued.
+
+    The caller has checked the cases are the actor's organisation's; each job checks it
+    again when it runs. An unknown route raises NoticeError before anything is queued.
+    With Redis unreachable nothing is queued and the count says so.
+    """
+    route = route_or_error(route_key)
+    user_id = actor.id if actor.kind is ActorKind.USER else None
+    synchronous = bool(current_app.config.get("JOBS_SYNC"))
+    queued = 0
+    for case_id in dict.fromkeys(int(c) for c in case_ids):
+        job = enqueue(QUEUE_LETTERS, generate_letter_job, case_id, route.key, user_id)
+        queued += 1 if job is not None or synchronous else 0
+    return queued
