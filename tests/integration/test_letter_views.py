@@ -285,9 +285,7 @@ def test_opening_a_notice_from_the_web(client: FlaskClient, setting: dict[str, A
         data={"route_key": "us.dmca.notice", "item_ids": [case.items[0].id]},
     )
     assert response.status_code == 302
-    created = db.session.scalars(
-        select(Notice).where(Notice.route_key == "us.dmca.notice")
-    ).one()
+    created = db.session.scalars(select(Notice).where(Notice.route_key == "us.dmca.notice")).one()
     assert [link.item_id for link in created.items] == [case.items[0].id]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "X forwards the full complaint, including your name and contact details" in page
