@@ -29,6 +29,7 @@ __all__ = [
 SNAPSHOT_SCHEMA: Final = 1
 # Keys that change with every generation even when the content does not.
 VOLATILE_KEYS: Final = ("letter",)
+STABLE_DEADLINE_KEYS: Final = ("kind", "amount", "unit", "clock_starts", "basis", "note")
 
 
 def _text(value: str | None) -> str | None:
@@ -357,7 +358,14 @@ def build_snapshot(
 
 
 def content_fingerprint(snapshot: Mapping[str, Any]) -> str:
-    """A hash of what the letter says, ignoring its version and date."""
+    """A hash of what the letter says, ignoring its version and date.
+
+    A letter not yet received counts its deadline dates from its own date, so those dates
+    are left out too: the same content on another day is still the same letter.
+    """
     content = {k: v for k, v in snapshot.items() if k not in VOLATILE_KEYS}
+    deadline = content.get("deadline") or {}
+    if not deadline.get("received"):
+        content["deadline"] = {k: deadline.get(k) for k in STABLE_DEADLINE_KEYS}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
