@@ -13,7 +13,7 @@ import sys
 from redis.exceptions import RedisError
 from rq import Worker
 
-from casework.jobs import QUEUES, get_queue, redis_connection
+from casework.jobs import QUEUE_LETTERS, QUEUES, get_queue, redis_connection
 from casework.wsgi import create_app_or_exit
 
 log = logging.getLogger("casework.worker")
@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+        if QUEUE_LETTERS in args.queues:
+            # Each job runs in a fork of this process: warm the letter renderer once here.
+            from casework.notices.registry import default_registry
+            from casework.notices.rendering import warm_up
+
+            warm_up(default_registry().templates())
         queues = [get_queue(name, app) for name in args.queues]
         worker = Worker(queues, connection=connection, name=args.name)
         log.info("worker %s listening on %s", worker.name, ", ".join(args.queues))

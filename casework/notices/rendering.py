@@ -37,6 +37,7 @@ __all__ = [
     "render_letter_pdf",
     "statement_texts",
     "template_version",
+    "warm_up",
 ]
 
 LETTERS_DIR: Final = REPO_ROOT / "letters"
@@ -51,7 +52,8 @@ PDF_VARIANT: Final = "pdf/a-3b"
 # every HTML element, and matching it against each box is a tenth of a letter's render time.
 _UA_CSS: Final = """
 html, body, div, p, h1, h2, h3, section, header, footer, address, blockquote, ol, ul, dl, dt, dd,
-figure, figcaption { display: block }
+figure, figcaption, pre { display: block }
+pre { white-space: pre; margin: 1em 0 }
 head, title, meta, link, style, script, template { display: none }
 table { display: table; box-sizing: border-box; border-spacing: 2px; text-indent: initial }
 caption { display: table-caption; text-align: center }
@@ -288,6 +290,20 @@ def render_letter_pdf(
     if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without a target returns bytes
         raise LetterRenderError("WeasyPrint returned no PDF")
     return pdf
+
+
+def warm_up(templates: tuple[str, ...] = ()) -> None:
+    """Load the fonts, parse the stylesheet, compile templates and lay out one page, now.
+
+    A worker calls this before it forks for each job, so every job starts with the warm
+    renderer instead of spending half a second building its own.
+    """
+    renderer = _renderer()
+    for template in templates:
+        _environment().get_template(template)
+    _LetterHTML(
+        string="<p>Casework · é à ü ß œ</p>", base_url=TEMPLATES_DIR.as_uri() + "/"
+    ).write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config)
 
 
 def page_image(pdf: bytes, page: int, *, dpi: int = 80) -> bytes | None:
