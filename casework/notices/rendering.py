@@ -1,29 +1,22 @@
-"""Letter templates to PDF: Jinja HTML from letters/templates, WeasyPrint, PDF/A-3b, no network."""
+"""Letter templates: Jinja HTML from letters/templates, and the PDF made from it (no network)."""
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 import subprocess
 import tempfile
-import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 from jinja2.exceptions import UndefinedError
-from weasyprint import CSS, HTML, Attachment
-from weasyprint.html import UA_COUNTER_STYLE
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from casework.config import REPO_ROOT
 
@@ -48,94 +41,9 @@ SHARED_FILES: Final = ("base.html", "_blocks.html", "_statements.html", "letter.
 EXHIBIT_SCHEME: Final = "exhibit"
 PDF_VARIANT: Final = "pdf/a-3b"
 
-# The parts of the HTML user-agent stylesheet the letters use. WeasyPrint's full one styles
-# every HTML element, and matching it against each box is a tenth of a letter's render time.
-_UA_CSS: Final = """
-html, body, div, p, h1, h2, h3, section, header, footer, address, blockquote, ol, ul, dl, dt, dd,
-figure, figcaption, pre { display: block }
-pre { white-space: pre; margin: 1em 0 }
-head, title, meta, link, style, script, template { display: none }
-table { display: table; box-sizing: border-box; border-spacing: 2px; text-indent: initial }
-caption { display: table-caption; text-align: center }
-colgroup { display: table-column-group } col { display: table-column }
-thead { display: table-header-group } tbody { display: table-row-group }
-tfoot { display: table-footer-group } tr { display: table-row }
-td, th { display: table-cell; padding: 1px } th { font-weight: bold; text-align: center }
-li { display: list-item } ol { list-style-type: decimal } ul { list-style-type: disc }
-ol, ul { padding-left: 40px; margin: 1em 0 }
-strong, b { font-weight: bold } em, i, cite { font-style: italic } small { font-size: smaller }
-h1 { font-size: 2em; font-weight: bold; margin: .67em 0 }
-h2 { font-size: 1.5em; font-weight: bold; margin: .83em 0 }
-h3 { font-size: 1.17em; font-weight: bold; margin: 1em 0 }
-p, dl, blockquote, figure { margin: 1em 0 } dd { margin-left: 40px } body { margin: 8px }
-img { display: inline-block }
-br::before { content: '\\A'; white-space: pre-line }
-"""
-
 
 class LetterRenderError(Exception):
     """A letter could not be rendered: missing template, missing value or refused resource."""
-
-
-class _LetterFetcher(URLFetcher):
-    """Serves files under letters/ and the exhibit images given; refuses every other address.
-
-    No network and no file outside letters/: a letter depends only on the repository and
-    the data it was made from.
-    """
-
-    def __init__(self, images: Mapping[str, bytes] | None = None) -> None:
-        super().__init__(fail_on_errors=True)
-        self._images = dict(images or {})
-
-    def fetch(self, url: str, headers: Any = None) -> URLFetcherResponse:
-        parts = urlsplit(url)
-        if parts.scheme == EXHIBIT_SCHEME:
-            data = self._images.get(parts.path)
-            if data is None:
-                raise LookupError(f"no image for exhibit {parts.path[:12]}")
-            return URLFetcherResponse(url, data, {"Content-Type": "image/jpeg"})
-        if parts.scheme == "file" and not parts.netloc:
-            path = Path(unquote(parts.path)).resolve()
-            if path.is_relative_to(LETTERS_DIR.resolve()) and path.is_file():
-                return URLFetcherResponse(url, path.read_bytes(), {})
-        raise PermissionError(f"letters may only use files under letters/, not {url}")
-
-
-class _LetterHTML(HTML):
-    def _ua_stylesheets(self, forms: bool = False) -> list[CSS]:
-        return [_ua_stylesheet()]
-
-
-@lru_cache(maxsize=1)
-def _ua_stylesheet() -> CSS:
-    return CSS(string=_UA_CSS, counter_style=UA_COUNTER_STYLE)
-
-
-class _Renderer:
-    """One font configuration and one parsed print stylesheet, reused for every letter.
-
-    A FontConfiguration per render leaks memory and reloads the fonts each time; keeping
-    one per thread keeps a worker's memory flat over thousands of letters.
-    """
-
-    def __init__(self) -> None:
-        self.fetcher = _LetterFetcher()
-        self.font_config = FontConfiguration()
-        self.stylesheet = CSS(
-            filename=str(STYLESHEET), font_config=self.font_config, url_fetcher=self.fetcher
-        )
-
-
-_local = threading.local()
-
-
-def _renderer() -> _Renderer:
-    renderer: _Renderer | None = getattr(_local, "renderer", None)
-    if renderer is None:
-        renderer = _Renderer()
-        _local.renderer = renderer
-    return renderer
 
 
 _DATE_LOCALES: Final = {"en": "en_GB", "fr": "fr_FR", "de": "de_DE"}
@@ -262,48 +170,29 @@ def render_letter_pdf(
     snapshot and template give the same text. `images` maps an exhibit's SHA-256 to the
     (blurred) JPEG shown in the annex; the template refers to them as exhibit:<sha256>.
     """
+    from casework.notices import pdf_engine  # WeasyPrint loads only where letters are made
+
     html = render_letter_html(snapshot, template)
-    created = datetime.fromisoformat(snapshot["letter"]["generated_at"])
-    attachment = Attachment(
-        file_obj=io.BytesIO(manifest_bytes(snapshot)),
-        name="manifest.json",
-        description="Item manifest: URL, status id, SHA-256 and PDQ of each item",
-        created=created,
-        modified=created,
-        relationship="Data",
+    return pdf_engine.write_pdf(
+        html,
+        manifest=manifest_bytes(snapshot),
+        created=datetime.fromisoformat(snapshot["letter"]["generated_at"]),
+        images=images,
+        label=template,
     )
-    renderer = _renderer()
-    try:
-        document = _LetterHTML(
-            string=html,
-            base_url=TEMPLATES_DIR.as_uri() + "/",
-            url_fetcher=_LetterFetcher(images) if images else renderer.fetcher,
-        )
-        pdf = document.write_pdf(
-            stylesheets=[renderer.stylesheet],
-            font_config=renderer.font_config,
-            pdf_variant=PDF_VARIANT,
-            attachments=[attachment],
-        )
-    except FatalURLFetchingError as exc:
-        raise LetterRenderError(f"{template}: {exc} ({exc.__cause__})") from None
-    if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without a target returns bytes
-        raise LetterRenderError("WeasyPrint returned no PDF")
-    return pdf
 
 
-def warm_up(templates: tuple[str, ...] = ()) -> None:
+def warm_up(templates: Iterable[str] = ()) -> None:
     """Load the fonts, parse the stylesheet, compile templates and lay out one page, now.
 
     A worker calls this before it forks for each job, so every job starts with the warm
     renderer instead of spending half a second building its own.
     """
-    renderer = _renderer()
+    from casework.notices import pdf_engine
+
     for template in templates:
         _environment().get_template(template)
-    _LetterHTML(
-        string="<p>Casework · é à ü ß œ</p>", base_url=TEMPLATES_DIR.as_uri() + "/"
-    ).write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config)
+    pdf_engine.warm()
 
 
 def page_image(pdf: bytes, page: int, *, dpi: int = 80) -> bytes | None:

@@ -50,7 +50,6 @@ from casework.notices.services import (
     notice_facts,
     record_regulator_notice,
     record_sent,
-    route_or_error,
     schedule_deadlines,
     update_notice,
 )
@@ -67,6 +66,13 @@ def _scoped(model: type[Any], object_id: int) -> Any:
         abort(404)
     get_case_or_404(row.case_id)
     return row
+
+
+def _route_or_404(key: str) -> Route:
+    route = _route(key)
+    if route is None:
+        abort(404)  # a notice under a route the registry no longer has
+    return route
 
 
 def _route(key: str) -> Route | None:
@@ -173,13 +179,19 @@ def letter(letter_id: int) -> str:
 def _pdf_response(row: Letter, *, inline: bool) -> Response:
     record_download(db.session, row, current_actor(), inline=inline)
     db.session.commit()
-    return send_file(
+    response = send_file(
         io.BytesIO(row.pdf),
         mimetype="application/pdf",
         as_attachment=not inline,
         download_name=letter_filename(row),
         max_age=0,
     )
+    if inline:
+        # Browsers' PDF viewers are plugins: let this one response embed its own PDF.
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+        )
+    return response
 
 
 @bp.get("/<int:letter_id>/download")
@@ -324,7 +336,7 @@ def _notice_page(
 @roles_required(*STAFF)
 def notice(notice_id: int) -> Response | tuple[str, int]:
     row: Notice = _scoped(Notice, notice_id)
-    route = route_or_error(row.route_key)
+    route = _route_or_404(row.route_key)
     form = _details_form(row, route)
     if request.method == "POST":
         if form.validate_on_submit():
@@ -359,7 +371,7 @@ def notice(notice_id: int) -> Response | tuple[str, int]:
 @roles_required(*STAFF)
 def mark_sent(notice_id: int) -> Response | tuple[str, int]:
     row: Notice = _scoped(Notice, notice_id)
-    route = route_or_error(row.route_key)
+    route = _route_or_404(row.route_key)
     if row.state is not NoticeState.DRAFT:
         flash(_("This notice is already recorded as sent."))
         return redirect(url_for(".notice", notice_id=row.id))

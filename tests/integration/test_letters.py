@@ -21,11 +21,11 @@ from casework.cases.models import MinorStatus
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notices.letters import create_letter
+from casework.notices.pdf_engine import _LetterFetcher
 from casework.notices.registry import default_registry
 from casework.notices.rendering import (
     TEMPLATES_DIR,
     LetterRenderError,
-    _LetterFetcher,
     render_letter_pdf,
     template_version,
 )
@@ -206,6 +206,14 @@ def test_the_renderer_fetches_nothing_outside_letters(app: Flask, tmp_path: Path
     ):
         with pytest.raises(PermissionError):
             fetcher.fetch(url)
+
+
+def test_loading_the_renderer_keeps_truncated_images_refused() -> None:
+    from PIL import ImageFile
+
+    import casework.notices.pdf_engine  # noqa: F401  (WeasyPrint's import flips the flag)
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is False
 
 
 def test_a_snapshot_missing_a_value_raises_instead_of_printing_blank(app: Flask) -> None:
