@@ -13,6 +13,7 @@ import sys
 from redis.exceptions import RedisError
 from rq import Worker
 
+from casework.extensions import db
 from casework.jobs import QUEUE_LETTERS, QUEUES, get_queue, redis_connection
 from casework.wsgi import create_app_or_exit
 
@@ -42,10 +43,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         if QUEUE_LETTERS in args.queues:
             # Each job runs in a fork of this process: warm the letter renderer once here.
-            from casework.notices.registry import default_registry
             from casework.notices.rendering import warm_up
 
-            warm_up(default_registry().templates())
+            warm_up()
+        # Jobs run in forks of this process: a pooled connection opened here (the start-up
+        # check) would be shared by every fork and corrupt each other's sessions.
+        db.engine.dispose()
         queues = [get_queue(name, app) for name in args.queues]
         worker = Worker(queues, connection=connection, name=args.name)
         log.info("worker %s listening on %s", worker.name, ", ".join(args.queues))

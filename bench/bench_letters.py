@@ -146,7 +146,7 @@ def letter_case(items: int, files: int) -> tuple[Any, Any]:
     from casework.cases.models import ContentCategory, ItemKind
     from casework.notices.registry import default_registry
     from tests import factories
-    from tests.letter_cases import complete_notice
+    from tests.letter_cases import complete_notice, evidence_file
 
     route = default_registry().route("us.tida.removal")
     org = factories.org(name="Safe Harbour Network")
@@ -158,7 +158,7 @@ def letter_case(items: int, files: int) -> tuple[Any, Any]:
         item.category = ContentCategory.NUDE_SEXUAL
         item.kind = ItemKind.AI_IMAGE
         if index < files:
-            factories.evidence_file(item, colour=(index % 255, 90, 160))
+            evidence_file(item, colour=(index % 255, 90, 160))
     return case, complete_notice(case, route, lawyer)
 
 
@@ -240,7 +240,13 @@ def bench_workers(app: Flask, settings: dict[str, str], letters: int, workers: i
             )
             case_ids.append(case.id)
         db.session.commit()
-        Queue(QUEUE_LETTERS, connection=Redis.from_url(settings["REDIS_URL"])).empty()
+        redis = Redis.from_url(settings["REDIS_URL"])
+        Queue(QUEUE_LETTERS, connection=redis).empty()
+        from rq.registry import FailedJobRegistry
+
+        failures = FailedJobRegistry(QUEUE_LETTERS, connection=redis)
+        for job_id in failures.get_job_ids():
+            failures.remove(job_id, delete_job=True)
         queued = enqueue_letters(case_ids, "us.tida.removal", actor)
         if queued != letters:
             raise SystemExit(f"only {queued} of {letters} jobs were queued (is Redis up?)")
@@ -280,12 +286,20 @@ def bench_workers(app: Flask, settings: dict[str, str], letters: int, workers: i
                 Letter.case_id.in_(case_ids)
             )
         ).one()
+    from rq.registry import FailedJobRegistry
+
+    failed_jobs = len(
+        FailedJobRegistry(
+            QUEUE_LETTERS, connection=Redis.from_url(settings["REDIS_URL"])
+        ).get_job_ids()
+    )
     busy = (last - first).total_seconds() if first and last else float("nan")
     print(
         f"{letters} letters through {workers} RQ workers (worker.py --burst): {made} made, "
         f"{elapsed:.1f} s including start-up = {made / elapsed:.1f} letters/s; "
         f"{made / busy:.1f} letters/s from first to last letter"
         + (f"; worker exit codes {failed}" if failed else "")
+        + (f"; {failed_jobs} FAILED jobs" if failed_jobs else "")
     )
     for pid, (first_rss, peak) in peaks.items():
         print(f"  worker {pid}: RSS {first_rss:.1f} MiB at start, peak {peak:.1f} MiB")

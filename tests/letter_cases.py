@@ -7,6 +7,9 @@ import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from flask import g, has_app_context
 
 from casework.accounts.models import Organisation, User
 from casework.actors import Actor
@@ -60,6 +63,48 @@ COPYRIGHTED_WORK = "A selfie the person took on 2 January 2026 and posted on her
 HANDLES = ("grok_edits_4u", "anon_pixel", "deepreply99")
 
 
+def evidence_file(item: Case | Any, *, colour: tuple[int, int, int] = (200, 80, 60)) -> Any:
+    """A real sanitised PNG stored encrypted for an item, as intake stores a screenshot."""
+    import io
+
+    from flask import current_app
+    from PIL import Image
+
+    from casework.evidence.images import sanitise_image
+    from casework.evidence.models import EvidenceFile
+    from casework.notices.exhibits import evidence_storage
+
+    buffer = io.BytesIO()
+    image = Image.new("RGB", (96, 64), colour)
+    for x in range(0, 96, 8):
+        image.putpixel((x, x % 64), (0, 0, 0))
+    image.save(buffer, format="PNG")
+    clean = sanitise_image(buffer.getvalue(), max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
+    key = evidence_storage().put(clean.sha256, clean.data)
+    row = EvidenceFile(
+        case_id=item.case_id,
+        item_id=item.id,
+        storage_key=key,
+        sha256=clean.sha256,
+        pdq=clean.pdq,
+        pdq_quality=clean.pdq_quality,
+        media_type=clean.media_type,
+        size_bytes=len(clean.data),
+        width=clean.width,
+        height=clean.height,
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def sign_in(client: Any, staff: User) -> None:
+    """factories.sign_in, then forget the user Flask-Login cached in the shared app context."""
+    factories.sign_in(client, staff)
+    if has_app_context():
+        g.pop("_login_user", None)
+
+
 def realistic_case(
     organisation: Organisation,
     route: Route,
@@ -87,7 +132,7 @@ def realistic_case(
         item.kind = ItemKind.AI_IMAGE
     if with_files and not minor:
         for index, item in enumerate(case.items):
-            factories.evidence_file(item, colour=(40 * index % 255, 90, 160))
+            evidence_file(item, colour=(40 * index % 255, 90, 160))
     db.session.flush()
     return case
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import logging
 import threading
+import types
+import zlib
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
@@ -15,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 # WeasyPrint logs six progress lines per document at INFO; letters are many.
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
+import pydyf  # noqa: E402
 from PIL import ImageFile  # noqa: E402
 from weasyprint import CSS, HTML, Attachment  # noqa: E402
 from weasyprint.html import UA_COUNTER_STYLE  # noqa: E402
@@ -34,6 +37,14 @@ from casework.notices.rendering import (  # noqa: E402
 # uploads are checked with Pillow in the same processes, and a truncated upload must stay
 # refused; the letters only ever embed complete previews we made ourselves.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+# pydyf compresses every stream at zlib level 9, a seventh of a letter's render time for a
+# file 0.6 % smaller than at the default level 6. Compression levels do not change what a
+# PDF reader decodes, and the output stays the same for the same input.
+pydyf.zlib = types.SimpleNamespace(  # type: ignore[attr-defined]
+    compress=zlib.compress,
+    compressobj=lambda level=6, **options: zlib.compressobj(min(level, 6), **options),
+)
 
 # The parts of the HTML user-agent stylesheet the letters use. WeasyPrint's full one styles
 # every HTML element, and matching it against each box is a tenth of a letter's render time.

@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -182,17 +182,26 @@ def render_letter_pdf(
     )
 
 
-def warm_up(templates: Iterable[str] = ()) -> None:
-    """Load the fonts, parse the stylesheet, compile templates and lay out one page, now.
+def warm_up() -> None:
+    """Compile every template and render a sample letter in each letter language, now.
 
-    A worker calls this before it forks for each job, so every job starts with the warm
-    renderer instead of spending half a second building its own.
+    A worker calls this before it forks for each job, so every job starts with the fonts
+    loaded, the stylesheet parsed, the templates compiled and the date formats read,
+    instead of spending half a second on them itself.
     """
-    from casework.notices import pdf_engine
+    from casework.notices.registry import default_registry
+    from casework.notices.snapshot import sample_snapshot
 
-    for template in templates:
-        _environment().get_template(template)
-    pdf_engine.warm()
+    env = _environment()
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    registry = default_registry()
+    languages: dict[str, str] = {}
+    for route in registry.routes:
+        languages.setdefault(route.language, route.key)
+    for key in languages.values():
+        route = registry.route(key)
+        render_letter_pdf(sample_snapshot(route, registry), route.templates[0])
 
 
 def page_image(pdf: bytes, page: int, *, dpi: int = 80) -> bytes | None:

@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from casework.cases.models import Case, Item, MinorStatus
+from casework.accounts.models import Organisation
+from casework.cases.models import (
+    Case,
+    ContentCategory,
+    Item,
+    ItemKind,
+    MinorStatus,
+    RemovalState,
+)
 from casework.deadlines.rules import compute_due, rule_in_force, stage_due_dates, with_extension
 from casework.evidence.models import EvidenceFile
 from casework.notices.completeness import STATEMENT_ELEMENTS
@@ -24,6 +32,7 @@ __all__ = [
     "deadline_snapshot",
     "letter_reference",
     "resolve_addressee",
+    "sample_snapshot",
 ]
 
 SNAPSHOT_SCHEMA: Final = 1
@@ -369,3 +378,45 @@ def content_fingerprint(snapshot: Mapping[str, Any]) -> str:
         content["deadline"] = {k: deadline.get(k) for k in STABLE_DEADLINE_KEYS}
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def sample_snapshot(route: Route, registry: Registry, *, items: int = 3) -> dict[str, Any]:
+    """A snapshot of made-up data for the route (nothing is stored): for warming a renderer.
+
+    Built from unsaved rows through build_snapshot, so it always has the real shape.
+    """
+    moment = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    jurisdiction = registry.jurisdiction(route.jurisdiction)
+    case = Case(
+        reference="CW-2026-000000",
+        organisation=Organisation(name="Casework"),
+        minor=MinorStatus.NO,
+        country=jurisdiction.country or "IE",
+    )
+    rows = [
+        Item(
+            id=n,
+            url=f"https://x.com/example/status/{2008000000000000000 + n}",
+            status_id=2008000000000000000 + n,
+            handle="example",
+            kind=ItemKind.AI_IMAGE,
+            category=ContentCategory.NUDE_SEXUAL,
+            removal_state=RemovalState.UNKNOWN,
+            posted_at=moment,
+        )
+        for n in range(1, items + 1)
+    ]
+    return build_snapshot(
+        case=case,
+        route=route,
+        registry=registry,
+        notice=None,
+        related=None,
+        items=rows,
+        files={},
+        version=1,
+        generated_at=moment,
+        missing=[],
+        include_screenshots=False,
+        blur_screenshots=True,
+    )

@@ -25,7 +25,7 @@ from casework.notices.registry import default_registry
 from casework.notices.services import IncompleteNotice, record_sent
 from casework.orm import utcnow
 from tests import factories
-from tests.letter_cases import complete_notice, realistic_case
+from tests.letter_cases import complete_notice, realistic_case, sign_in
 
 TIDA = default_registry().route("us.tida.removal")
 
@@ -96,9 +96,13 @@ def test_every_letters_url_refuses_the_signed_out_and_hides_other_organisations(
     urls = _urls(app, setting)
     assert len(urls) >= 12
     for method, url in urls:
-        assert client.open(url, method=method).status_code == 401, url
+        response = client.open(url, method=method)
+        # 401, or for a page view the staff gate's redirect to sign in: never the page.
+        assert response.status_code in (401, 302), url
+        if response.status_code == 302:
+            assert method == "GET" and "sign-in" in response.headers["Location"], url
     stranger = app.test_client()
-    factories.sign_in(stranger, setting["stranger"])
+    sign_in(stranger, setting["stranger"])
     for method, url in urls:
         if url.rstrip("/") == "/staff/letters":
             continue  # the list exists for everyone; it shows their own organisation's cases
@@ -111,7 +115,7 @@ def test_every_staff_role_can_read_and_download_letters(
 ) -> None:
     user = factories.user(setting["org"], role)
     db.session.commit()
-    factories.sign_in(client, user)
+    sign_in(client, user)
     letter = setting["letter"]
     for url in (
         "/staff/letters/",
@@ -127,7 +131,7 @@ def test_every_staff_role_can_read_and_download_letters(
 
 
 def test_a_download_is_audited_with_ids_only(client: FlaskClient, setting: dict[str, Any]) -> None:
-    factories.sign_in(client, setting["lawyer"])
+    sign_in(client, setting["lawyer"])
     letter = setting["letter"]
     assert client.get(f"/staff/letters/{letter.id}/download").status_code == 200
     assert client.get(f"/staff/letters/{letter.id}/view.pdf").status_code == 200
@@ -139,7 +143,7 @@ def test_a_download_is_audited_with_ids_only(client: FlaskClient, setting: dict[
 
 
 def test_the_preview_is_a_page_image(client: FlaskClient, setting: dict[str, Any]) -> None:
-    factories.sign_in(client, setting["caseworker"])
+    sign_in(client, setting["caseworker"])
     letter_id = setting["letter"].id
     response = client.get(f"/staff/letters/{letter_id}/page-1.png")
     assert response.status_code == 200
@@ -150,7 +154,7 @@ def test_the_preview_is_a_page_image(client: FlaskClient, setting: dict[str, Any
 def test_generating_again_adds_a_version_and_never_overwrites(
     client: FlaskClient, setting: dict[str, Any]
 ) -> None:
-    factories.sign_in(client, setting["caseworker"])
+    sign_in(client, setting["caseworker"])
     first = setting["letter"]
     first_pdf, first_sha = first.pdf, first.sha256
     response = client.post(
@@ -188,7 +192,7 @@ def test_a_tida_notice_without_its_signature_cannot_be_marked_sent(
     assert [m.code for m in refused.value.missing] == ["signature"]
     db.session.rollback()
 
-    factories.sign_in(client, setting["caseworker"])
+    sign_in(client, setting["caseworker"])
     received = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(
         f"/staff/letters/notices/{notice.id}/sent",
@@ -207,7 +211,7 @@ def test_a_tida_notice_without_its_signature_cannot_be_marked_sent(
 def test_recording_a_complete_notice_as_sent_starts_the_clock(
     client: FlaskClient, setting: dict[str, Any]
 ) -> None:
-    factories.sign_in(client, setting["caseworker"])
+    sign_in(client, setting["caseworker"])
     notice: Notice = setting["notice"]
     received = (utcnow() - timedelta(hours=2)).replace(second=0, microsecond=0)
     response = client.post(
@@ -232,7 +236,7 @@ def test_recording_a_complete_notice_as_sent_starts_the_clock(
 def test_the_notice_screen_names_whats_missing_and_keeps_input_on_error(
     client: FlaskClient, setting: dict[str, Any]
 ) -> None:
-    factories.sign_in(client, setting["caseworker"])
+    sign_in(client, setting["caseworker"])
     notice: Notice = setting["notice"]
     response = client.post(
         f"/staff/letters/notices/{notice.id}",
@@ -264,7 +268,7 @@ def test_items_outside_the_law_are_flagged_with_the_routes_that_cover_them(
     case: Case = setting["case"]
     case.items[0].category = ContentCategory.REVEALING_ATTIRE
     db.session.commit()
-    factories.sign_in(client, setting["caseworker"])
+    sign_in(client, setting["caseworker"])
     page = client.get(f"/staff/letters/notices/{setting['notice'].id}").get_data(as_text=True)
     assert "falls outside this route's legal definition" in page
     assert "Notice of illegal content (DSA Art.16)" in page  # an alternative that covers it
@@ -272,7 +276,7 @@ def test_items_outside_the_law_are_flagged_with_the_routes_that_cover_them(
 
 
 def test_opening_a_notice_from_the_web(client: FlaskClient, setting: dict[str, Any]) -> None:
-    factories.sign_in(client, setting["caseworker"])
+    sign_in(client, setting["caseworker"])
     case: Case = setting["case"]
     response = client.post(
         f"/staff/letters/cases/{case.id}/notices/new", data={"route_key": "eu.dsa.notice"}
@@ -300,7 +304,7 @@ def test_unverified_routes_say_check_before_sending_on_screen(
         db.session, case=case, route_key="gb.osa.intimate_image_report", actor=SYSTEM
     )
     db.session.commit()
-    factories.sign_in(client, setting["lawyer"])
+    sign_in(client, setting["lawyer"])
     page = client.get(f"/staff/letters/{draft.id}").get_data(as_text=True)
     assert "Check before sending" in page
     assert "route, deadline" in page
@@ -320,7 +324,7 @@ def test_the_ready_list_shows_escalated_cases_and_cases_with_letters(
     elsewhere = realistic_case(factories.org(), TIDA, with_files=False)
     create_letter(db.session, case=elsewhere, route_key=TIDA.key, actor=SYSTEM)
     db.session.commit()
-    factories.sign_in(client, setting["lawyer"])
+    sign_in(client, setting["lawyer"])
     page = client.get("/staff/letters/").get_data(as_text=True)
     assert escalated.reference in page and setting["case"].reference in page
     assert page.index(escalated.reference) < page.index(setting["case"].reference)
@@ -335,7 +339,7 @@ def test_the_bundle_holds_decrypted_exhibits_only_for_a_lawyer(
 
     case: Case = setting["case"]
     for user, decrypted in ((setting["lawyer"], True), (setting["caseworker"], False)):
-        factories.sign_in(client, user)
+        sign_in(client, user)
         response = client.post(f"/staff/letters/cases/{case.id}/bundle")
         assert response.status_code == 200
         assert response.mimetype == "application/zip"

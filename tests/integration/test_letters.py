@@ -208,6 +208,12 @@ def test_the_renderer_fetches_nothing_outside_letters(app: Flask, tmp_path: Path
             fetcher.fetch(url)
 
 
+def test_warming_up_renders_a_sample_letter_in_every_letter_language() -> None:
+    from casework.notices.rendering import warm_up
+
+    warm_up()  # raises if a template no longer fits the snapshot's shape
+
+
 def test_loading_the_renderer_keeps_truncated_images_refused() -> None:
     from PIL import ImageFile
 
