@@ -173,6 +173,6 @@ def warm() -> None:
     """Build this thread's renderer and lay out one small page with every font."""
     renderer = _renderer()
     _LetterHTML(
-        string="<p>Casework · é à ü ß œ <b>b</b> <i>i</i> <span class=hash>0f</span></p>",
+        string="<p>Casework · é à ü ß œ <b>b</b> <i>i</i></p><pre class=itemlist>0f</pre>",
         base_url=TEMPLATES_DIR.as_uri() + "/",
     ).write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config)

@@ -86,11 +86,6 @@ def _country_name(code: str | None, language: str) -> str:
     return str(names.get(code.upper(), code))
 
 
-def _break_long(text: str, every: int = 32) -> str:
-    """A hash split in fixed chunks so it wraps in a narrow cell without a line-break search."""
-    return " ".join(text[i : i + every] for i in range(0, len(text), every))
-
-
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(
@@ -105,7 +100,6 @@ def _environment() -> Environment:
     )
     env.filters["letter_date"] = _format_date
     env.filters["letter_datetime"] = _format_datetime
-    env.filters["chunks"] = _break_long
     env.filters["country_name"] = _country_name
     return env
 

@@ -40,7 +40,7 @@ from casework.notices.queries import (
     ready_for_legal_action,
 )
 from casework.notices.registry import Route, default_registry
-from casework.notices.rendering import page_image, statement_texts
+from casework.notices.rendering import LetterRenderError, page_image, statement_texts
 from casework.notices.services import (
     IncompleteNotice,
     NoticeDetails,
@@ -148,7 +148,7 @@ def generate(case_id: int) -> Response:
             include_screenshots=form.include_screenshots.data,
             blur_screenshots=not form.unblurred.data,
         )
-    except NoticeError as exc:
+    except (NoticeError, LetterRenderError) as exc:
         db.session.rollback()
         flash(str(exc), "error")
         return redirect(back)
