@@ -17,9 +17,8 @@ __all__ = ["ConfigError", "create_app"]
 
 
 def _select_locale() -> str:
-    # Jobs and commands translate too (domain errors), with no request to ask.
     if not has_request_context():
-        return "en"
+        return "en"  # commands and jobs without a reader: the default language
     chosen = session.get("lang")
     if chosen in ("en", "fr"):
         return str(chosen)
