@@ -1,11 +1,12 @@
 """Benchmark letters: a two-page notice, a 200-item annex, and 1,000 letters through RQ workers.
 
-    python bench/bench_letters.py                       SQLite, Redis on 127.0.0.1:6399
-    python bench/bench_letters.py --database-url postgresql://postgres@127.0.0.1:5432/postgres \
-        --redis-url redis://127.0.0.1:6379/0
+    python bench/bench_letters.py [--database-url SERVER] [--redis-url URL] [--sqlite]
 
-With a PostgreSQL server URL a throwaway database is created and dropped afterwards. The
-worker part starts real `python worker.py --burst --queues letters` processes.
+A throwaway database is created on the PostgreSQL server (BENCH_DATABASE_URL, default
+127.0.0.1:5432) and dropped afterwards; --sqlite uses a temporary file instead. The worker
+part starts real `python worker.py --burst --queues letters` processes against the Redis
+at --redis-url (BENCH_REDIS_URL, default the private one scripts/bench starts on 6398) and
+is skipped, saying so, when that Redis does not answer.
 """
 
 from __future__ import annotations
@@ -58,6 +59,16 @@ def harfbuzz_subset() -> str:
     return f"{'present' if library else 'ABSENT'} ({library or 'no library'}; dpkg: {package})"
 
 
+def redis_answers(url: str) -> bool:
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    try:
+        return bool(Redis.from_url(url, socket_connect_timeout=1).ping())
+    except RedisError:
+        return False
+
+
 def machine() -> list[str]:
     cpu = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -78,7 +89,9 @@ def database(url: str | None, workdir: Path) -> Iterator[str]:
     if not url:
         yield "sqlite:///" + str(workdir / "bench.db")
         return
-    server = make_url(url).set(drivername="postgresql+psycopg")
+    server = make_url(url.rstrip("/")).set(drivername="postgresql+psycopg")
+    if not server.database:
+        server = server.set(database="postgres")
     name = f"casework_bench_{secrets.token_hex(4)}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -307,9 +320,13 @@ def bench_workers(app: Flask, settings: dict[str, str], letters: int, workers: i
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
     parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6399/0")
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432"),
+    )
+    parser.add_argument("--sqlite", action="store_true", help="a temporary SQLite file instead")
+    parser.add_argument(
+        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6398/15")
     )
     parser.add_argument("--renders", type=int, default=100)
     parser.add_argument("--memory-renders", type=int, default=1000)
@@ -324,13 +341,17 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory(prefix="casework-bench-") as directory:
         workdir = Path(directory)
-        with database(args.database_url, workdir) as url:
+        with database(None if args.sqlite else args.database_url, workdir) as url:
             app, settings = make_app(url, args.redis_url, workdir)
             with app.app_context():
                 upgrade()
             print(f"database: {make_url(url).get_backend_name()}")
             bench_render(app, args.renders, args.memory_renders)
-            if not args.skip_workers:
+            if args.skip_workers:
+                pass
+            elif not redis_answers(args.redis_url):
+                print(f"worker benchmark skipped: no Redis answers at {args.redis_url}")
+            else:
                 bench_workers(app, settings, args.worker_letters, args.workers)
             with app.app_context():
                 from casework.extensions import db
