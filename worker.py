@@ -29,7 +29,7 @@ from rq.cron import CronJob, CronScheduler
 from rq.job import Job
 from rq.utils import now as rq_now
 
-from casework.jobs import QUEUE_DEADLINES, QUEUES
+from casework.jobs import QUEUE_DEADLINES, QUEUE_LETTERS, QUEUES
 from casework.wsgi import create_app_or_exit
 
 log = logging.getLogger("casework.worker")
@@ -166,6 +166,11 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
+        if QUEUE_LETTERS in args.queues:
+            # Load fonts and the stylesheet once, not in the first letter job.
+            from casework.notices.rendering import warm_up
+
+            warm_up()
         queues = [Queue(name, connection=connection) for name in args.queues]
         worker = CaseworkWorker(queues, connection=connection, name=args.name)
         worker.app = app

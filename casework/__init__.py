@@ -103,6 +103,10 @@ def create_app(
 
     app.register_blueprint(ops_bp)
 
+    from casework.notices.views import bp as letters_bp
+
+    app.register_blueprint(letters_bp)
+
     from casework.cli import cli_group
 
     app.cli.add_command(cli_group)

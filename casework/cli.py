@@ -190,3 +190,71 @@ def sweep_command(at: str | None) -> None:
     )
     record_run(db.session, report, started_at=started, redis=redis_connection(app))
     click.echo(report.summary())
+
+@cli_group.command("routes")
+def routes_command() -> None:
+    """List the legal routes with their deadlines and whether their facts are verified."""
+    from casework.notices.describe import describe_deadline
+    from casework.notices.registry import default_registry
+
+    registry = default_registry()
+    click.echo(f"registry version {registry.version}")
+    for route in registry.routes:
+        unverified = route.unverified_facts()
+        verified = "verified" if not unverified else "UNVERIFIED: " + ", ".join(unverified)
+        click.echo(f"{route.key:<30} {describe_deadline(route):<52} {verified}")
+
+
+@cli_group.command("letter")
+@click.argument("case_reference")
+@click.argument("route_key")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option("--notice", "notice_id", type=int, default=None, help="Use this notice's details.")
+@with_appcontext
+def letter_command(case_reference: str, route_key: str, out: str, notice_id: int | None) -> None:
+    """Render and store a new version of the route's letter for a case; write it to --out."""
+    from pathlib import Path
+
+    from casework.cases.models import Case
+    from casework.notices.letters import create_letter
+    from casework.notices.models import Notice
+    from casework.notices.services import NoticeError, latest_notice
+
+    session = db.session
+    case = session.scalar(select(Case).where(Case.reference == case_reference.strip().upper()))
+    if case is None:
+        raise click.ClickException(f"No case {case_reference}.")
+    notice = None
+    if notice_id is not None:
+        notice = session.get(Notice, notice_id)
+        if notice is None or notice.case_id != case.id:
+            raise click.ClickException(f"No notice {notice_id} on case {case.reference}.")
+    else:
+        notice = latest_notice(session, case, route_key)
+    try:
+        letter = create_letter(session, case=case, route_key=route_key, actor=SYSTEM, notice=notice)
+    except NoticeError as exc:
+        session.rollback()
+        raise click.ClickException(str(exc)) from None
+    session.commit()
+    Path(out).write_bytes(letter.pdf)
+    click.echo(f"{case.reference} {route_key} v{letter.version} sha256 {letter.sha256} -> {out}")
+    missing = letter.data_snapshot.get("missing") or []
+    if missing:
+        click.echo("draft: missing " + ", ".join(missing), err=True)
+
+
+@cli_group.command("verify-bundle")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+def verify_bundle_command(path: str) -> None:
+    """Check an evidence bundle against its SHA256SUMS, manifest and audit extract."""
+    from pathlib import Path
+
+    from casework.notices.bundles import verify_bundle
+
+    report = verify_bundle(Path(path))
+    for problem in report.problems:
+        click.echo(f"FAILED {problem}")
+    if not report.ok:
+        sys.exit(1)
+    click.echo(f"ok: {report.checked} files match SHA256SUMS, the manifest and the audit hashes")

@@ -41,7 +41,7 @@ def sent_notice(case: Case, *, route_key: str = TIDA, received_at: datetime) -> 
         route_key=route_key,
         jurisdiction=route.jurisdiction.upper(),
         state=NoticeState.SENT,
-        channel="webform",
+        channel="web_form",
         sent_at=received_at,
         received_at=received_at,
     )
@@ -60,7 +60,7 @@ def quick_deadline(case: Case, *, due_in: float, remind_in: list[float] = ()) ->
         route_key=TIDA,
         jurisdiction="US",
         state=NoticeState.SENT,
-        channel="webform",
+        channel="web_form",
         sent_at=now,
         received_at=now,
     )

@@ -216,8 +216,10 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
     if case is None:
         db.session.rollback()
         return None
+    # The escalation route's letter is a draft on the case: it finds the missed notice
+    # itself, covers its items and attaches a copy of it.
     letter = letters.create_letter(
-        db.session, case=case, route_key=escalation.route_key, actor=SYSTEM, notice=notice
+        db.session, case=case, route_key=escalation.route_key, actor=SYSTEM
     )
     db.session.refresh(escalation)
     escalation.letter_id = letter.id

@@ -14,6 +14,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -48,15 +50,35 @@ class Notice(Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     response: Mapped[str | None] = mapped_column(Text)
     response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A typed electronic signature ("/s/ Name"), captured from the person depicted or their
+    # authorised representative, and in which capacity they sign.
     signature_name: Mapped[str | None] = mapped_column(String(200))
     signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    signatory_capacity: Mapped[str | None] = mapped_column(String(20))
+    # Where the addressee replies: usually the organisation acting for the person.
+    contact_details: Mapped[str | None] = mapped_column(Text)
+    # The statements the signatory confirmed, by element code ("bona_fide_statement").
+    statements: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    explanation: Mapped[str | None] = mapped_column(Text)
+    copyrighted_work: Mapped[str | None] = mapped_column(Text)
+    # For routes whose addressee is chosen per case (a prosecutor, the image generator).
+    addressee_name: Mapped[str | None] = mapped_column(String(200))
+    addressee_address: Mapped[str | None] = mapped_column(Text)
+    # The earlier notice this one follows up (the report a complaint attaches a copy of).
+    related_notice_id: Mapped[int | None] = mapped_column(
+        ForeignKey("notices.id", ondelete="SET NULL")
+    )
+    # When a regulator issued its own notice to the platform (eSafety's removal notice),
+    # which is what starts the clock on some routes.
+    clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship()
     items: Mapped[list[NoticeItem]] = relationship(
-        back_populates="notice", cascade="all, delete-orphan"
+        back_populates="notice", cascade="all, delete-orphan", order_by="NoticeItem.item_id"
     )
+    related_notice: Mapped[Notice | None] = relationship(remote_side="Notice.id")
 
 
 class NoticeItem(Base):
@@ -95,4 +117,11 @@ class Letter(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship()
+    notice: Mapped[Notice | None] = relationship()
     created_by: Mapped[User | None] = relationship()
+
+
+@event.listens_for(Letter, "before_update")
+def _letter_versions_are_immutable(_mapper: Any, _connection: Any, letter: Letter) -> None:
+    """A stored letter is evidence of what was sent: regenerating adds a version instead."""
+    raise ValueError(f"letter {letter.id} is immutable; generate a new version instead")

@@ -43,6 +43,7 @@ NON_ID_ARGUMENTS: dict[str, str] = {
     "variant": "blurred",
     # RQ job ids: the failed-jobs page is the operators' view of the one shared worker.
     "job_id": "deadline-1",
+    "page": "1",
 }
 METHODS_CHECKED = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

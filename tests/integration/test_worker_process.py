@@ -5,6 +5,7 @@ Times are real but short: deadlines fall seconds from now, and nothing waits for
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 from flask import Flask
+from pypdf import PdfReader
 from redis import Redis
 from rq import Queue
 from rq.registry import StartedJobRegistry
@@ -25,7 +27,8 @@ from casework.deadlines.messages import KIND_MISSED, KIND_REMINDER
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
 from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.extensions import db
-from casework.jobs import QUEUE_DEADLINES
+from casework.jobs import QUEUE_DEADLINES, QUEUE_NOTIFICATIONS
+from casework.notices.models import Letter
 from casework.notifications.models import Notification
 from tests.deadline_factories import quick_deadline, staffed_case
 from tests.worker_process import run_worker, start_worker, stop_worker, worker_env
@@ -83,6 +86,26 @@ def test_a_due_deadline_is_handled_once_by_its_job_and_escalates(app: Flask, red
     assert _count(SweepRun) == 1
 
 
+def test_a_missed_deadline_gets_its_escalation_letter_drafted_by_the_worker(
+    app: Flask, redis: Redis
+) -> None:
+    (deadline_id,) = _deadlines(1, due_in=-1)
+    schedule_deadline_jobs([deadline_id])
+    run_worker(app, "--no-sweep")
+
+    db.session.expire_all()
+    escalation = db.session.scalars(select(Escalation)).one()
+    assert escalation.route_key == "us.ftc.complaint"
+    assert escalation.letter_id is not None
+    letter = db.session.get(Letter, escalation.letter_id)
+    assert letter is not None
+    assert letter.route_key == "us.ftc.complaint"
+    assert letter.pdf.startswith(b"%PDF")
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(letter.pdf)).pages)
+    assert "Federal Trade Commission" in text
+    assert "47 USC 223a" in text
+
+
 def test_a_flushed_redis_loses_nothing(app: Flask, redis: Redis) -> None:
     ids = _deadlines(3, due_in=-5)
     case, _ = staffed_case()
@@ -112,8 +135,11 @@ def test_two_workers_racing_handle_each_deadline_once(app: Flask, redis: Redis) 
         queue.enqueue(handle_deadline, deadline_id)
         queue.enqueue(handle_deadline, deadline_id)
     env = worker_env(app)
-    first = start_worker(app, "--burst", env=env)
-    second = start_worker(app, "--burst", env=env)
+    # The race is over deadlines; drafting the 40 escalation letters is the letters
+    # queue's work, left out so the race stays about handling each deadline once.
+    queues = ("--queues", QUEUE_DEADLINES, QUEUE_NOTIFICATIONS)
+    first = start_worker(app, "--burst", *queues, env=env)
+    second = start_worker(app, "--burst", *queues, env=env)
     outputs = [first.communicate(timeout=120)[0], second.communicate(timeout=120)[0]]
     assert first.returncode == 0 and second.returncode == 0, outputs
     # Both workers did some of the work.

@@ -1,0 +1,186 @@
+"""What a valid notice must contain, and which items fall outside a route's legal definition."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final, Literal
+
+from flask_babel import lazy_gettext as _l
+
+from casework.notices.registry import REQUIRED_ELEMENTS, Registry, Route
+
+__all__ = [
+    "CAPACITIES",
+    "ELEMENT_LABELS",
+    "STATEMENT_ELEMENTS",
+    "MissingElement",
+    "NoticeFacts",
+    "ScopeFlag",
+    "is_present",
+    "missing_for",
+    "scope_flags",
+]
+
+# Elements the signatory confirms with a tick: the letter prints them only once confirmed.
+STATEMENT_ELEMENTS: Final = (
+    "good_faith_non_consent_statement",
+    "bona_fide_statement",
+    "intimate_image_declaration",
+    "accuracy_under_penalty_of_perjury",
+    "good_faith_unauthorised_use_statement",
+)
+CAPACITIES: Final = ("subject", "representative")
+# A product check, not a legal element: a letter needs someone to go to.
+ADDRESSEE: Final = "addressee"
+
+ELEMENT_LABELS: Final[Mapping[str, object]] = {
+    "signature": _l("Signature of the person depicted or their authorised representative"),
+    "identification_of_content": _l("Identification of the images or posts"),
+    "location_urls": _l("Where the content is: the post links"),
+    "good_faith_non_consent_statement": _l(
+        "Good-faith statement that the depiction is not consensual"
+    ),
+    "contact_information": _l("Contact information for the reply"),
+    "substantiated_explanation": _l("Explanation of why the content is illegal"),
+    "bona_fide_statement": _l("Statement that the notice is accurate and complete"),
+    "statement_subject_or_representative": _l(
+        "Whether the signatory is the person depicted or acts for them"
+    ),
+    "intimate_image_declaration": _l("Declaration that the content is intimate image content"),
+    "accuracy_under_penalty_of_perjury": _l(
+        "Statement under penalty of perjury that the notice is accurate and authorised"
+    ),
+    "copyrighted_work_identified": _l("The copyrighted work (the original photo)"),
+    "good_faith_unauthorised_use_statement": _l(
+        "Good-faith statement that the use is not authorised"
+    ),
+    "supporting_evidence": _l("Supporting evidence (an evidence file, or links for a minor)"),
+    "copy_of_platform_report": _l("A copy of the earlier report to the platform"),
+    "copy_of_platform_decision": _l("A copy of the platform's decision or reply"),
+    "preservation_scope": _l("What is to be preserved: the posts and accounts"),
+    ADDRESSEE: _l("The addressee"),
+}
+
+
+@dataclass(frozen=True)
+class NoticeFacts:
+    """What a notice (or a draft letter without one) says, as plain values."""
+
+    item_count: int
+    items_with_urls: int
+    signature_name: str | None = None
+    signed_at: datetime | None = None
+    capacity: str | None = None
+    contact: str | None = None
+    statements: frozenset[str] = frozenset()
+    explanation: str | None = None
+    copyrighted_work: str | None = None
+    evidence_files: int = 0
+    minor: bool = False
+    related_sent: bool = False
+    related_decided: bool = False
+    addressee_known: bool = True
+
+
+@dataclass(frozen=True)
+class MissingElement:
+    code: str
+
+    @property
+    def label(self) -> str:
+        return str(ELEMENT_LABELS.get(self.code, REQUIRED_ELEMENTS.get(self.code, self.code)))
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _filled(text: str | None) -> bool:
+    return bool(text and text.strip())
+
+
+def is_present(element: str, facts: NoticeFacts) -> bool:
+    """Whether the notice contains this element of the registry's vocabulary."""
+    has_items = facts.item_count > 0
+    checks = {
+        "signature": _filled(facts.signature_name) and facts.signed_at is not None,
+        "identification_of_content": has_items,
+        "location_urls": has_items and facts.items_with_urls == facts.item_count,
+        "contact_information": _filled(facts.contact),
+        "substantiated_explanation": _filled(facts.explanation),
+        "statement_subject_or_representative": facts.capacity in CAPACITIES,
+        "copyrighted_work_identified": _filled(facts.copyrighted_work),
+        # No image of a minor is ever stored, so for them the links and times are the evidence.
+        "supporting_evidence": facts.evidence_files > 0 or (facts.minor and has_items),
+        "copy_of_platform_report": facts.related_sent,
+        "copy_of_platform_decision": facts.related_decided,
+        "preservation_scope": has_items,
+        ADDRESSEE: facts.addressee_known,
+    }
+    if element in STATEMENT_ELEMENTS:
+        return element in facts.statements
+    try:
+        return checks[element]
+    except KeyError:
+        raise ValueError(f"unknown notice element {element!r}") from None
+
+
+def missing_for(route: Route, facts: NoticeFacts) -> list[MissingElement]:
+    """The route's required elements the notice lacks, in the registry's order."""
+    needed = [*route.required_elements]
+    if facts.item_count == 0 and "location_urls" not in needed:
+        # Whatever the law lists, a notice about nothing is not a notice.
+        needed.insert(0, "location_urls")
+    needed.append(ADDRESSEE)
+    return [MissingElement(code) for code in needed if not is_present(code, facts)]
+
+
+@dataclass(frozen=True)
+class ScopeFlag:
+    """An item the route's legal definition does not (or may not) cover."""
+
+    item_id: int
+    category: str
+    verdict: Literal["outside", "grey_zone", "unclassified"]
+    alternatives: tuple[str, ...] = ()
+
+
+def _alternatives(
+    route: Route, category: str, registry: Registry, jurisdiction_codes: Iterable[str]
+) -> tuple[str, ...]:
+    listed = route.alternatives.get(category)  # type: ignore[call-overload]
+    if listed:
+        return tuple(listed)
+    try:
+        candidates = registry.routes_for(jurisdiction_codes)
+    except KeyError:
+        candidates = registry.routes
+    return tuple(r.key for r in candidates if r.key != route.key and category in r.covers)
+
+
+def scope_flags(
+    route: Route,
+    items: Iterable[tuple[int, str]],
+    registry: Registry,
+    jurisdiction_codes: Iterable[str] = (),
+) -> list[ScopeFlag]:
+    """Flag items (id, category) outside the route's definition and suggest routes that cover them.
+
+    A revealing-attire image of an adult under a law that covers only nudity or sexual
+    conduct is "outside"; a category the route lists under may_cover is a "grey_zone".
+    """
+    codes = tuple(jurisdiction_codes)
+    flags: list[ScopeFlag] = []
+    for item_id, category in items:
+        if category in route.covers:
+            continue
+        if category == "unknown":
+            flags.append(ScopeFlag(item_id, category, "unclassified"))
+        elif category in route.may_cover:
+            alternatives = _alternatives(route, category, registry, codes)
+            flags.append(ScopeFlag(item_id, category, "grey_zone", alternatives))
+        else:
+            alternatives = _alternatives(route, category, registry, codes)
+            flags.append(ScopeFlag(item_id, category, "outside", alternatives))
+    return flags

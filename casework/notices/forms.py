@@ -1,0 +1,133 @@
+"""Forms of the letters and notices screens; choices come from the registry and the case."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from casework.notices.services import CHANNELS
+
+CHANNEL_LABELS = {
+    "web_form": _l("The platform's web form"),
+    "in_app": _l("In the app"),
+    "email": _l("Email"),
+    "post": _l("Post"),
+    "portal": _l("A regulator's or authority's portal"),
+    "in_person": _l("In person"),
+    "other": _l("Another way"),
+}
+
+
+class CheckboxList(SelectMultipleField):
+    """Several choices as a list of checkboxes."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class GenerateLetterForm(FlaskForm):
+    route_key = SelectField(_l("Letter"), validators=[DataRequired()])
+    notice_id = HiddenField()
+    include_screenshots = BooleanField(_l("Show the screenshots in the annex"))
+    unblurred = BooleanField(_l("Show them unblurred (they are blurred otherwise)"))
+
+
+class NewNoticeForm(FlaskForm):
+    route_key = SelectField(_l("Legal route"), validators=[DataRequired()])
+    item_ids = CheckboxList(
+        _l("Items the notice covers"),
+        coerce=int,
+        validators=[DataRequired(message=_l("Choose at least one item."))],
+    )
+
+
+class NoticeDetailsForm(FlaskForm):
+    signature_name = StringField(
+        _l("Typed signature: the full name of the person signing"),
+        validators=[Optional(), Length(max=200)],
+    )
+    capacity = RadioField(
+        _l("Who signs"),
+        choices=[
+            ("subject", _l("The person depicted")),
+            ("representative", _l("Their authorised representative")),
+        ],
+        validators=[Optional()],
+    )
+    contact = TextAreaField(
+        _l("Contact information for the reply"), validators=[Optional(), Length(max=5000)]
+    )
+    statements = CheckboxList(_l("Statements the signatory confirms"), choices=[])
+    explanation = TextAreaField(
+        _l("Why the content is illegal, or supporting information"),
+        validators=[Optional(), Length(max=5000)],
+    )
+    copyrighted_work = TextAreaField(
+        _l("The copyrighted work (the original photo)"), validators=[Optional(), Length(max=5000)]
+    )
+    addressee_name = StringField(_l("Addressee"), validators=[Optional(), Length(max=200)])
+    addressee_address = TextAreaField(
+        _l("Addressee's address"), validators=[Optional(), Length(max=1000)]
+    )
+
+
+class RecordSentForm(FlaskForm):
+    channel = SelectField(
+        _l("How it was sent"),
+        choices=[(code, CHANNEL_LABELS[code]) for code in CHANNELS],
+        validators=[DataRequired()],
+    )
+    received_at = DateTimeLocalField(
+        _l("When the addressee received it"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(message=_l("Give the date and time it was received."))],
+    )
+    sent_at = DateTimeLocalField(
+        _l("When it was sent, if earlier"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    clock_started_at = DateTimeLocalField(
+        _l("When the regulator issued its notice to the platform, if it has"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+
+
+class RegulatorNoticeForm(FlaskForm):
+    issued_at = DateTimeLocalField(
+        _l("When the regulator issued its notice to the platform"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[DataRequired(message=_l("Give the date and time of the regulator's notice."))],
+    )
+
+
+class BundleForm(FlaskForm):
+    """A POST with its CSRF token: exporting a bundle is audited, so never a plain link."""
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def aware(local: datetime | None, timezone_name: str | None) -> datetime | None:
+    """A datetime-local value, read in the user's time zone."""
+    if local is None:
+        return None
+    return local.replace(tzinfo=zone(timezone_name))

@@ -1,0 +1,216 @@
+"""Letters: render a route's letter for a case, store it as an immutable version, audit use."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from casework.actors import Actor, ActorKind
+from casework.audit.services import record_event
+from casework.cases.models import Case, Item, MinorStatus
+from casework.notices.completeness import missing_for
+from casework.notices.exhibits import evidence_storage, exhibit_images, files_by_item
+from casework.notices.models import Letter, Notice
+from casework.notices.registry import Registry, default_registry
+from casework.notices.rendering import render_letter_pdf, template_version
+from casework.notices.services import (
+    NoticeError,
+    default_related,
+    draft_facts,
+    notice_facts,
+    route_or_error,
+)
+from casework.notices.snapshot import build_snapshot, content_fingerprint
+from casework.orm import utcnow
+
+__all__ = [
+    "LetterError",
+    "create_letter",
+    "latest_letter",
+    "letter_filename",
+    "record_download",
+    "render_letter_pdf",
+]
+
+
+class LetterError(NoticeError):
+    """A letter the rules refuse to make."""
+
+
+def _next_version(session: Session, case_id: int, route_key: str) -> int:
+    current = session.scalar(
+        select(func.max(Letter.version)).where(
+            Letter.case_id == case_id, Letter.route_key == route_key
+        )
+    )
+    return int(current or 0) + 1
+
+
+def latest_letter(session: Session, case_id: int, route_key: str) -> Letter | None:
+    return session.scalar(
+        select(Letter)
+        .where(Letter.case_id == case_id, Letter.route_key == route_key)
+        .order_by(Letter.version.desc())
+        .limit(1)
+    )
+
+
+def _letter_items(case: Case, notice: Notice | None, related: Notice | None) -> list[Item]:
+    if notice is not None:
+        return [link.item for link in notice.items]
+    if related is not None and related.items:
+        # An escalation letter is about what the missed notice asked for.
+        return [link.item for link in related.items]
+    return list(case.items)
+
+
+def create_letter(
+    session: Session,
+    *,
+    case: Case,
+    route_key: str,
+    actor: Actor,
+    notice: Notice | None = None,
+    include_screenshots: bool = False,
+    blur_screenshots: bool = True,
+    skip_if_unchanged: bool = False,
+    registry: Registry | None = None,
+    now: datetime | None = None,
+) -> Letter:
+    """Render the route's letter for the case and store it as a new version. The caller commits.
+
+    Without a notice, the letter is a draft built from the case: for a route another
+    route escalates to (the FTC after a missed TAKE IT DOWN Act deadline) it covers the
+    missed notice's items and attaches a copy of it. Screenshots appear only when asked
+    for, blurred unless `blur_screenshots` is False, and never for a minor. With
+    `skip_if_unchanged`, a letter whose content equals the latest version's is not made
+    again (for jobs that may run twice). Audits "letter.generated".
+    """
+    registry = registry or default_registry()
+    route = route_or_error(route_key, registry)
+    if notice is not None and (notice.case_id != case.id or notice.route_key != route.key):
+        raise LetterError(_("This notice belongs to another case or route."))
+    now = now or utcnow()
+    related = notice.related_notice if notice is not None else default_related(session, case, route)
+    items = _letter_items(case, notice, related)
+    facts = (
+        notice_facts(session, notice, registry=registry)
+        if notice is not None
+        else draft_facts(session, case, route, items, related, registry=registry)
+    )
+    missing = [m.code for m in missing_for(route, facts)]
+    files = files_by_item(session, [item.id for item in items])
+    minor = case.minor is not MinorStatus.NO
+    show = include_screenshots and not minor
+    images: dict[str, bytes] = {}
+    if show:
+        all_files = [f for item in items for f in files.get(item.id, ())]
+        images = exhibit_images(all_files, evidence_storage(), blur=blur_screenshots)
+    template = route.templates[0]
+
+    # The case row's lock orders concurrent generations, so each takes the next version
+    # number (the version is printed in the letter, so it is fixed before rendering).
+    session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
+    version = _next_version(session, case.id, route.key)
+    snapshot = build_snapshot(
+        case=case,
+        route=route,
+        registry=registry,
+        notice=notice,
+        related=related,
+        items=items,
+        files=files,
+        version=version,
+        generated_at=now,
+        missing=missing,
+        include_screenshots=show,
+        blur_screenshots=blur_screenshots,
+        images=frozenset(images),
+    )
+    if skip_if_unchanged:
+        previous = latest_letter(session, case.id, route.key)
+        if previous is not None and content_fingerprint(
+            previous.data_snapshot
+        ) == content_fingerprint(snapshot):
+            return previous
+    pdf = render_letter_pdf(snapshot, template, images=images)
+    letter = Letter(
+        case_id=case.id,
+        notice_id=notice.id if notice is not None else None,
+        route_key=route.key,
+        version=version,
+        template=template,
+        template_version=template_version(template),
+        registry_version=registry.version,
+        data_snapshot=snapshot,
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        created_by_id=actor.id if actor.kind is ActorKind.USER else None,
+        created_at=now,
+    )
+    session.add(letter)
+    session.flush()
+
+    record_event(
+        session,
+        "letter.generated",
+        actor,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="letter",
+        object_id=letter.id,
+        details={
+            "route": route.key,
+            "version": version,
+            "notice": notice.id if notice is not None else None,
+            "sha256": letter.sha256,
+            "template_version": letter.template_version,
+            "registry_version": letter.registry_version,
+            "screenshots": len(images),
+            "missing": missing,
+        },
+    )
+    return letter
+
+
+def record_download(
+    session: Session, letter: Letter, actor: Actor, *, inline: bool = False
+) -> None:
+    """Audit that someone took a copy of a letter. The caller commits."""
+    record_event(
+        session,
+        "letter.downloaded",
+        actor,
+        chain_id=letter.case.organisation_id,
+        case_id=letter.case_id,
+        object_type="letter",
+        object_id=letter.id,
+        details={
+            "route": letter.route_key,
+            "version": letter.version,
+            "sha256": letter.sha256,
+            "mode": "inline" if inline else "attachment",
+        },
+    )
+
+
+def letter_filename(letter: Letter, reference: str | None = None) -> str:
+    """A safe file name: case reference, route and version (no personal data)."""
+    ref = reference or letter.case.reference
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{ref}_{letter.route_key}_v{letter.version}")
+    return f"{stem}.pdf"
+
+
+def letters_of_case(session: Session, case_id: int) -> Sequence[Letter]:
+    """Every version of every letter of the case, newest first within each route."""
+    return session.scalars(
+        select(Letter)
+        .where(Letter.case_id == case_id)
+        .order_by(Letter.route_key, Letter.version.desc())
+    ).all()

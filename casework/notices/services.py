@@ -1,0 +1,467 @@
+"""Notices: open one under a route, capture what it must say, check it, record it as sent."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Final
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from casework.actors import Actor, ActorKind
+from casework.audit.services import record_event
+from casework.cases.models import Case, CaseStatus, Item, MinorStatus
+from casework.cases.workflow import TransitionError, check_transition, transition
+from casework.deadlines.models import Deadline
+from casework.deadlines.rules import to_utc
+from casework.deadlines.services import start_clock
+from casework.evidence.models import EvidenceFile
+from casework.notices.completeness import (
+    CAPACITIES,
+    STATEMENT_ELEMENTS,
+    MissingElement,
+    NoticeFacts,
+    missing_for,
+)
+from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notices.registry import Registry, Route, default_registry
+from casework.notices.snapshot import resolve_addressee
+from casework.orm import utcnow
+
+__all__ = [
+    "CHANNELS",
+    "IncompleteNotice",
+    "NoticeDetails",
+    "NoticeError",
+    "available_routes",
+    "create_notice",
+    "default_related",
+    "draft_facts",
+    "latest_notice",
+    "missing_elements",
+    "notice_facts",
+    "record_regulator_notice",
+    "record_sent",
+    "route_or_error",
+    "schedule_deadlines",
+    "update_notice",
+]
+
+log = logging.getLogger(__name__)
+
+# How a notice reached its addressee; codes, so audit details never hold free text.
+CHANNELS: Final = ("web_form", "in_app", "email", "post", "portal", "in_person", "other")
+SENT_STATES: Final = (NoticeState.SENT, NoticeState.ANSWERED, NoticeState.CLOSED)
+# A clock reading a few minutes ahead of ours is not "in the future".
+CLOCK_SKEW: Final = timedelta(minutes=5)
+MAX_TEXT: Final = 5000
+
+
+class NoticeError(Exception):
+    """A notice operation the rules refuse; `field` names the form field at fault, if any."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class IncompleteNotice(NoticeError):
+    """The notice lacks elements its route requires; `missing` lists them."""
+
+    def __init__(self, missing: Sequence[MissingElement]) -> None:
+        self.missing = list(missing)
+        listed = "; ".join(m.label for m in self.missing)
+        super().__init__(
+            _("This notice cannot be marked sent yet. Missing: %(list)s.", list=listed)
+        )
+
+
+def route_or_error(route_key: str, registry: Registry | None = None) -> Route:
+    try:
+        return (registry or default_registry()).route(route_key)
+    except KeyError:
+        raise NoticeError(
+            _("There is no legal route %(key)s in the registry.", key=route_key), "route_key"
+        ) from None
+
+
+def available_routes(case: Case, registry: Registry | None = None) -> tuple[Route, ...]:
+    """The routes of the case's jurisdictions (and their parents and `any`), in order."""
+    registry = registry or default_registry()
+    known = [code for code in case.jurisdiction_codes if code.lower() in _codes(registry)]
+    return registry.routes_for(known)
+
+
+def _codes(registry: Registry) -> set[str]:
+    return {j.code for j in registry.jurisdictions}
+
+
+def default_related(session: Session, case: Case, route: Route) -> Notice | None:
+    """The earlier notice this route follows up: the one that escalates to it, if any.
+
+    Otherwise, for a route that attaches a copy of a platform report, the latest one sent.
+    """
+    registry = default_registry()
+    sent = session.scalars(
+        select(Notice)
+        .where(Notice.case_id == case.id, Notice.state.in_(SENT_STATES))
+        .order_by(Notice.sent_at.desc(), Notice.id.desc())
+    ).all()
+    for notice in sent:
+        try:
+            earlier = registry.route(notice.route_key)
+        except KeyError:
+            continue
+        if earlier.escalation is not None and earlier.escalation.route == route.key:
+            return notice
+    wants_copy = {"copy_of_platform_report", "copy_of_platform_decision"}
+    if wants_copy & {*route.required_elements, *route.recommended_elements}:
+        return next((n for n in sent if n.route_key != route.key), None)
+    return None
+
+
+def latest_notice(session: Session, case: Case, route_key: str) -> Notice | None:
+    """The case's most recent notice under this route, whatever its state."""
+    return session.scalar(
+        select(Notice)
+        .where(Notice.case_id == case.id, Notice.route_key == route_key)
+        .order_by(Notice.created_at.desc(), Notice.id.desc())
+        .limit(1)
+    )
+
+
+def create_notice(
+    session: Session,
+    case: Case,
+    route_key: str,
+    item_ids: Iterable[int],
+    actor: Actor,
+    *,
+    related_notice_id: int | None = None,
+) -> Notice:
+    """Open a draft notice under a route for some of the case's items. The caller commits."""
+    route = route_or_error(route_key)
+    if route.key not in {r.key for r in available_routes(case)}:
+        raise NoticeError(
+            _("The route %(key)s does not apply to this case's jurisdictions.", key=route.key),
+            "route_key",
+        )
+    wanted = sorted(set(item_ids))
+    if not wanted:
+        raise NoticeError(_("Choose at least one item for the notice."), "item_ids")
+    found = session.scalars(select(Item.id).where(Item.case_id == case.id, Item.id.in_(wanted)))
+    if sorted(found) != wanted:
+        raise NoticeError(_("Some of the chosen items are not part of this case."), "item_ids")
+    related: Notice | None
+    if related_notice_id is not None:
+        related = session.get(Notice, related_notice_id)
+        if related is None or related.case_id != case.id:
+            raise NoticeError(_("The earlier notice is not part of this case."), "related")
+    else:
+        related = default_related(session, case, route)
+    notice = Notice(
+        case_id=case.id,
+        route_key=route.key,
+        jurisdiction=route.jurisdiction.upper(),
+        state=NoticeState.DRAFT,
+        statements=[],
+        related_notice_id=related.id if related is not None else None,
+        created_by_id=actor.id if actor.kind is ActorKind.USER else None,
+        created_at=utcnow(),
+    )
+    notice.items = [NoticeItem(item_id=item_id) for item_id in wanted]
+    session.add(notice)
+    session.flush()
+    record_event(
+        session,
+        "notice.created",
+        actor,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="notice",
+        object_id=notice.id,
+        details={"route": route.key, "items": len(wanted)},
+    )
+    return notice
+
+
+@dataclass(frozen=True)
+class NoticeDetails:
+    """What the signatory and the caseworker fill in on a draft notice."""
+
+    signature_name: str | None = None
+    capacity: str | None = None
+    contact: str | None = None
+    statements: tuple[str, ...] = ()
+    explanation: str | None = None
+    copyrighted_work: str | None = None
+    addressee_name: str | None = None
+    addressee_address: str | None = None
+
+
+def _clean(text: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
+    value = (text or "").strip()
+    if len(value) > limit:
+        raise NoticeError(_("Keep this under %(n)d characters.", n=limit), field)
+    return value or None
+
+
+def update_notice(
+    session: Session,
+    notice: Notice,
+    details: NoticeDetails,
+    actor: Actor,
+    *,
+    now: datetime | None = None,
+) -> list[str]:
+    """Save a draft's signature, statements and details; return the fields that changed.
+
+    A new or changed typed signature is dated now. The caller commits.
+    """
+    if notice.state is not NoticeState.DRAFT:
+        raise NoticeError(_("A notice recorded as sent cannot change; open a new one."))
+    if details.capacity is not None and details.capacity not in CAPACITIES:
+        raise NoticeError(_("Choose who signs."), "capacity")
+    unknown = set(details.statements) - set(STATEMENT_ELEMENTS)
+    if unknown:
+        raise NoticeError(_("Unknown statement."), "statements")
+    values = {
+        "signature_name": _clean(details.signature_name, "signature_name", 200),
+        "signatory_capacity": details.capacity,
+        "contact_details": _clean(details.contact, "contact"),
+        "statements": [code for code in STATEMENT_ELEMENTS if code in details.statements],
+        "explanation": _clean(details.explanation, "explanation"),
+        "copyrighted_work": _clean(details.copyrighted_work, "copyrighted_work"),
+        "addressee_name": _clean(details.addressee_name, "addressee_name", 200),
+        "addressee_address": _clean(details.addressee_address, "addressee_address", 1000),
+    }
+    changed = [name for name, value in values.items() if getattr(notice, name) != value]
+    for name in changed:
+        setattr(notice, name, values[name])
+    if "signature_name" in changed:
+        notice.signed_at = (now or utcnow()) if notice.signature_name else None
+    if changed:
+        record_event(
+            session,
+            "notice.updated",
+            actor,
+            chain_id=notice.case.organisation_id,
+            case_id=notice.case_id,
+            object_type="notice",
+            object_id=notice.id,
+            details={"fields": changed},
+        )
+    return changed
+
+
+def _evidence_count(session: Session, item_ids: Sequence[int]) -> int:
+    if not item_ids:
+        return 0
+    return int(
+        session.scalar(
+            select(func.count()).select_from(EvidenceFile).where(EvidenceFile.item_id.in_(item_ids))
+        )
+        or 0
+    )
+
+
+def notice_facts(
+    session: Session, notice: Notice, *, registry: Registry | None = None
+) -> NoticeFacts:
+    """What a notice contains, for the completeness check."""
+    registry = registry or default_registry()
+    case = notice.case
+    items = [link.item for link in notice.items]
+    related = notice.related_notice
+    route = route_or_error(notice.route_key, registry)
+    return NoticeFacts(
+        item_count=len(items),
+        items_with_urls=sum(1 for item in items if item.url),
+        signature_name=notice.signature_name,
+        signed_at=notice.signed_at,
+        capacity=notice.signatory_capacity,
+        contact=notice.contact_details,
+        statements=frozenset(notice.statements or ()),
+        explanation=notice.explanation,
+        copyrighted_work=notice.copyrighted_work,
+        evidence_files=_evidence_count(session, [item.id for item in items]),
+        minor=case.minor is not MinorStatus.NO,
+        related_sent=related is not None and related.state in SENT_STATES,
+        related_decided=related is not None
+        and (related.response_at is not None or bool(related.response)),
+        addressee_known=resolve_addressee(route, registry, case, notice).known,
+    )
+
+
+def draft_facts(
+    session: Session,
+    case: Case,
+    route: Route,
+    items: Sequence[Item],
+    related: Notice | None,
+    *,
+    registry: Registry | None = None,
+) -> NoticeFacts:
+    """What a letter made without a notice contains: its items and nothing signed."""
+    registry = registry or default_registry()
+    return NoticeFacts(
+        item_count=len(items),
+        items_with_urls=sum(1 for item in items if item.url),
+        evidence_files=_evidence_count(session, [item.id for item in items]),
+        minor=case.minor is not MinorStatus.NO,
+        related_sent=related is not None and related.state in SENT_STATES,
+        related_decided=related is not None
+        and (related.response_at is not None or bool(related.response)),
+        addressee_known=resolve_addressee(route, registry, case, None).known,
+    )
+
+
+def missing_elements(
+    subject: Notice | Route,
+    case: Case,
+    *,
+    session: Session,
+    registry: Registry | None = None,
+) -> list[MissingElement]:
+    """What the notice (or a bare draft for the route, with all the case's items) lacks."""
+    registry = registry or default_registry()
+    if isinstance(subject, Notice):
+        route = route_or_error(subject.route_key, registry)
+        return missing_for(route, notice_facts(session, subject, registry=registry))
+    related = default_related(session, case, subject)
+    return missing_for(subject, draft_facts(session, case, subject, case.items, related))
+
+
+def _moment(value: datetime, field: str, now: datetime) -> datetime:
+    try:
+        moment = to_utc(value, field)
+    except ValueError:
+        raise NoticeError(_("Give the date and time with its time zone."), field) from None
+    if moment > now + CLOCK_SKEW:
+        raise NoticeError(_("This time is in the future."), field)
+    return moment
+
+
+def _move_to_awaiting(session: Session, case: Case, actor: Actor) -> None:
+    if case.status is CaseStatus.AWAITING_PLATFORM:
+        return
+    try:
+        check_transition(case.status, CaseStatus.AWAITING_PLATFORM, actor)
+    except TransitionError:
+        return  # the workflow does not allow it from here (a new case, a closed one)
+    transition(session, case, CaseStatus.AWAITING_PLATFORM, actor, reason="notice_sent")
+
+
+def record_sent(
+    session: Session,
+    notice: Notice,
+    *,
+    channel: str,
+    received_at: datetime,
+    actor: Actor,
+    clock_started_at: datetime | None = None,
+    sent_at: datetime | None = None,
+    now: datetime | None = None,
+) -> list[Deadline]:
+    """Record a complete notice as sent and start its deadline clock. The caller commits.
+
+    Refuses an incomplete notice (IncompleteNotice lists what is missing). Sets the sent
+    and received times, the case's first notice time, moves the case to awaiting_platform
+    when the workflow allows it, and writes the Deadline rows in the same transaction. A
+    route whose clock starts with a regulator's own notice (eSafety) gets its deadline
+    when `clock_started_at` is given, here or later with record_regulator_notice. After
+    committing, call schedule_deadlines() with the returned rows' ids.
+    """
+    now = now or utcnow()
+    if notice.state is not NoticeState.DRAFT:
+        raise NoticeError(_("This notice is already recorded as sent."))
+    if channel not in CHANNELS:
+        raise NoticeError(_("Choose how the notice was sent."), "channel")
+    received = _moment(received_at, "received_at", now)
+    sent = _moment(sent_at, "sent_at", now) if sent_at is not None else received
+    if sent > received:
+        raise NoticeError(_("A notice cannot be received before it was sent."), "received_at")
+    route = route_or_error(notice.route_key)
+    missing = missing_elements(notice, notice.case, session=session)
+    if missing:
+        raise IncompleteNotice(missing)
+
+    notice.state = NoticeState.SENT
+    notice.channel = channel
+    notice.sent_at = sent
+    notice.received_at = received
+    case = notice.case
+    if case.first_notice_at is None:
+        case.first_notice_at = sent
+    _move_to_awaiting(session, case, actor)
+
+    clock: datetime | None = received
+    if route.deadline.clock_starts == "regulator_notice":
+        clock = _moment(clock_started_at, "clock_started_at", now) if clock_started_at else None
+    elif clock_started_at is not None:
+        clock = _moment(clock_started_at, "clock_started_at", now)
+    deadlines: list[Deadline] = []
+    if clock is not None:
+        notice.clock_started_at = clock
+        deadlines = start_clock(session, notice, route, clock_started_at=clock)
+    record_event(
+        session,
+        "notice.sent",
+        actor,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="notice",
+        object_id=notice.id,
+        details={"route": route.key, "channel": channel, "deadlines": len(deadlines)},
+    )
+    return deadlines
+
+
+def record_regulator_notice(
+    session: Session, notice: Notice, *, issued_at: datetime, actor: Actor
+) -> list[Deadline]:
+    """Start the clock when the regulator issues its notice to the platform. The caller commits."""
+    route = route_or_error(notice.route_key)
+    if route.deadline.clock_starts != "regulator_notice":
+        raise NoticeError(_("This route's clock does not wait for a regulator's notice."))
+    if notice.state is NoticeState.DRAFT:
+        raise NoticeError(_("Record the notice as sent first."))
+    if notice.clock_started_at is not None:
+        raise NoticeError(_("The clock of this notice has already started."))
+    issued = _moment(issued_at, "issued_at", utcnow())
+    if notice.sent_at is not None and issued < notice.sent_at:
+        raise NoticeError(
+            _("The regulator's notice cannot come before your complaint."), "issued_at"
+        )
+    notice.clock_started_at = issued
+    deadlines = start_clock(session, notice, route, clock_started_at=issued)
+    record_event(
+        session,
+        "notice.clock_started",
+        actor,
+        chain_id=notice.case.organisation_id,
+        case_id=notice.case_id,
+        object_type="notice",
+        object_id=notice.id,
+        details={"route": route.key, "deadlines": len(deadlines)},
+    )
+    return deadlines
+
+
+def schedule_deadlines(deadline_ids: Sequence[int]) -> bool:
+    """Schedule the reminder and expiry jobs of committed deadlines, where a scheduler exists.
+
+    The deadline rows are the source of truth and the periodic sweep finds them anyway,
+    so this only makes the jobs run on time. Returns whether a scheduler was called.
+    """
+    if not deadline_ids or importlib.util.find_spec("casework.deadlines.scheduling") is None:
+        return False
+    scheduling = importlib.import_module("casework.deadlines.scheduling")
+    scheduling.schedule_deadline_jobs(list(deadline_ids))
+    return True

@@ -1,0 +1,441 @@
+"""Letters and notices screens: ready-for-legal-action, letters per case, notices, bundles."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from pypdf import PdfReader
+from werkzeug.wrappers import Response
+
+from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
+from casework.accounts.models import Role
+from casework.cases.models import Case
+from casework.extensions import db
+from casework.notices.bundles import BundleError, build_bundle
+from casework.notices.completeness import (
+    ELEMENT_LABELS,
+    STATEMENT_ELEMENTS,
+    missing_for,
+    scope_flags,
+)
+from casework.notices.describe import describe_deadline
+from casework.notices.forms import (
+    BundleForm,
+    GenerateLetterForm,
+    NewNoticeForm,
+    NoticeDetailsForm,
+    RecordSentForm,
+    RegulatorNoticeForm,
+    aware,
+)
+from casework.notices.letters import create_letter, letter_filename, record_download
+from casework.notices.models import Letter, Notice, NoticeState
+from casework.notices.queries import (
+    letters_by_route,
+    letters_of_notice,
+    notices_of_case,
+    ready_for_legal_action,
+)
+from casework.notices.registry import Route, default_registry
+from casework.notices.rendering import LetterRenderError, page_image, statement_texts
+from casework.notices.services import (
+    IncompleteNotice,
+    NoticeDetails,
+    NoticeError,
+    available_routes,
+    create_notice,
+    notice_facts,
+    record_regulator_notice,
+    record_sent,
+    schedule_deadlines,
+    update_notice,
+)
+
+bp = Blueprint("letters", __name__, url_prefix="/staff/letters")
+
+STAFF = (Role.CASEWORKER, Role.LAWYER, Role.ADMIN)
+PREVIEW_DPI = 80
+
+
+def _scoped(model: type[Any], object_id: int) -> Any:
+    row = db.session.get(model, object_id)
+    if row is None:
+        abort(404)
+    get_case_or_404(row.case_id)
+    return row
+
+
+def _route_or_404(key: str) -> Route:
+    route = _route(key)
+    if route is None:
+        abort(404)  # a notice under a route the registry no longer has
+    return route
+
+
+def _route(key: str) -> Route | None:
+    try:
+        return default_registry().route(key)
+    except KeyError:
+        return None
+
+
+def _route_choices(case: Case) -> list[tuple[str, str]]:
+    return [
+        (r.key, f"{r.title_in('en')} · {r.citation} · {describe_deadline(r)}")
+        for r in available_routes(case)
+    ]
+
+
+def _apply_error(form: Any, exc: NoticeError) -> None:
+    field = getattr(form, exc.field, None) if exc.field else None
+    if field is not None:
+        field.errors = [*field.errors, str(exc)]
+    else:
+        form.form_errors.append(str(exc))
+
+
+@bp.get("/")
+@roles_required(*STAFF)
+def ready() -> str:
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    rows, more = ready_for_legal_action(db.session, current_staff().organisation_id, page=page)
+    return render_template("letters/ready.html", rows=rows, page=page, more=more)
+
+
+@bp.get("/cases/<int:case_id>")
+@roles_required(*STAFF)
+def case_letters(case_id: int) -> str:
+    case = get_case_or_404(case_id)
+    form = GenerateLetterForm()
+    form.route_key.choices = _route_choices(case)
+    return render_template(
+        "letters/case.html",
+        case=case,
+        form=form,
+        bundle_form=BundleForm(),
+        routes=available_routes(case),
+        notices=notices_of_case(db.session, case.id),
+        letters=letters_by_route(db.session, case.id),
+        route_of=_route,
+        describe_deadline=describe_deadline,
+        decrypted=current_staff().role is Role.LAWYER,
+    )
+
+
+@bp.post("/cases/<int:case_id>/generate")
+@roles_required(*STAFF)
+def generate(case_id: int) -> Response:
+    case = get_case_or_404(case_id)
+    form = GenerateLetterForm()
+    form.route_key.choices = _route_choices(case)
+    back = url_for(".case_letters", case_id=case.id)
+    if not form.validate_on_submit():
+        flash(_("Choose a letter from the list."), "error")
+        return redirect(back)
+    notice = _scoped(Notice, int(form.notice_id.data)) if form.notice_id.data else None
+    if notice is not None:
+        back = url_for(".notice", notice_id=notice.id)
+    try:
+        letter = create_letter(
+            db.session,
+            case=case,
+            route_key=form.route_key.data or "",
+            actor=current_actor(),
+            notice=notice,
+            include_screenshots=form.include_screenshots.data,
+            blur_screenshots=not form.unblurred.data,
+        )
+    except (NoticeError, LetterRenderError) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Version %(version)d of the letter is ready.", version=letter.version))
+    return redirect(url_for(".letter", letter_id=letter.id))
+
+
+@bp.get("/<int:letter_id>")
+@roles_required(*STAFF)
+def letter(letter_id: int) -> str:
+    row: Letter = _scoped(Letter, letter_id)
+    snapshot = row.data_snapshot
+    route = _route(row.route_key)
+    return render_template(
+        "letters/letter.html",
+        letter=row,
+        case=row.case,
+        route=route,
+        snapshot=snapshot,
+        pages=len(PdfReader(io.BytesIO(row.pdf)).pages),
+        missing=[ELEMENT_LABELS.get(code, code) for code in snapshot.get("missing", [])],
+        unverified=snapshot.get("route", {}).get("unverified_facts", []),
+        form=GenerateLetterForm(),
+    )
+
+
+def _pdf_response(row: Letter, *, inline: bool) -> Response:
+    record_download(db.session, row, current_actor(), inline=inline)
+    db.session.commit()
+    response = send_file(
+        io.BytesIO(row.pdf),
+        mimetype="application/pdf",
+        as_attachment=not inline,
+        download_name=letter_filename(row),
+        max_age=0,
+    )
+    if inline:
+        # Browsers' PDF viewers are plugins: let this one response embed its own PDF.
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; object-src 'self'; frame-ancestors 'none'"
+        )
+    return response
+
+
+@bp.get("/<int:letter_id>/download")
+@roles_required(*STAFF)
+def download(letter_id: int) -> Response:
+    return _pdf_response(_scoped(Letter, letter_id), inline=False)
+
+
+@bp.get("/<int:letter_id>/view.pdf")
+@roles_required(*STAFF)
+def inline(letter_id: int) -> Response:
+    return _pdf_response(_scoped(Letter, letter_id), inline=True)
+
+
+@bp.get("/<int:letter_id>/page-<int:page>.png")
+@roles_required(*STAFF)
+def preview(letter_id: int, page: int) -> Response:
+    row: Letter = _scoped(Letter, letter_id)
+    data = page_image(row.pdf, page, dpi=PREVIEW_DPI)
+    if data is None:
+        abort(404)
+    return send_file(io.BytesIO(data), mimetype="image/png", max_age=0)
+
+
+@bp.post("/cases/<int:case_id>/bundle")
+@roles_required(*STAFF)
+def bundle(case_id: int) -> Response:
+    case = get_case_or_404(case_id)
+    if not BundleForm().validate_on_submit():
+        abort(400)
+    try:
+        made = build_bundle(db.session, case, current_actor())
+    except BundleError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".case_letters", case_id=case.id))
+    db.session.commit()
+    return send_file(
+        io.BytesIO(made.data),
+        mimetype="application/zip",
+        as_attachment=True,
+        download_name=made.filename,
+        max_age=0,
+    )
+
+
+@bp.route("/cases/<int:case_id>/notices/new", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def new_notice(case_id: int) -> Response | tuple[str, int] | str:
+    case = get_case_or_404(case_id)
+    form = NewNoticeForm()
+    form.route_key.choices = _route_choices(case)
+    form.item_ids.choices = [
+        (item.id, f"{item.url} · {item.category.value}") for item in case.items
+    ]
+    if request.method == "GET":
+        form.route_key.data = request.args.get("route") or None
+        form.item_ids.data = [item.id for item in case.items]
+    elif form.validate_on_submit():
+        try:
+            created = create_notice(
+                db.session,
+                case,
+                form.route_key.data or "",
+                form.item_ids.data or [],
+                current_actor(),
+            )
+        except NoticeError as exc:
+            db.session.rollback()
+            _apply_error(form, exc)
+        else:
+            db.session.commit()
+            flash(_("Notice opened. Fill in what it must say, then generate the letter."))
+            return redirect(url_for(".notice", notice_id=created.id))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("letters/notice_new.html", case=case, form=form), status
+
+
+def _details_form(notice: Notice, route: Route) -> NoticeDetailsForm:
+    form = NoticeDetailsForm()
+    texts = statement_texts(route.language)
+    elements = {*route.required_elements, *route.recommended_elements}
+    form.statements.choices = [
+        (code, texts[code]) for code in STATEMENT_ELEMENTS if code in elements
+    ]
+    if request.method == "GET":
+        staff = current_staff()
+        form.signature_name.data = notice.signature_name
+        form.capacity.data = notice.signatory_capacity
+        form.contact.data = (
+            notice.contact_details or f"{notice.case.organisation.name}\n{staff.email}"
+        )
+        form.statements.data = list(notice.statements or [])
+        form.explanation.data = notice.explanation
+        form.copyrighted_work.data = notice.copyrighted_work
+        form.addressee_name.data = notice.addressee_name or (
+            route.addressee.name if route.addressee.select == "per_case" else None
+        )
+        form.addressee_address.data = notice.addressee_address
+    return form
+
+
+def _notice_page(
+    notice: Notice, route: Route, form: NoticeDetailsForm, status: int = 200
+) -> tuple[str, int]:
+    case = notice.case
+    registry = default_registry()
+    facts = notice_facts(db.session, notice, registry=registry)
+    items = [link.item for link in notice.items]
+    generate = GenerateLetterForm()
+    generate.route_key.choices = [(route.key, route.title_in("en"))]
+    generate.route_key.data = route.key
+    generate.notice_id.data = str(notice.id)
+    return (
+        render_template(
+            "letters/notice.html",
+            case=case,
+            notice=notice,
+            route=route,
+            form=form,
+            generate=generate,
+            missing=missing_for(route, facts),
+            flags=scope_flags(
+                route,
+                [(item.id, item.category.value) for item in items],
+                registry,
+                case.jurisdiction_codes,
+            ),
+            items={item.id: item for item in items},
+            route_of=_route,
+            letters=letters_of_notice(db.session, notice.id),
+            describe_deadline=describe_deadline,
+            statement_elements=set(STATEMENT_ELEMENTS),
+            elements={*route.required_elements, *route.recommended_elements},
+            regulator_form=RegulatorNoticeForm(),
+        ),
+        status,
+    )
+
+
+@bp.route("/notices/<int:notice_id>", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def notice(notice_id: int) -> Response | tuple[str, int]:
+    row: Notice = _scoped(Notice, notice_id)
+    route = _route_or_404(row.route_key)
+    form = _details_form(row, route)
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                update_notice(
+                    db.session,
+                    row,
+                    NoticeDetails(
+                        signature_name=form.signature_name.data,
+                        capacity=form.capacity.data or None,
+                        contact=form.contact.data,
+                        statements=tuple(form.statements.data or ()),
+                        explanation=form.explanation.data,
+                        copyrighted_work=form.copyrighted_work.data,
+                        addressee_name=form.addressee_name.data,
+                        addressee_address=form.addressee_address.data,
+                    ),
+                    current_actor(),
+                )
+            except NoticeError as exc:
+                db.session.rollback()
+                _apply_error(form, exc)
+            else:
+                db.session.commit()
+                flash(_("Notice saved."))
+                return redirect(url_for(".notice", notice_id=row.id))
+        return _notice_page(row, route, form, 422)
+    return _notice_page(row, route, form)
+
+
+@bp.route("/notices/<int:notice_id>/sent", methods=["GET", "POST"])
+@roles_required(*STAFF)
+def mark_sent(notice_id: int) -> Response | tuple[str, int]:
+    row: Notice = _scoped(Notice, notice_id)
+    route = _route_or_404(row.route_key)
+    if row.state is not NoticeState.DRAFT:
+        flash(_("This notice is already recorded as sent."))
+        return redirect(url_for(".notice", notice_id=row.id))
+    form = RecordSentForm()
+    missing = missing_for(route, notice_facts(db.session, row))
+    if form.validate_on_submit():
+        zone_name = current_staff().timezone
+        try:
+            deadlines = record_sent(
+                db.session,
+                row,
+                channel=form.channel.data or "",
+                received_at=aware(form.received_at.data, zone_name),  # type: ignore[arg-type]
+                sent_at=aware(form.sent_at.data, zone_name),
+                clock_started_at=aware(form.clock_started_at.data, zone_name),
+                actor=current_actor(),
+            )
+        except IncompleteNotice as exc:
+            db.session.rollback()
+            missing = exc.missing
+            form.form_errors.append(str(exc))
+        except NoticeError as exc:
+            db.session.rollback()
+            _apply_error(form, exc)
+        else:
+            db.session.commit()
+            schedule_deadlines([d.id for d in deadlines])
+            flash(_("Recorded as sent. The deadline clock has started."))
+            return redirect(url_for(".notice", notice_id=row.id))
+    status = 422 if request.method == "POST" else 200
+    return (
+        render_template(
+            "letters/record_sent.html",
+            case=row.case,
+            notice=row,
+            route=route,
+            form=form,
+            missing=missing,
+            describe_deadline=describe_deadline,
+        ),
+        status,
+    )
+
+
+@bp.post("/notices/<int:notice_id>/regulator-notice")
+@roles_required(*STAFF)
+def regulator_notice(notice_id: int) -> Response:
+    row: Notice = _scoped(Notice, notice_id)
+    form = RegulatorNoticeForm()
+    if not form.validate_on_submit():
+        flash(_("Give the date and time of the regulator's notice."), "error")
+        return redirect(url_for(".notice", notice_id=row.id))
+    try:
+        deadlines = record_regulator_notice(
+            db.session,
+            row,
+            issued_at=aware(form.issued_at.data, current_staff().timezone),  # type: ignore[arg-type]
+            actor=current_actor(),
+        )
+    except NoticeError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".notice", notice_id=row.id))
+    db.session.commit()
+    schedule_deadlines([d.id for d in deadlines])
+    flash(_("The deadline clock has started."))
+    return redirect(url_for(".notice", notice_id=row.id))

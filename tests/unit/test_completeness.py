@@ -1,0 +1,112 @@
+"""The completeness check and the scope flags, without a database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from casework.notices.completeness import NoticeFacts, is_present, missing_for, scope_flags
+from casework.notices.registry import default_registry
+
+REGISTRY = default_registry()
+SIGNED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def tida_facts(**changes: object) -> NoticeFacts:
+    facts = {
+        "item_count": 2,
+        "items_with_urls": 2,
+        "signature_name": "Jane Doe",
+        "signed_at": SIGNED,
+        "capacity": "subject",
+        "contact": "cases@safe-harbour.example",
+        "statements": frozenset({"good_faith_non_consent_statement"}),
+    }
+    facts.update(changes)
+    return NoticeFacts(**facts)  # type: ignore[arg-type]
+
+
+def codes(route_key: str, facts: NoticeFacts) -> list[str]:
+    return [m.code for m in missing_for(REGISTRY.route(route_key), facts)]
+
+
+def test_a_complete_take_it_down_act_notice_lacks_nothing() -> None:
+    assert codes("us.tida.removal", tida_facts()) == []
+
+
+def test_the_take_it_down_act_requires_its_four_elements() -> None:
+    bare = NoticeFacts(item_count=0, items_with_urls=0)
+    assert codes("us.tida.removal", bare) == [
+        "signature",
+        "identification_of_content",
+        "location_urls",
+        "good_faith_non_consent_statement",
+        "contact_information",
+    ]
+
+
+def test_a_typed_name_without_a_signing_date_is_not_a_signature() -> None:
+    assert codes("us.tida.removal", tida_facts(signed_at=None)) == ["signature"]
+    assert codes("us.tida.removal", tida_facts(signature_name="   ")) == ["signature"]
+
+
+def test_an_unconfirmed_statement_is_missing() -> None:
+    assert codes("us.tida.removal", tida_facts(statements=frozenset())) == [
+        "good_faith_non_consent_statement"
+    ]
+
+
+def test_the_dsa_notice_needs_an_explanation_and_the_bona_fide_statement() -> None:
+    facts = tida_facts(statements=frozenset())
+    assert codes("eu.dsa.notice", facts) == ["substantiated_explanation", "bona_fide_statement"]
+    complete = tida_facts(
+        statements=frozenset({"bona_fide_statement"}), explanation="Sexual deepfake of her."
+    )
+    assert codes("eu.dsa.notice", complete) == []
+
+
+def test_supporting_evidence_is_a_file_or_for_a_minor_the_links() -> None:
+    assert not is_present("supporting_evidence", tida_facts())
+    assert is_present("supporting_evidence", tida_facts(evidence_files=1))
+    assert is_present("supporting_evidence", tida_facts(minor=True))
+
+
+def test_a_complaint_needs_the_copy_of_the_earlier_report() -> None:
+    assert codes("us.ftc.complaint", tida_facts()) == ["copy_of_platform_report"]
+    assert codes("us.ftc.complaint", tida_facts(related_sent=True)) == []
+
+
+def test_a_letter_that_cannot_be_addressed_is_incomplete() -> None:
+    assert codes("eu.dsa.dsc_complaint", tida_facts(addressee_known=False)) == ["addressee"]
+
+
+def test_a_notice_about_no_item_is_incomplete_whatever_the_law_lists() -> None:
+    assert codes("de.strafanzeige", NoticeFacts(item_count=0, items_with_urls=0)) == [
+        "location_urls"
+    ]
+
+
+def test_revealing_attire_of_an_adult_falls_outside_the_take_it_down_act() -> None:
+    route = REGISTRY.route("us.tida.removal")
+    flags = scope_flags(
+        route, [(1, "nude_sexual"), (2, "revealing_attire"), (3, "unknown")], REGISTRY, ["US"]
+    )
+    assert [(f.item_id, f.verdict) for f in flags] == [(2, "outside"), (3, "unclassified")]
+    assert flags[0].alternatives == route.alternatives["revealing_attire"]
+    for key in flags[0].alternatives:
+        alternative = REGISTRY.route(key)
+        assert "revealing_attire" in (*alternative.covers, *alternative.may_cover)
+
+
+def test_a_grey_zone_is_flagged_with_routes_that_do_cover_it() -> None:
+    route = REGISTRY.route("gb.osa.intimate_image_report")
+    (flag,) = scope_flags(route, [(7, "revealing_attire")], REGISTRY, ["GB"])
+    assert flag.verdict == "grey_zone"
+    assert "ie.hotline.iia_report" in flag.alternatives
+
+
+def test_without_listed_alternatives_the_case_routes_that_cover_it_are_offered() -> None:
+    route = REGISTRY.route("us.tida.removal")
+    (flag,) = scope_flags(route, [(4, "minor")], REGISTRY, ["US", "US-CA"])
+    assert flag.verdict == "outside"
+    assert "us-ca.civ1708_86.evidence" in flag.alternatives
+    assert "us.tida.removal" not in flag.alternatives
