@@ -25,7 +25,6 @@ JURISDICTION_BASIS_LABELS: Final[dict[str, LazyString]] = {
     "platform": _l("where the platform is established"),
 }
 
-
 DEADLINE_STATE_LABELS: Final[dict[str, LazyString]] = {
     DeadlineState.PENDING.value: _l("running"),
     DeadlineState.MET.value: _l("met"),
