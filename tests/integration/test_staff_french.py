@@ -163,7 +163,7 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
             "retrait, conseil juridique",
             "où la plateforme est établie",
             "image générée par IA",
-            "Délai au ",
+            "Échéance le ",
             f"{NBSP}: en cours",  # the deadline's state
             "@premier_compte",
             TIDA,
@@ -352,7 +352,9 @@ def test_deadline_emails_are_written_in_french_for_french_readers(app: Flask) ->
         for reference in ("CW-2026-000123", "CW-2026-000124")
     ]
     reminder = messages.render(messages.KIND_REMINDER, params[0], "fr")
-    assert reminder.subject.startswith(f"Rappel{NBSP}: CW-2026-000123, délai de la plateforme au ")
+    assert reminder.subject.startswith(
+        f"Rappel{NBSP}: CW-2026-000123, échéance de la plateforme le "
+    )
     assert "doit donner suite à l’avis de retrait (TAKE IT DOWN Act" in reminder.body
     assert "(Europe/Paris)" in reminder.body
 
