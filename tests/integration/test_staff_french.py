@@ -137,12 +137,12 @@ def assert_all_french(english_page: str, french_page: str) -> None:
     assert 'lang="fr"' in french_page
 
 
-def both_languages(client: FlaskClient, url: str) -> tuple[str, str]:
+def both_languages(client: FlaskClient, url: str, status: int = 200) -> tuple[str, str]:
     pages = []
     for lang in ("en", "fr"):
         choose_language(client, lang)
         response = client.get(url)
-        assert response.status_code == 200, (url, lang)
+        assert response.status_code == status, (url, lang)
         pages.append(response.get_data(as_text=True))
     return pages[0], pages[1]
 
@@ -245,17 +245,43 @@ def test_every_staff_page_is_in_french_when_french_is_chosen(desk: Desk, name: s
     assert_all_french(english, french)
 
 
-def test_sign_in_and_password_pages_are_in_french(app: Flask, client: FlaskClient) -> None:
+def test_sign_in_two_step_and_password_pages_are_in_french(app: Flask, client: FlaskClient) -> None:
     for url in ("/staff/sign-in", "/staff/password/forgotten"):
         english, french = both_languages(client, url)
         assert_all_french(english, french)
-    factories.user(factories.org(), email="camille@asso.example")
+    english, french = both_languages(client, "/staff/password/new/not-a-token", status=400)
+    assert_all_french(english, french)
+    assert "Ce lien ne fonctionne plus" in french
+
+    org = factories.org()
+    factories.user(org, email="camille@asso.example")
+    lawyer = factories.user(org, Role.LAWYER, email="ines@asso.example")
+    factories.with_totp(lawyer)
     db.session.commit()
     choose_language(client, "fr")
     wrong = factories.sign_in_with_password(client, "camille@asso.example", "pas le bon")
     page = visible_text(wrong.get_data(as_text=True))
     assert "L’adresse e-mail ou le mot de passe est incorrect." in page
     assert "not right" not in page
+
+    assert factories.sign_in_with_password(client, lawyer.email).status_code == 302
+    english, french = both_languages(client, "/staff/sign-in/code")
+    assert_all_french(english, french)
+    refused = visible_text(
+        client.post("/staff/sign-in/code", data={"code": "12345"}).get_data(as_text=True)
+    )
+    assert "Ce code n’est pas le bon." in refused
+
+
+def test_the_page_a_role_may_not_see_says_so_in_french(desk: Desk) -> None:
+    g.pop("_login_user", None)
+    factories.sign_in(desk.client, desk.lawyer)
+    choose_language(desk.client, "fr")
+    refused = desk.client.get("/staff/admin/")
+    assert refused.status_code == 403
+    text = visible_text(refused.get_data(as_text=True))
+    assert "Vous n’avez pas accès à cette page" in text
+    assert ENGLISH_WORDS.findall(text) == []
 
 
 def test_accept_language_alone_gives_french_and_the_switch_overrides_it(
