@@ -17,6 +17,6 @@ bench:
 translations:
 	.venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		-o casework/translations/messages.pot .
-	.venv/bin/pybabel update --no-location --no-fuzzy-matching -w 100 \
+	.venv/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -w 100 \
 		-i casework/translations/messages.pot -d casework/translations
 	.venv/bin/pybabel compile -d casework/translations

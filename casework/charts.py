@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from flask_babel import format_decimal, gettext
 from markupsafe import Markup, escape
 
 WIDTH = 640
@@ -34,7 +35,8 @@ class Chart:
 
 
 def _plain(value: float) -> str:
-    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+    """The number as the reader writes it: "1,234.5" in English, "1 234,5" in French."""
+    return format_decimal(value, "#,##0" if float(value).is_integer() else "#,##0.0")
 
 
 def bar_chart(
@@ -73,10 +75,10 @@ def bar_chart(
             f'<text class="chart-label" x="{LABEL_WIDTH - 8}" y="{text_y}" '
             f'text-anchor="end">{escape(bar.label)}</text>'
         )
+        tooltip = gettext("%(label)s: %(value)s", label=bar.label, value=formatter(bar.value))
         parts.append(
             f'<rect class="chart-bar" x="{LABEL_WIDTH}" y="{y}" width="{width}" '
-            f'height="{BAR_HEIGHT}"><title>{escape(bar.label)}: '
-            f"{escape(formatter(bar.value))}</title></rect>"
+            f'height="{BAR_HEIGHT}"><title>{escape(tooltip)}</title></rect>'
         )
         parts.append(
             f'<text class="chart-value" x="{LABEL_WIDTH + width + 6}" y="{text_y}">'

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,10 +65,12 @@ def send_password_link(
             [
                 intro,
                 link,
-                gettext(
-                    "The link works once, for %(hours)d hours. "
+                ngettext(
+                    "The link works once, for %(num)d hour. "
                     "If you did not expect this email, you can ignore it.",
-                    hours=hours,
+                    "The link works once, for %(num)d hours. "
+                    "If you did not expect this email, you can ignore it.",
+                    hours,
                 ),
             ]
         )

@@ -12,7 +12,7 @@ from casework.accounts.models import Role
 ROLE_LABELS = {
     Role.CASEWORKER: _l("Caseworker"),
     Role.LAWYER: _l("Lawyer"),
-    Role.ADMIN: _l("Admin"),
+    Role.ADMIN: _l("Administrator"),
 }
 LANGUAGE_CHOICES = [("en", "English"), ("fr", "Français")]
 

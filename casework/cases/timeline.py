@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -89,11 +90,13 @@ def _removal(event: AuditEvent, names: dict[int, str], refs: dict[int, str]) -> 
 
 
 _SENTENCES: dict[str, _Describe] = {
-    "case.opened": lambda e, n, r: _(
-        "The case was opened with %(n)d posts.", n=_count(e.details or {}, "items")
+    "case.opened": lambda e, n, r: ngettext(
+        "The case was opened with %(num)d post.",
+        "The case was opened with %(num)d posts.",
+        _count(e.details or {}, "items"),
     ),
-    "case.items_added": lambda e, n, r: _(
-        "%(n)d posts were added.", n=_count(e.details or {}, "items")
+    "case.items_added": lambda e, n, r: ngettext(
+        "%(num)d post was added.", "%(num)d posts were added.", _count(e.details or {}, "items")
     ),
     "case.status_changed": lambda e, n, r: _(
         "The status changed from %(old)s to %(new)s.",

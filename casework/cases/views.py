@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,15 +21,15 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import or_, select
 from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
 from casework.accounts.models import Role, User
-from casework.cases import services
+from casework.cases import labels, services
 from casework.cases.forms import (
     PRIORITY_LABELS,
     AssignForm,
@@ -66,6 +66,7 @@ from casework.evidence import crypto
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
 from casework.extensions import db
+from casework.intake.choices import RELATIONSHIPS, country_name, region_name
 from casework.notices.models import Letter, Notice
 from casework.orm import utcnow
 from casework.urls import safe_next
@@ -245,7 +246,7 @@ def bulk() -> Response:
             "info",
         )
     for case, message in result.failed:
-        flash(f"{case.reference}: {message}", "error")
+        flash(_("%(reference)s: %(reason)s", reference=case.reference, reason=message), "error")
     return redirect(back)
 
 
@@ -294,6 +295,15 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
             priority_labels=PRIORITY_LABELS,
             letter_url=letter_url,
             removal_states=RemovalState,
+            item_kinds=labels.ITEM_KIND_LABELS,
+            bases=labels.JURISDICTION_BASIS_LABELS,
+            notice_state=labels.notice_state_label,
+            deadline_states=labels.DEADLINE_STATE_LABELS,
+            wanted_actions=labels.WANTED_ACTION_LABELS,
+            relationships=RELATIONSHIPS,
+            language_name=labels.language_name,
+            country_name=country_name,
+            region_name=region_name,
             now_local=_local_now_input(),
             now=utcnow(),
             **forms,
@@ -590,6 +600,12 @@ def dismiss(case_id: int, link_id: int) -> Response:
 # --- overview ----------------------------------------------------------------------------
 
 
+def _month_name(month: str) -> str:
+    """A "YYYY-MM" month as the reader names it: "Mar 2026", "mars 2026"."""
+    year, number = month.split("-")
+    return format_date(date(int(year), int(number), 1), "LLL y")
+
+
 @bp.get("/overview")
 def overview() -> str:
     user = current_staff()
@@ -613,7 +629,7 @@ def overview() -> str:
             "time-to-notice",
             _("Median time from report to first notice, by month of report"),
             _("Hours between a case being reported and its first notice being sent."),
-            [Bar(m.month, round(m.median_hours, 1)) for m in figures.median_by_month],
+            [Bar(_month_name(m.month), round(m.median_hours, 1)) for m in figures.median_by_month],
             value_header=_("Median hours"),
         ),
     ]

@@ -41,6 +41,18 @@ def describe(notification: Notification, timezone: str) -> str:
             "Case %(reference)s: the platform missed its deadline. The case has been escalated.",
             reference=reference,
         )
+    if kind == "follow_up_due":
+        if due:
+            return gettext(
+                "Case %(reference)s: time to follow up the notice sent with no legal deadline "
+                "(follow-up date %(due)s).",
+                reference=reference,
+                due=due,
+            )
+        return gettext(
+            "Case %(reference)s: time to follow up the notice sent with no legal deadline.",
+            reference=reference,
+        )
     if kind == "case_assigned":
         return gettext("Case %(reference)s has been assigned to you.", reference=reference)
     if kind == "platform_replied":

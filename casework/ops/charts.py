@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
+
 from casework.deadlines.compliance import ComplianceRow
 
 BAR_WIDTH = 400  # SVG user units for 100 %
@@ -13,7 +16,7 @@ ROW_HEIGHT = 28
 @dataclass(frozen=True)
 class Segment:
     css: str  # class that sets the fill colour in casework.css
-    label: str
+    label: LazyString
     count: int
     x: float
     width: float
@@ -53,10 +56,10 @@ def compliance_charts(rows: list[ComplianceRow]) -> Charts:
         label = f"{row.platform} · {row.jurisdiction}"
         y = index * ROW_HEIGHT
         parts = (
-            ("in-time", "in time", row.removed_in_time),
-            ("late", "late", row.removed_late),
-            ("no-deadline", "no legal deadline", row.removed_no_legal_deadline),
-            ("not-removed", "not removed", row.not_removed),
+            ("in-time", _l("in time"), row.removed_in_time),
+            ("late", _l("late"), row.removed_late),
+            ("no-deadline", _l("no legal deadline"), row.removed_no_legal_deadline),
+            ("not-removed", _l("not removed"), row.not_removed),
         )
         x = 0.0
         segments = []

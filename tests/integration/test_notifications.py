@@ -81,8 +81,13 @@ def test_every_kind_reads_as_a_sentence_in_french(app: Flask, client: FlaskClien
         as_text=True
     )
     assert 'lang="fr"' in french
-    # Dates follow the reader's language even before the sentences are translated.
+    # Sentences and dates follow the reader's language; references stay as they are.
+    assert "Dossier CW-2026-000002\u00a0: la plateforme n’a pas respecté son délai" in french
+    assert "Le dossier CW-2026-000003 vous a été attribué." in french
+    assert "Dossier CW-2026-000004\u00a0: la plateforme a répondu le 2 mars 2026" in french
+    assert "Le dossier CW-2026-000005 a du nouveau." in french
     assert "1 mars 2026" in french
+    assert "has an update" not in french and "missed its deadline" not in french
 
 
 def test_marking_read(app: Flask, client: FlaskClient) -> None:
