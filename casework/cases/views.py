@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -67,6 +65,7 @@ from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
 from casework.extensions import db
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
+from casework.notices.bulk import enqueue_letters
 from casework.notices.models import Letter, Notice
 from casework.orm import utcnow
 from casework.urls import safe_next
@@ -104,17 +103,6 @@ def case_time(value: datetime | None) -> str:
 
 def _staff_choices(organisation_id: int) -> list[tuple[int, str]]:
     return [(u.id, u.name) for u in assignable_staff(db.session, organisation_id)]
-
-
-def letters_bulk() -> ModuleType | None:
-    """The letters job module, once it exists; the bulk letter action is hidden until then."""
-    try:
-        module = importlib.import_module("casework.notices.bulk")
-    except ModuleNotFoundError as exc:
-        if exc.name != "casework.notices.bulk":
-            raise
-        return None
-    return module if hasattr(module, "enqueue_letters") else None
 
 
 def letter_url(letter: Letter) -> str | None:
@@ -163,7 +151,7 @@ def queue() -> str:
     keep = {k: v for k, v in request.args.items() if v and k not in ("after", "before")}
     keep["queue"] = key.value
     filter_args = {k: v for k, v in keep.items() if k != "queue"}
-    bulk = BulkForm(formdata=None, staff=staff, letters=letters_bulk() is not None)
+    bulk = BulkForm(formdata=None, staff=staff, letters=True)
     bulk.back.data = request.full_path
     return render_template(
         "cases/queue.html",
@@ -192,8 +180,7 @@ def queue() -> str:
 @bp.post("/bulk")
 def bulk() -> Response:
     user = current_staff()
-    module = letters_bulk()
-    form = BulkForm(staff=_staff_choices(user.organisation_id), letters=module is not None)
+    form = BulkForm(staff=_staff_choices(user.organisation_id), letters=True)
     back = safe_next(form.back.data, default=url_for(".queue"))
     if not form.validate():
         for errors in form.errors.values():
@@ -217,12 +204,10 @@ def bulk() -> Response:
             return redirect(back)
         result = services.bulk_change_status(db.session, cases, CaseStatus(form.status.data), actor)
     else:
-        if module is None:
-            abort(404)
         if not form.route_key.data:
             flash(_("Give the route of the letter to generate."), "error")
             return redirect(back)
-        module.enqueue_letters([c.id for c in cases], form.route_key.data, actor)
+        enqueue_letters([c.id for c in cases], form.route_key.data, actor)
         db.session.commit()
         flash(
             ngettext(

@@ -26,7 +26,7 @@ CHANNEL_LABELS = {
     "web_form": _l("The platform's web form"),
     "in_app": _l("In the app"),
     "email": _l("Email"),
-    "post": _l("Post"),
+    "post": _l("Postal mail"),
     "portal": _l("A regulator's or authority's portal"),
     "in_person": _l("In person"),
     "other": _l("Another way"),
