@@ -38,9 +38,26 @@ def fits_the_screen(page: Any) -> None:
     assert overflow <= 0, f"{page.url} is {overflow}px wider than the screen"
 
 
+# Hidden inputs are left out: no label points at them (each form's csrf_token shares one id).
+DUPLICATE_IDS = """() => {
+  const seen = {};
+  for (const el of document.querySelectorAll("[id]:not(input[type=hidden])")) {
+    seen[el.id] = (seen[el.id] || 0) + 1;
+  }
+  return Object.keys(seen).filter((id) => seen[id] > 1);
+}"""
+
+
+def ids_are_unique(page: Any) -> None:
+    """A label points at one control: with a repeated id it can name the wrong one."""
+    repeated = page.evaluate(DUPLICATE_IDS)
+    assert repeated == [], f"ids used twice on {page.url}: {repeated}"
+
+
 def screen(page: Any, shoot: Callable[[Any, str], Path], name: str) -> None:
-    """A key screen: it fits, and its screenshot is kept with the test's artefacts."""
+    """A key screen: it fits, its ids are unique, and its screenshot is kept."""
     fits_the_screen(page)
+    ids_are_unique(page)
     shoot(page, name)
 
 
