@@ -86,11 +86,12 @@ def bar_chart(
         )
     parts.append("</svg>")
     # Every value interpolated into `parts` was escaped as it was added.
+    svg = Markup("".join(parts))  # noqa: S704  # nosec B704
     return Chart(
         id=chart_id,
         title=title,
         description=description,
         bars=bars,
-        svg=Markup("".join(parts)),  # noqa: S704  # nosec B704
+        svg=svg,
         value_header=value_header,
     )

@@ -1,8 +1,11 @@
-"""Security headers and cookie policy applied to every response."""
+"""Security headers and cookie policy applied to every response; input every form can trust."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from typing import Any
+
+from flask import Flask, Request, Response, request
+from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -30,6 +33,31 @@ SECURITY_HEADERS = {
 }
 
 
+class CleanFields(ImmutableMultiDict[str, Any]):
+    """Form fields and query arguments as every view reads them: named, and without NUL.
+
+    Nobody types a NUL character and PostgreSQL cannot store one in text, so it would
+    turn a report into a server error; a malformed multipart part arrives with no name,
+    which forms that list their fields stumble on. Both are dropped here, once, for all.
+    """
+
+    def __init__(self, mapping: Any = None) -> None:
+        if mapping is None:
+            super().__init__()
+            return
+        super().__init__(
+            [
+                (key, value.replace("\x00", "") if isinstance(value, str) else value)
+                for key, value in iter_multi_items(mapping)
+                if isinstance(key, str)
+            ]
+        )
+
+
+class CaseworkRequest(Request):
+    parameter_storage_class = CleanFields
+
+
 def _apply_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
@@ -44,6 +72,7 @@ def _apply_headers(response: Response) -> Response:
 
 
 def init_security(app: Flask) -> None:
+    app.request_class = CaseworkRequest
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops:
         # Trust exactly this many proxies' X-Forwarded-For/Proto/Host, never more.

@@ -171,12 +171,16 @@ class CaseworkTestClient(FlaskClient):
 
     The `app` fixture keeps one app context open for the whole test and requests reuse
     it, and its `g`, where Flask-Login caches the user: without this, the first user a
-    test signs in would stay signed in for every client, anonymous ones included.
+    test signs in would stay signed in for every client, anonymous ones included. The
+    same goes for the CSRF token Flask-WTF caches there.
     """
 
     def open(self, *args: Any, **kwargs: Any) -> Any:
         if has_app_context():
             g.pop("_login_user", None)
+            # Flask-WTF keeps the request's CSRF token there too: another client's page
+            # would otherwise carry this one's token.
+            g.pop("csrf_token", None)
         return super().open(*args, **kwargs)
 
 

@@ -130,6 +130,8 @@ class ItemsForm(FlaskForm):
     links = TextAreaField(
         _l("Links to posts on X, one per line"),
         validators=[DataRequired(message=_l("Paste at least one link to a post on X."))],
+        # The case screen's "links" is the section of proposed links to other cases.
+        id="new-links",
     )
 
 

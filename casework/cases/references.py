@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from types import ModuleType
 
-from sqlalchemy import update
+from sqlalchemy import Connection, Engine, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from casework.cases.models import ReferenceCounter
-from casework.sqlutil import insert_ignoring_conflict
 
 REFERENCE_RE = re.compile(r"^CW-(\d{4})-(\d{6,})$")
 
@@ -19,21 +20,36 @@ def format_reference(year: int, number: int) -> str:
 
 
 def next_reference(session: Session, now: datetime) -> str:
-    """Issue the next reference for now's year inside the caller's transaction.
+    """Issue the next reference for now's year; two intakes never draw the same number.
 
-    The counter row stays locked until the caller commits, so two intakes can
-    never draw the same number, and a rolled-back intake leaves no gap-filling
-    race (a gap is harmless; a duplicate is not).
+    On PostgreSQL the number is drawn in a short transaction of its own, so the counter
+    row is locked for one statement rather than for the whole intake: reports are saved
+    side by side instead of one after another. An intake that then fails leaves a gap in
+    the numbers, which is harmless (a duplicate would not be). SQLite lets one writer
+    work at a time anyway, so there it is drawn in the caller's transaction.
     """
     year = now.year
-    insert_ignoring_conflict(session, ReferenceCounter.__table__, {"year": year, "last_value": 0})
-    number = session.execute(
-        update(ReferenceCounter)
-        .where(ReferenceCounter.year == year)
-        .values(last_value=ReferenceCounter.last_value + 1)
-        .returning(ReferenceCounter.last_value)
-    ).scalar_one()
+    bind = session.get_bind()
+    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
+    if isinstance(bind, Engine) and dialect is postgresql:
+        with bind.connect() as connection:
+            number = _draw(connection, year, dialect)
+            connection.commit()
+    else:
+        number = _draw(session, year, dialect)
     return format_reference(year, number)
+
+
+def _draw(executor: Session | Connection, year: int, dialect: ModuleType) -> int:
+    table = ReferenceCounter.__table__
+    executor.execute(dialect.insert(table).values(year=year, last_value=0).on_conflict_do_nothing())
+    number: int = executor.execute(
+        update(table)
+        .where(table.c.year == year)
+        .values(last_value=table.c.last_value + 1)
+        .returning(table.c.last_value)
+    ).scalar_one()
+    return number
 
 
 def normalise_reference(text: str) -> str | None:

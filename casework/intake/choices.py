@@ -144,13 +144,19 @@ def _sort_key(name: str) -> str:
 
 def country_choices() -> list[tuple[str, str]]:
     """Every country, named and sorted in the current language."""
-    territories = get_locale().territories
+    return list(_sorted_countries(str(get_locale() or "en")))
+
+
+@cache
+def _sorted_countries(locale: str) -> tuple[tuple[str, str], ...]:
+    # Sorting 250 names with accents folded took a millisecond on every page that lists them.
+    territories = Locale.parse(locale).territories
     names = [
         (code, name)
         for code, name in territories.items()
         if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     ]
-    return sorted(names, key=lambda pair: _sort_key(pair[1]))
+    return tuple(sorted(names, key=lambda pair: _sort_key(pair[1])))
 
 
 def country_name(code: str | None) -> str:

@@ -216,7 +216,10 @@ class DraftStore:
             try:
                 saved_at = os.stat(Path(entry.path) / _ANSWERS).st_mtime
             except FileNotFoundError:
-                saved_at = entry.stat().st_mtime
+                try:
+                    saved_at = entry.stat().st_mtime
+                except FileNotFoundError:
+                    continue  # sent or discarded by its own request meanwhile
             if saved_at < cutoff:
                 shutil.rmtree(entry.path, ignore_errors=True)
                 removed += 1

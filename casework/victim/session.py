@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 
 from flask import current_app, session
 
 CASE_KEY = "victim_case"
 SEEN_KEY = "victim_seen"
+# The session lives in a signed cookie: a fresh random value makes the signed-in cookie
+# new, unlike any cookie handed out before, as a new session id would on a server store.
+NONCE_KEY = "nonce"
 # Kept across a sign-in: the language the person chose is not about their case.
 _KEPT = ("lang",)
 
@@ -19,6 +23,7 @@ def start_victim_session(case_id: int) -> None:
     session.update(kept)
     session[CASE_KEY] = case_id
     session[SEEN_KEY] = int(time.time())
+    session[NONCE_KEY] = secrets.token_urlsafe(24)
 
 
 def end_victim_session() -> None:

@@ -1,15 +1,21 @@
-"""With CSRF protection on (as in production), staff forms refuse posts without the token."""
+"""With CSRF protection on (as in production), every form refuses posts without its token."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.routing import Rule
 
+from casework.accounts.models import Role
 from casework.extensions import db
 from tests import factories
+from tests.factories import csrf_token
+from tests.intake_support import files_under
+from tests.integration.test_access_matrix import build_world, path_for, snapshot
 
 
 @pytest.fixture
@@ -34,3 +40,52 @@ def test_sign_in_needs_the_token_from_the_form(app: Flask, client: FlaskClient) 
         data={"email": worker.email, "password": factories.PASSWORD, "csrf_token": token},
     )
     assert accepted.status_code == 302
+
+
+WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+# Path arguments outside the organisation's rows, with a value that reaches the view.
+OTHER_ARGUMENTS = {"token": "not-a-real-token"}
+
+
+def write_rules(app: Flask) -> list[Rule]:
+    return sorted(
+        (r for r in app.url_map.iter_rules() if set(WRITE_METHODS) & set(r.methods or ())),
+        key=lambda r: r.rule,
+    )
+
+
+def drafts(app: Flask) -> list[bytes]:
+    return [p.read_bytes() for p in files_under(Path(app.config["DRAFT_DIR"]))]
+
+
+def test_every_form_refuses_a_post_without_its_sessions_token(app: Flask) -> None:
+    """Generated from the URL map: public, victim and staff forms alike, signed in as an admin.
+
+    Without a token, and with a real token from someone else's session, every write is
+    refused with 400 and the database and the drafts are left exactly as they were.
+    """
+    world = build_world("org-a")
+    admin = world.users[Role.ADMIN]
+    client = app.test_client()
+    someone_elses = csrf_token(app.test_client())
+    values = {**world.ids_of(), **OTHER_ARGUMENTS}
+    rules = write_rules(app)
+    assert {"intake.submit", "victim.sign_in", "cases.merge", "auth.login"} <= {
+        r.endpoint for r in rules
+    }
+    before, drafts_before = snapshot(), drafts(app)
+    accepted = {}
+    for rule in rules:
+        path = path_for(app, rule, values)
+        for method in set(WRITE_METHODS) & set(rule.methods or ()):
+            for data in ({}, {"csrf_token": someone_elses}):
+                # Signed in, with a token of its own in the session, before every attempt
+                # (a refused victim page signs the browser out).
+                factories.sign_in(client, admin)
+                assert csrf_token(client, "/staff/cases/") != someone_elses
+                response = client.open(path, method=method, data=data)
+                if response.status_code != 400:
+                    accepted[f"{method} {path} {sorted(data)}"] = response.status_code
+    assert accepted == {}
+    assert snapshot() == before
+    assert drafts(app) == drafts_before

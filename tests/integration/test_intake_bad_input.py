@@ -229,6 +229,31 @@ def test_an_unknown_choice_is_refused(ready: FlaskClient) -> None:
     assert row_counts(db.session) == before
 
 
+def test_a_nul_character_is_dropped_so_the_report_still_sends(ready: FlaskClient) -> None:
+    """PostgreSQL cannot store NUL in text: left in, it turned the whole report into an error."""
+    response = ready.post(
+        "/report/posts/details",
+        data={"posts-0-kind": "prompt_reply", "posts-0-prompt": "put her\x00 in a bikini"},
+    )
+    assert response.status_code == 302
+    ready.post("/report/screenshots", data={"action": "continue"})
+    submit(ready)
+    item = db.session.scalars(select(Case)).one().items[0]
+    assert item.prompt_text == "put her in a bikini"
+
+
+def test_a_form_part_without_a_name_is_ignored(ready: FlaskClient) -> None:
+    """A malformed multipart part (its name broken by a line break) arrives nameless."""
+    before = row_counts(db.session)
+    response = ready.post(
+        "/report/posts/details",
+        data={"\r": "", "posts-0-kind": "ai_image", "x": (io.BytesIO(b"x"), "x.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert row_counts(db.session) == before
+
+
 def test_sending_twice_opens_one_case(ready: FlaskClient) -> None:
     submit(ready)
     response = ready.post("/report/submit")

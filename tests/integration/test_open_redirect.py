@@ -10,6 +10,13 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from casework.accounts import totp
+from casework.accounts.models import Organisation, Role, User
+from casework.extensions import db
+from casework.orm import utcnow
+from tests import factories
+from tests.factories import sign_in_with_password
+
 VECTORS = [
     "https://evil.example/",
     "//evil.example/",
@@ -69,3 +76,85 @@ def test_any_next_value_stays_on_the_site(app: Flask, target: str) -> None:
     response = switch_language(app, target)
     assert response.status_code == 302
     assert where_a_browser_goes(response.headers["Location"]) == "localhost"
+
+
+# --- every other place that takes a return address ---------------------------------------
+
+
+@pytest.fixture
+def organisation(app: Flask) -> Organisation:
+    return factories.org()
+
+
+def staff_member(organisation: Organisation, **fields: Any) -> User:
+    member = factories.user(organisation, Role.CASEWORKER, **fields)
+    db.session.commit()
+    return member
+
+
+@pytest.mark.parametrize("target", VECTORS)
+def test_signing_in_with_a_password_never_leaves_the_site(
+    app: Flask, organisation: Organisation, target: str
+) -> None:
+    member = staff_member(organisation)
+    response = sign_in_with_password(app.test_client(), member.email, next_url=target)
+    assert response.status_code == 302
+    assert where_a_browser_goes(response.headers["Location"]) == "localhost"
+
+
+@pytest.mark.parametrize("target", VECTORS)
+def test_signing_in_with_a_second_factor_never_leaves_the_site(
+    app: Flask, organisation: Organisation, target: str
+) -> None:
+    member = staff_member(organisation)
+    secret = factories.with_totp(member)
+    db.session.commit()
+    client = app.test_client()
+    # The target is kept in the session between the password and the code.
+    assert sign_in_with_password(client, member.email, next_url=target).status_code == 302
+    response = client.post("/staff/sign-in/code", data={"code": totp.code_at(secret, utcnow())})
+    assert response.status_code == 302
+    assert where_a_browser_goes(response.headers["Location"]) == "localhost"
+    assert client.get("/staff/notifications/").status_code == 200  # really signed in
+
+
+@pytest.mark.parametrize("target", VECTORS)
+def test_the_sign_in_page_of_someone_signed_in_never_leaves_the_site(
+    app: Flask, organisation: Organisation, target: str
+) -> None:
+    client = app.test_client()
+    factories.sign_in(client, staff_member(organisation, password=None))
+    response = client.get("/staff/sign-in", query_string={"next": target})
+    assert response.status_code == 302
+    assert where_a_browser_goes(response.headers["Location"]) == "localhost"
+
+
+@pytest.mark.parametrize("target", VECTORS)
+def test_a_bulk_action_returns_to_the_queue_never_off_the_site(
+    app: Flask, organisation: Organisation, target: str
+) -> None:
+    member = staff_member(organisation, password=None)
+    case = factories.case(organisation)
+    db.session.commit()
+    client = app.test_client()
+    factories.sign_in(client, member)
+    response = client.post(
+        "/staff/cases/bulk",
+        data={"case_ids": [str(case.id)], "action": "assign", "assignee": "", "back": target},
+    )
+    assert response.status_code == 302
+    assert where_a_browser_goes(response.headers["Location"]) == "localhost"
+
+
+def test_the_sign_in_page_keeps_an_on_site_target_through_the_form(
+    app: Flask, organisation: Organisation
+) -> None:
+    """Visitors sent to sign in come back where they were going (the refusals are not blanket)."""
+    member = staff_member(organisation)
+    client = app.test_client()
+    refused = client.get("/staff/cases/?queue=mine")
+    assert refused.headers["Location"] == "/staff/sign-in?next=/staff/cases/?queue%3Dmine"
+    page = client.get(refused.headers["Location"]).get_data(as_text=True)
+    assert 'name="next" type="hidden" value="/staff/cases/?queue=mine"' in page
+    response = sign_in_with_password(client, member.email, next_url="/staff/cases/?queue=mine")
+    assert response.headers["Location"] == "/staff/cases/?queue=mine"

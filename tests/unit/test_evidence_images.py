@@ -8,7 +8,6 @@ import io
 import struct
 import warnings
 import zipfile
-import zlib
 
 import numpy as np
 import pytest
@@ -25,6 +24,7 @@ from casework.evidence.images import (
     sanitise_image,
     thumbnail,
 )
+from tests.hostile_files import crafted_png, png_chunk, zip_bytes
 
 MAX_BYTES = 20 * 1024 * 1024
 GPS_MARKER = "CaseworkGPSArea"
@@ -115,23 +115,6 @@ def png_with_metadata() -> bytes:
         assert img.getexif()[ExifTags.Base.Make] == MAKE_MARKER
     assert TEXT_MARKER.encode() in data
     return data
-
-
-def png_chunk(kind: bytes, body: bytes) -> bytes:
-    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-
-def crafted_png(width: int, height: int, *, bit_depth: int = 1) -> bytes:
-    """A tiny greyscale PNG whose header declares width x height pixels."""
-    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 0, 0, 0, 0)
-    row = b"\x00" + b"\x00" * ((width * bit_depth + 7) // 8)
-    idat = zlib.compress(row * 4, 9)  # a few rows: the decoder must never get that far
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + png_chunk(b"IHDR", ihdr)
-        + png_chunk(b"IDAT", idat)
-        + png_chunk(b"IEND", b"")
-    )
 
 
 def png_chunk_types(data: bytes) -> list[bytes]:
@@ -269,13 +252,6 @@ def test_result_fields_describe_the_reencoded_bytes() -> None:
 
 
 # --- polyglots ---------------------------------------------------------------------------------
-
-
-def zip_bytes() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("payload/CaseworkZipEntry.html", "<script>alert(1)</script>")
-    return buffer.getvalue()
 
 
 def test_jpeg_with_zip_appended_comes_out_as_pixels_only() -> None:

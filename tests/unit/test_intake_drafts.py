@@ -71,3 +71,15 @@ def test_expired_drafts_are_purged_and_fresh_ones_kept(store: DraftStore, tmp_pa
     os.utime(tmp_path / "drafts" / older.id / "answers.bin", (seven_hours_ago,) * 2)
     assert store.purge_expired() == 1
     assert sorted(p.name for p in (tmp_path / "drafts").iterdir()) == [fresh.id]
+
+
+def test_a_draft_deleted_while_purging_is_skipped(
+    store: DraftStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found under load: another request sends (and deletes) its draft mid-scan."""
+    kept, gone = store.new(), store.new()
+    entries = list(os.scandir(tmp_path / "drafts"))
+    store.delete(gone.id)
+    monkeypatch.setattr("casework.intake.drafts.os.scandir", lambda _path: iter(entries))
+    assert store.purge_expired() == 0
+    assert store.load(kept.id) is not None

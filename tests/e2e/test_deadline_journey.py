@@ -1,0 +1,172 @@
+"""Journey: the platform lets its deadline pass; the worker escalates; the caseworker sees it.
+
+The case stands where the caseworker journey leaves it: assigned, a takedown notice
+recorded as sent under the US TAKE IT DOWN Act (48 hours), its deadline rows written
+and its jobs scheduled in Redis. The test then moves the clock of a real
+`python worker.py --burst` process 49 hours ahead (libfaketime): that worker, and
+nothing in the test, finds the deadline missed, escalates the case and tells the
+caseworker, by notification and by email to an SMTP server on loopback. In the browser
+the case has left Awaiting platform for Escalated.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from casework.accounts.models import Role
+from casework.cases.models import Case, CaseStatus
+from casework.deadlines.models import Deadline, DeadlineState, Escalation
+from casework.deadlines.scheduling import schedule_deadline_jobs
+from casework.jobs import redis_connection
+from tests import factories
+from tests.conftest import IN_CI
+from tests.deadline_factories import TIDA, sent_notice
+from tests.e2e.conftest import LiveServer
+from tests.e2e.journeys import database, screen, sign_in_staff
+from tests.smtp_server import Inbox, smtp_server
+from tests.worker_process import REPO_ROOT, worker_env
+
+pytestmark = pytest.mark.e2e
+
+CASEWORKER = "Amina Diallo"
+# TAKE IT DOWN gives the platform 48 hours from receipt; the worker lives an hour past it.
+WORKER_CLOCK_AHEAD = "+49h"
+
+
+@pytest.fixture
+def live_backend() -> str:
+    return "postgresql"
+
+
+@pytest.fixture
+def faketime() -> str:
+    """libfaketime's launcher; a missing one skips locally and fails in CI."""
+    found = shutil.which("faketime")
+    if found is None:
+        message = "faketime not found: apt-get install faketime"
+        if IN_CI:
+            pytest.fail(message + " (required in CI)")
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[Inbox, int]]:
+    with smtp_server() as running:
+        yield running
+
+
+@pytest.fixture
+def clean_queues(live_server: LiveServer) -> None:
+    """Jobs left in Redis by other tests would run in this worker with a moved clock."""
+    with live_server.app.app_context():
+        redis_connection(live_server.app).flushdb()
+
+
+@dataclass(frozen=True)
+class Seeded:
+    email: str
+    reference: str
+    case_id: int
+    due_at: datetime
+
+
+def notice_sent_just_now(app: Flask) -> Seeded:
+    """The caseworker journey's end: her case, its notice sent, the platform's clock running."""
+    with database(app) as session:
+        organisation = factories.org(receives_public_reports=True)
+        amina = factories.user(organisation, Role.CASEWORKER, name=CASEWORKER)
+        case = factories.case(
+            organisation, status=CaseStatus.AWAITING_PLATFORM, assignee_id=amina.id
+        )
+        notice = sent_notice(case, route_key=TIDA, received_at=datetime.now(UTC))
+        session.commit()
+        deadline = session.scalars(select(Deadline).where(Deadline.notice_id == notice.id)).one()
+        # As recording a notice does once its transaction has committed.
+        assert schedule_deadline_jobs([deadline.id]) > 0
+        return Seeded(amina.email, case.reference, case.id, deadline.due_at)
+
+
+def run_worker_hours_later(app: Flask, faketime: str, smtp_port: int) -> str:
+    env = worker_env(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port)
+    # The moved clock runs on; monotonic time stays real so timeouts behave.
+    env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
+    result = subprocess.run(
+        [faketime, "-m", "-f", WORKER_CLOCK_AHEAD, sys.executable, "worker.py", "--burst"],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stderr
+
+
+def queue_references(page: Any, queue: str) -> set[str]:
+    page.goto(f"/staff/cases/?queue={queue}")
+    return {str(a.inner_text()) for a in page.locator(".queue-table tbody th a").all()}
+
+
+def test_a_missed_deadline_is_escalated_by_the_worker_and_shown_to_the_caseworker(
+    live_server: LiveServer,
+    page: Any,
+    shoot: Any,
+    faketime: str,
+    inbox: tuple[Inbox, int],
+    clean_queues: None,
+) -> None:
+    seeded = notice_sent_just_now(live_server.app)
+    messages, smtp_port = inbox
+
+    page.goto("/staff/sign-in")
+    sign_in_staff(page, seeded.email, factories.PASSWORD)
+    page.wait_for_url("**/staff/cases/")
+    assert queue_references(page, "awaiting") == {seeded.reference}
+    assert queue_references(page, "escalated") == set()
+    screen(page, shoot, "escalated queue still empty")
+
+    # Two days pass for the worker; the platform has done nothing.
+    run_worker_hours_later(live_server.app, faketime, smtp_port)
+
+    with database(live_server.app) as session:
+        case = session.get_one(Case, seeded.case_id)
+        assert case.status is CaseStatus.ESCALATED
+        deadline = session.scalars(select(Deadline).where(Deadline.case_id == case.id)).one()
+        assert deadline.state is DeadlineState.MISSED
+        # Handled on the worker's clock, after the due time; and once, though both the
+        # scheduled job and the sweep came for it.
+        assert deadline.handled_at is not None and deadline.handled_at > seeded.due_at
+        assert len(session.scalars(select(Escalation)).all()) == 1
+
+    assert queue_references(page, "awaiting") == set()
+    assert queue_references(page, "escalated") == {seeded.reference}
+    screen(page, shoot, "escalated queue")
+
+    page.get_by_role("link", name=seeded.reference, exact=True).click()
+    page.wait_for_url(f"**/staff/cases/{seeded.case_id}")
+    assert page.locator("h1 .badge").last.inner_text() == "escalated"
+    screen(page, shoot, "escalated case")
+
+    page.goto("/staff/notifications/")
+    missed = page.locator("ul.notifications li").filter(has_text="missed its deadline")
+    assert missed.count() == 1
+    assert seeded.reference in missed.inner_text()
+    screen(page, shoot, "notification")
+
+    # And she was told by email, through the worker, in one message about this case.
+    to_her = [m for m in messages.messages if m["To"] == seeded.email]
+    missed_emails = [m for m in to_her if str(m["Subject"]).startswith("Deadline missed")]
+    assert len(missed_emails) == 1
+    assert seeded.reference in str(missed_emails[0]["Subject"])
