@@ -52,10 +52,53 @@ def store_image(
     """
     if not images_allowed(case.minor):
         raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
+    key = keep_in_storage(storage, data=data, sha256=sha256, new_keys=new_keys)
+    return image_row(
+        session,
+        case,
+        key=key,
+        sha256=sha256,
+        pdq=pdq,
+        pdq_quality=pdq_quality,
+        media_type=media_type,
+        size=len(data),
+        width=width,
+        height=height,
+        original_name=original_name,
+    )
+
+
+def keep_in_storage(
+    storage: EvidenceStorage, *, data: bytes, sha256: str, new_keys: list[str]
+) -> str:
+    """Encrypt an image into storage (once: storage is addressed by content); its key.
+
+    A key written for the first time is appended to new_keys (see store_image).
+    """
     existed = storage.exists(sha256)
     key = storage.put(sha256, data)
     if not existed:
         new_keys.append(key)
+    return key
+
+
+def image_row(
+    session: Session,
+    case: Case,
+    *,
+    key: str,
+    sha256: str,
+    pdq: str | None,
+    pdq_quality: int | None,
+    media_type: str,
+    size: int,
+    width: int,
+    height: int,
+    original_name: str | None,
+) -> EvidenceFile:
+    """The row of an image already in storage under key. The caller commits."""
+    if not images_allowed(case.minor):
+        raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
     evidence = EvidenceFile(
         case_id=case.id,
         storage_key=key,
@@ -64,7 +107,7 @@ def store_image(
         pdq=pdq,
         pdq_quality=pdq_quality,
         media_type=media_type,
-        size_bytes=len(data),
+        size_bytes=size,
         width=width,
         height=height,
         original_name=original_name,

@@ -24,7 +24,12 @@ from casework.audit.services import record_event
 from casework.cases.models import Case, FilerRole, ItemKind, MinorStatus
 from casework.cases.services import NewCase, NewItem, open_case
 from casework.evidence.crypto import load_key
-from casework.evidence.files import images_allowed, record_device_file, store_image
+from casework.evidence.files import (
+    image_row,
+    images_allowed,
+    keep_in_storage,
+    record_device_file,
+)
 from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import XPost
 from casework.intake import flow
@@ -335,18 +340,29 @@ def submit_report(
     read_screenshot: Callable[[str], bytes],
     storage: EvidenceStorage,
     sign_in_url: str,
+    new_keys: list[str] | None = None,
 ) -> Submission:
     """Open the case with its items, evidence, audit events and confirmation email.
 
     The caller commits, once, so a report is saved whole or not at all. Evidence
-    files are written to storage before that commit; if the commit fails, the
-    caller removes the files listed in new_storage_keys.
+    files are written to storage first; the keys written for the first time are
+    appended to new_keys as they are written, so that if this or the commit fails,
+    the caller can remove exactly those files.
     """
     organisation = receiving_organisation(session)
     if organisation is None:
         raise IntakeError("no_organisation")
     if not images_allowed(report.minor) and (report.screenshots or report.device_files):
         raise IntakeError("images_for_minor", "age")
+
+    new_keys = [] if new_keys is None else new_keys
+    # Into storage before the case is opened: opening it takes the organisation's audit
+    # chain until the commit, and no report should wait there for another's disk writes.
+    stored = []
+    for shot in report.screenshots:
+        data = read_screenshot(shot.sha256)
+        key = keep_in_storage(storage, data=data, sha256=shot.sha256, new_keys=new_keys)
+        stored.append((shot, key, len(data)))
 
     access_code = generate_access_code()
     case = open_case(
@@ -376,23 +392,21 @@ def submit_report(
         ],
         VICTIM,
     )
-    new_keys: list[str] = []
     evidence = [
-        store_image(
+        image_row(
             session,
             case,
-            storage,
-            data=read_screenshot(shot.sha256),
+            key=key,
             sha256=shot.sha256,
             pdq=shot.pdq,
             pdq_quality=shot.pdq_quality,
             media_type=shot.media_type,
+            size=size,
             width=shot.width,
             height=shot.height,
             original_name=shot.name,
-            new_keys=new_keys,
         )
-        for shot in report.screenshots
+        for shot, key, size in stored
     ]
     evidence += [
         record_device_file(

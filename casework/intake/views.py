@@ -419,8 +419,8 @@ def submit() -> Response | str | tuple[str, int]:
             read_screenshot=lambda sha256: store.read_screenshot(draft, sha256),
             storage=storage,
             sign_in_url=url_for("victim.sign_in", _external=True),
+            new_keys=new_keys,
         )
-        new_keys = submission.new_storage_keys
         db.session.commit()
     except IntakeError as exc:
         db.session.rollback()

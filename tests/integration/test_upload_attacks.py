@@ -20,6 +20,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from casework.evidence.files import evidence_storage
 from casework.evidence.models import EvidenceFile
@@ -32,6 +33,7 @@ from tests.hostile_files import (
     html_behind_png_magic,
     jpeg_zip_polyglot,
     pdf_jpeg_polyglot,
+    picture,
     svg_with_script,
 )
 from tests.intake_support import Answers, files_under, fill_report, page_text, row_counts, submit
@@ -144,3 +146,31 @@ def fill_where_and_wishes(client: FlaskClient) -> None:
         data={"country": "GB", "language": "en", "contact": "none", "timezone": "UTC"},
     )
     client.post("/report/wishes", data={"actions": ["takedown"], "consent": "y"})
+
+
+def test_a_report_that_cannot_be_saved_leaves_no_evidence_file_behind(
+    app: Flask, at_screenshots: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Screenshots go to storage before the case is opened; a failure removes them again."""
+    response = post_files(
+        at_screenshots, "/report/screenshots", [("shot.png", picture("PNG"))], action="continue"
+    )
+    assert response.status_code == 302
+    fill_where_and_wishes(at_screenshots)
+    rows = row_counts(db.session)
+
+    def database_gone(*_: Any, **__: Any) -> None:
+        raise OperationalError("INSERT INTO cases", {}, ConnectionError("server closed"))
+
+    monkeypatch.setattr("casework.intake.services.open_case", database_gone)
+    response = at_screenshots.post("/report/submit")
+    assert response.status_code == 500
+    assert "We could not save your report" in page_text(response)
+    assert row_counts(db.session) == rows
+    assert stored_files(app) == []
+
+    # Nothing entered is lost: once the database is back, the same report goes through.
+    monkeypatch.undo()
+    submit(at_screenshots)
+    (row,) = db.session.scalars(select(EvidenceFile)).all()
+    assert [p.name for p in stored_files(app)] == [f"{row.storage_key}.bin"]
