@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 
-from flask import Response, current_app, make_response, render_template, request
+from flask import Blueprint, Response, current_app, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from casework.intake.uploads import MAX_FILES_PER_REQUEST
 
 
 def client_key() -> str:
@@ -39,3 +44,29 @@ def rate_limited_page(error: Exception, *, signing_in: bool) -> Response:
     )
     response.headers["Retry-After"] = str(seconds)
     return response
+
+
+def register_public_error_pages(bp: Blueprint, back_url: Callable[[], str]) -> None:
+    """The public blueprints' answers to an expired form, a too-large upload and a limit.
+
+    back_url says where the too-large page offers to go back to.
+    """
+    @bp.errorhandler(CSRFError)
+    def csrf_error(_error: CSRFError) -> tuple[str, int]:
+        return render_template("public/form_expired.html"), 400
+
+    @bp.errorhandler(RequestEntityTooLarge)
+    def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
+        return (
+            render_template(
+                "public/too_large.html",
+                max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
+                per_request=MAX_FILES_PER_REQUEST,
+                back_url=back_url(),
+            ),
+            413,
+        )
+
+    @bp.errorhandler(429)
+    def too_many(error: Exception) -> Response:
+        return rate_limited_page(error, signing_in=request.endpoint == "victim.sign_in")

@@ -18,10 +18,8 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import CombinedMultiDict
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from casework.evidence.files import delete_files, evidence_storage, unreferenced_keys
@@ -52,7 +50,7 @@ from casework.intake.limits import (
     client_key,
     intake_steps_limit,
     intake_submit_limit,
-    rate_limited_page,
+    register_public_error_pages,
 )
 from casework.intake.minor_routes import ROUTES, routes_for
 from casework.intake.services import IntakeError
@@ -457,27 +455,5 @@ def discard() -> Response:
     return redirect(url_for("intake.start"))
 
 
-# ---------------------------------------------------------------- errors
-
-
-@bp.errorhandler(CSRFError)
-def csrf_error(_error: CSRFError) -> tuple[str, int]:
-    return render_template("public/form_expired.html"), 400
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
-    return (
-        render_template(
-            "public/too_large.html",
-            max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
-            per_request=MAX_FILES_PER_REQUEST,
-            back_url=request.path,
-        ),
-        413,
-    )
-
-
-@bp.errorhandler(429)
-def too_many(error: Exception) -> Response:
-    return rate_limited_page(error, signing_in=False)
+# The public pages' answers to an expired form, a too-large upload and a limit.
+register_public_error_pages(bp, back_url=lambda: request.path)

@@ -16,9 +16,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
 from casework.actors import VICTIM
@@ -45,7 +43,7 @@ from casework.intake.forms import (
 from casework.intake.limits import (
     client_key,
     intake_steps_limit,
-    rate_limited_page,
+    register_public_error_pages,
     victim_sign_in_limit,
 )
 from casework.intake.links import read_link_lines
@@ -299,24 +297,5 @@ def sign_out() -> Response:
     return redirect(url_for("victim.sign_in"))
 
 
-@bp.errorhandler(CSRFError)
-def csrf_error(_error: CSRFError) -> tuple[str, int]:
-    return render_template("public/form_expired.html"), 400
-
-
-@bp.errorhandler(RequestEntityTooLarge)
-def too_large(_error: RequestEntityTooLarge) -> tuple[str, int]:
-    return (
-        render_template(
-            "public/too_large.html",
-            max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
-            per_request=MAX_FILES_PER_REQUEST,
-            back_url=url_for("victim.case_page"),
-        ),
-        413,
-    )
-
-
-@bp.errorhandler(429)
-def too_many(error: Exception) -> Response:
-    return rate_limited_page(error, signing_in=request.endpoint == "victim.sign_in")
+# The public pages' answers to an expired form, a too-large upload and a limit.
+register_public_error_pages(bp, back_url=lambda: url_for("victim.case_page"))
