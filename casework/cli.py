@@ -191,6 +191,7 @@ def sweep_command(at: str | None) -> None:
     record_run(db.session, report, started_at=started, redis=redis_connection(app))
     click.echo(report.summary())
 
+
 @cli_group.command("routes")
 def routes_command() -> None:
     """List the legal routes with their deadlines and whether their facts are verified."""

@@ -54,6 +54,7 @@ def cheap_password_hashing() -> Iterator[None]:
     yield
     passwords._hasher = production
 
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Compile the message catalogues (kept out of git) when a .po is newer than its .mo."""
     from babel.messages.mofile import write_mo

@@ -119,6 +119,7 @@ def sign_in_with_password(
         data["next"] = next_url
     return client.post("/staff/sign-in", data=data)
 
+
 def image_bytes(seed: int, size: int = 96) -> bytes:
     """A small, distinct PNG: a few coloured rectangles placed by the seed."""
     import io
@@ -191,6 +192,7 @@ def deadline(notice_: Any, due_at: datetime, **fields: Any) -> Any:
     db.session.flush()
     refresh_sort_deadline(db.session, db.session.get_one(Case, notice_.case_id))
     return created
+
 
 _CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
 

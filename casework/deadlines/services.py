@@ -55,4 +55,3 @@ def start_clock(
     if case is not None:
         refresh_sort_deadline(session, case)
     return deadlines
-

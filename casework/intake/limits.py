@@ -51,6 +51,7 @@ def register_public_error_pages(bp: Blueprint, back_url: Callable[[], str]) -> N
 
     back_url says where the too-large page offers to go back to.
     """
+
     @bp.errorhandler(CSRFError)
     def csrf_error(_error: CSRFError) -> tuple[str, int]:
         return render_template("public/form_expired.html"), 400
