@@ -7,7 +7,7 @@ from typing import Final
 from flask_babel import LazyString, get_locale, pgettext
 from flask_babel import lazy_gettext as _l
 
-from casework.cases.models import ItemKind
+from casework.cases.models import ContentCategory, ItemKind
 from casework.deadlines.models import DeadlineState
 from casework.notices.models import NoticeState
 
@@ -17,6 +17,14 @@ ITEM_KIND_LABELS: Final[dict[str, LazyString]] = {
     ItemKind.REPOST.value: _l("repost"),
     ItemKind.ORIGINAL_PHOTO.value: _l("original photo"),
     ItemKind.UNKNOWN.value: _l("not known"),
+}
+
+# What an image shows decides which laws cover it, so each post is classified before a notice.
+CATEGORY_LABELS: Final[dict[str, LazyString]] = {
+    ContentCategory.NUDE_SEXUAL.value: _l("nude or sexual"),
+    ContentCategory.REVEALING_ATTIRE.value: _l("revealing clothing (e.g. a bikini), not nude"),
+    ContentCategory.MINOR.value: _l("a minor"),
+    ContentCategory.UNKNOWN.value: _l("not classified yet"),
 }
 
 # Why a jurisdiction's law applies: where the person lives, or where the platform is established.

@@ -375,6 +375,42 @@ def record_removal_check(
     )
 
 
+def classify_items(
+    session: Session, case: Case, categories: dict[int, ContentCategory], actor: Actor
+) -> int:
+    """Say what each post's image shows; returns how many changed. The caller commits.
+
+    Posts of a case whose person is or may be a minor stay "minor": no notice may treat
+    the image as anything else.
+    """
+    if case.merged_into_id is not None:
+        raise CaseError(_l("This case was merged into another; work on that case instead."))
+    if case.minor is not MinorStatus.NO and any(
+        category is not ContentCategory.MINOR for category in categories.values()
+    ):
+        raise CaseError(
+            _l("The person depicted is or may be a minor: every post stays classified as a minor.")
+        )
+    changed: dict[str, str] = {}
+    for item in case.items:
+        category = categories.get(item.id)
+        if category is not None and category is not item.category:
+            item.category = category
+            changed[str(item.id)] = category.value
+    if changed:
+        record_event(
+            session,
+            "items.classified",
+            actor,
+            chain_id=case.organisation_id,
+            case_id=case.id,
+            object_type="case",
+            object_id=case.id,
+            details={"categories": changed},
+        )
+    return len(changed)
+
+
 def record_platform_reply(
     session: Session, notice: Notice, text: str, received_at: datetime, actor: Actor
 ) -> None:

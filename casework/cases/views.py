@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from casework.cases.forms import (
 )
 from casework.cases.grouping import dismiss_link
 from casework.cases.merge import MergeError, check_merge, merge_cases
-from casework.cases.models import Case, CaseLink, CaseStatus, Item, RemovalState
+from casework.cases.models import Case, CaseLink, CaseStatus, ContentCategory, Item, RemovalState
 from casework.cases.overview import organisation_overview
 from casework.cases.queues import (
     QUEUE_HINTS,
@@ -66,6 +66,7 @@ from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStora
 from casework.extensions import db
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
 from casework.notices.bulk import enqueue_letters
+from casework.notices.forms import CHANNEL_LABELS
 from casework.notices.models import Letter, Notice
 from casework.orm import utcnow
 from casework.urls import safe_next
@@ -267,6 +268,7 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
         "link_errors": [],
         "removal_failed": {},
         "reply_failed": {},
+        "classify_failed": None,
     }
     forms.update(context)
     return (
@@ -281,6 +283,8 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
             letter_url=letter_url,
             removal_states=RemovalState,
             item_kinds=labels.ITEM_KIND_LABELS,
+            categories=labels.CATEGORY_LABELS,
+            channel_labels=CHANNEL_LABELS,
             bases=labels.JURISDICTION_BASIS_LABELS,
             notice_state=labels.notice_state_label,
             deadline_states=labels.DEADLINE_STATE_LABELS,
@@ -425,6 +429,49 @@ def record_removal(case_id: int, item_id: int) -> Response | tuple[str, int]:
     return _back(case, f"item-{item.id}")
 
 
+@dataclass
+class ClassifyFailure:
+    """What was chosen, kept for the page that says why it was not saved."""
+
+    entered: dict[int, str]
+    errors: dict[int, str]
+    message: str | None = None
+
+
+@bp.post("/<int:case_id>/items/categories")
+@roles_required(*CASEWORK_ROLES)
+def classify(case_id: int) -> Response | tuple[str, int]:
+    case = get_case_or_404(case_id)
+    entered = {
+        item.id: raw
+        for item in case.items
+        if (raw := request.form.get(f"category-{item.id}")) is not None
+    }
+    categories: dict[int, ContentCategory] = {}
+    errors: dict[int, str] = {}
+    for item_id, raw in entered.items():
+        try:
+            categories[item_id] = ContentCategory(raw)
+        except ValueError:
+            errors[item_id] = _("Choose what the image shows from the list.")
+    if errors:
+        return _render_detail(case, 400, classify_failed=ClassifyFailure(entered, errors))
+    try:
+        changed = services.classify_items(db.session, case, categories, current_actor())
+    except services.CaseError as exc:
+        db.session.rollback()
+        failure = ClassifyFailure(entered, {}, str(exc.message))
+        return _render_detail(case, 400, classify_failed=failure)
+    db.session.commit()
+    flash(
+        ngettext("%(num)d post classified.", "%(num)d posts classified.", changed)
+        if changed
+        else _("Nothing changed."),
+        "info",
+    )
+    return _back(case, "items")
+
+
 @bp.post("/<int:case_id>/notices/<int:notice_id>/reply")
 def record_reply(case_id: int, notice_id: int) -> Response | tuple[str, int]:
     case = get_case_or_404(case_id)
@@ -532,13 +579,16 @@ def merge(case_id: int) -> Response | tuple[str, int]:
     if request.method == "POST" and target is not None and problem is None and form.validate():
         summary = merge_cases(db.session, case, target, current_actor())
         db.session.commit()
+        moved = ngettext("%(num)d post moved", "%(num)d posts moved", summary.items_moved)
+        combined = ngettext(
+            "%(num)d already here", "%(num)d already here", len(summary.items_combined)
+        )
         flash(
             _(
-                "%(source)s was merged into this case (%(items)d posts moved, "
-                "%(combined)d combined).",
+                "%(source)s was merged into this case (%(moved)s, %(combined)s).",
                 source=case.reference,
-                items=summary.items_moved,
-                combined=len(summary.items_combined),
+                moved=moved,
+                combined=combined,
             ),
             "info",
         )

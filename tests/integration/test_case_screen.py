@@ -11,7 +11,14 @@ from sqlalchemy import func, select
 
 from casework.accounts.models import Role
 from casework.audit.models import AuditEvent
-from casework.cases.models import Case, CaseStatus, Item, RemovalState
+from casework.cases.models import (
+    Case,
+    CaseStatus,
+    ContentCategory,
+    Item,
+    MinorStatus,
+    RemovalState,
+)
 from casework.deadlines.models import DeadlineState
 from casework.extensions import db
 from casework.notices.models import Letter, Notice, NoticeItem, NoticeState
@@ -170,6 +177,81 @@ def test_a_removal_check_is_recorded_with_its_time(desk: dict[str, Any]) -> None
     )
     assert future.status_code == 400
     assert "cannot be in the future" in future.get_data(as_text=True)
+
+
+def test_posts_are_classified_from_the_case_screen(desk: dict[str, Any]) -> None:
+    client, case = desk["client"], desk["case"]
+    first, second, third = case.items
+    response = client.post(
+        f"/staff/cases/{case.id}/items/categories",
+        data={f"category-{first.id}": "nude_sexual", f"category-{second.id}": "revealing_attire"},
+    )
+    assert response.status_code == 302
+    db.session.expire_all()
+    categories = {i.id: i.category for i in db.session.scalars(select(Item))}
+    assert categories == {
+        first.id: ContentCategory.NUDE_SEXUAL,
+        second.id: ContentCategory.REVEALING_ATTIRE,
+        third.id: ContentCategory.UNKNOWN,
+    }
+    (event,) = events("items.classified")
+    assert event.details == {
+        "categories": {str(first.id): "nude_sexual", str(second.id): "revealing_attire"}
+    }
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert "2 posts classified." in page
+    assert '<option value="nude_sexual" selected>' in page
+
+
+def test_a_bad_category_is_refused_next_to_its_post_keeping_the_others(
+    desk: dict[str, Any],
+) -> None:
+    client, case = desk["client"], desk["case"]
+    first, second, _third = case.items
+    response = client.post(
+        f"/staff/cases/{case.id}/items/categories",
+        data={f"category-{first.id}": "revealing_attire", f"category-{second.id}": "<b>nude</b>"},
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'<p class="error-message" id="category-{second.id}-error">' in page
+    assert "Choose what the image shows from the list." in page
+    # The choice made for the first post is still on screen, and nothing was saved.
+    first_select = page.split(f'id="category-{first.id}"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="revealing_attire" selected>' in first_select
+    db.session.expire_all()
+    assert {i.category for i in db.session.scalars(select(Item))} == {ContentCategory.UNKNOWN}
+    assert events("items.classified") == []
+
+
+def test_a_minors_posts_stay_classified_as_a_minor(desk: dict[str, Any]) -> None:
+    client, org = desk["client"], desk["org"]
+    case = factories.case(org, minor=MinorStatus.UNSURE, country="FR")
+    db.session.commit()
+    (item,) = case.items
+    assert item.category is ContentCategory.MINOR
+    response = client.post(
+        f"/staff/cases/{case.id}/items/categories", data={f"category-{item.id}": "nude_sexual"}
+    )
+    assert response.status_code == 400
+    assert "every post stays classified as a minor" in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get_one(Item, item.id).category is ContentCategory.MINOR
+    # And the screen offers no choice to make for them.
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert f'name="category-{item.id}"' not in page
+
+
+def test_a_lawyer_reads_the_classification_but_cannot_change_it(desk: dict[str, Any]) -> None:
+    client, case = desk["client"], desk["case"]
+    factories.sign_in(client, desk["lawyer"])
+    item = case.items[0]
+    response = client.post(
+        f"/staff/cases/{case.id}/items/categories", data={f"category-{item.id}": "nude_sexual"}
+    )
+    assert response.status_code == 403
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert "not classified yet" in page and 'id="classify-form"' not in page
 
 
 def test_a_platform_reply_is_recorded(desk: dict[str, Any]) -> None:
