@@ -348,14 +348,26 @@ def _moment(value: datetime, field: str, now: datetime) -> datetime:
     return moment
 
 
+# Sending a notice is what triage and action lead to: a case still new or in triage
+# passes through them on its way to awaiting the platform, each move in the audit trail.
+_TO_AWAITING: Final[dict[CaseStatus, tuple[CaseStatus, ...]]] = {
+    CaseStatus.NEW: (CaseStatus.TRIAGE, CaseStatus.ACTION, CaseStatus.AWAITING_PLATFORM),
+    CaseStatus.TRIAGE: (CaseStatus.ACTION, CaseStatus.AWAITING_PLATFORM),
+    CaseStatus.ACTION: (CaseStatus.AWAITING_PLATFORM,),
+    CaseStatus.ESCALATED: (CaseStatus.AWAITING_PLATFORM,),
+}
+
+
 def _move_to_awaiting(session: Session, case: Case, actor: Actor) -> None:
-    if case.status is CaseStatus.AWAITING_PLATFORM:
-        return
+    path = _TO_AWAITING.get(case.status, ())
     try:
-        check_transition(case.status, CaseStatus.AWAITING_PLATFORM, actor)
+        steps = list(zip((case.status, *path), path, strict=False))
+        for source, target in steps:
+            check_transition(source, target, actor)
     except TransitionError:
-        return  # the workflow does not allow it from here (a new case, a closed one)
-    transition(session, case, CaseStatus.AWAITING_PLATFORM, actor, reason="notice_sent")
+        return  # not this actor's moves to make (the system cannot triage a case)
+    for _source, target in steps:
+        transition(session, case, target, actor, reason="notice_sent")
 
 
 def record_sent(

@@ -9,10 +9,12 @@ from flask import Flask
 from sqlalchemy import select
 
 from casework.accounts.models import Role
-from casework.actors import Actor
+from casework.actors import SYSTEM, Actor
+from casework.audit.models import AuditEvent
 from casework.cases.models import CaseStatus
 from casework.deadlines.models import Deadline
 from casework.extensions import db
+from casework.notices.models import NoticeState
 from casework.notices.registry import default_registry
 from casework.notices.services import (
     NoticeDetails,
@@ -83,16 +85,39 @@ def test_a_receipt_in_the_future_or_before_sending_is_refused(app: Flask) -> Non
         record_sent(db.session, notice, channel="carrier pigeon", received_at=utcnow(), actor=actor)
 
 
-def test_a_new_case_records_the_notice_but_stays_where_the_workflow_keeps_it(app: Flask) -> None:
+def _status_moves(case_id: int) -> list[dict[str, str]]:
+    events = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case_id, AuditEvent.action == "case.status_changed")
+        .order_by(AuditEvent.id)
+    )
+    return [event.details for event in events]
+
+
+def test_a_new_case_goes_through_triage_and_action_when_its_notice_is_sent(app: Flask) -> None:
     user, actor, route, case = _setup("us.tida.removal")
     notice = complete_notice(case, route, user)
     received = utcnow() - timedelta(hours=1)
     (deadline,) = record_sent(
         db.session, notice, channel="web_form", received_at=received, actor=actor
     )
-    assert case.status is CaseStatus.NEW  # new -> awaiting_platform is not a workflow move
+    assert case.status is CaseStatus.AWAITING_PLATFORM
+    assert _status_moves(case.id) == [
+        {"from": "new", "to": "triage", "reason": "notice_sent"},
+        {"from": "triage", "to": "action", "reason": "notice_sent"},
+        {"from": "action", "to": "awaiting_platform", "reason": "notice_sent"},
+    ]
     assert case.first_notice_at == received
     assert deadline.due_at == received + timedelta(hours=48)
+
+
+def test_the_system_never_triages_a_case_to_send_its_notice(app: Flask) -> None:
+    user, _actor, route, case = _setup("us.tida.removal")
+    notice = complete_notice(case, route, user)
+    record_sent(db.session, notice, channel="web_form", received_at=utcnow(), actor=SYSTEM)
+    assert case.status is CaseStatus.NEW  # triage is a person's decision
+    assert _status_moves(case.id) == []
+    assert notice.state is NoticeState.SENT
 
 
 def test_esafetys_clock_waits_for_its_removal_notice(app: Flask) -> None:
