@@ -131,3 +131,8 @@ def aware(local: datetime | None, timezone_name: str | None) -> datetime | None:
     if local is None:
         return None
     return local.replace(tzinfo=zone(timezone_name))
+
+
+def local_now(timezone_name: str | None) -> datetime:
+    """Now, to the minute, as a datetime-local field shows it in the user's time zone."""
+    return datetime.now(zone(timezone_name)).replace(tzinfo=None, second=0, microsecond=0)

@@ -30,6 +30,7 @@ from casework.notices.forms import (
     RecordSentForm,
     RegulatorNoticeForm,
     aware,
+    local_now,
 )
 from casework.notices.letters import create_letter, letter_filename, record_download
 from casework.notices.models import Letter, Notice, NoticeState
@@ -376,6 +377,9 @@ def mark_sent(notice_id: int) -> Response | tuple[str, int]:
         flash(_("This notice is already recorded as sent."))
         return redirect(url_for(".notice", notice_id=row.id))
     form = RecordSentForm()
+    if request.method == "GET":
+        # Most notices are recorded as they go out: received now, unless they say otherwise.
+        form.received_at.data = local_now(current_staff().timezone)
     missing = missing_for(route, notice_facts(db.session, row))
     if form.validate_on_submit():
         zone_name = current_staff().timezone

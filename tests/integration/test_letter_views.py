@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -231,6 +233,32 @@ def test_recording_a_complete_notice_as_sent_starts_the_clock(
     assert case.sort_deadline_at == deadline.due_at
     (event,) = _events("notice.sent")
     assert event.details == {"route": TIDA.key, "channel": "web_form", "deadlines": 1}
+
+
+def test_the_sent_form_offers_now_in_the_users_time_zone(
+    client: FlaskClient, setting: dict[str, Any]
+) -> None:
+    caseworker: User = setting["caseworker"]
+    caseworker.timezone = "Pacific/Auckland"  # far from UTC, so a UTC value would show
+    db.session.commit()
+    sign_in(client, caseworker)
+    zone = ZoneInfo("Pacific/Auckland")
+    before = datetime.now(zone).strftime("%Y-%m-%dT%H:%M")
+    page = client.get(f"/staff/letters/notices/{setting['notice'].id}/sent").get_data(as_text=True)
+    after = datetime.now(zone).strftime("%Y-%m-%dT%H:%M")
+    shown = re.search(r'name="received_at"[^>]*value="([^"]+)"', page)
+    assert shown is not None
+    assert before <= shown.group(1) <= after
+
+
+def test_the_case_screen_leads_to_opening_a_notice(
+    client: FlaskClient, setting: dict[str, Any]
+) -> None:
+    sign_in(client, setting["caseworker"])
+    case: Case = setting["case"]
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert f'href="/staff/letters/cases/{case.id}/notices/new"' in page
+    assert f'href="/staff/letters/cases/{case.id}"' in page
 
 
 def test_the_notice_screen_names_whats_missing_and_keeps_input_on_error(
