@@ -64,15 +64,23 @@ def _merged(event: AuditEvent, names: dict[int, str], refs: dict[int, str]) -> s
     details = event.details or {}
     source = refs.get(int(details.get("source_id") or 0), "?")
     target = refs.get(int(details.get("target_id") or 0), "?")
+    moved = _count(details, "items_moved")
+    combined = _count(details, "items_combined")
+    evidence = _count(details, "evidence")
+    notices = _count(details, "notices")
     return _(
-        "%(source)s was merged into %(target)s: %(items)d items moved, %(combined)d combined "
-        "with items already there, %(evidence)d evidence files, %(notices)d notices.",
+        "%(source)s was merged into %(target)s: %(moved)s, %(combined)s, %(evidence)s, "
+        "%(notices)s.",
         source=source,
         target=target,
-        items=_count(details, "items_moved"),
-        combined=_count(details, "items_combined"),
-        evidence=_count(details, "evidence"),
-        notices=_count(details, "notices"),
+        moved=ngettext("%(num)d post moved", "%(num)d posts moved", moved),
+        combined=ngettext(
+            "%(num)d combined with a post already there",
+            "%(num)d combined with posts already there",
+            combined,
+        ),
+        evidence=ngettext("%(num)d evidence file", "%(num)d evidence files", evidence),
+        notices=ngettext("%(num)d notice", "%(num)d notices", notices),
     )
 
 
