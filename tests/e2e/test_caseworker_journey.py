@@ -1,9 +1,11 @@
-"""Journey: a caseworker signs in, takes a new case from Unassigned and merges its duplicate.
+"""Journey: a caseworker takes a new case, merges its duplicate and sends the takedown notice.
 
 Two reports arrive about one person: hers, and one a friend filed a little later that
 shares one of her posts, which grouping proposes as the same person. The caseworker
 signs in through the real form, finds the case in Unassigned, assigns it to herself,
 opens it, and merges the friend's report into it; the victim's reference lives on.
+She then says what the images show, opens a DSA notice to X covering every post,
+completes it, generates its letter and records it as sent: the follow-up clock starts.
 
 Runs on PostgreSQL, the production database, where the merge's SQL matters most.
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +23,9 @@ from sqlalchemy import select
 
 from casework.accounts.models import Role
 from casework.audit.models import AuditEvent
-from casework.cases.models import Case, CaseStatus, FilerRole
+from casework.cases.models import Case, CaseStatus, ContentCategory, FilerRole
+from casework.deadlines.models import Deadline
+from casework.notices.models import Letter, Notice, NoticeState
 from tests import factories
 from tests.e2e.conftest import LiveServer
 from tests.e2e.journeys import database, screen, sign_in_staff
@@ -36,6 +41,19 @@ HER_POSTS = [
 FRIENDS_POSTS = [SHARED_POST, "https://x.com/troisieme/status/2008000000000000505"]
 CASEWORKER = "Amina Diallo"
 SAME_POST = re.compile(r"\bthe same post\b")  # and not "the same posting account"
+PREVIEW_SHOWN = """() => {
+  const img = document.querySelector(".letter-preview img");
+  return img !== null && img.complete && img.naturalWidth > 0;
+}"""
+DSA_NOTICE = "Notice of illegal content (DSA Art.16)"
+EXPLANATION = (
+    "These images are AI-generated sexual depictions of a real, identifiable woman, "
+    "made and published without her consent."
+)
+BONA_FIDE = (
+    "I confirm my bona fide belief that the information and allegations contained in this "
+    "notice are accurate and complete."
+)
 
 
 @pytest.fixture
@@ -138,7 +156,7 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
     assert page.locator("h1").inner_text().startswith(seeded.reference)
     flash = page.get_by_role("status").filter(has_text="was merged into this case")
     assert flash.inner_text() == (
-        f"{seeded.duplicate} was merged into this case (1 posts moved, 1 combined)."
+        f"{seeded.duplicate} was merged into this case (1 post moved, 1 already here)."
     )
     assert page.locator("#items-h").inner_text() == "Posts (4)"
     assert (
@@ -148,6 +166,77 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
     )
     assert page.locator("#links tbody tr").count() == 0
     screen(page, shoot, "merged")
+
+    # What the images show decides which laws cover them: all four are sexual deepfakes.
+    selects = page.locator("#items select[name^=category-]")
+    assert selects.count() == 4
+    for choice in selects.all():
+        choice.select_option(label="nude or sexual")
+    page.get_by_role("button", name="Save what the images show").click()
+    page.wait_for_url(re.compile(r"/staff/cases/\d+#items$"))
+    assert page.get_by_role("status").filter(has_text="4 posts classified.").count() == 1
+
+    # The takedown notice, opened from the case, covering every post.
+    page.get_by_role("link", name="Open a notice").click()
+    page.wait_for_url(re.compile(r"/staff/letters/cases/\d+/notices/new$"))
+    page.get_by_label("Legal route").select_option("eu.dsa.notice")
+    assert page.locator("input[name=item_ids]:checked").count() == 4
+    screen(page, shoot, "open a notice")
+    page.get_by_role("button", name="Open the notice").click()
+    page.wait_for_url(re.compile(r"/staff/letters/notices/\d+$"))
+    assert page.locator("h1").inner_text() == DSA_NOTICE
+    assert page.locator(".missing-elements li").all_inner_texts() == [
+        "Explanation of why the content is illegal",
+        "Contact information for the reply",
+        "Statement that the notice is accurate and complete",
+    ]
+    # Her organisation's address for the reply is offered; saving the form keeps it.
+    assert seeded.email in page.get_by_label("Contact information for the reply").input_value()
+    # Classified, every post falls inside what the DSA notice covers.
+    assert page.locator(".scope-flags").count() == 0
+
+    page.get_by_label("Why the content is illegal, or supporting information").fill(EXPLANATION)
+    page.get_by_label(BONA_FIDE).check()
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.wait_for_url(re.compile(r"/staff/letters/notices/\d+$"))
+    assert page.locator("p.complete").inner_text().startswith("Complete:")
+    screen(page, shoot, "notice complete")
+
+    page.get_by_role("button", name="Generate the letter").click()
+    page.wait_for_url(re.compile(r"/staff/letters/\d+$"))
+    assert page.get_by_role("status").filter(has_text="Version 1 of the letter is ready.").count()
+    # The first page of the letter shows as an image (rendered by the server from the PDF).
+    preview = page.get_by_role("img", name="Page 1 of", exact=False)
+    preview.scroll_into_view_if_needed()
+    page.wait_for_function(PREVIEW_SHOWN, timeout=15_000)
+    screen(page, shoot, "letter")
+
+    page.get_by_role("link", name="the notice").click()
+    page.get_by_role("link", name="Record as sent").click()
+    page.wait_for_url(re.compile(r"/staff/letters/notices/\d+/sent$"))
+    page.get_by_label("How it was sent").select_option(label="The platform's web form")
+    # "Received" is offered as now, in her time zone; she keeps it.
+    assert page.get_by_label("When the addressee received it").input_value()
+    screen(page, shoot, "record as sent")
+    page.get_by_role("button", name="Record as sent").click()
+    page.wait_for_url(re.compile(r"/staff/letters/notices/\d+$"))
+    assert page.get_by_role("status").filter(has_text="The deadline clock has started.").count()
+
+    page.get_by_role("link", name=seeded.reference, exact=True).click()
+    page.get_by_role("link", name="Case screen").click()
+    page.wait_for_url(re.compile(r"/staff/cases/\d+$"))
+    assert page.locator("h1 .badge").last.inner_text() == "awaiting platform"
+    sent = page.locator("#notices article.notice")
+    assert sent.count() == 1
+    assert "Covers 4 posts." in sent.inner_text()
+    assert "Sent " in sent.inner_text() and "(The platform's web form)" in sent.inner_text()
+    assert "Deadline " in sent.locator("ul").inner_text()
+    merged_entry = page.locator(".timeline li", has_text="was merged into").first.inner_text()
+    assert (
+        f"{seeded.duplicate} was merged into {seeded.reference}: 1 post moved, "
+        "1 combined with a post already there, 0 evidence files, 0 notices." in merged_entry
+    )
+    screen(page, shoot, "notice sent")
 
     with database(live_server.app) as session:
         cases = {c.reference: c for c in session.scalars(select(Case))}
@@ -164,3 +253,14 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
         }
         assert done_by["case.assigned"] == ("user", hers.assignee.id)
         assert done_by["case.merged"] == ("user", hers.assignee.id)
+        assert done_by["notice.sent"] == ("user", hers.assignee.id)
+        (notice,) = session.scalars(select(Notice).where(Notice.case_id == hers.id))
+        assert notice.route_key == "eu.dsa.notice" and notice.state is NoticeState.SENT
+        assert len(notice.items) == 4
+        assert {item.category for item in hers.items} == {ContentCategory.NUDE_SEXUAL}
+        # The DSA sets no deadline: ours is a follow-up a week after it was received.
+        (deadline,) = session.scalars(select(Deadline).where(Deadline.notice_id == notice.id))
+        assert notice.received_at is not None
+        assert deadline.due_at - notice.received_at == timedelta(days=7)
+        (letter,) = session.scalars(select(Letter).where(Letter.notice_id == notice.id))
+        assert letter.version == 1 and letter.created_by_id == hers.assignee.id

@@ -1,4 +1,4 @@
-"""Journey: the platform lets its deadline pass; the worker escalates; the caseworker sees it.
+"""Journey: the platform lets its deadline pass; the worker escalates; a lawyer takes it on.
 
 The case stands where the caseworker journey leaves it: assigned, a takedown notice
 recorded as sent under the US TAKE IT DOWN Act (48 hours), its deadline rows written
@@ -6,39 +6,48 @@ and its jobs scheduled in Redis. The test then moves the clock of a real
 `python worker.py --burst` process 49 hours ahead (libfaketime): that worker, and
 nothing in the test, finds the deadline missed, escalates the case and tells the
 caseworker, by notification and by email to an SMTP server on loopback. In the browser
-the case has left Awaiting platform for Escalated.
+the case has left Awaiting platform for Escalated. Then a lawyer signs in, finds the case
+ready for legal action, and downloads the complaint to the FTC the worker drafted; the
+test reads the PDF's text.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from casework.accounts.models import Role
+from casework.accounts.models import Role, User
+from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseStatus
 from casework.deadlines.models import Deadline, DeadlineState, Escalation
 from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.jobs import redis_connection
+from casework.notices.models import Letter
 from tests import factories
 from tests.conftest import IN_CI
 from tests.deadline_factories import TIDA, sent_notice
 from tests.e2e.conftest import LiveServer
 from tests.e2e.journeys import database, screen, sign_in_staff
+from tests.letter_cases import pdf_text
 from tests.smtp_server import Inbox, smtp_server
 from tests.worker_process import REPO_ROOT, worker_env
 
 pytestmark = pytest.mark.e2e
 
 CASEWORKER = "Amina Diallo"
+LAWYER = "Maître Claire Dubois"
+FTC_COMPLAINT = "Complaint to the FTC: platform missed the TAKE IT DOWN Act deadline"
 # TAKE IT DOWN gives the platform 48 hours from receipt; the worker lives an hour past it.
 WORKER_CLOCK_AHEAD = "+49h"
 
@@ -76,9 +85,11 @@ def clean_queues(live_server: LiveServer) -> None:
 @dataclass(frozen=True)
 class Seeded:
     email: str
+    lawyer_email: str
     reference: str
     case_id: int
     due_at: datetime
+    post_url: str
 
 
 def notice_sent_just_now(app: Flask) -> Seeded:
@@ -86,6 +97,7 @@ def notice_sent_just_now(app: Flask) -> Seeded:
     with database(app) as session:
         organisation = factories.org(receives_public_reports=True)
         amina = factories.user(organisation, Role.CASEWORKER, name=CASEWORKER)
+        claire = factories.user(organisation, Role.LAWYER, name=LAWYER)
         case = factories.case(
             organisation, status=CaseStatus.AWAITING_PLATFORM, assignee_id=amina.id
         )
@@ -94,7 +106,9 @@ def notice_sent_just_now(app: Flask) -> Seeded:
         deadline = session.scalars(select(Deadline).where(Deadline.notice_id == notice.id)).one()
         # As recording a notice does once its transaction has committed.
         assert schedule_deadline_jobs([deadline.id]) > 0
-        return Seeded(amina.email, case.reference, case.id, deadline.due_at)
+        return Seeded(
+            amina.email, claire.email, case.reference, case.id, deadline.due_at, case.items[0].url
+        )
 
 
 def run_worker_hours_later(app: Flask, faketime: str, smtp_port: int) -> str:
@@ -123,6 +137,7 @@ def test_a_missed_deadline_is_escalated_by_the_worker_and_shown_to_the_caseworke
     live_server: LiveServer,
     page: Any,
     shoot: Any,
+    new_page: Callable[..., Any],
     faketime: str,
     inbox: tuple[Inbox, int],
     clean_queues: None,
@@ -170,3 +185,44 @@ def test_a_missed_deadline_is_escalated_by_the_worker_and_shown_to_the_caseworke
     missed_emails = [m for m in to_her if str(m["Subject"]).startswith("Deadline missed")]
     assert len(missed_emails) == 1
     assert seeded.reference in str(missed_emails[0]["Subject"])
+
+    # A lawyer, in her own browser, takes the case from Ready for legal action.
+    lawyer = new_page()
+    lawyer.goto("/staff/sign-in")
+    sign_in_staff(lawyer, seeded.lawyer_email, factories.PASSWORD)
+    lawyer.wait_for_url("**/staff/letters/")
+    ready = lawyer.locator("table tbody tr", has_text=seeded.reference)
+    assert "escalated" in ready.inner_text()
+    screen(lawyer, shoot, "ready for legal action")
+    ready.get_by_role("link", name=seeded.reference, exact=True).click()
+    lawyer.wait_for_url(f"**/staff/letters/cases/{seeded.case_id}")
+    assert lawyer.get_by_role("heading", name=FTC_COMPLAINT).count() == 1
+    # Version 1, made by the system (the worker), not by a person.
+    drafted = lawyer.locator(f"h3:has-text('{FTC_COMPLAINT}') + .table-wrap tbody tr")
+    assert drafted.count() == 1
+    assert drafted.locator("td").nth(2).inner_text() == "system"
+    screen(lawyer, shoot, "letters of the case")
+    with lawyer.expect_download() as downloading:
+        drafted.get_by_role("link", name="Download").click()
+    download = downloading.value
+    assert download.suggested_filename.endswith(".pdf")
+    pdf = Path(download.path()).read_bytes()
+    assert pdf.startswith(b"%PDF-")
+    text = pdf_text(pdf)
+    assert "Federal Trade Commission" in text
+    assert "did not comply with 47 USC 223a" in text
+    assert "not later than 48 hours after receiving it" in text
+    assert seeded.reference in text
+    assert seeded.post_url in text
+
+    with database(live_server.app) as session:
+        escalation = session.scalars(select(Escalation)).one()
+        assert escalation.letter_id is not None
+        letter = session.get_one(Letter, escalation.letter_id)
+        assert letter.route_key == "us.ftc.complaint"
+        assert hashlib.sha256(pdf).hexdigest() == letter.sha256  # the very version on record
+        lawyer_id = session.scalars(select(User.id).where(User.email == seeded.lawyer_email)).one()
+        (downloaded,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "letter.downloaded")
+        )
+        assert (downloaded.actor_type, downloaded.actor_id) == ("user", lawyer_id)
