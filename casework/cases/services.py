@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from casework.accounts.models import Role, User
 from casework.actors import Actor
-from casework.audit.services import record_event
+from casework.audit.services import NewEvent, record_event, record_events
 from casework.cases.jurisdiction import jurisdictions_for
 from casework.cases.models import (
     Case,
@@ -89,11 +89,20 @@ def priority_for(minor: MinorStatus, spreading: bool = False) -> Priority:
     return Priority.NORMAL
 
 
-def open_case(session: Session, new: NewCase, items: Iterable[NewItem], actor: Actor) -> Case:
+def open_case(
+    session: Session,
+    new: NewCase,
+    items: Iterable[NewItem],
+    actor: Actor,
+    *,
+    audit_later: list[NewEvent] | None = None,
+) -> Case:
     """Create a case in status new with its items, jurisdictions and audit event.
 
     Items repeating a status id are merged into one. The caller commits, so the
-    whole intake is one transaction.
+    whole intake is one transaction. With audit_later, the "case.opened" event is
+    appended to that list for the caller to record just before it commits: recording
+    locks the organisation's audit chain until the commit.
     """
     now = utcnow()
     case = Case(
@@ -123,8 +132,7 @@ def open_case(session: Session, new: NewCase, items: Iterable[NewItem], actor: A
     session.add(case)
     session.flush()
     added = add_items(session, case, items, actor, audit=False)
-    record_event(
-        session,
+    opened = NewEvent(
         "case.opened",
         actor,
         chain_id=case.organisation_id,
@@ -133,6 +141,10 @@ def open_case(session: Session, new: NewCase, items: Iterable[NewItem], actor: A
         object_id=case.id,
         details={"reference": case.reference, "items": len(added), "priority": case.priority},
     )
+    if audit_later is None:
+        record_events(session, [opened])
+    else:
+        audit_later.append(opened)
     return case
 
 

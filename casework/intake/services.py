@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from casework.accounts.models import Organisation
 from casework.actors import VICTIM
-from casework.audit.services import record_event
+from casework.audit.services import NewEvent, record_events
 from casework.cases.models import Case, FilerRole, ItemKind, MinorStatus
 from casework.cases.services import NewCase, NewItem, open_case
 from casework.evidence.crypto import load_key
@@ -365,6 +365,9 @@ def submit_report(
         stored.append((shot, key, len(data)))
 
     access_code = generate_access_code()
+    # Recorded last: the audit chain's head stays locked from the first event to the
+    # commit, and every report to the organisation waits behind it.
+    audit_events: list[NewEvent] = []
     case = open_case(
         session,
         NewCase(
@@ -391,6 +394,7 @@ def submit_report(
             for post in report.posts
         ],
         VICTIM,
+        audit_later=audit_events,
     )
     evidence = [
         image_row(
@@ -416,7 +420,7 @@ def submit_report(
     ]
     session.flush()
     if evidence:
-        record_evidence_added(session, case, evidence)
+        audit_events.append(evidence_added_event(case, evidence))
     if report.contact_email:
         email = confirmation_email(
             reference=case.reference,
@@ -433,13 +437,13 @@ def submit_report(
             body=email.body,
             organisation_id=case.organisation_id,
         )
+    record_events(session, audit_events)
     return Submission(case=case, access_code=access_code, new_storage_keys=new_keys)
 
 
-def record_evidence_added(session: Session, case: Case, evidence: list[Any]) -> None:
+def evidence_added_event(case: Case, evidence: list[Any]) -> NewEvent:
     """The chain-of-custody entry for new evidence: ids and counts, never names or contents."""
-    record_event(
-        session,
+    return NewEvent(
         "evidence.added",
         VICTIM,
         chain_id=case.organisation_id,
@@ -451,3 +455,8 @@ def record_evidence_added(session: Session, case: Case, evidence: list[Any]) -> 
             "hash_only": sum(1 for e in evidence if e.kept_on_device),
         },
     )
+
+
+def record_evidence_added(session: Session, case: Case, evidence: list[Any]) -> None:
+    """Record evidence a victim adds to an open case. The caller commits."""
+    record_events(session, [evidence_added_event(case, evidence)])
