@@ -27,7 +27,6 @@ from casework.extensions import db
 from casework.jobs import (
     QUEUE_DEADLINES,
     QUEUE_LETTERS,
-    QUEUE_NOTIFICATIONS,
     app_job,
     enqueue,
     redis_connection,
@@ -54,13 +53,9 @@ def _grace() -> int:
 
 def dispatch(effects: Effects) -> None:
     """Hand committed follow-up work to the queues (a lost job is re-found by the sweep)."""
-    from casework.notifications.jobs import deliver_email, email_retry
+    from casework.notifications.jobs import deliver_soon
 
-    retry = email_retry()
-    for email_id in effects.email_ids:
-        enqueue(
-            QUEUE_NOTIFICATIONS, deliver_email, email_id, job_id=f"email-{email_id}", retry=retry
-        )
+    deliver_soon(effects.email_ids)
     if letters_available():
         for escalation_id in effects.escalation_ids:
             enqueue(

@@ -331,6 +331,7 @@ class Submission:
     case: Case
     access_code: str  # shown once, then forgotten: only its hash is stored
     new_storage_keys: list[str]
+    email_id: int | None = None  # the confirmation, to deliver once committed
 
 
 def submit_report(
@@ -421,6 +422,7 @@ def submit_report(
     session.flush()
     if evidence:
         audit_events.append(evidence_added_event(case, evidence))
+    email_id = None
     if report.contact_email:
         email = confirmation_email(
             reference=case.reference,
@@ -430,15 +432,17 @@ def submit_report(
             minor=not images_allowed(report.minor),
             country=report.country,
         )
-        queue_email(
+        email_id = queue_email(
             session,
             recipient=report.contact_email,
             subject=email.subject,
             body=email.body,
             organisation_id=case.organisation_id,
-        )
+        ).id
     record_events(session, audit_events)
-    return Submission(case=case, access_code=access_code, new_storage_keys=new_keys)
+    return Submission(
+        case=case, access_code=access_code, new_storage_keys=new_keys, email_id=email_id
+    )
 
 
 def evidence_added_event(case: Case, evidence: list[Any]) -> NewEvent:

@@ -56,6 +56,7 @@ from casework.intake.minor_routes import ROUTES, routes_for
 from casework.intake.services import IntakeError
 from casework.intake.templating import error_list
 from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE
+from casework.notifications.jobs import deliver_soon
 from casework.victim.session import start_victim_session
 
 log = logging.getLogger(__name__)
@@ -430,6 +431,8 @@ def submit() -> Response | str | tuple[str, int]:
         log.error("report not saved: %s", type(exc).__name__)
         return render_template("intake/not_saved.html"), 500
     store.delete(draft.id)
+    if submission.email_id is not None:
+        deliver_soon([submission.email_id])  # the person may be waiting for their code
     case = submission.case
     start_victim_session(case.id)
     return render_template(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from flask import current_app
 from rq import Retry
 
 from casework.extensions import db
-from casework.jobs import app_job
+from casework.jobs import QUEUE_NOTIFICATIONS, app_job, enqueue
 from casework.notifications.email import DeliveryFailed, MailSettings, deliver
 from casework.orm import utcnow
 
@@ -33,3 +34,12 @@ def deliver_email(email_id: int) -> str:
     if result.outcome == "retry":
         raise DeliveryFailed(f"email {email_id}: {result.error}; will retry")
     return result.outcome
+
+
+def deliver_soon(email_ids: Iterable[int]) -> None:
+    """Queue committed outbox emails for delivery now; the sweep sends any a lost job missed."""
+    retry = email_retry()
+    for email_id in email_ids:
+        enqueue(
+            QUEUE_NOTIFICATIONS, deliver_email, email_id, job_id=f"email-{email_id}", retry=retry
+        )

@@ -13,6 +13,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import ExifTags, Image
+from rq import Queue
 from sqlalchemy import select
 
 from casework.audit.models import AuditEvent
@@ -22,6 +23,7 @@ from casework.evidence.files import evidence_storage
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.intake.access_codes import WORDS, normalise_access_code, verify_access_code
+from casework.jobs import QUEUE_NOTIFICATIONS, redis_connection
 from casework.notifications.models import OutgoingEmail
 from tests import factories
 from tests.intake_support import (
@@ -147,6 +149,23 @@ def test_report_with_links_and_screenshots_becomes_one_case_with_clean_encrypted
 
     # The draft and its screenshots are gone from the draft area.
     assert files_under(Path(app.config["DRAFT_DIR"])) == []
+
+
+def test_the_confirmation_email_is_queued_for_delivery_once_the_report_is_saved(
+    app: Flask, client: FlaskClient, receiving_org: int
+) -> None:
+    notifications = Queue(QUEUE_NOTIFICATIONS, connection=redis_connection(app))
+    notifications.empty()
+    fill_report(client, Answers(links=[POST_A]))
+    assert notifications.job_ids == []  # nothing before the report is sent
+    submit(client)
+    email = db.session.scalars(select(OutgoingEmail)).one()
+    # Not left for the next sweep: the person may be waiting for their access code.
+    assert notifications.job_ids == [f"email-{email.id}"]
+    job = notifications.fetch_job(f"email-{email.id}")
+    assert job is not None and job.args == (email.id,)
+    assert job.func_name.endswith("deliver_email")
+    notifications.empty()
 
 
 def test_duplicate_links_in_one_report_are_merged_by_status_id(
