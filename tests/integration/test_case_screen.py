@@ -179,13 +179,18 @@ def test_a_removal_check_is_recorded_with_its_time(desk: dict[str, Any]) -> None
     assert "cannot be in the future" in future.get_data(as_text=True)
 
 
+def classify(client: Any, case: Case, chosen: dict[Item, str]) -> Any:
+    """Post the case screen's "what the image shows" form with these choices."""
+    return client.post(
+        f"/staff/cases/{case.id}/items/categories",
+        data={f"category-{item.id}": value for item, value in chosen.items()},
+    )
+
+
 def test_posts_are_classified_from_the_case_screen(desk: dict[str, Any]) -> None:
     client, case = desk["client"], desk["case"]
     first, second, third = case.items
-    response = client.post(
-        f"/staff/cases/{case.id}/items/categories",
-        data={f"category-{first.id}": "nude_sexual", f"category-{second.id}": "revealing_attire"},
-    )
+    response = classify(client, case, {first: "nude_sexual", second: "revealing_attire"})
     assert response.status_code == 302
     db.session.expire_all()
     categories = {i.id: i.category for i in db.session.scalars(select(Item))}
@@ -208,10 +213,7 @@ def test_a_bad_category_is_refused_next_to_its_post_keeping_the_others(
 ) -> None:
     client, case = desk["client"], desk["case"]
     first, second, _third = case.items
-    response = client.post(
-        f"/staff/cases/{case.id}/items/categories",
-        data={f"category-{first.id}": "revealing_attire", f"category-{second.id}": "<b>nude</b>"},
-    )
+    response = classify(client, case, {first: "revealing_attire", second: "<b>nude</b>"})
     assert response.status_code == 400
     page = response.get_data(as_text=True)
     assert f'<p class="error-message" id="category-{second.id}-error">' in page
@@ -230,9 +232,7 @@ def test_a_minors_posts_stay_classified_as_a_minor(desk: dict[str, Any]) -> None
     db.session.commit()
     (item,) = case.items
     assert item.category is ContentCategory.MINOR
-    response = client.post(
-        f"/staff/cases/{case.id}/items/categories", data={f"category-{item.id}": "nude_sexual"}
-    )
+    response = classify(client, case, {item: "nude_sexual"})
     assert response.status_code == 400
     assert "every post stays classified as a minor" in response.get_data(as_text=True)
     db.session.expire_all()
@@ -246,9 +246,7 @@ def test_a_lawyer_reads_the_classification_but_cannot_change_it(desk: dict[str, 
     client, case = desk["client"], desk["case"]
     factories.sign_in(client, desk["lawyer"])
     item = case.items[0]
-    response = client.post(
-        f"/staff/cases/{case.id}/items/categories", data={f"category-{item.id}": "nude_sexual"}
-    )
+    response = classify(client, case, {item: "nude_sexual"})
     assert response.status_code == 403
     page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
     assert "not classified yet" in page and 'id="classify-form"' not in page
