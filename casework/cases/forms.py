@@ -122,7 +122,10 @@ class StatusForm(FlaskForm):
     def __init__(self, *args: Any, targets: list[CaseStatus], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only moves the workflow allows this person are offered; the service checks again.
-        self.target.choices = [(s.value, STATUS_LABELS[s]) for s in targets]
+        # Nothing is chosen beforehand, so a stray click cannot escalate or close a case.
+        self.target.choices = [("", _l("Choose a status"))] + [
+            (s.value, STATUS_LABELS[s]) for s in targets
+        ]
         self.target.validate_choice = False
 
 

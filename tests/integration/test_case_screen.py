@@ -179,6 +179,24 @@ def test_a_removal_check_is_recorded_with_its_time(desk: dict[str, Any]) -> None
     assert "cannot be in the future" in future.get_data(as_text=True)
 
 
+def test_the_status_choice_starts_empty_and_an_empty_choice_changes_nothing(
+    desk: dict[str, Any],
+) -> None:
+    client, case = desk["client"], desk["case"]
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    target = page.split('name="target"', 1)[1].split("</select>", 1)[0]
+    # The first option is the empty one, and no other is chosen instead.
+    assert target.split("<option", 2)[1].startswith(' value="">Choose a status')
+    assert "selected" not in target
+    response = client.post(
+        f"/staff/cases/{case.id}/status", data={"target": ""}, follow_redirects=True
+    )
+    assert "Choose the status to move the case to." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get_one(Case, case.id).status is CaseStatus.NEW
+    assert events("case.status_changed") == []
+
+
 def classify(client: Any, case: Case, chosen: dict[Item, str]) -> Any:
     """Post the case screen's "what the image shows" form with these choices."""
     return client.post(
