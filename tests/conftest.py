@@ -19,6 +19,7 @@ from argon2 import PasswordHasher, profiles
 from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from redis import Redis
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -105,6 +106,17 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture(scope="session")
 def redis_url() -> str:
     return require_service("Redis", "TEST_REDIS_URL")
+
+
+@pytest.fixture
+def redis(app: Flask, redis_url: str) -> Iterator[Redis]:
+    """The test's Redis, emptied before and after, with the app pointed at it."""
+    app.config["REDIS_URL"] = redis_url
+    app.extensions.pop("casework_redis", None)
+    connection = Redis.from_url(redis_url)
+    connection.flushdb()
+    yield connection
+    connection.flushdb()
 
 
 def base_config(database_url: str, tmp_path: Path) -> dict[str, Any]:

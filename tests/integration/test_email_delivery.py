@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -135,16 +134,6 @@ def test_a_sender_that_died_mid_send_is_retried_after_its_lease(app: Flask) -> N
             == "sent"
         )
     assert len(inbox.messages) == 1
-
-
-@pytest.fixture
-def redis(app: Flask, redis_url: str) -> Iterator[Redis]:
-    app.config["REDIS_URL"] = redis_url
-    app.extensions.pop("casework_redis", None)
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 @pytest.mark.redis

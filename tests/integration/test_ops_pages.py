@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -112,16 +111,6 @@ def test_outbox_page_shows_failed_emails_masked_and_retries_them(
     # A second retry of the same email is refused plainly.
     again = client.post(f"/staff/ops/outbox/{email.id}/retry", follow_redirects=True)
     assert "not waiting for a retry" in again.get_data(as_text=True)
-
-
-@pytest.fixture
-def redis(app: Flask, redis_url: str) -> Iterator[Redis]:
-    app.config["REDIS_URL"] = redis_url
-    app.extensions.pop("casework_redis", None)
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 @pytest.mark.redis

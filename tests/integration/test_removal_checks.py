@@ -8,6 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from flask import Flask
+from redis import Redis
 from sqlalchemy import select
 
 from casework.cases.models import Item, RemovalState
@@ -140,25 +141,19 @@ def test_removal_is_verified_at_the_deadline_before_deciding(app: Flask, checks_
 
 @pytest.mark.redis
 def test_a_last_check_is_scheduled_just_before_each_deadline(
-    app: Flask, checks_on: FakeX, redis_url: str
+    app: Flask, checks_on: FakeX, redis: Redis
 ) -> None:
     from datetime import timedelta
 
-    from redis import Redis
     from rq import Queue
     from rq.registry import ScheduledJobRegistry
 
     from casework.deadlines.scheduling import removal_check_job_id, schedule_deadline_jobs
 
-    app.config["REDIS_URL"] = redis_url
-    app.extensions.pop("casework_redis", None)
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
     case, _ = staffed_case()
     deadline = quick_deadline(case, due_in=3600)
     db.session.commit()
     schedule_deadline_jobs([deadline.id])
-    registry = ScheduledJobRegistry(queue=Queue("deadlines", connection=connection))
+    registry = ScheduledJobRegistry(queue=Queue("deadlines", connection=redis))
     when = registry.get_scheduled_time(removal_check_job_id(deadline.id))
     assert abs((deadline.due_at - timedelta(seconds=60) - when).total_seconds()) < 1
-    connection.flushdb()

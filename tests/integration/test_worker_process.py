@@ -10,7 +10,6 @@ import os
 import signal
 import socket
 import time
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
@@ -34,17 +33,6 @@ from tests.deadline_factories import quick_deadline, staffed_case
 from tests.worker_process import run_worker, start_worker, stop_worker, worker_env
 
 pytestmark = pytest.mark.redis
-
-
-@pytest.fixture
-def redis(app: Flask, redis_url: str) -> Iterator[Redis]:
-    """The test's Redis, emptied before and after, with the app pointed at it."""
-    app.config["REDIS_URL"] = redis_url
-    app.extensions.pop("casework_redis", None)
-    connection = Redis.from_url(redis_url)
-    connection.flushdb()
-    yield connection
-    connection.flushdb()
 
 
 def _count(model: type, *where: object) -> int:
