@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -276,13 +276,10 @@ def notice_facts(
 ) -> NoticeFacts:
     """What a notice contains, for the completeness check."""
     registry = registry or default_registry()
-    case = notice.case
-    items = [link.item for link in notice.items]
-    related = notice.related_notice
     route = route_or_error(notice.route_key, registry)
-    return NoticeFacts(
-        item_count=len(items),
-        items_with_urls=sum(1 for item in items if item.url),
+    items = [link.item for link in notice.items]
+    return replace(
+        _content_facts(session, notice.case, route, items, notice.related_notice, registry, notice),
         signature_name=notice.signature_name,
         signed_at=notice.signed_at,
         capacity=notice.signatory_capacity,
@@ -290,12 +287,6 @@ def notice_facts(
         statements=frozenset(notice.statements or ()),
         explanation=notice.explanation,
         copyrighted_work=notice.copyrighted_work,
-        evidence_files=_evidence_count(session, [item.id for item in items]),
-        minor=case.minor is not MinorStatus.NO,
-        related_sent=related is not None and related.state in SENT_STATES,
-        related_decided=related is not None
-        and (related.response_at is not None or bool(related.response)),
-        addressee_known=resolve_addressee(route, registry, case, notice).known,
     )
 
 
@@ -309,7 +300,21 @@ def draft_facts(
     registry: Registry | None = None,
 ) -> NoticeFacts:
     """What a letter made without a notice contains: its items and nothing signed."""
-    registry = registry or default_registry()
+    return _content_facts(
+        session, case, route, items, related, registry or default_registry(), None
+    )
+
+
+def _content_facts(
+    session: Session,
+    case: Case,
+    route: Route,
+    items: Sequence[Item],
+    related: Notice | None,
+    registry: Registry,
+    notice: Notice | None,
+) -> NoticeFacts:
+    """The facts a notice and a draft letter share: items, evidence, case, related notice."""
     return NoticeFacts(
         item_count=len(items),
         items_with_urls=sum(1 for item in items if item.url),
@@ -318,7 +323,7 @@ def draft_facts(
         related_sent=related is not None and related.state in SENT_STATES,
         related_decided=related is not None
         and (related.response_at is not None or bool(related.response)),
-        addressee_known=resolve_addressee(route, registry, case, None).known,
+        addressee_known=resolve_addressee(route, registry, case, notice).known,
     )
 
 
