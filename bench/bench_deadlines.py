@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import io
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -30,36 +29,12 @@ from rq import Queue  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from tests.databases import throwaway_database  # noqa: E402
+
 
 def noop(n: int) -> int:
     """The trivial job for the throughput figure."""
     return n
-
-
-def _create_database(server: str) -> str:
-    url = make_url(server).set(drivername="postgresql+psycopg")
-    name = f"casework_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_database(server: str, database_url: str) -> None:
-    url = make_url(server).set(drivername="postgresql+psycopg")
-    name = make_url(database_url).database
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": name},
-        )
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
 
 
 def _app(database_url: str, redis_url: str, instance: str):  # type: ignore[no-untyped-def]
@@ -217,8 +192,13 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=5_000)
     args = parser.parse_args()
 
+    server = make_url(args.server).set(drivername="postgresql+psycopg")
+    with throwaway_database(server.render_as_string(hide_password=False), "casework_bench") as url:
+        return _run(args, url)
+
+
+def _run(args: argparse.Namespace, database_url: str) -> int:
     instance = tempfile.mkdtemp(prefix="casework-bench-")
-    database_url = _create_database(args.server)
     redis = Redis.from_url(args.redis)
     redis.flushdb()
     try:
@@ -268,7 +248,6 @@ def main() -> int:
         _throughput(database_url, args.redis, instance, min(args.jobs, 500), forking=True)
     finally:
         redis.flushdb()
-        _drop_database(args.server, database_url)
     return 0
 
 

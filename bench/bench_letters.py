@@ -33,8 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flask import Flask  # noqa: E402
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from tests.databases import throwaway_database  # noqa: E402
 
 
 def rss_mib(pid: int | str = "self") -> float:
@@ -89,26 +91,9 @@ def database(url: str | None, workdir: Path) -> Iterator[str]:
     if not url:
         yield "sqlite:///" + str(workdir / "bench.db")
         return
-    server = make_url(url.rstrip("/")).set(drivername="postgresql+psycopg")
-    if not server.database:
-        server = server.set(database="postgres")
-    name = f"casework_bench_{secrets.token_hex(4)}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    server = make_url(url).set(drivername="postgresql+psycopg")
+    with throwaway_database(server.render_as_string(hide_password=False), "casework_bench") as new:
+        yield new
 
 
 def make_app(database_url: str, redis_url: str, workdir: Path) -> tuple[Flask, dict[str, str]]:

@@ -75,12 +75,16 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import psycopg
-from psycopg import sql
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# A script, not a package module: make the repo root importable when run by path.
+sys.path.insert(0, str(REPO_ROOT))
+
+from tests.databases import throwaway_database  # noqa: E402
+
 MAX_CLIENTS = 64
 MAX_DURATION = 600.0
 HOST = "127.0.0.1"
@@ -442,7 +446,6 @@ SCENARIOS: dict[str, type[Scenario]] = {s.name: s for s in (Landing, Language, R
 
 def verify_reports(system: System, stats: Stats) -> list[str]:
     """Every confirmation names one case with everything sent; list anything else found."""
-    sys.path.insert(0, str(REPO_ROOT))
     from casework.evidence.crypto import load_key
     from casework.evidence.storage import LocalEncryptedStorage
 
@@ -504,25 +507,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind((HOST, 0))
         return int(sock.getsockname()[1])
-
-
-@contextmanager
-def fresh_database(server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on the server, dropped afterwards."""
-    name = f"casework_bench_{os.getpid()}_{secrets.token_hex(3)}"
-    with psycopg.connect(server_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    parts = urlsplit(server_url)
-    url = parts._replace(path=f"/{name}").geturl()
-    try:
-        yield url
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as admin:
-            admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
-                (name,),
-            )
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
 
 
 def app_environment(
@@ -921,7 +905,7 @@ def main(argv: list[str] | None = None) -> int:
     scenario = scenario_class(with_email=True) if chaos else scenario_class()  # type: ignore[call-arg]
     with (
         tempfile.TemporaryDirectory(prefix="casework-bench-") as tmp,
-        fresh_database(args.database_server) as database_url,
+        throwaway_database(args.database_server, "casework_bench") as database_url,
         MailSink() if chaos else _nothing() as mail,
     ):
         folder = Path(tmp)

@@ -9,7 +9,6 @@ a missing service fails the run instead of skipping.
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,13 +19,14 @@ from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from redis import Redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from casework import create_app
 from casework.accounts import passwords
 from casework.extensions import db
 from casework.orm import Base
+from tests.databases import throwaway_database
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("sqlite", "postgresql")
@@ -79,23 +79,10 @@ def postgres_url() -> Iterator[str]:
     server_url = make_url(require_service("PostgreSQL", "TEST_DATABASE_URL"))
     if server_url.drivername in {"postgresql", "postgres"}:
         server_url = server_url.set(drivername="postgresql+psycopg")
-    name = f"casework_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with throwaway_database(
+        server_url.render_as_string(hide_password=False), "casework_test"
+    ) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
