@@ -9,6 +9,14 @@ from babel.dates import format_datetime
 from flask_babel import get_locale
 
 
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """The named time zone; UTC when the name is empty or unknown (a stale setting)."""
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
 def parse_utc(value: object) -> datetime | None:
     """A datetime from a stored value (an aware datetime or an ISO 8601 string), or None."""
     if isinstance(value, datetime):
@@ -28,10 +36,7 @@ def local_time(value: object, timezone: str = "UTC", fmt: str = "medium") -> str
     moment = parse_utc(value)
     if moment is None:
         return ""
-    try:
-        zone = ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
+    zone = zone_or_utc(timezone)
     locale = get_locale() or "en"
     text = format_datetime(moment, format=fmt, tzinfo=zone, locale=locale)
     return f"{text} ({zone.key})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from casework.cases.models import CaseStatus, Priority, RemovalState
 from casework.cases.queues import Filters
 from casework.cases.services import NOTE_MAX_CHARS, REPLY_MAX_CHARS, STATUS_LABELS
+from casework.timefmt import zone_or_utc
 
 PRIORITY_LABELS = {
     Priority.URGENT: _l("urgent"),
@@ -40,11 +41,7 @@ def to_utc(value: datetime | None, timezone: str) -> datetime | None:
     """A time typed in the reader's zone (datetime-local has none) as aware UTC."""
     if value is None:
         return None
-    try:
-        zone = ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        zone = ZoneInfo("UTC")
-    return value.replace(tzinfo=zone).astimezone(ZoneInfo("UTC"))
+    return value.replace(tzinfo=zone_or_utc(timezone)).astimezone(ZoneInfo("UTC"))
 
 
 class FilterForm(FlaskForm):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -69,6 +69,7 @@ from casework.notices.bulk import enqueue_letters
 from casework.notices.forms import CHANNEL_LABELS
 from casework.notices.models import Letter, Notice
 from casework.orm import utcnow
+from casework.timefmt import zone_or_utc
 from casework.urls import safe_next
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
@@ -86,11 +87,7 @@ def _staff_only() -> None:
 def _reader_zone() -> ZoneInfo:
     zone = g.get("reader_zone")
     if zone is None:
-        try:
-            zone = ZoneInfo(current_staff().timezone or "UTC")
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = ZoneInfo("UTC")
-        g.reader_zone = zone
+        zone = g.reader_zone = zone_or_utc(current_staff().timezone)
     return zone
 
 

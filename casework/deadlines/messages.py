@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import force_locale, gettext, ngettext
 
 from casework.notices.registry import default_registry
+from casework.timefmt import zone_or_utc
 
 # Notification kinds written by the deadline worker; the notifications page renders them.
 KIND_REMINDER = "deadline_reminder"
@@ -36,12 +36,8 @@ def route_title(route_key: str, locale: str = "en") -> str:
 
 def local_time(moment: datetime, zone: str) -> str:
     """A UTC time shown in the case's time zone, with the zone named so nobody guesses."""
-    try:
-        tz = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        tz = ZoneInfo("UTC")
-        zone = "UTC"
-    return f"{moment.astimezone(tz).strftime('%Y-%m-%d %H:%M')} ({zone})"
+    tz = zone_or_utc(zone)
+    return f"{moment.astimezone(tz).strftime('%Y-%m-%d %H:%M')} ({tz.key})"
 
 
 def deadline_params(

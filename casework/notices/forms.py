@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,6 +20,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from casework.notices.services import CHANNELS
+from casework.timefmt import zone_or_utc
 
 CHANNEL_LABELS = {
     "web_form": _l("The platform's web form"),
@@ -119,20 +119,13 @@ class BundleForm(FlaskForm):
     """A POST with its CSRF token: exporting a bundle is audited, so never a plain link."""
 
 
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def aware(local: datetime | None, timezone_name: str | None) -> datetime | None:
     """A datetime-local value, read in the user's time zone."""
     if local is None:
         return None
-    return local.replace(tzinfo=zone(timezone_name))
+    return local.replace(tzinfo=zone_or_utc(timezone_name))
 
 
 def local_now(timezone_name: str | None) -> datetime:
     """Now, to the minute, as a datetime-local field shows it in the user's time zone."""
-    return datetime.now(zone(timezone_name)).replace(tzinfo=None, second=0, microsecond=0)
+    return datetime.now(zone_or_utc(timezone_name)).replace(tzinfo=None, second=0, microsecond=0)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zoneinfo
 from datetime import datetime
 from typing import Final
 
@@ -11,6 +10,7 @@ from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 
 from casework.intake.choices import REGIONS, country_name
+from casework.timefmt import zone_or_utc
 
 STATUS_WORDS: Final[dict[str, tuple[LazyString, LazyString]]] = {
     "new": (
@@ -67,8 +67,6 @@ def jurisdiction_label(code: str | None) -> str:
 
 def local_datetime(value: datetime, timezone: str) -> str:
     """A date and time in the person's zone and language."""
-    try:
-        zone = zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        zone = zoneinfo.ZoneInfo("UTC")
-    return format_datetime(value, format="medium", tzinfo=zone, locale=get_locale())
+    return format_datetime(
+        value, format="medium", tzinfo=zone_or_utc(timezone), locale=get_locale()
+    )
