@@ -55,7 +55,7 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
         return 0
     session = db.session
     deadlines = session.execute(
-        select(Deadline.id, Deadline.due_at).where(
+        select(Deadline.id, Deadline.due_at, Deadline.notice_id).where(
             Deadline.id.in_(ids), Deadline.state == DeadlineState.PENDING
         )
     ).all()
@@ -76,7 +76,7 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
             retry=job_retry(),
         )
         scheduled += job is not None
-    for deadline_id, due_at in deadlines:
+    for deadline_id, due_at, notice_id in deadlines:
         job = enqueue(
             QUEUE_DEADLINES,
             handle_deadline,
@@ -87,7 +87,6 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
         )
         scheduled += job is not None
         if checks:
-            notice_id = session.get(Deadline, deadline_id).notice_id  # type: ignore[union-attr]
             enqueue(
                 QUEUE_DEADLINES,
                 check_removals,
