@@ -22,7 +22,7 @@ from casework.accounts.models import Organisation
 from casework.actors import VICTIM
 from casework.audit.services import NewEvent, record_events
 from casework.cases.models import Case, FilerRole, ItemKind, MinorStatus
-from casework.cases.services import NewCase, NewItem, open_case
+from casework.cases.services import NewCase, NewItem, evidence_added, open_case
 from casework.evidence.crypto import load_key
 from casework.evidence.files import (
     image_row,
@@ -421,6 +421,7 @@ def submit_report(
     ]
     session.flush()
     if evidence:
+        evidence_added(session, case, evidence)  # the same image in other cases
         audit_events.append(evidence_added_event(case, evidence))
     email_id = None
     if report.contact_email:

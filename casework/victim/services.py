@@ -15,7 +15,7 @@ from casework.actors import VICTIM
 from casework.audit.services import record_event
 from casework.cases.models import Case, CaseStatus, Item
 from casework.cases.references import normalise_reference
-from casework.cases.services import NewItem, add_items
+from casework.cases.services import NewItem, add_items, evidence_added
 from casework.cases.workflow import TransitionError, transition
 from casework.evidence.files import (
     ImagesNotAccepted,
@@ -138,6 +138,7 @@ def add_images(
         )
     session.flush()
     if evidence:
+        evidence_added(session, case, evidence)  # the same image in other cases
         record_evidence_added(session, case, evidence)
     return len(evidence)
 

@@ -21,9 +21,11 @@ from casework.audit.services import verify_all
 from casework.cases.models import (
     Case,
     CaseJurisdiction,
+    CaseLink,
     CaseNote,
     CaseStatus,
     Item,
+    LinkReason,
     RemovalState,
 )
 from casework.cases.workflow import transition
@@ -234,6 +236,41 @@ def test_adding_screenshots_and_hashes_from_the_case_page(
     )
     assert "x.webp: This file is not a picture we can read." in page_text(response)
     assert row_counts(db.session) == before
+
+
+def _image_links() -> set[tuple[str, str]]:
+    """The proposed same-image links, as pairs of case references."""
+    db.session.expire_all()
+    references = dict(db.session.execute(select(Case.id, Case.reference)).all())
+    return {
+        (references[link.case_a_id], references[link.case_b_id])
+        for link in db.session.scalars(select(CaseLink).where(CaseLink.reason == LinkReason.SHA256))
+    }
+
+
+def test_a_second_report_with_the_same_screenshot_is_proposed_as_the_same_person(
+    app: Flask, reported: Confirmation
+) -> None:
+    other = app.test_client()
+    fill_report(other, Answers(links=[POST_NEW], screenshots=[("same.png", photo(1, "PNG"))]))
+    second = submit(other)
+    assert _image_links() == {(reported.reference, second.reference)}
+
+
+def test_a_screenshot_added_from_the_case_page_is_matched_with_other_cases(
+    app: Flask, reported: Confirmation
+) -> None:
+    other = app.test_client()
+    fill_report(other, Answers(links=[POST_NEW]))
+    second = submit(other)
+    assert _image_links() == set()
+    response = other.post(
+        "/my-case/images",
+        data={"screenshots": [(io.BytesIO(photo(1, "PNG")), "found-it.png")], "action": "upload"},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    assert _image_links() == {(reported.reference, second.reference)}
 
 
 def test_a_minors_case_page_takes_no_images(app: Flask, client: FlaskClient) -> None:
