@@ -143,16 +143,19 @@ def image_bytes(seed: int, size: int = 96) -> bytes:
 def evidence(
     case_: Case, *, item: Any = None, seed: int | None = None, pdq: str | None = None
 ) -> Any:
-    """A stored evidence image for the case (through the real service and storage)."""
+    """A stored evidence image for the case, as a report or the case page stores one:
+    through the real storage, matched with other cases and audited."""
     from dataclasses import replace
     from pathlib import Path
 
     from flask import current_app
 
-    from casework.cases.services import add_evidence
+    from casework.cases.services import evidence_added
     from casework.evidence import crypto
+    from casework.evidence.files import store_image
     from casework.evidence.images import sanitise_image
     from casework.evidence.storage import LocalEncryptedStorage
+    from casework.intake.services import record_evidence_added
 
     image = sanitise_image(
         image_bytes(seed if seed is not None else next(_counter)), max_bytes=10**7
@@ -163,7 +166,25 @@ def evidence(
         Path(current_app.config["EVIDENCE_DIR"]),
         crypto.load_key(current_app.config["CASEWORK_EVIDENCE_KEY"]),
     )
-    return add_evidence(db.session, case_, image, storage, SYSTEM, item=item)
+    stored = store_image(
+        db.session,
+        case_,
+        storage,
+        data=image.data,
+        sha256=image.sha256,
+        pdq=image.pdq,
+        pdq_quality=image.pdq_quality,
+        media_type=image.media_type,
+        width=image.width,
+        height=image.height,
+        original_name=None,
+        new_keys=[],
+    )
+    stored.item_id = item.id if item is not None else None
+    db.session.flush()
+    evidence_added(db.session, case_, [stored])
+    record_evidence_added(db.session, case_, [stored])
+    return stored
 
 
 def notice(case_: Case, route_key: str = "us.tida.removal", **fields: Any) -> Any:

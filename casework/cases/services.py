@@ -34,7 +34,6 @@ from casework.cases.models import (
 from casework.cases.queues import forget_counts
 from casework.cases.references import next_reference
 from casework.cases.workflow import transition
-from casework.evidence.images import SanitisedImage
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import XLinkError, XPost, parse_x_link
@@ -228,56 +227,8 @@ def parse_link_lines(text: str) -> ParsedLinks:
     return ParsedLinks(posts, errors)
 
 
-def add_evidence(
-    session: Session,
-    case: Case,
-    image: SanitisedImage,
-    storage: EvidenceStorage,
-    actor: Actor,
-    *,
-    item: Item | None = None,
-    original_name: str | None = None,
-) -> EvidenceFile:
-    """Store a sanitised image for a case, link it to other cases, audit. The caller commits.
-
-    Images are never stored when the person depicted is or may be a minor.
-    """
-    if case.minor is not MinorStatus.NO:
-        raise CaseError(_l("Images are never stored for a case that may involve a minor."))
-    if item is not None and item.case_id != case.id:
-        raise CaseError(_l("That item belongs to another case."))
-    key = storage.put(image.sha256, image.data)
-    evidence = EvidenceFile(
-        case_id=case.id,
-        item_id=item.id if item is not None else None,
-        storage_key=key,
-        sha256=image.sha256,
-        pdq=image.pdq,
-        pdq_quality=image.pdq_quality,
-        media_type=image.media_type,
-        size_bytes=len(image.data),
-        width=image.width,
-        height=image.height,
-        original_name=original_name,
-    )
-    session.add(evidence)
-    session.flush()
-    record_event(
-        session,
-        "evidence.added",
-        actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="evidence",
-        object_id=evidence.id,
-        details={"evidence_id": evidence.id, "item_id": evidence.item_id},
-    )
-    evidence_added(session, case, [evidence])
-    return evidence
-
-
 def evidence_added(session: Session, case: Case, files: list[EvidenceFile]) -> None:
-    """Hook for every path that stores evidence: propose links to other cases. Caller commits."""
+    """Call on every path that stores evidence: propose links to other cases. Caller commits."""
     from casework.cases.grouping import link_evidence
 
     link_evidence(session, case, files)

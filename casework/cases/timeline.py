@@ -118,7 +118,11 @@ _SENTENCES: dict[str, _Describe] = {
         other=r.get(int((e.details or {}).get("other_case_id") or 0), "?"),
     ),
     "item.removal_checked": _removal,
-    "evidence.added": lambda e, n, r: _("Evidence file %(id)s was stored.", id=e.object_id),
+    "evidence.added": lambda e, n, r: ngettext(
+        "%(num)d evidence file was added.",
+        "%(num)d evidence files were added.",
+        _count(e.details or {}, "evidence_files"),
+    ),
     "evidence.viewed": lambda e, n, r: _(
         "Evidence file %(id)s was viewed (%(variant)s).",
         id=e.object_id,

@@ -205,6 +205,17 @@ def classify(client: Any, case: Case, chosen: dict[Item, str]) -> Any:
     )
 
 
+def test_the_timeline_counts_the_evidence_files_added(desk: dict[str, Any]) -> None:
+    client, case = desk["client"], desk["case"]
+    factories.evidence(case, seed=11)
+    factories.evidence(case, seed=12)
+    db.session.commit()
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    timeline = page.split('id="timeline"', 1)[1]
+    assert timeline.count("1 evidence file was added.") == 2
+    assert "was stored" not in timeline
+
+
 def test_posts_are_classified_from_the_case_screen(desk: dict[str, Any]) -> None:
     client, case = desk["client"], desk["case"]
     first, second, third = case.items
