@@ -166,20 +166,7 @@ def evidence(
         Path(current_app.config["EVIDENCE_DIR"]),
         crypto.load_key(current_app.config["CASEWORK_EVIDENCE_KEY"]),
     )
-    stored = store_image(
-        db.session,
-        case_,
-        storage,
-        data=image.data,
-        sha256=image.sha256,
-        pdq=image.pdq,
-        pdq_quality=image.pdq_quality,
-        media_type=image.media_type,
-        width=image.width,
-        height=image.height,
-        original_name=None,
-        new_keys=[],
-    )
+    stored = store_image(db.session, case_, storage, image, original_name=None, new_keys=[])
     stored.item_id = item.id if item is not None else None
     db.session.flush()
     evidence_added(db.session, case_, [stored])

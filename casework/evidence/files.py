@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from casework.cases.models import Case, MinorStatus
 from casework.evidence.crypto import load_key
+from casework.evidence.images import SanitisedImage
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage, LocalEncryptedStorage
 
@@ -34,14 +35,8 @@ def store_image(
     session: Session,
     case: Case,
     storage: EvidenceStorage,
+    image: SanitisedImage,
     *,
-    data: bytes,
-    sha256: str,
-    pdq: str | None,
-    pdq_quality: int | None,
-    media_type: str,
-    width: int,
-    height: int,
     original_name: str | None,
     new_keys: list[str],
 ) -> EvidenceFile:
@@ -52,18 +47,18 @@ def store_image(
     """
     if not images_allowed(case.minor):
         raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
-    key = keep_in_storage(storage, data=data, sha256=sha256, new_keys=new_keys)
+    key = keep_in_storage(storage, data=image.data, sha256=image.sha256, new_keys=new_keys)
     return image_row(
         session,
         case,
         key=key,
-        sha256=sha256,
-        pdq=pdq,
-        pdq_quality=pdq_quality,
-        media_type=media_type,
-        size=len(data),
-        width=width,
-        height=height,
+        sha256=image.sha256,
+        pdq=image.pdq,
+        pdq_quality=image.pdq_quality,
+        media_type=image.media_type,
+        size=len(image.data),
+        width=image.width,
+        height=image.height,
         original_name=original_name,
     )
 

@@ -107,20 +107,7 @@ def add_images(
             continue
         known.add(image.sha256)
         evidence.append(
-            store_image(
-                session,
-                case,
-                storage,
-                data=image.data,
-                sha256=image.sha256,
-                pdq=image.pdq,
-                pdq_quality=image.pdq_quality,
-                media_type=image.media_type,
-                width=image.width,
-                height=image.height,
-                original_name=name,
-                new_keys=new_keys,
-            )
+            store_image(session, case, storage, image, original_name=name, new_keys=new_keys)
         )
     for device_file in device_files:
         if device_file.sha256 in known:
