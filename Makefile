@@ -1,11 +1,15 @@
 # Convenience targets; the scripts do the work.
-.PHONY: run test lint bench translations
+.PHONY: run test soak lint bench translations
 
 run:
 	./scripts/run
 
 test:
 	./scripts/test
+
+# The worker soak test for 11 minutes, past RQ's 405-second blocking pop (CI runs 150 s).
+soak:
+	CASEWORK_SOAK_SECONDS=660 ./scripts/test tests/integration/test_worker_uptime.py -k idle
 
 lint:
 	.venv/bin/ruff check .

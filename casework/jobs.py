@@ -14,6 +14,7 @@ from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue, Retry
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,26 @@ def redis_connection(app: Flask | None = None) -> Redis:
         )
         app.extensions["casework_redis"] = existing
     return existing
+
+
+# RQ's worker waits for work in a blocking pop of up to worker_ttl - 15 seconds (405 by
+# default) and reads its answer on a pooled connection. RQ raises the pool's read timeout
+# for connections opened after the worker is built, not for one already open (a ping made
+# first, say): every connection of the worker's client is made with a read timeout above
+# the longest blocking pop from the start, whichever connection the pop gets.
+WORKER_SOCKET_TIMEOUT = DEFAULT_WORKER_TTL + 60
+
+
+def worker_redis_connection(url: str) -> Redis:
+    """The worker's Redis client: read timeouts that fit RQ's blocking reads, keepalive on,
+    and an idle connection checked before use so a dropped one is replaced, not failed."""
+    return Redis.from_url(
+        url,
+        socket_timeout=WORKER_SOCKET_TIMEOUT,
+        socket_connect_timeout=5,
+        socket_keepalive=True,
+        health_check_interval=30,
+    )
 
 
 def get_queue(name: str, app: Flask | None = None) -> Queue:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +14,7 @@ from flask import Flask
 from redis import Redis
 
 from casework import create_app
+from tests.redis_server import PrivateRedis
 
 
 def client_address() -> str:
@@ -98,49 +97,15 @@ def test_showing_a_form_does_not_count(
     assert switch_language(limited, address).status_code == 302
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def doomed_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A private redis-server this test may stop."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    port = _free_port()
-    process = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(50):
-        try:
-            if Redis.from_url(url, socket_connect_timeout=0.1).ping():
-                break
-        except OSError:
-            time.sleep(0.05)
-        except Exception:
-            time.sleep(0.05)
+    server = PrivateRedis(tmp_path).start()
+    assert server.process is not None
     try:
-        yield url, process
+        yield server.url, server.process
     finally:
-        process.kill()
-        process.wait()
+        server.stop()
 
 
 def test_redis_going_away_never_turns_a_request_into_an_error(
