@@ -16,7 +16,7 @@ from casework.actors import SYSTEM
 from casework.audit.services import verify_all
 from casework.evidence.xlinks import XLinkError, parse_x_link
 from casework.extensions import db
-from casework.health import check_database, check_redis
+from casework.health import check_database, check_redis, worker_status
 
 
 @click.group("casework")
@@ -111,7 +111,7 @@ def demo_command(if_empty: bool) -> None:
 @cli_group.command("check")
 @with_appcontext
 def check_command() -> None:
-    """Check configuration, database and Redis, and say plainly what is wrong."""
+    """Check configuration, database, Redis and deadline tracking; say plainly what is wrong."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     click.echo(f"environment: {app.config['CASEWORK_ENV']}")
     problems = 0
@@ -119,6 +119,14 @@ def check_command() -> None:
         mark = "ok" if check.ok else "PROBLEM"
         click.echo(f"{check.name}: {mark} - {check.detail}")
         problems += 0 if check.ok else 1
+    tracking = worker_status(app)["deadline_tracking"]
+    if tracking["running"]:
+        click.echo("deadline tracking: ok - a worker is alive and nothing is overdue")
+    else:
+        click.echo("deadline tracking: PROBLEM - not running")
+        for problem in tracking["problems"]:
+            click.echo(f"  - {problem}")
+        problems += 1
     if problems:
         sys.exit(1)
 

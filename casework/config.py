@@ -173,6 +173,11 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["SWEEP_EMAIL_GRACE_SECONDS"] = _int(env, "CASEWORK_SWEEP_EMAIL_GRACE", 120)
     # A deadline this long past due and still pending means the worker is not keeping up.
     values["OVERDUE_GRACE_SECONDS"] = _int(env, "CASEWORK_OVERDUE_GRACE", 120)
+    # No worker heartbeat for this long means deadline tracking is not running.
+    values["WORKER_HEARTBEAT_STALE_SECONDS"] = _int(env, "CASEWORK_WORKER_STALE_AFTER", 120)
+    # A token that lets a monitor outside this host read /readyz's worker and queue facts
+    # (sent as "Authorization: Bearer <token>"); loopback callers read them without one.
+    values["OPERATOR_TOKEN"] = env.get("CASEWORK_OPERATOR_TOKEN", "").strip() or None
     values["RATELIMIT_ENABLED"] = _bool(env.get("CASEWORK_RATELIMIT"), True)
     for key, default in RATE_LIMITS.items():
         values[key] = _rate_limit(env, "CASEWORK_" + key, default)

@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from casework import heartbeat
 from casework.extensions import db
 from casework.jobs import redis_connection
 
@@ -121,7 +122,9 @@ def worker_status(app: Flask) -> dict[str, Any]:
         status["cron_last_heartbeat"] = max(cron_beats).isoformat() if cron_beats else None
         raw = connection.get(REDIS_LAST_RUN_KEY)
         status["sweep_last_run_redis"] = json.loads(raw)["finished_at"] if raw else None
+        beats = heartbeat.read_all(connection)
     except (RedisError, OSError) as exc:
+        beats = []
         status.update(
             redis=False,
             redis_error=type(exc).__name__,
@@ -131,11 +134,64 @@ def worker_status(app: Flask) -> dict[str, Any]:
             cron_schedulers=0,
             cron_last_heartbeat=None,
         )
-    status["workers_alive"] = len(status["workers"])
+    fresh_after = now - timedelta(seconds=int(app.config["WORKER_HEARTBEAT_STALE_SECONDS"]))
+    live = [b for b in beats if b.at >= fresh_after]
+    status["workers_alive"] = len(live)
+    status["worker_last_heartbeat"] = beats[0].at.isoformat() if beats else None
+    status["worker_processes"] = [
+        {
+            "process": b.worker,
+            "hostname": b.hostname,
+            "pid": b.pid,
+            "last_heartbeat": b.at.isoformat(),
+            "alive": b.at >= fresh_after,
+            "sweeping": b.sweeping,
+        }
+        for b in beats
+    ]
     stale_after = timedelta(seconds=int(app.config["SWEEP_INTERVAL_SECONDS"]) * 3)
     last = status.get("sweep_last_run")
     status["sweep_stale"] = last is None or now - datetime.fromisoformat(last) > stale_after
+    status["deadline_tracking"] = deadline_tracking(
+        status, live, stale_seconds=int(app.config["WORKER_HEARTBEAT_STALE_SECONDS"])
+    )
     return status
+
+
+# English, for /readyz and the command line; the Operations page words them in the
+# reader's language from the reasons' codes.
+_PROBLEMS = {
+    "redis_down": "Redis is unreachable: no job runs and nothing is released on time.",
+    "no_heartbeat": "No worker has sent a heartbeat for {minutes} min: start python worker.py.",
+    "no_sweep": "No running worker runs the periodic sweep (all run with --no-sweep).",
+    "database": "The database could not be read for overdue deadlines.",
+    "overdue": "Deadlines overdue and not handled: {count}.",
+}
+
+
+def deadline_tracking(
+    status: dict[str, Any], live: list[heartbeat.Heartbeat], *, stale_seconds: int
+) -> dict[str, Any]:
+    """Whether deadlines are being watched now, and if not, each reason in plain words.
+
+    Running means: Redis answers, a worker has sent a heartbeat within stale_seconds,
+    one of the live workers runs the periodic sweep, and no deadline is overdue and
+    unhandled. Anything else is degraded.
+    """
+    reasons: list[dict[str, Any]] = []
+    if not status["redis"]:
+        reasons.append({"code": "redis_down"})
+    if not live:
+        reasons.append({"code": "no_heartbeat", "minutes": max(stale_seconds // 60, 1)})
+    elif not any(b.sweeping for b in live):
+        reasons.append({"code": "no_sweep"})
+    overdue = status.get("overdue_unhandled")
+    if overdue is None:
+        reasons.append({"code": "database"})
+    elif overdue:
+        reasons.append({"code": "overdue", "count": overdue})
+    problems = [_PROBLEMS[r["code"]].format(**r) for r in reasons]
+    return {"running": not reasons, "problems": problems, "reasons": reasons}
 
 
 def _text(value: bytes | str) -> str:
