@@ -1,7 +1,5 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
-# Registers the flush hook that keeps cases.legal_ready current.
-import casework.cases.queues  # noqa: F401
 from casework.accounts.models import Organisation, Role, User
 from casework.audit.models import AuditChain, AuditEvent
 from casework.cases.models import (

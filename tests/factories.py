@@ -12,6 +12,7 @@ from casework.accounts.models import Organisation, Role, User
 from casework.accounts.services import create_user, get_or_create_organisation
 from casework.actors import SYSTEM, Actor
 from casework.cases.models import Case, FilerRole, MinorStatus
+from casework.cases.readiness import refresh_legal_ready
 from casework.cases.services import NewCase, NewItem, open_case
 from casework.evidence.xlinks import parse_x_link
 from casework.extensions import db
@@ -82,7 +83,8 @@ def case(
     )
     for key, value in fields.items():
         setattr(created, key, value)
-    db.session.flush()
+    # A case made in a given state is as ready for legal action as one moved there.
+    refresh_legal_ready(db.session, [created.id])
     return created
 
 
@@ -187,7 +189,7 @@ def notice(case_: Case, route_key: str = "us.tida.removal", **fields: Any) -> An
     )
     created.items = [NoticeItem(item_id=item.id) for item in case_.items]
     db.session.add(created)
-    db.session.flush()
+    refresh_legal_ready(db.session, [case_.id])
     return created
 
 

@@ -42,7 +42,8 @@ from casework.cases.models import (
     MinorStatus,
     RemovalState,
 )
-from casework.cases.queues import forget_counts, refresh_legal_ready, refresh_sort_deadline
+from casework.cases.queues import forget_counts, refresh_sort_deadline
+from casework.cases.readiness import refresh_legal_ready
 from casework.cases.services import CaseError
 from casework.cases.workflow import transition
 from casework.deadlines.models import Deadline

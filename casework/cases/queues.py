@@ -18,12 +18,8 @@ its index range (shown as "1,000+"), all in one round trip, and the result is
 kept per process for COUNT_CACHE_SECONDS (config QUEUE_COUNT_CACHE_SECONDS),
 dropped early for an organisation whenever this process changes one of its cases.
 
-"Ready for legal action" means an open case that is escalated, or in action with
-a notice on a regulator or police route (a registry route of a kind in
-LEGAL_ROUTE_KINDS), or whose victim asked for legal help (a wanted action
-whose code contains "legal"). It is stored in cases.legal_ready, recomputed in
-SQL after every flush that adds or changes a case's status or wanted actions or
-a notice, and by refresh_legal_ready() after bulk statements.
+"Ready for legal action" is defined in casework.cases.readiness and stored in
+cases.legal_ready.
 """
 
 from __future__ import annotations
@@ -32,7 +28,7 @@ import enum
 import re
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,10 +37,6 @@ from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     Select,
-    String,
-    and_,
-    cast,
-    event,
     exists,
     false,
     func,
@@ -55,9 +47,7 @@ from sqlalchemy import (
     true,
     tuple_,
     union_all,
-    update,
 )
-from sqlalchemy import case as sql_case
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -75,16 +65,10 @@ from casework.cases.models import (
 from casework.cases.references import normalise_reference
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.evidence.xlinks import XLinkError, parse_x_link
-from casework.notices.models import Notice
-from casework.notices.registry import default_registry
 from casework.orm import UTCDateTime, utcnow
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
-
-# Routes that take a case to a regulator or the police, by their kind in the registry.
-LEGAL_ROUTE_KINDS = frozenset({"regulator_complaint", "police_report"})
-LEGAL_WANTED_MARKER = "legal"
 
 
 class QueueKey(enum.StrEnum):
@@ -146,93 +130,6 @@ def refresh_sort_deadline(session: Session, case: Case) -> datetime:
     )
     case.sort_deadline_at = earliest or NO_DEADLINE
     return case.sort_deadline_at
-
-
-def _legal_ready_sql(cases: Any) -> ColumnElement[bool]:
-    notices = Notice.__table__
-    regulator_notice = exists(
-        select(literal(1)).where(
-            notices.c.case_id == cases.c.id, notices.c.route_key.in_(legal_route_keys())
-        )
-    )
-    wants_legal = cast(cases.c.wanted_actions, String).contains(LEGAL_WANTED_MARKER)
-    return and_(
-        cases.c.status.in_(list(OPEN_STATUSES)),
-        or_(
-            cases.c.status == CaseStatus.ESCALATED,
-            and_(cases.c.status == CaseStatus.ACTION, regulator_notice),
-            wants_legal,
-        ),
-    )
-
-
-def legal_route_keys() -> list[str]:
-    """Keys of the registry's routes to a regulator or the police."""
-    return sorted(r.key for r in default_registry().routes if r.kind in LEGAL_ROUTE_KINDS)
-
-
-def is_legal_route(route_key: str) -> bool:
-    return route_key in legal_route_keys()
-
-
-def refresh_legal_ready(session: Session, case_ids: Iterable[int]) -> None:
-    """Recompute cases.legal_ready in SQL for these cases (after bulk UPDATEs). Caller commits."""
-    ids = sorted({i for i in case_ids if i is not None})
-    if not ids:
-        return
-    cases = Case.__table__
-    connection = session.connection()
-    rows = connection.execute(
-        update(cases)
-        .where(cases.c.id.in_(ids))
-        .values(
-            legal_ready=sql_case((_legal_ready_sql(cases), true()), else_=false()),
-            # Not a change anyone made: keep updated_at from moving.
-            updated_at=cases.c.updated_at,
-        )
-        .returning(cases.c.id, cases.c.legal_ready)
-    ).all()
-    # Keep loaded objects in step without marking them dirty.
-    from sqlalchemy.orm.attributes import set_committed_value
-
-    for case_id, ready in rows:
-        loaded = session.identity_map.get(session.identity_key(Case, case_id))  # type: ignore[arg-type]
-        if loaded is not None:
-            set_committed_value(loaded, "legal_ready", bool(ready))
-
-
-def _touched_case_ids(session: Session) -> set[int]:
-    from sqlalchemy import inspect as sa_inspect
-
-    ids: set[int] = set()
-    for obj in session.new:
-        if isinstance(obj, Case | Notice):
-            ids.add(obj.id if isinstance(obj, Case) else obj.case_id)
-    for obj in session.dirty:
-        if isinstance(obj, Case):
-            state = sa_inspect(obj)
-            if any(
-                state.attrs[name].history.has_changes() for name in ("status", "wanted_actions")
-            ):
-                ids.add(obj.id)
-        elif isinstance(obj, Notice):
-            state = sa_inspect(obj)
-            for name in ("route_key", "case_id"):
-                history = state.attrs[name].history
-                if history.has_changes():
-                    ids.add(obj.case_id)
-                    ids.update(v for v in history.deleted if name == "case_id")
-    for obj in session.deleted:
-        if isinstance(obj, Notice):
-            ids.add(obj.case_id)
-    return ids
-
-
-@event.listens_for(Session, "after_flush")
-def _keep_legal_ready(session: Session, _context: Any) -> None:
-    ids = _touched_case_ids(session)
-    if ids:
-        refresh_legal_ready(session, ids)
 
 
 # --- filters --------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, defer
 from casework.accounts.models import Role, User
 from casework.cases.grouping import image_clusters
 from casework.cases.models import Case, CaseLink, Item, LinkState
-from casework.cases.queues import is_legal_route
+from casework.cases.readiness import is_legal_route
 from casework.cases.timeline import Entry, build_timeline, merged_sources
 from casework.deadlines.models import Deadline
 from casework.evidence.models import EvidenceFile

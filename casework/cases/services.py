@@ -32,6 +32,7 @@ from casework.cases.models import (
     RemovalState,
 )
 from casework.cases.queues import forget_counts
+from casework.cases.readiness import refresh_legal_ready
 from casework.cases.references import next_reference
 from casework.cases.workflow import transition
 from casework.evidence.models import EvidenceFile
@@ -130,6 +131,7 @@ def open_case(
     ]
     session.add(case)
     session.flush()
+    refresh_legal_ready(session, [case.id])
     added = add_items(session, case, items, actor, audit=False)
     opened = NewEvent(
         "case.opened",

@@ -1,4 +1,8 @@
-"""The case status workflow: allowed transitions, who may make them, and the audit trail."""
+"""The case status workflow: allowed transitions, who may make them, and the audit trail.
+
+Every transition, of one case or many at once, also recomputes what a case's status
+decides (whether it is ready for legal action), so no caller can forget it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from sqlalchemy.orm import Session
 from casework.actors import Actor
 from casework.audit.services import NewEvent, record_event, record_events
 from casework.cases.models import Case, CaseStatus
+from casework.cases.readiness import refresh_legal_ready
 from casework.orm import utcnow
 
 S = CaseStatus
@@ -101,6 +106,7 @@ def transition(
     details: dict[str, str] = {"from": current.value, "to": target.value}
     if reason:
         details["reason"] = reason
+    refresh_legal_ready(session, [case.id])
     record_event(
         session,
         "case.status_changed",
@@ -146,6 +152,7 @@ def transition_many(
             )
         )
         moved += [(cid, org, current) for cid, org in rows if cid in done]
+    refresh_legal_ready(session, [cid for cid, _, _ in moved])
     details_base: dict[str, str] = {"to": target.value}
     if reason:
         details_base["reason"] = reason

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from casework.actors import Actor, ActorKind
 from casework.audit.services import record_event
 from casework.cases.models import Case, Item, MinorStatus
+from casework.cases.readiness import refresh_legal_ready
 from casework.notices.completeness import missing_for
 from casework.notices.exhibits import evidence_storage, exhibit_images, files_by_item
 from casework.notices.models import Letter, Notice
@@ -156,6 +157,7 @@ def create_letter(
     )
     session.add(letter)
     session.flush()
+    refresh_legal_ready(session, [letter.case_id])
 
     record_event(
         session,

@@ -7,14 +7,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
+from sqlalchemy import func, select, true
 from sqlalchemy.orm import Session, defer
 
 from casework.cases.models import Case, CaseStatus
 from casework.notices.models import Letter, Notice
 
-# Cases a lawyer can act on: still open, past triage.
-LEGAL_STATUSES = (CaseStatus.ACTION, CaseStatus.AWAITING_PLATFORM, CaseStatus.ESCALATED)
 PAGE_SIZE = 50
 
 
@@ -28,7 +26,8 @@ class ReadyRow:
 def ready_for_legal_action(
     session: Session, organisation_id: int, *, page: int = 1
 ) -> tuple[list[ReadyRow], bool]:
-    """Open cases with letters, and every escalated case: escalated first, then urgent first.
+    """The cases ready for legal action (casework.cases.readiness), with their letters:
+    escalated first, then urgent first.
 
     Returns one page of rows and whether another page follows.
     """
@@ -45,11 +44,7 @@ def ready_for_legal_action(
     stmt = (
         select(Case, counts.c.letters, counts.c.latest)
         .outerjoin(counts, counts.c.case_id == Case.id)
-        .where(
-            Case.organisation_id == organisation_id,
-            Case.status.in_(LEGAL_STATUSES),
-            (counts.c.letters > 0) | (Case.status == CaseStatus.ESCALATED),
-        )
+        .where(Case.organisation_id == organisation_id, Case.legal_ready == true())
         .order_by(escalated_first, Case.priority, Case.sort_deadline_at, Case.id)
         .offset((max(page, 1) - 1) * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from casework.actors import Actor, ActorKind
 from casework.audit.services import record_event
 from casework.cases.models import Case, CaseStatus, Item, MinorStatus
+from casework.cases.readiness import refresh_legal_ready
 from casework.cases.workflow import TransitionError, check_transition, transition
 from casework.deadlines.models import Deadline
 from casework.deadlines.rules import to_utc
@@ -178,6 +179,7 @@ def create_notice(
     notice.items = [NoticeItem(item_id=item_id) for item_id in wanted]
     session.add(notice)
     session.flush()
+    refresh_legal_ready(session, [case.id])
     record_event(
         session,
         "notice.created",

@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 
 from casework.accounts.models import Role
+from casework.actors import Actor
 from casework.cases.models import NO_DEADLINE, Case, CaseStatus, MinorStatus, Priority
 from casework.cases.queues import (
     Cursor,
@@ -20,6 +21,7 @@ from casework.cases.queues import (
     queue_spec,
     refresh_sort_deadline,
 )
+from casework.cases.workflow import transition
 from casework.deadlines.models import DeadlineState
 from casework.extensions import db
 from casework.orm import utcnow
@@ -118,7 +120,7 @@ def test_ready_for_legal_action_follows_notices_and_status(board: dict[str, Any]
     db.session.commit()
     assert platform_only.reference in _refs(db.session, QueueKey.LEGAL, me)
     regulator = board["regulator"]
-    regulator.status = CaseStatus.CLOSED
+    transition(db.session, regulator, CaseStatus.CLOSED, Actor.staff(me.id, "caseworker"))
     db.session.commit()
     assert regulator.reference not in _refs(db.session, QueueKey.LEGAL, me)
     assert db.session.get_one(Case, regulator.id).legal_ready is False

@@ -19,6 +19,7 @@ from rq import Queue
 from rq.registry import StartedJobRegistry
 from sqlalchemy import create_engine, func, select, text
 
+from casework import heartbeat
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseStatus
 from casework.deadlines.jobs import handle_deadline
@@ -72,6 +73,30 @@ def test_a_due_deadline_is_handled_once_by_its_job_and_escalates(app: Flask, red
     assert _count(Notification, Notification.kind == KIND_MISSED) == 1
     assert _count(AuditEvent, AuditEvent.action == "deadline.missed") == 1
     assert _count(SweepRun) == 1
+
+
+def test_a_case_the_worker_escalates_is_ready_for_legal_action_in_both_lists(
+    app: Flask, redis: Redis
+) -> None:
+    from casework.cases.queues import QueueKey, fetch_page, queue_spec
+    from casework.notices.queries import ready_for_legal_action
+
+    case, caseworker = staffed_case()
+    deadline = quick_deadline(case, due_in=-1)
+    db.session.commit()
+    case_id, org_id = case.id, case.organisation_id
+    assert schedule_deadline_jobs([deadline.id]) == 1
+    legal = queue_spec(QueueKey.LEGAL, organisation_id=org_id, user_id=caseworker.id)
+    assert fetch_page(db.session, legal, None, page_size=50).cases == []
+
+    run_worker(app, "--no-sweep", "--queues", "deadlines")
+    db.session.expire_all()
+    escalated = db.session.get_one(Case, case_id)
+    assert escalated.status == CaseStatus.ESCALATED
+    assert escalated.legal_ready is True
+    assert [c.id for c in fetch_page(db.session, legal, None, page_size=50).cases] == [case_id]
+    rows, _more = ready_for_legal_action(db.session, org_id)
+    assert [row.case.id for row in rows] == [case_id]
 
 
 def test_a_missed_deadline_gets_its_escalation_letter_drafted_by_the_worker(
@@ -277,15 +302,23 @@ def test_many_workers_enqueue_each_periodic_sweep_once(app: Flask, redis: Redis)
 
     from worker import SWEEP_CRON_NAME
 
+    def periods() -> list[int]:
+        ids = get_cron_job_ids(SWEEP_CRON_NAME, redis)
+        jobs = [j for j in Job.fetch_many(ids, connection=redis) if j is not None]
+        return [int(j.enqueued_at.timestamp() // 2) for j in jobs if j.enqueued_at]
+
     env = worker_env(app)
     workers = [start_worker(app, "--sweep-interval", "2", env=env) for _ in range(3)]
-    time.sleep(9)
-    outputs = [stop_worker(w) for w in workers]
-    ids = get_cron_job_ids(SWEEP_CRON_NAME, redis)
-    jobs = [j for j in Job.fetch_many(ids, connection=redis) if j is not None]
-    periods = [int(j.enqueued_at.timestamp() // 2) for j in jobs if j.enqueued_at]
-    assert len(periods) >= 3, outputs
-    assert len(periods) == len(set(periods)), outputs
+    try:
+        # Three periods after all three workers are up, however long they take to start.
+        _wait_for(lambda: len(heartbeat.read_all(redis)) == 3, 60, "three workers' heartbeats")
+        first = max(periods(), default=0)
+        _wait_for(lambda: len(periods()) >= 3 and max(periods()) >= first + 3, 60, "sweeps")
+    finally:
+        outputs = [stop_worker(w) for w in workers]
+    seen = periods()
+    assert len(seen) >= 3, outputs
+    assert len(seen) == len(set(seen)), outputs
     assert _count(SweepRun) == 1
 
 
