@@ -115,11 +115,11 @@ def create_app(
 
 def _configure_login(app: Flask) -> None:
     from casework.accounts.models import User
-    from casework.accounts.services import load_user_from_session
+    from casework.accounts.sessions import load_signed_in_user
 
     @login_manager.user_loader
     def _load_user(token: str) -> User | None:
-        return load_user_from_session(token, db.session)
+        return load_signed_in_user(token)
 
 
 def _configure_sqlite(app: Flask) -> None:

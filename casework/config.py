@@ -154,7 +154,14 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     # after this many hours (see casework/intake/drafts.py).
     values["DRAFT_DIR"] = env.get("CASEWORK_DRAFT_DIR", "") or str(instance_path / "drafts")
     values["DRAFT_MAX_AGE_HOURS"] = _int(env, "CASEWORK_DRAFT_HOURS", 6)
+    # Signed-in sessions live on the server (casework/sessions): they end after this
+    # long without a request, and after their absolute lifetime however busy they are.
     values["SESSION_IDLE_MINUTES"] = _int(env, "CASEWORK_SESSION_IDLE_MINUTES", 30)
+    values["STAFF_SESSION_HOURS"] = _int(env, "CASEWORK_STAFF_SESSION_HOURS", 12)
+    values["VICTIM_SESSION_MINUTES"] = _int(env, "CASEWORK_VICTIM_SESSION_MINUTES", 60)
+    for key in ("SESSION_IDLE_MINUTES", "STAFF_SESSION_HOURS", "VICTIM_SESSION_MINUTES"):
+        if values[key] < 1:
+            raise ConfigError(f"CASEWORK_{key} must be at least 1, not {values[key]}.")
     values["RETENTION_DAYS_AFTER_CLOSE"] = _int(env, "CASEWORK_RETENTION_DAYS", 365)
     values["MAIL_SERVER"] = env.get("MAIL_SERVER", "localhost")
     values["MAIL_PORT"] = _int(env, "MAIL_PORT", 25)
@@ -206,7 +213,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["PREFERRED_URL_SCHEME"] = "https" if production else "http"
     # hide_parameters: database errors are logged without the values, which may be personal.
     values["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
-    values["WTF_CSRF_TIME_LIMIT"] = None  # the session's own lifetime bounds the token
+    # A CSRF token lives in the session, and no longer than the longest session does.
+    values["WTF_CSRF_TIME_LIMIT"] = values["STAFF_SESSION_HOURS"] * 3600
     # Pages send no Referer (Referrer-Policy: no-referrer), so Flask-WTF's HTTPS referrer
     # check would refuse every form; the token and SameSite cookies do that job.
     values["WTF_CSRF_SSL_STRICT"] = False

@@ -23,6 +23,7 @@ from casework.deadlines.models import Deadline, DeadlineState, Escalation, Remin
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter, Notice, NoticeItem, NoticeState
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
+from casework.sessions.models import SessionKind, WebSession
 
 __all__ = [
     "AuditChain",
@@ -56,6 +57,8 @@ __all__ = [
     "Reminder",
     "RemovalState",
     "Role",
+    "SessionKind",
     "SweepRun",
     "User",
+    "WebSession",
 ]

@@ -145,6 +145,8 @@ def empty_tables() -> None:
     else:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))  # noqa: S608  (table names from metadata)
+        # Ids start again at 1, as RESTART IDENTITY does on PostgreSQL.
+        db.session.execute(text("DELETE FROM sqlite_sequence"))
     db.session.commit()
 
 

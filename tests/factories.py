@@ -95,10 +95,18 @@ def utc(*args: int) -> datetime:
 def sign_in(client: Any, staff: User) -> None:
     """Put a fully signed-in staff session (password and any second factor done) in the client.
 
-    These three keys are all the staff gate needs; the idle clock starts at the
-    first request.
+    A session stored on the server and these four keys are all the staff gate needs;
+    the idle clock starts at the first request.
     """
+    from casework.orm import utcnow
+    from casework.sessions.models import SessionKind
+    from casework.sessions.services import open_session
+
+    token = open_session(db.session, SessionKind.STAFF, now=utcnow(), user_id=staff.id)
+    # Committed, as sign-in commits it: a view that rolls back must not sign the client out.
+    db.session.commit()
     with client.session_transaction() as flask_session:
+        flask_session["sid"] = token
         flask_session["_user_id"] = staff.get_id()
         flask_session["_fresh"] = True
         flask_session["mfa_ok"] = True

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from casework.accounts.models import Role, User
 from casework.accounts.passwords import hash_password, password_problem
-from casework.accounts.services import AccountError, create_user
+from casework.accounts.services import AccountError, create_user, end_all_sessions
 from casework.accounts.tokens import (
     MAX_AGE,
     TokenPurpose,
@@ -198,7 +198,7 @@ def set_password_with_link(
         raise AccountError(problem)
     first_password = user.password_hash is None
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    end_all_sessions(session, user)
     # Proving control of the mailbox is enough to lift a lockout.
     user.failed_logins = 0
     user.locked_until = None

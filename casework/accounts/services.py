@@ -12,6 +12,7 @@ from casework.accounts.models import Organisation, Role, User
 from casework.accounts.passwords import hash_password, password_problem
 from casework.actors import Actor
 from casework.audit.services import record_event
+from casework.sessions.services import end_user_sessions
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -114,6 +115,12 @@ def _admin_action(session: Session, admin: User, user: User, action: str, **deta
     )
 
 
+def end_all_sessions(session: Session, user: User) -> None:
+    """End every session of the user at once: stored ones, and any half-way sign-in."""
+    user.session_version += 1
+    end_user_sessions(session, user.id)
+
+
 def _not_on_yourself(admin: User, user: User) -> None:
     # An admin locking themselves out (or demoting the last admin) needs a second admin.
     if admin.id == user.id:
@@ -127,7 +134,7 @@ def change_role(session: Session, *, admin: User, user: User, role: Role) -> Non
         return
     previous = user.role
     user.role = role
-    user.session_version += 1
+    end_all_sessions(session, user)
     _admin_action(
         session, admin, user, "user.role_changed", previous=previous.value, role=role.value
     )
@@ -139,7 +146,7 @@ def deactivate_user(session: Session, *, admin: User, user: User) -> None:
     if not user.is_active_user:
         return
     user.is_active_user = False
-    user.session_version += 1
+    end_all_sessions(session, user)
     _admin_action(session, admin, user, "user.deactivated")
 
 
@@ -161,5 +168,15 @@ def reset_user_totp(session: Session, *, admin: User, user: User) -> None:
     user.totp_secret = None
     user.totp_pending_secret = None
     user.totp_last_counter = None
-    user.session_version += 1
+    end_all_sessions(session, user)
     _admin_action(session, admin, user, "user.totp_reset")
+
+
+def sign_out_everywhere(session: Session, *, admin: User, user: User) -> None:
+    """End every session of a user (a lost laptop, a shared computer). Caller commits.
+
+    The account stays active: the person signs in again with their own factors.
+    """
+    _not_on_yourself(admin, user)
+    end_all_sessions(session, user)
+    _admin_action(session, admin, user, "user.signed_out_everywhere")

@@ -1,8 +1,9 @@
 """The staff session: start it fresh, end it, time it out, hold the step between the factors.
 
-Flask keeps the session in a signed cookie, so "regenerating" it means
-clearing every key and issuing a new random nonce: nothing planted before
-sign-in survives it.
+The signed cookie carries a random session token (SID); the session itself is a
+row on the server (casework.sessions), so ending it there ends every copy of the
+cookie. Starting a session clears every key and issues a new token and nonce:
+nothing planted before sign-in survives it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,28 @@ from flask_login import current_user, login_user, logout_user
 from sqlalchemy.orm import Session
 
 from casework.accounts.models import User
+from casework.accounts.services import load_user_from_session
 from casework.accounts.signin import NextStep
+from casework.extensions import db
+from casework.orm import utcnow
+from casework.sessions.models import SessionKind
+from casework.sessions.services import (
+    end_session as end_stored_session,
+)
+from casework.sessions.services import (
+    find_session,
+    lifetime_for,
+    open_session,
+    purge_expired,
+)
 
 # The keys tests.factories.sign_in sets are the ones the gate reads: Flask-Login's
 # _user_id and _fresh, and MFA_OK. LAST_SEEN and NONCE are added at sign-in.
 MFA_OK = "mfa_ok"
 LAST_SEEN = "last_seen"
 NONCE = "nonce"
+# The token of the server-side session; shared with the victim's session (casework.victim).
+SID = "sid"
 PENDING = "pending_sign_in"
 # Kept across sign-in and sign-out: the language someone chose is not a secret.
 _KEPT = ("lang",)
@@ -37,12 +53,41 @@ def _clear() -> None:
 
 
 def start_session(user: User) -> None:
-    """Sign the user in on a brand-new session (every factor has been checked)."""
+    """Sign the user in on a brand-new session (every factor has been checked). Commits."""
+    end_stored_session(db.session, session.get(SID))
     _clear()
+    now = utcnow()
+    purge_expired(db.session, current_app.config, now=now)
+    token = open_session(db.session, SessionKind.STAFF, now=now, user_id=user.id)
+    db.session.commit()
     login_user(user)
+    session[SID] = token
     session[MFA_OK] = True
     session[NONCE] = secrets.token_urlsafe(24)
     session[LAST_SEEN] = int(time.time())
+
+
+def load_signed_in_user(user_token: str) -> User | None:
+    """Flask-Login's user loader: the user, only while this browser's server session lives.
+
+    An unknown, ended or expired session loads nobody, whatever the cookie says.
+    Commits when the session's last-seen time moved on or an expired one was removed.
+    """
+    user = load_user_from_session(user_token, db.session)
+    if user is None:
+        return None
+    record = find_session(
+        db.session,
+        session.get(SID),
+        SessionKind.STAFF,
+        now=utcnow(),
+        lifetime=lifetime_for(current_app.config, SessionKind.STAFF),
+    )
+    if db.session.dirty or db.session.deleted:
+        db.session.commit()
+    if record is None or record.user_id != user.id:
+        return None
+    return user
 
 
 def current_signed_in_user() -> User | None:
@@ -54,6 +99,9 @@ def current_signed_in_user() -> User | None:
 
 
 def end_session() -> None:
+    """End this browser's session on the server and in the cookie. Commits."""
+    end_stored_session(db.session, session.get(SID))
+    db.session.commit()
     logout_user()
     _clear()
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from casework.accounts import totp
 from casework.accounts.models import Role, User
 from casework.accounts.passwords import hash_password, needs_rehash, verify_password
+from casework.accounts.services import end_all_sessions
 from casework.actors import SYSTEM, Actor
 from casework.audit.services import SYSTEM_CHAIN, record_event
 
@@ -216,7 +217,7 @@ def confirm_enrolment(session: Session, user: User, code: str, *, now: datetime)
     user.totp_secret = secret
     user.totp_pending_secret = None
     user.totp_last_counter = step
-    user.session_version += 1
+    end_all_sessions(session, user)
     record_event(
         session,
         "auth.totp_enrolled",

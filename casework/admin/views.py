@@ -29,6 +29,7 @@ from casework.accounts.services import (
     organisation_users,
     reactivate_user,
     reset_user_totp,
+    sign_out_everywhere,
 )
 from casework.admin.forms import AuditFilterForm, InviteForm, RoleForm
 from casework.audit.review import (
@@ -154,6 +155,15 @@ def reactivate(user_id: int) -> Response:
         user_id,
         lambda person: reactivate_user(db.session, admin=current_staff(), user=person),
         _("Account reactivated."),
+    )
+
+
+@bp.post("/users/<int:user_id>/sign-out-everywhere", endpoint="sign_out_everywhere")
+def sign_out_everywhere_view(user_id: int) -> Response:
+    return _act(
+        user_id,
+        lambda person: sign_out_everywhere(db.session, admin=current_staff(), user=person),
+        _("Every session of this account has ended."),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import UTC, datetime
 
 from sqlalchemy import (
@@ -117,6 +118,10 @@ _OPEN = text(status_in_sql(OPEN_STATUSES))
 _FINISHED = text(status_in_sql(FINISHED_STATUSES))
 
 
+def new_session_key() -> str:
+    return secrets.token_hex(32)
+
+
 class Case(Base):
     __tablename__ = "cases"
     __table_args__ = (
@@ -163,6 +168,8 @@ class Case(Base):
             sqlite_where=text("legal_ready = 1"),
         ),
         Index("ix_cases_merged_into", "merged_into_id"),
+        # SQLite would otherwise give a deleted case's id to the next one.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[intpk]
@@ -185,6 +192,8 @@ class Case(Base):
     wanted_actions: Mapped[list[str]] = mapped_column(JSON, default=list)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     access_code_hash: Mapped[str | None] = mapped_column(String(255))
+    # The secret every victim session of the case is bound to; a new one ends them all.
+    session_key: Mapped[str | None] = mapped_column(String(64), default=new_session_key)
     spreading: Mapped[bool] = mapped_column(Boolean, default=False)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -244,6 +253,7 @@ class Item(Base):
         UniqueConstraint("case_id", "status_id"),
         Index("ix_items_status_id", "status_id"),
         Index("ix_items_handle", "handle_lower"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[intpk]

@@ -155,7 +155,8 @@ def build_timeline(session: Session, case: Case, *, limit: int = TIMELINE_LIMIT)
     case_ids = related_case_ids(session, case)
     events = session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.case_id.in_(case_ids))
+        # The organisation's own chain only: a case id alone could name another's case.
+        .where(AuditEvent.chain_id == case.organisation_id, AuditEvent.case_id.in_(case_ids))
         .order_by(AuditEvent.id.desc())
         .limit(limit)
     ).all()

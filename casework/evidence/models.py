@@ -18,6 +18,7 @@ class EvidenceFile(Base):
     __table_args__ = (
         Index("ix_evidence_files_sha256", "sha256"),
         Index("ix_evidence_files_case", "case_id"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[intpk]

@@ -434,7 +434,7 @@ def submit() -> Response | str | tuple[str, int]:
     if submission.email_id is not None:
         deliver_soon([submission.email_id])  # the person may be waiting for their code
     case = submission.case
-    start_victim_session(case.id)
+    start_victim_session(case)
     return render_template(
         "intake/done.html",
         reference=case.reference,

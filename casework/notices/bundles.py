@@ -240,8 +240,8 @@ def build_bundle(
     session.flush()
     events = session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.case_id == case.id)
-        .order_by(AuditEvent.chain_id, AuditEvent.seq)
+        .where(AuditEvent.chain_id == case.organisation_id, AuditEvent.case_id == case.id)
+        .order_by(AuditEvent.seq)
     ).all()
     files[AUDIT_EXTRACT] = b"".join(
         json.dumps(_event_record(e), sort_keys=True, ensure_ascii=False).encode() + b"\n"

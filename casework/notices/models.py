@@ -35,6 +35,7 @@ class Notice(Base):
     """A request under one legal route, covering a set of items."""
 
     __tablename__ = "notices"
+    __table_args__ = ({"sqlite_autoincrement": True},)
 
     id: Mapped[intpk]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -100,7 +101,10 @@ class Letter(Base):
     """One immutable version of a generated PDF; regenerating adds a version."""
 
     __tablename__ = "letters"
-    __table_args__ = (UniqueConstraint("case_id", "route_key", "version"),)
+    __table_args__ = (
+        UniqueConstraint("case_id", "route_key", "version"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[intpk]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

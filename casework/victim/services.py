@@ -32,6 +32,7 @@ from casework.intake.access_codes import verify_access_code
 from casework.intake.drafts import DeviceFile
 from casework.intake.services import record_evidence_added
 from casework.notifications.models import OutgoingEmail
+from casework.sessions.services import end_case_sessions, rotate_case_key
 
 __all__ = [
     "CannotWithdraw",
@@ -62,6 +63,8 @@ def case_for_access(session: Session, reference_text: str, code: str) -> Case | 
 
 
 def record_sign_in(session: Session, case: Case) -> None:
+    """The access code was used: earlier sessions of the case end, and it is audited."""
+    rotate_case_key(session, case)
     record_event(
         session,
         "case.victim_signed_in",
@@ -158,11 +161,15 @@ def update_contact(session: Session, case: Case, *, language: str, email: str | 
 
 
 def withdraw_case(session: Session, case: Case) -> None:
-    """The victim stops the case; the workflow decides whether it still can be."""
+    """The victim stops the case; the workflow decides whether it still can be.
+
+    Every session of the case ends: the caller opens a new one for this browser.
+    """
     try:
         transition(session, case, CaseStatus.WITHDRAWN, VICTIM, reason="victim_request")
     except TransitionError as exc:
         raise CannotWithdraw(case.status.value) from exc
+    rotate_case_key(session, case)
 
 
 def delete_case(session: Session, case: Case) -> list[str]:
@@ -193,6 +200,7 @@ def delete_case(session: Session, case: Case) -> list[str]:
         )
     session.execute(update(Case).where(Case.merged_into_id == case_id).values(merged_into_id=None))
     session.execute(delete(EvidenceFile).where(EvidenceFile.case_id == case_id))
+    end_case_sessions(session, case_id)
     session.delete(case)
     session.flush()
     record_event(

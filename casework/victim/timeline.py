@@ -42,7 +42,11 @@ def case_timeline(session: Session, case: Case) -> Timeline:
     past: list[Entry] = []
     events = session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.case_id == case.id, AuditEvent.action.in_(list(_AUDIT_KINDS)))
+        .where(
+            AuditEvent.chain_id == case.organisation_id,
+            AuditEvent.case_id == case.id,
+            AuditEvent.action.in_(list(_AUDIT_KINDS)),
+        )
         .order_by(AuditEvent.id)
     )
     for event in events:

@@ -58,7 +58,7 @@ from casework.intake.uploads import (
     sanitise_uploads,
 )
 from casework.victim import services
-from casework.victim.session import end_victim_session, signed_in_case_id, start_victim_session
+from casework.victim.session import end_victim_session, signed_in_case, start_victim_session
 from casework.victim.timeline import case_timeline
 from casework.victim.wording import STATUS_WORDS, jurisdiction_label, local_datetime
 
@@ -81,8 +81,7 @@ def _failed_sign_in(response: Response) -> bool:
 def _load_case() -> Response | None:
     if request.endpoint in _PUBLIC_ENDPOINTS:
         return None
-    case_id = signed_in_case_id()
-    case = db.session.get(Case, case_id) if case_id is not None else None
+    case = signed_in_case()
     if case is None:
         end_victim_session()
         flash(_("Please enter your case reference and access code."))
@@ -107,7 +106,7 @@ def sign_in() -> Response | str:
         if case is not None:
             services.record_sign_in(db.session, case)
             db.session.commit()
-            start_victim_session(case.id)
+            start_victim_session(case)
             return redirect(url_for("victim.case_page"))
         form.code.errors = [
             _(
@@ -257,6 +256,7 @@ def withdraw() -> Response | str:
             flash(_("This case is already finished, so it cannot be withdrawn."), "error")
             return redirect(url_for("victim.case_page"))
         db.session.commit()
+        start_victim_session(_case())
         flash(_("Your case was withdrawn. Nothing more will be done for it."))
         return redirect(url_for("victim.case_page"))
     return render_template("victim/withdraw.html", form=form, case=_case())

@@ -48,6 +48,7 @@ ADMIN_PAGES = [
     ("post", "/staff/admin/users/{other}/deactivate"),
     ("post", "/staff/admin/users/{other}/reactivate"),
     ("post", "/staff/admin/users/{other}/reset-two-step"),
+    ("post", "/staff/admin/users/{other}/sign-out-everywhere"),
     ("post", "/staff/admin/users/{other}/invite-again"),
     ("post", "/staff/admin/audit/verify"),
 ]

@@ -35,6 +35,7 @@ from casework.extensions import db
 from casework.notices.models import Notice, NoticeItem, NoticeState
 from casework.notifications.models import OutgoingEmail
 from casework.orm import utcnow
+from casework.sessions.models import WebSession
 from casework.victim.session import SEEN_KEY
 from tests import factories
 from tests.intake_support import (
@@ -100,12 +101,18 @@ def test_signing_in_starts_a_fresh_session(app: Flask, reported: Confirmation) -
     with browser.session_transaction() as planted:
         planted["csrf_token"] = "planted-by-someone-else"
         planted["victim_case"] = 999
+        planted["sid"] = "planted-by-someone-else"
         planted["lang"] = "fr"
     sign_in(browser, reported.reference, reported.access_code)
     with browser.session_transaction() as fresh:
         assert "csrf_token" not in fresh or fresh["csrf_token"] != "planted-by-someone-else"
-        assert fresh["victim_case"] == the_case().id
+        assert "victim_case" not in fresh
+        token = str(fresh["sid"])
         assert fresh["lang"] == "fr"
+    # The cookie's token names a session stored on the server, for this case.
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    stored = db.session.scalars(select(WebSession).where(WebSession.token_hash == token_hash)).one()
+    assert stored.case_id == the_case().id
 
 
 def test_an_idle_session_is_signed_out(app: Flask, reported: Confirmation) -> None:
