@@ -520,6 +520,8 @@ def app_environment(
             "REDIS_URL": redis_url,
             "SECRET_KEY": secrets.token_urlsafe(48),
             "CASEWORK_EVIDENCE_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            # Production needs its public address; clients reach it as this host.
+            "CASEWORK_BASE_URL": f"https://{HOST}",
             "CASEWORK_INSTANCE_PATH": str(instance),
             "CASEWORK_EVIDENCE_DIR": str(instance / "evidence"),
             # Every client comes from 127.0.0.1: per-address limits would stop the test.

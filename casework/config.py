@@ -8,12 +8,18 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# Where `flask run` serves by default: the public address when none is configured outside
+# production, so that links in emails never come from a request.
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
+# Names a developer's browser or test client uses, trusted as Host outside production only.
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class ConfigError(RuntimeError):
@@ -120,6 +126,42 @@ def normalise_database_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def public_address(raw: str, *, production: bool) -> tuple[str, str]:
+    """The public address links in emails point at, and its host name.
+
+    Required in production: without it the only other source is the request's Host
+    header, which whoever sends the request chooses.
+    """
+    value = raw.strip()
+    if not value:
+        if production:
+            raise ConfigError(
+                "CASEWORK_BASE_URL is not set; in production Casework refuses to start without "
+                "its public address (e.g. https://casework.example.org), which every link in "
+                "its emails is built from."
+            )
+        value = DEVELOPMENT_BASE_URL
+    parts = urlsplit(value)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.query
+        or parts.fragment
+    ):
+        raise ConfigError(
+            "CASEWORK_BASE_URL must be the site's public address, such as "
+            f"https://casework.example.org, not {value!r}."
+        )
+    if production and parts.scheme != "https":
+        raise ConfigError("CASEWORK_BASE_URL must start with https:// in production.")
+    host = parts.hostname  # lower-cased, without the port
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port is not None:
+        netloc += f":{parts.port}"
+    return f"{parts.scheme}://{netloc}{parts.path}".rstrip("/"), host
+
+
 def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from environment variables with safe defaults."""
     env = dict(os.environ if env is None else env)
@@ -147,8 +189,14 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["MAX_UPLOAD_BYTES"] = _int(env, "CASEWORK_MAX_UPLOAD_MB", 10) * 1024 * 1024
     # Several screenshots per request, plus form fields.
     values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_BYTES"] * 6 + 1024 * 1024
-    # The public address links in emails point at (https://casework.example.org).
-    values["BASE_URL"] = env.get("CASEWORK_BASE_URL", "").strip().rstrip("/")
+    # The public address links in emails point at (https://casework.example.org), and the
+    # only Host requests may carry (any other gets 400); development also answers locally.
+    values["BASE_URL"], host = public_address(
+        env.get("CASEWORK_BASE_URL", ""), production=production
+    )
+    values["TRUSTED_HOSTS"] = (
+        [host] if production else [host, *(name for name in LOCAL_HOSTS if name != host)]
+    )
 
     # Half-finished reports: answers and screenshots, encrypted, deleted at submit or
     # after this many hours (see casework/intake/drafts.py).

@@ -9,7 +9,7 @@ from flask import Flask, render_template
 from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 from werkzeug.wrappers import Response
 
 from casework.ratelimit import seconds_until_reset
@@ -35,6 +35,18 @@ def _bare_500() -> str:
         f"<!doctype html><html><meta charset=utf-8><title>{title}</title>"
         f"<h1>{title}</h1><p>{advice}</p></html>"
     )
+
+
+def _untrusted_host(_error: SecurityError) -> Response:
+    """The request named a host that is not ours: no page of the site, whose links would
+    need that host, only a plain refusal."""
+    title = escape(gettext("This address is not served here"))
+    advice = escape(gettext("Use the address of the site you were given."))
+    body = (
+        f"<!doctype html><html><meta charset=utf-8><title>{title}</title>"
+        f"<h1>{title}</h1><p>{advice}</p></html>"
+    )
+    return Response(body, status=400, mimetype="text/html")
 
 
 def _page(code: int, **context: object) -> Response:
@@ -71,5 +83,6 @@ def init_error_pages(app: Flask) -> None:
     for code in (400, 403, 404, 405, 413):
         app.register_error_handler(code, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
+    app.register_error_handler(SecurityError, _untrusted_host)
     app.register_error_handler(429, _too_many_requests)
     app.register_error_handler(500, _server_error)

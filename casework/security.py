@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Flask, Request, Response, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -71,12 +72,25 @@ def _apply_headers(response: Response) -> Response:
     return response
 
 
+def _refuse_untrusted_host() -> None:
+    """400 for a Host outside TRUSTED_HOSTS, before any other hook builds a URL from it.
+
+    Flask records the refusal as the routing error but still runs before_request hooks,
+    whose redirects would need the URL adapter it could not make.
+    """
+    if isinstance(request.routing_exception, SecurityError):
+        raise request.routing_exception
+
+
 def init_security(app: Flask) -> None:
     app.request_class = CaseworkRequest
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_untrusted_host)
     hops = int(app.config.get("PROXY_HOPS") or 0)
     if hops:
-        # Trust exactly this many proxies' X-Forwarded-For/Proto/Host, never more.
+        # Trust exactly this many proxies' X-Forwarded-For and -Proto, never more. Never
+        # X-Forwarded-Host: the Host header stays what the client sent, and TRUSTED_HOSTS
+        # (the public address) refuses any other with 400.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
         )
     app.after_request(_apply_headers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, request, url_for
+from flask import current_app
 
 
 def safe_next(target: str | None, *, default: str) -> str:
@@ -22,11 +22,14 @@ def safe_next(target: str | None, *, default: str) -> str:
 
 
 def absolute_url(endpoint: str, **values: object) -> str:
-    """A link for an email: on the configured public address, never the request's Host header.
+    """A link for an email: on the configured public address, never a request's Host.
 
-    Trusting Host would let anyone who can send a request choose where a
-    password link points. Without BASE_URL (development) the request's own
-    address is used.
+    Every link Casework sends is built here. Trusting Host (or X-Forwarded-Host) would
+    let anyone who can send a request choose where a password link points, so the
+    request is not consulted at all: this works the same in a job with no request.
     """
-    base = current_app.config.get("BASE_URL") or request.url_root
-    return str(base).rstrip("/") + url_for(endpoint, **values)
+    base = str(current_app.config["BASE_URL"]).rstrip("/")
+    path = current_app.url_map.bind("casework.invalid", script_name="/").build(
+        endpoint, {k: v for k, v in values.items() if v is not None}
+    )
+    return base + path

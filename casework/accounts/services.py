@@ -160,7 +160,7 @@ def reactivate_user(session: Session, *, admin: User, user: User) -> None:
 
 
 def reset_user_totp(session: Session, *, admin: User, user: User) -> None:
-    """Remove a lost authenticator: the user enrols again (admins must) at next sign-in.
+    """Remove a lost authenticator: the user enrols again (admins and lawyers must) at next sign-in.
 
     Sessions end too, since they were signed in with the old factor. Caller commits.
     """

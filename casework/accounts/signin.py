@@ -22,6 +22,9 @@ from casework.actors import SYSTEM, Actor
 from casework.audit.services import SYSTEM_CHAIN, record_event
 
 LOCKOUT_THRESHOLD = 5
+# Roles that never sign in on a password alone: admins hold every account of their
+# organisation, lawyers download unblurred evidence.
+SECOND_FACTOR_REQUIRED = frozenset({Role.ADMIN, Role.LAWYER})
 LOCKOUT_PERIOD = timedelta(minutes=15)
 
 
@@ -138,7 +141,7 @@ def check_password(session: Session, email: str, password: str, *, now: datetime
         session.commit()
     if user.has_totp:
         return PasswordResult(user, NextStep.TOTP)
-    if user.role is Role.ADMIN:
+    if user.role in SECOND_FACTOR_REQUIRED:
         return PasswordResult(user, NextStep.ENROL)
     return PasswordResult(user, NextStep.DONE)
 

@@ -178,7 +178,7 @@ def code_step() -> Response | str:
 @bp.route("/sign-in/set-up-two-step", methods=["GET", "POST"])
 @_limit("RATELIMIT_TOTP")
 def enrol() -> Response | str:
-    """Admins must set up the second factor before anything else."""
+    """Admins and lawyers must set up the second factor before anything else."""
     user = sessions.pending_user(db.session, NextStep.ENROL)
     if user is None:
         return _start_again()

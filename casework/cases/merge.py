@@ -14,7 +14,10 @@ Decisions:
   its letters and its whole audit history stay reachable; the target's timeline
   reads the audit events of every case merged into it.
 - Withdrawn cases are never merged (the victim asked to stop), and a case that
-  is or may be about a minor is never merged with one holding stored images.
+  is or may be about a minor is never merged with one holding stored images: staff
+  mark that case as a minor's first, which destroys its images.
+- Merging a minor's case into another is a finding that the other shows a minor too:
+  the target goes through find_minor like any other minor finding.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from casework.cases.models import (
 from casework.cases.queues import forget_counts, refresh_sort_deadline
 from casework.cases.readiness import refresh_legal_ready
 from casework.cases.services import CaseError
-from casework.cases.workflow import transition
+from casework.cases.workflow import find_minor, transition
 from casework.deadlines.models import Deadline
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Notice, NoticeItem
@@ -68,6 +71,8 @@ class MergeSummary:
     notes: int = 0
     links: int = 0
     jurisdictions: int = 0
+    # Storage keys of images destroyed by the merge: deleted by the caller after commit.
+    destroyed_keys: list[str] = field(default_factory=list)
 
 
 def check_merge(session: Session, source: Case, target: Case) -> None:
@@ -91,8 +96,9 @@ def check_merge(session: Session, source: Case, target: Case) -> None:
     ):
         raise MergeError(
             _l(
-                "One case may involve a minor and the other holds stored images; "
-                "they cannot be merged."
+                "One case may involve a minor and the other holds stored images; they cannot "
+                "be merged. If the person is a minor, mark that case as a minor's first: its "
+                "images are destroyed."
             )
         )
 
@@ -103,6 +109,7 @@ def merge_cases(session: Session, source: Case, target: Case, actor: Actor) -> M
     session.flush()
     summary = MergeSummary()
     source_id, target_id = source.id, target.id
+    minor_found = source.minor is MinorStatus.YES and target.minor is not MinorStatus.YES
     _merge_case_fields(source, target)
 
     survivors = {
@@ -142,6 +149,8 @@ def merge_cases(session: Session, source: Case, target: Case, actor: Actor) -> M
     source.merged_into_id = target_id
     source.sort_deadline_at = NO_DEADLINE
     refresh_sort_deadline(session, target)
+    if minor_found:
+        summary.destroyed_keys = find_minor(session, target, actor, reason="merged")
     if source.status is not CaseStatus.CLOSED:
         transition(session, source, CaseStatus.CLOSED, actor, reason="merged")
     details = {
@@ -177,7 +186,8 @@ def merge_cases(session: Session, source: Case, target: Case, actor: Actor) -> M
 def _merge_case_fields(source: Case, target: Case) -> None:
     target.priority = min(source.priority, target.priority)
     target.spreading = source.spreading or target.spreading
-    if _MINOR_RANK[source.minor] > _MINOR_RANK[target.minor]:
+    # A minor's case makes the target one through find_minor; "not sure" carries over.
+    if source.minor is MinorStatus.UNSURE and target.minor is MinorStatus.NO:
         target.minor = source.minor
     target.first_notice_at = _earliest(source.first_notice_at, target.first_notice_at)
     if target.assignee_id is None:

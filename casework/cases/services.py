@@ -34,7 +34,8 @@ from casework.cases.models import (
 from casework.cases.queues import forget_counts
 from casework.cases.readiness import refresh_legal_ready
 from casework.cases.references import next_reference
-from casework.cases.workflow import transition
+from casework.cases.workflow import find_minor, transition
+from casework.evidence.files import images_allowed
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import XLinkError, XPost, parse_x_link
@@ -340,13 +341,22 @@ def record_removal_check(
     )
 
 
+@dataclass(frozen=True)
+class Classified:
+    changed: int
+    # Storage keys of images destroyed because a post shows a minor: the caller deletes
+    # them after committing (delete_files).
+    destroyed_keys: list[str] = field(default_factory=list)
+
+
 def classify_items(
     session: Session, case: Case, categories: dict[int, ContentCategory], actor: Actor
-) -> int:
-    """Say what each post's image shows; returns how many changed. The caller commits.
+) -> Classified:
+    """Say what each post's image shows. The caller commits, then deletes destroyed_keys.
 
     Posts of a case whose person is or may be a minor stay "minor": no notice may treat
-    the image as anything else.
+    the image as anything else. A post found to show a minor makes the case a minor's
+    (find_minor): its stored images are destroyed.
     """
     if case.merged_into_id is not None:
         raise CaseError(_l("This case was merged into another; work on that case instead."))
@@ -373,7 +383,21 @@ def classify_items(
             object_id=case.id,
             details={"categories": changed},
         )
-    return len(changed)
+    destroyed: list[str] = []
+    if ContentCategory.MINOR in categories.values():
+        destroyed = find_minor(session, case, actor, reason="item_classified")
+        forget_counts(case.organisation_id)
+    return Classified(len(changed), destroyed)
+
+
+def mark_minor(session: Session, case: Case, actor: Actor) -> list[str]:
+    """Staff found that the person depicted is a minor (find_minor). Returns the storage
+    keys of destroyed images: the caller commits, then deletes them (delete_files)."""
+    if case.merged_into_id is not None:
+        raise CaseError(_l("This case was merged into another; work on that case instead."))
+    destroyed = find_minor(session, case, actor, reason="case_marked")
+    forget_counts(case.organisation_id)
+    return destroyed
 
 
 def record_platform_reply(
@@ -510,7 +534,7 @@ def evidence_preview(
     """A blurred or plain thumbnail of a stored image; every call is audited. Caller commits."""
     from casework.evidence.images import blurred_copy, thumbnail
 
-    if evidence.storage_key is None:
+    if evidence.storage_key is None or not images_allowed(evidence.case.minor):
         raise CaseError(_l("Only the hash of this image was kept."))
     data = storage.get(evidence.storage_key)
     body = blurred_copy(data) if blurred else thumbnail(data)

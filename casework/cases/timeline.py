@@ -128,6 +128,20 @@ _SENTENCES: dict[str, _Describe] = {
         id=e.object_id,
         variant=_("blurred") if (e.details or {}).get("variant") == "blurred" else _("unblurred"),
     ),
+    "case.minor_found": lambda e, n, r: ngettext(
+        "The person depicted was found to be a minor; %(num)d stored image was destroyed, "
+        "its hashes kept.",
+        "The person depicted was found to be a minor; %(num)d stored images were destroyed, "
+        "their hashes kept.",
+        _count(e.details or {}, "destroyed_files"),
+    ),
+    "evidence.destroyed": lambda e, n, r: ngettext(
+        "%(num)d stored image, found to show a minor in another case, was destroyed; "
+        "its hashes are kept.",
+        "%(num)d stored images, found to show a minor in another case, were destroyed; "
+        "their hashes are kept.",
+        _count(e.details or {}, "destroyed_files"),
+    ),
     "notice.reply_recorded": lambda e, n, r: _(
         "The platform's reply to notice %(id)s was recorded.", id=e.object_id
     ),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -60,9 +59,9 @@ from casework.cases.references import normalise_reference
 from casework.cases.screen import assignable_staff, case_screen
 from casework.cases.workflow import TransitionError, allowed_targets
 from casework.charts import Bar, bar_chart
-from casework.evidence import crypto
+from casework.evidence.files import delete_files, evidence_storage, images_allowed
 from casework.evidence.models import EvidenceFile
-from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
+from casework.evidence.storage import EvidenceNotFoundError
 from casework.extensions import db
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
 from casework.notices.bulk import enqueue_letters
@@ -454,12 +453,14 @@ def classify(case_id: int) -> Response | tuple[str, int]:
     if errors:
         return _render_detail(case, 400, classify_failed=ClassifyFailure(entered, errors))
     try:
-        changed = services.classify_items(db.session, case, categories, current_actor())
+        classified = services.classify_items(db.session, case, categories, current_actor())
     except services.CaseError as exc:
         db.session.rollback()
         failure = ClassifyFailure(entered, {}, str(exc.message))
         return _render_detail(case, 400, classify_failed=failure)
     db.session.commit()
+    _destroy_files(classified.destroyed_keys)
+    changed = classified.changed
     flash(
         ngettext("%(num)d post classified.", "%(num)d posts classified.", changed)
         if changed
@@ -467,6 +468,38 @@ def classify(case_id: int) -> Response | tuple[str, int]:
         "info",
     )
     return _back(case, "items")
+
+
+@bp.post("/<int:case_id>/minor")
+@roles_required(*CASEWORK_ROLES)
+def mark_minor(case_id: int) -> Response:
+    case = get_case_or_404(case_id)
+    if not DismissForm().validate():
+        abort(400)
+    try:
+        destroyed = services.mark_minor(db.session, case, current_actor())
+    except services.CaseError as exc:
+        db.session.rollback()
+        flash(str(exc.message), "error")
+        return _back(case, "subject")
+    db.session.commit()
+    _destroy_files(destroyed)
+    flash(
+        ngettext(
+            "This is now a minor's case. %(num)d stored image was destroyed; its hashes are kept.",
+            "This is now a minor's case. %(num)d stored images were destroyed; their hashes are "
+            "kept.",
+            len(destroyed),
+        ),
+        "info",
+    )
+    return _back(case, "subject")
+
+
+def _destroy_files(keys: list[str]) -> None:
+    """Remove the files of destroyed images, once the rows that pointed at them are committed."""
+    if keys:
+        delete_files(evidence_storage(current_app.config), keys)
 
 
 @bp.post("/<int:case_id>/notices/<int:notice_id>/reply")
@@ -522,17 +555,18 @@ def evidence(case_id: int, evidence_id: int) -> str:
 def evidence_image(case_id: int, evidence_id: int, variant: str) -> Response:
     case = get_case_or_404(case_id)
     file = _evidence_of(case, evidence_id)
-    if file.storage_key is None:
+    # Never an image of a minor, even one whose file somehow survived.
+    if file.storage_key is None or not images_allowed(case.minor):
         abort(404)
-    storage = LocalEncryptedStorage(
-        Path(current_app.config["EVIDENCE_DIR"]),
-        crypto.load_key(current_app.config["CASEWORK_EVIDENCE_KEY"]),
-    )
     try:
         body = services.evidence_preview(
-            db.session, file, storage, current_actor(), blurred=variant == "blurred"
+            db.session,
+            file,
+            evidence_storage(current_app.config),
+            current_actor(),
+            blurred=variant == "blurred",
         )
-    except EvidenceNotFoundError:
+    except (EvidenceNotFoundError, services.CaseError):
         abort(404)
     db.session.commit()
     response = Response(body, mimetype="image/jpeg")
@@ -576,6 +610,7 @@ def merge(case_id: int) -> Response | tuple[str, int]:
     if request.method == "POST" and target is not None and problem is None and form.validate():
         summary = merge_cases(db.session, case, target, current_actor())
         db.session.commit()
+        _destroy_files(summary.destroyed_keys)
         moved = ngettext("%(num)d post moved", "%(num)d posts moved", summary.items_moved)
         combined = ngettext(
             "%(num)d already here", "%(num)d already here", len(summary.items_combined)

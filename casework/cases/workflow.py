@@ -1,4 +1,5 @@
-"""The case status workflow: allowed transitions, who may make them, and the audit trail.
+"""The case workflow: allowed status transitions, who may make them, the finding that the
+person depicted is a minor, and the audit trail of each.
 
 Every transition, of one case or many at once, also recomputes what a case's status
 decides (whether it is ready for legal action), so no caller can forget it.
@@ -8,13 +9,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from casework.actors import Actor
 from casework.audit.services import NewEvent, record_event, record_events
-from casework.cases.models import Case, CaseStatus
+from casework.cases.models import Case, CaseStatus, ContentCategory, MinorStatus, Priority
 from casework.cases.readiness import refresh_legal_ready
+from casework.evidence.models import EvidenceFile
 from casework.orm import utcnow
 
 S = CaseStatus
@@ -172,3 +174,100 @@ def transition_many(
         ],
     )
     return moved
+
+
+# How staff came to find that the person depicted is a minor (audit codes).
+MINOR_FINDINGS = frozenset({"item_classified", "case_marked", "merged"})
+
+
+def find_minor(
+    session: Session, case: Case, actor: Actor, *, reason: str, now: datetime | None = None
+) -> list[str]:
+    """Staff found that the person depicted is a minor: the one rule, whatever the path.
+
+    The case becomes a minor's case (urgent, every post classified "minor"), and every
+    stored image of it is destroyed: its row keeps the SHA-256 and PDQ, loses its
+    storage key, and records when. The same content stored for another case goes too,
+    since it is the same image of a child. The audit trail records what was destroyed
+    as counts and hashes only. No image is accepted or decrypted for the case again
+    (see images_allowed).
+
+    The caller commits, then deletes the returned storage keys (delete_files): a
+    failed commit must not leave rows whose files are gone. Returns [] and records
+    nothing when the case was already a minor's with nothing stored.
+    """
+    if reason not in MINOR_FINDINGS:
+        raise ValueError(f"unknown minor finding {reason!r}")
+    moment = now or utcnow()
+    previous = case.minor
+    stored = list(
+        session.scalars(
+            select(EvidenceFile)
+            .where(EvidenceFile.case_id == case.id, EvidenceFile.storage_key.is_not(None))
+            .order_by(EvidenceFile.id)
+        )
+    )
+    keys = sorted({row.storage_key for row in stored if row.storage_key is not None})
+    elsewhere = (
+        list(
+            session.scalars(
+                select(EvidenceFile)
+                .where(EvidenceFile.storage_key.in_(keys), EvidenceFile.case_id != case.id)
+                .order_by(EvidenceFile.id)
+            )
+        )
+        if keys
+        else []
+    )
+    relabelled = [item for item in case.items if item.category is not ContentCategory.MINOR]
+    if previous is MinorStatus.YES and not stored and not relabelled:
+        return []
+    case.minor = MinorStatus.YES
+    case.priority = int(Priority.URGENT)
+    for item in relabelled:
+        item.category = ContentCategory.MINOR
+    for row in (*stored, *elsewhere):
+        row.storage_key = None
+        row.destroyed_at = moment
+    session.flush()
+    record_event(
+        session,
+        "case.minor_found",
+        actor,
+        chain_id=case.organisation_id,
+        case_id=case.id,
+        object_type="case",
+        object_id=case.id,
+        details={
+            "reason": reason,
+            "previous": previous.value,
+            "posts_reclassified": len(relabelled),
+            "destroyed_files": len(stored),
+            "files": _hashes(stored),
+        },
+    )
+    by_case: dict[int, list[EvidenceFile]] = {}
+    for row in elsewhere:
+        by_case.setdefault(row.case_id, []).append(row)
+    for other_id, rows in by_case.items():
+        other = session.get_one(Case, other_id)
+        record_event(
+            session,
+            "evidence.destroyed",
+            actor,
+            chain_id=other.organisation_id,
+            case_id=other.id,
+            object_type="case",
+            object_id=other.id,
+            details={
+                "reason": "minor_found_elsewhere",
+                "destroyed_files": len(rows),
+                "files": _hashes(rows),
+            },
+        )
+    return keys
+
+
+def _hashes(rows: list[EvidenceFile]) -> list[dict[str, object]]:
+    """What identifies each destroyed image without holding it: id, SHA-256 and PDQ."""
+    return [{"evidence_id": row.id, "sha256": row.sha256, "pdq": row.pdq} for row in rows]

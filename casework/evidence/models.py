@@ -12,7 +12,8 @@ from casework.orm import Base, UTCDateTime, intpk, utcnow
 
 
 class EvidenceFile(Base):
-    """A sanitised, encrypted image, or the hash of one kept on the victim's device."""
+    """A sanitised, encrypted image, the hash of one kept on the victim's device, or the
+    hashes of one destroyed."""
 
     __tablename__ = "evidence_files"
     __table_args__ = (
@@ -35,6 +36,9 @@ class EvidenceFile(Base):
     width: Mapped[int | None] = mapped_column(Integer)
     height: Mapped[int | None] = mapped_column(Integer)
     original_name: Mapped[str | None] = mapped_column(String(255))
+    # Set when the image itself was destroyed (the person depicted is a minor): the row
+    # keeps its SHA-256 and PDQ, and storage_key is None from then on.
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship()

@@ -57,6 +57,7 @@ from casework.intake.services import IntakeError
 from casework.intake.templating import error_list
 from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE
 from casework.notifications.jobs import deliver_soon
+from casework.urls import absolute_url
 from casework.victim.session import start_victim_session
 
 log = logging.getLogger(__name__)
@@ -417,7 +418,7 @@ def submit() -> Response | str | tuple[str, int]:
             report,
             read_screenshot=lambda sha256: store.read_screenshot(draft, sha256),
             storage=storage,
-            sign_in_url=url_for("victim.sign_in", _external=True),
+            sign_in_url=absolute_url("victim.sign_in"),
             new_keys=new_keys,
         )
         db.session.commit()

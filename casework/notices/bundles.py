@@ -21,6 +21,7 @@ from casework.audit.models import AuditEvent
 from casework.audit.services import event_hash, record_event
 from casework.cases.models import Case
 from casework.evidence.crypto import EvidenceDecryptError
+from casework.evidence.files import images_allowed
 from casework.evidence.images import blurred_copy
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
@@ -137,12 +138,15 @@ def build_bundle(
     """Assemble the case's evidence bundle and audit its export. The caller commits.
 
     Exhibits are decrypted into the bundle only for a lawyer; everyone gets the blurred
-    copies. Every stored letter is checked against its recorded SHA-256 first: a letter
-    that no longer matches stops the export instead of going out unnoticed.
+    copies. For a case whose person is or may be a minor no image is read at all: the
+    bundle lists the hashes (and when an image was destroyed). Every stored letter is
+    checked against its recorded SHA-256 first: a letter that no longer matches stops
+    the export instead of going out unnoticed.
     """
     now = now or utcnow()
     storage = storage or evidence_storage()
-    decrypted = actor.permission == "lawyer"
+    images = images_allowed(case.minor)
+    decrypted = actor.permission == "lawyer" and images
     letters = session.scalars(
         select(Letter).where(Letter.case_id == case.id).order_by(Letter.route_key, Letter.version)
     ).all()
@@ -169,8 +173,10 @@ def build_bundle(
             "exhibit": None,
             "blurred_copy": None,
         }
+        if row.destroyed_at is not None:
+            entry["destroyed_at"] = _iso(row.destroyed_at)
         data: bytes | None = None
-        if row.storage_key is not None:
+        if row.storage_key is not None and images:
             try:
                 data = storage.get(row.storage_key)
             except (EvidenceNotFoundError, EvidenceDecryptError):

@@ -134,10 +134,10 @@ def add_images(
 
 
 def image_count(session: Session, case: Case) -> tuple[int, int]:
-    """(stored images, hash-only images) of a case."""
+    """(stored images, hash-only images) of a case; destroyed images are neither."""
     rows = session.execute(
         select(EvidenceFile.kept_on_device, func.count())
-        .where(EvidenceFile.case_id == case.id)
+        .where(EvidenceFile.case_id == case.id, EvidenceFile.destroyed_at.is_(None))
         .group_by(EvidenceFile.kept_on_device)
     ).all()
     counts = {bool(kept): int(n) for kept, n in rows}

@@ -129,6 +129,8 @@ def live_server(live_config: dict[str, Any], tmp_path: Path) -> Iterator[LiveSer
         "127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler
     )
     live = LiveServer(app=app, url=f"http://127.0.0.1:{server.server_port}")
+    # Links in emails point at the configured public address: this server.
+    app.config["BASE_URL"] = live.url
 
     def record(sender: Flask, exception: BaseException, **_: Any) -> None:
         live.server_errors.append(f"{type(exception).__name__}: {exception}")

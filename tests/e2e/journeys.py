@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from casework.accounts import totp
 from casework.extensions import db
 from tests.e2e.conftest import PHONE
 
@@ -66,3 +68,16 @@ def sign_in_staff(page: Any, email: str, password: str) -> None:
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+def set_up_two_step(page: Any) -> str:
+    """What an admin or lawyer does at a first sign-in: type the key shown into an app, then
+    the app's code. Returns the key, for later codes."""
+    page.wait_for_url("**/staff/sign-in/set-up-two-step")
+    page.get_by_text("Cannot scan? Type the key instead").click()
+    secret = page.locator("code.secret").inner_text().replace(" ", "")
+    page.get_by_label("Code from your authenticator app").fill(
+        totp.code_at(secret, datetime.now(UTC))
+    )
+    page.get_by_role("button", name="Turn on two-step sign-in").click()
+    return secret

@@ -38,7 +38,7 @@ from tests import factories
 from tests.conftest import IN_CI
 from tests.deadline_factories import TIDA, sent_notice
 from tests.e2e.conftest import LiveServer
-from tests.e2e.journeys import database, screen, sign_in_staff
+from tests.e2e.journeys import database, screen, set_up_two_step, sign_in_staff
 from tests.letter_cases import pdf_text
 from tests.smtp_server import Inbox, smtp_server
 from tests.worker_process import REPO_ROOT, worker_env
@@ -190,6 +190,8 @@ def test_a_missed_deadline_is_escalated_by_the_worker_and_shown_to_the_caseworke
     lawyer = new_page()
     lawyer.goto("/staff/sign-in")
     sign_in_staff(lawyer, seeded.lawyer_email, factories.PASSWORD)
+    # Lawyers download unblurred evidence: her first sign-in sets up the second factor.
+    set_up_two_step(lawyer)
     lawyer.wait_for_url("**/staff/letters/")
     ready = lawyer.locator("table tbody tr", has_text=seeded.reference)
     assert "escalated" in ready.inner_text()

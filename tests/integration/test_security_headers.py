@@ -138,6 +138,9 @@ def _cookie_flags(cookie: str) -> set[str]:
     return {part.strip().lower() for part in cookie.split(";")[1:]}
 
 
+PRODUCTION_ADDRESS = "https://casework.example.org"
+
+
 @pytest.fixture
 def production_app(
     monkeypatch: pytest.MonkeyPatch, database_url: str, tmp_path: Path, app: Flask
@@ -146,6 +149,7 @@ def production_app(
     monkeypatch.setenv("CASEWORK_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "production-secret-" + "y" * 40)
     monkeypatch.setenv("CASEWORK_EVIDENCE_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+    monkeypatch.setenv("CASEWORK_BASE_URL", PRODUCTION_ADDRESS)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CASEWORK_RATELIMIT", "0")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
@@ -157,12 +161,12 @@ def production_app(
 
 def test_production_session_cookie_is_secure_httponly_and_samesite(production_app: Flask) -> None:
     client = production_app.test_client()
-    token = csrf_token(client, "/", base_url="https://localhost")
+    token = csrf_token(client, "/", base_url=PRODUCTION_ADDRESS)
     # No Referer: the pages ask browsers not to send one, and the form must still work.
     response = client.post(
         "/language",
         data={"lang": "fr", "next": "/privacy", "csrf_token": token},
-        base_url="https://localhost",
+        base_url=PRODUCTION_ADDRESS,
     )
     assert response.status_code == 302
     assert response.headers["Location"] == "/privacy"

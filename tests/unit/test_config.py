@@ -32,9 +32,17 @@ def test_development_secrets_are_generated_once_and_kept_private(tmp_path: Path)
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
 
 
+PRODUCTION = {
+    "CASEWORK_ENV": "production",
+    "SECRET_KEY": "s" * 40,
+    "CASEWORK_EVIDENCE_KEY": "k" * 44,
+    "CASEWORK_BASE_URL": "https://casework.example.org",
+}
+
+
 @pytest.mark.parametrize("missing", ["SECRET_KEY", "CASEWORK_EVIDENCE_KEY"])
 def test_production_refuses_to_start_without_each_real_secret(tmp_path: Path, missing: str) -> None:
-    env = {"CASEWORK_ENV": "production", "SECRET_KEY": "s" * 40, "CASEWORK_EVIDENCE_KEY": "k" * 44}
+    env = dict(PRODUCTION)
     del env[missing]
     with pytest.raises(ConfigError, match=missing):
         load_config(tmp_path, env=env)
@@ -42,11 +50,53 @@ def test_production_refuses_to_start_without_each_real_secret(tmp_path: Path, mi
 
 
 def test_production_uses_secure_cookies(tmp_path: Path) -> None:
-    env = {"CASEWORK_ENV": "production", "SECRET_KEY": "s" * 40, "CASEWORK_EVIDENCE_KEY": "k" * 44}
-    config = load_config(tmp_path, env=env)
+    config = load_config(tmp_path, env=PRODUCTION)
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SAMESITE"] in {"Lax", "Strict"}
+
+
+def test_production_refuses_to_start_without_its_public_address(tmp_path: Path) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != "CASEWORK_BASE_URL"}
+    with pytest.raises(ConfigError, match="CASEWORK_BASE_URL is not set"):
+        load_config(tmp_path, env=env)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "casework.example.org",
+        "ftp://casework.example.org",
+        "https://",
+        "https://casework.example.org/?next=x",
+        "https://user@casework.example.org",
+    ],
+)
+def test_a_malformed_public_address_is_refused_plainly(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="CASEWORK_BASE_URL must be"):
+        load_config(tmp_path, env={"CASEWORK_BASE_URL": url})
+
+
+def test_production_wants_its_public_address_on_https(tmp_path: Path) -> None:
+    env = {**PRODUCTION, "CASEWORK_BASE_URL": "http://casework.example.org"}
+    with pytest.raises(ConfigError, match="https"):
+        load_config(tmp_path, env=env)
+
+
+def test_only_the_public_address_is_a_trusted_host_in_production(tmp_path: Path) -> None:
+    config = load_config(
+        tmp_path, env={**PRODUCTION, "CASEWORK_BASE_URL": "https://Cw.Example.org/"}
+    )
+    assert config["BASE_URL"] == "https://cw.example.org"
+    assert config["TRUSTED_HOSTS"] == ["cw.example.org"]
+
+
+def test_development_has_a_fixed_public_address_and_trusts_local_names(tmp_path: Path) -> None:
+    config = load_config(tmp_path, env={})
+    assert config["BASE_URL"] == "http://127.0.0.1:5000"
+    assert set(config["TRUSTED_HOSTS"]) == {"127.0.0.1", "localhost", "::1"}
+    configured = load_config(tmp_path, env={"CASEWORK_BASE_URL": "https://cw.example.org"})
+    assert set(configured["TRUSTED_HOSTS"]) == {"cw.example.org", "127.0.0.1", "localhost", "::1"}
 
 
 @pytest.mark.parametrize(
@@ -87,6 +137,10 @@ def _start(tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[s
         ({"DATABASE_URL": "definitely not a url"}, "DATABASE_URL is not a database URL"),
         ({"DATABASE_URL": "postgresql://nobody@127.0.0.1:9/none"}, "unreachable"),
         ({"CASEWORK_ENV": "production"}, "SECRET_KEY is not set"),
+        (
+            {k: v for k, v in PRODUCTION.items() if k != "CASEWORK_BASE_URL"},
+            "CASEWORK_BASE_URL is not set",
+        ),
     ],
 )
 def test_bad_configuration_stops_the_app_with_one_line(
