@@ -520,6 +520,7 @@ def app_environment(
             "REDIS_URL": redis_url,
             "SECRET_KEY": secrets.token_urlsafe(48),
             "CASEWORK_EVIDENCE_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
+            "CASEWORK_AUDIT_KEY": "bench-audit-key-" + "b" * 32,
             "CASEWORK_INSTANCE_PATH": str(instance),
             "CASEWORK_EVIDENCE_DIR": str(instance / "evidence"),
             # Every client comes from 127.0.0.1: per-address limits would stop the test.

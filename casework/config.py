@@ -38,6 +38,8 @@ def _generate_evidence_key() -> str:
 _SECRETS = (
     _Secret("SECRET_KEY", "secret_key", _generate_secret_key),
     _Secret("CASEWORK_EVIDENCE_KEY", "evidence_key", _generate_evidence_key),
+    # Signs the audit chain and its anchors; kept out of the database it protects.
+    _Secret("CASEWORK_AUDIT_KEY", "audit_key", _generate_secret_key),
 )
 
 

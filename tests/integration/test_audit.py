@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import threading
 
+import pytest
 from flask import Flask
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
 from casework.actors import SYSTEM, Actor
@@ -13,6 +17,8 @@ from casework.audit.services import record_event, verify_all, verify_chain
 from casework.cli import cli_group
 from casework.extensions import db
 from tests import factories
+
+BEFORE_HMAC = "18845368e8b1"
 
 
 def _events(n: int, chain_id: int) -> list[AuditEvent]:
@@ -113,3 +119,97 @@ def test_concurrent_appends_keep_one_unbroken_chain(app: Flask) -> None:
     ).all()
     assert seqs[-1] == len(seqs)
     assert len([s for s in seqs]) >= 90
+
+
+def _plain_sha256_link(row: dict[str, object], prev_hash: str) -> str:
+    """What an attacker with only database access computes: SHA-256 over the row's fields."""
+    fields = {
+        "chain_id": row["chain_id"],
+        "seq": row["seq"],
+        "occurred_at": row["occurred_at"].isoformat(timespec="microseconds"),  # type: ignore[union-attr]
+        "actor_type": row["actor_type"],
+        "actor_id": row["actor_id"],
+        "action": row["action"],
+        "case_id": row["case_id"],
+        "object_type": row["object_type"],
+        "object_id": row["object_id"],
+        "details": row["details"],
+        "prev_hash": prev_hash,
+    }
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_a_rewritten_chain_with_recomputed_hashes_is_found(app: Flask) -> None:
+    """Delete an event, renumber and rehash the rest, move the head: all in SQL."""
+    org = factories.org()
+    events = _events(5, org.id)
+    chain_id, removed_id = org.id, events[1].id
+    db.session.expunge_all()
+    db.session.execute(text("DELETE FROM audit_events WHERE id = :id"), {"id": removed_id})
+    rows = [
+        dict(row._mapping)
+        for row in db.session.execute(
+            select(AuditEvent.__table__)
+            .where(AuditEvent.chain_id == chain_id)
+            .order_by(AuditEvent.seq)
+        )
+    ]
+    prev_hash = "0" * 64
+    for seq, row in enumerate(rows, start=1):
+        row["seq"] = seq
+        link = _plain_sha256_link(row, prev_hash)
+        db.session.execute(
+            text(
+                "UPDATE audit_events SET seq = :seq, prev_hash = :prev, hash = :hash WHERE id = :id"
+            ),
+            {"seq": seq, "prev": prev_hash, "hash": link, "id": row["id"]},
+        )
+        prev_hash = link
+    db.session.execute(
+        text("UPDATE audit_chains SET seq = :seq, head_hash = :head WHERE chain_id = :chain"),
+        {"seq": len(rows), "head": prev_hash, "chain": chain_id},
+    )
+    db.session.commit()
+    db.session.expunge_all()
+
+    assert not verify_chain(db.session, chain_id).ok
+    result = app.test_cli_runner().invoke(cli_group, ["verify-audit"])
+    assert result.exit_code == 1
+    assert "BROKEN" in result.output
+
+
+def test_upgrading_re_signs_intact_chains_and_refuses_broken_ones(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    org = factories.org()
+    events = _events(3, org.id)
+    chain_id, first_id = org.id, events[0].id
+    db.session.expunge_all()
+    downgrade(revision=BEFORE_HMAC)
+    rows = db.session.execute(
+        select(AuditEvent.__table__).where(AuditEvent.chain_id == chain_id).order_by(AuditEvent.seq)
+    ).all()
+    prev_hash = "0" * 64
+    for row in rows:  # plain SHA-256 links, as before the upgrade
+        assert row.hash == _plain_sha256_link(dict(row._mapping), prev_hash)
+        prev_hash = row.hash
+    db.session.commit()
+    upgrade()
+    db.session.expunge_all()
+    assert verify_chain(db.session, chain_id).ok
+
+    downgrade(revision=BEFORE_HMAC)
+    db.session.execute(
+        text("UPDATE audit_events SET action = 'forged' WHERE id = :id"), {"id": first_id}
+    )
+    db.session.commit()
+    with pytest.raises(SystemExit):
+        upgrade()
+    assert f"audit chain {chain_id} is broken at seq 1" in caplog.text
+    db.session.rollback()
+    db.session.execute(
+        text("UPDATE audit_events SET action = 'test.event' WHERE id = :id"), {"id": first_id}
+    )
+    db.session.commit()
+    upgrade()

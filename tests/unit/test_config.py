@@ -11,6 +11,8 @@ import pytest
 
 from casework.config import ConfigError, load_config, normalise_database_url
 
+AUDIT = {"CASEWORK_AUDIT_KEY": "a" * 40}
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -28,13 +30,19 @@ def test_development_secrets_are_generated_once_and_kept_private(tmp_path: Path)
     assert first["SECRET_KEY"] == second["SECRET_KEY"]
     assert len(first["SECRET_KEY"]) >= 32
     assert first["CASEWORK_EVIDENCE_KEY"] == second["CASEWORK_EVIDENCE_KEY"]
-    for name in ("secret_key", "evidence_key"):
+    assert first["CASEWORK_AUDIT_KEY"] == second["CASEWORK_AUDIT_KEY"]
+    for name in ("secret_key", "evidence_key", "audit_key"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "CASEWORK_EVIDENCE_KEY"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "CASEWORK_EVIDENCE_KEY", "CASEWORK_AUDIT_KEY"])
 def test_production_refuses_to_start_without_each_real_secret(tmp_path: Path, missing: str) -> None:
-    env = {"CASEWORK_ENV": "production", "SECRET_KEY": "s" * 40, "CASEWORK_EVIDENCE_KEY": "k" * 44}
+    env = {
+        "CASEWORK_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "CASEWORK_EVIDENCE_KEY": "k" * 44,
+        **AUDIT,
+    }
     del env[missing]
     with pytest.raises(ConfigError, match=missing):
         load_config(tmp_path, env=env)
@@ -42,7 +50,12 @@ def test_production_refuses_to_start_without_each_real_secret(tmp_path: Path, mi
 
 
 def test_production_uses_secure_cookies(tmp_path: Path) -> None:
-    env = {"CASEWORK_ENV": "production", "SECRET_KEY": "s" * 40, "CASEWORK_EVIDENCE_KEY": "k" * 44}
+    env = {
+        "CASEWORK_ENV": "production",
+        "SECRET_KEY": "s" * 40,
+        "CASEWORK_EVIDENCE_KEY": "k" * 44,
+        **AUDIT,
+    }
     config = load_config(tmp_path, env=env)
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
