@@ -158,6 +158,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["DRAFT_MAX_AGE_HOURS"] = _int(env, "CASEWORK_DRAFT_HOURS", 6)
     values["SESSION_IDLE_MINUTES"] = _int(env, "CASEWORK_SESSION_IDLE_MINUTES", 30)
     values["RETENTION_DAYS_AFTER_CLOSE"] = _int(env, "CASEWORK_RETENTION_DAYS", 365)
+    # An access code not emailed within this many hours of the report is never emailed.
+    values["ACCESS_CODE_EMAIL_HOURS"] = _int(env, "CASEWORK_ACCESS_CODE_EMAIL_HOURS", 24)
     values["MAIL_SERVER"] = env.get("MAIL_SERVER", "localhost")
     values["MAIL_PORT"] = _int(env, "MAIL_PORT", 25)
     values["MAIL_USE_TLS"] = _bool(env.get("MAIL_USE_TLS"), False)

@@ -183,14 +183,8 @@ def delete_case(session: Session, case: Case) -> list[str]:
     ]
     item_count = session.scalar(select(func.count()).where(Item.case_id == case_id)) or 0
     file_count = session.scalar(select(func.count()).where(EvidenceFile.case_id == case_id)) or 0
-    if case.contact_email:
-        # The outbox may still hold mail for this case; it names the person and the case.
-        session.execute(
-            delete(OutgoingEmail).where(
-                OutgoingEmail.recipient == case.contact_email,
-                OutgoingEmail.body.contains(case.reference),
-            )
-        )
+    # Every email about the case names the case, whatever address or state it has.
+    session.execute(delete(OutgoingEmail).where(OutgoingEmail.case_id == case_id))
     session.execute(update(Case).where(Case.merged_into_id == case_id).values(merged_into_id=None))
     session.execute(delete(EvidenceFile).where(EvidenceFile.case_id == case_id))
     session.delete(case)

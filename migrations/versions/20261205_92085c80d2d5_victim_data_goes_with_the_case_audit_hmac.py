@@ -128,9 +128,28 @@ def _audit_key() -> bytes:
     return str(current_app.config["CASEWORK_AUDIT_KEY"]).encode()
 
 
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 def upgrade() -> None:
+    with op.batch_alter_table("outgoing_emails", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("case_id", _ID, nullable=True))
+        batch_op.add_column(sa.Column("sealed_secret", sa.Text(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_outgoing_emails_case_id"), ["case_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_outgoing_emails_case_id_cases"),
+            "cases",
+            ["case_id"],
+            ["id"],
+            ondelete="CASCADE",
+        )
     _relink(_plain, _signed(_audit_key()))
 
 
 def downgrade() -> None:
     _relink(_signed(_audit_key()), _plain)
+    with op.batch_alter_table("outgoing_emails", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_outgoing_emails_case_id_cases"), type_="foreignkey")
+        batch_op.drop_index(batch_op.f("ix_outgoing_emails_case_id"))
+        batch_op.drop_column("sealed_secret")
+        batch_op.drop_column("case_id")

@@ -1,0 +1,105 @@
+"""Deleting a case takes everything of the person's with it: emails, merged items, files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+
+from casework.cases.models import Case
+from casework.extensions import db
+from casework.notifications.email import MailSettings, deliver
+from casework.notifications.models import OutgoingEmail
+from casework.orm import utcnow
+from tests import factories
+from tests.intake_support import Answers, Confirmation, fill_report, sign_in, submit
+from tests.smtp_server import smtp_server
+
+POST_A = "https://x.com/grokfan/status/2008000000000000101"
+
+
+@pytest.fixture
+def reported(app: Flask, client: FlaskClient) -> Confirmation:
+    """A report with an email address, sent through the form; the browser then signs out."""
+    factories.org(receives_public_reports=True)
+    db.session.commit()
+    fill_report(client, Answers(links=[POST_A]))
+    confirmation = submit(client)
+    client.post("/my-case/sign-out")
+    return confirmation
+
+
+def _outbox_text() -> str:
+    """Every column of every outbox row, as an attacker reading the table sees it."""
+    rows = db.session.execute(text("SELECT * FROM outgoing_emails")).all()
+    return "\n".join(" ".join(str(value) for value in row) for row in rows)
+
+
+def _deliver_all(app: Flask, port: int) -> list[str]:
+    settings = MailSettings.from_config(
+        {**app.config, "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": port}
+    )
+    ids = db.session.scalars(select(OutgoingEmail.id)).all()
+    return [deliver(db.session, i, now=utcnow(), settings=settings).outcome for i in ids]
+
+
+def test_no_outbox_row_ever_holds_the_access_code(app: Flask, reported: Confirmation) -> None:
+    code_words = reported.access_code.split()
+    assert db.session.scalar(select(OutgoingEmail.id)) is not None
+    stored = _outbox_text().lower()
+    assert reported.access_code not in stored
+    assert not any(word in stored for word in code_words if len(word) > 3)
+
+    with smtp_server() as (inbox, port):
+        assert _deliver_all(app, port) == ["sent"]
+    (message,) = inbox.messages
+    assert reported.access_code in message.get_payload(decode=True).decode()
+    assert reported.access_code not in _outbox_text()
+    email = db.session.scalars(select(OutgoingEmail)).one()
+    assert email.sealed_secret is None
+
+
+def test_an_access_code_not_sent_in_time_is_never_sent(app: Flask, reported: Confirmation) -> None:
+    hours = app.config["ACCESS_CODE_EMAIL_HOURS"]
+    email = db.session.scalars(select(OutgoingEmail)).one()
+    email.created_at = utcnow() - timedelta(hours=hours, minutes=1)
+    db.session.commit()
+    with smtp_server() as (inbox, port):
+        assert _deliver_all(app, port) == ["failed"]
+    assert inbox.messages == []
+    db.session.expire_all()
+    email = db.session.scalars(select(OutgoingEmail)).one()
+    assert email.sealed_secret is None and email.body == ""
+
+
+def _delete(app: Flask, reported: Confirmation) -> None:
+    browser = app.test_client()
+    sign_in(browser, reported.reference, reported.access_code)
+    response = browser.post("/my-case/delete", data={"confirm": "y"})
+    assert response.headers["Location"].endswith("/my-case/deleted")
+    db.session.expire_all()
+
+
+def test_an_email_to_a_former_address_goes_with_the_case(
+    app: Flask, reported: Confirmation
+) -> None:
+    browser = app.test_client()
+    sign_in(browser, reported.reference, reported.access_code)
+    response = browser.post(
+        "/my-case/contact", data={"language": "en", "contact": "email", "email": "new@example.org"}
+    )
+    assert response.status_code == 302
+    _delete(app, reported)
+    assert db.session.scalars(select(Case)).all() == []
+    assert _outbox_text() == ""
+
+
+def test_a_sent_email_goes_with_the_case(app: Flask, reported: Confirmation) -> None:
+    with smtp_server() as (_inbox, port):
+        assert _deliver_all(app, port) == ["sent"]
+    assert reported.reference in _outbox_text()  # the subject names the case
+    _delete(app, reported)
+    assert _outbox_text() == ""
