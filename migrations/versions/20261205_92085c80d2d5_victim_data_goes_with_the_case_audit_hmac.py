@@ -143,11 +143,29 @@ def upgrade() -> None:
             ["id"],
             ondelete="CASCADE",
         )
+    for table in ("items", "evidence_files"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column("origin_case_id", _ID, nullable=True))
+            batch_op.create_index(batch_op.f(f"ix_{table}_origin_case_id"), ["origin_case_id"])
+            batch_op.create_foreign_key(
+                batch_op.f(f"fk_{table}_origin_case_id_cases"),
+                "cases",
+                ["origin_case_id"],
+                ["id"],
+                ondelete="SET NULL",
+            )
     _relink(_plain, _signed(_audit_key()))
 
 
 def downgrade() -> None:
     _relink(_signed(_audit_key()), _plain)
+    for table in ("items", "evidence_files"):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_constraint(
+                batch_op.f(f"fk_{table}_origin_case_id_cases"), type_="foreignkey"
+            )
+            batch_op.drop_index(batch_op.f(f"ix_{table}_origin_case_id"))
+            batch_op.drop_column("origin_case_id")
     with op.batch_alter_table("outgoing_emails", schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f("fk_outgoing_emails_case_id_cases"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_outgoing_emails_case_id"))

@@ -3,19 +3,31 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
-from casework.cases.models import Case
+from casework.accounts.models import Role
+from casework.audit.services import verify_all
+from casework.cases.models import Case, Item
+from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notifications.email import MailSettings, deliver
 from casework.notifications.models import OutgoingEmail
 from casework.orm import utcnow
 from tests import factories
-from tests.intake_support import Answers, Confirmation, fill_report, sign_in, submit
+from tests.intake_support import (
+    Answers,
+    Confirmation,
+    files_under,
+    fill_report,
+    photo,
+    sign_in,
+    submit,
+)
 from tests.smtp_server import smtp_server
 
 POST_A = "https://x.com/grokfan/status/2008000000000000101"
@@ -103,3 +115,53 @@ def test_a_sent_email_goes_with_the_case(app: Flask, reported: Confirmation) -> 
     assert reported.reference in _outbox_text()  # the subject names the case
     _delete(app, reported)
     assert _outbox_text() == ""
+
+
+POST_B = "https://x.com/otherposter/status/2008000000000000202"
+POST_SHARED = "https://x.com/grokfan/status/2008000000000000303"
+
+
+def test_deleting_a_case_withdraws_what_it_brought_into_another_by_a_merge(
+    app: Flask, client: FlaskClient
+) -> None:
+    org = factories.org(receives_public_reports=True)
+    worker = factories.user(org, Role.CASEWORKER, password=None)
+    db.session.commit()
+    first, second = app.test_client(), app.test_client()
+    fill_report(
+        first, Answers(links=[POST_A, POST_SHARED], screenshots=[("a.png", photo(1, "PNG"))])
+    )
+    leaving = submit(first)
+    fill_report(
+        second, Answers(links=[POST_B, POST_SHARED], screenshots=[("b.png", photo(2, "PNG"))])
+    )
+    staying = submit(second)
+    source = db.session.scalars(select(Case).where(Case.reference == leaving.reference)).one()
+    target = db.session.scalars(select(Case).where(Case.reference == staying.reference)).one()
+    source_id, target_id = source.id, target.id
+    factories.sign_in(client, worker)
+    response = client.post(f"/staff/cases/{source_id}/merge", data={"target": target.reference})
+    assert response.headers["Location"].endswith(f"/staff/cases/{target_id}")
+    db.session.expire_all()
+    assert {i.url for i in db.session.scalars(select(Item).where(Item.case_id == target_id))} == {
+        POST_A,
+        POST_B,
+        POST_SHARED,
+    }
+    assert len(files_under(Path(app.config["EVIDENCE_DIR"]))) == 2
+
+    _delete(app, leaving)
+
+    assert db.session.get(Case, source_id) is None
+    left = db.session.scalars(select(Item).where(Item.case_id == target_id)).all()
+    # The post both reported stays: the other person reported it too.
+    assert {i.url for i in left} == {POST_B, POST_SHARED}
+    files = db.session.scalars(select(EvidenceFile).where(EvidenceFile.case_id == target_id)).all()
+    assert [f.original_name for f in files] == ["b.png"]
+    assert [p.name for p in files_under(Path(app.config["EVIDENCE_DIR"]))] == [
+        f"{files[0].storage_key}.bin"
+    ]
+    page = client.get(f"/staff/cases/{target_id}").get_data(as_text=True)
+    assert "withdrawn by the person who reported them" in page
+    assert "a.png" not in page and "grokfan/status/2008000000000000101" not in page
+    assert all(report.ok for report in verify_all(db.session))
