@@ -158,6 +158,10 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["DRAFT_MAX_AGE_HOURS"] = _int(env, "CASEWORK_DRAFT_HOURS", 6)
     values["SESSION_IDLE_MINUTES"] = _int(env, "CASEWORK_SESSION_IDLE_MINUTES", 30)
     values["RETENTION_DAYS_AFTER_CLOSE"] = _int(env, "CASEWORK_RETENTION_DAYS", 365)
+    # Signed audit chain heads, appended daily by the worker (see casework/audit/anchors.py).
+    values["AUDIT_ANCHOR_FILE"] = env.get("CASEWORK_AUDIT_ANCHOR_FILE", "") or str(
+        instance_path / "audit-anchors.jsonl"
+    )
     # An access code not emailed within this many hours of the report is never emailed.
     values["ACCESS_CODE_EMAIL_HOURS"] = _int(env, "CASEWORK_ACCESS_CODE_EMAIL_HOURS", 24)
     values["MAIL_SERVER"] = env.get("MAIL_SERVER", "localhost")

@@ -22,7 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from casework.notifications.models import EmailState, OutgoingEmail
-from casework.notifications.sealing import PLACEHOLDER, SecretExpired, unseal
+from casework.notifications.sealing import PLACEHOLDER, SecretExpired, lifetime, unseal
 
 # Reply codes that will not get better by retrying (mailbox unknown, policy refusal).
 _PERMANENT = range(500, 600)
@@ -184,6 +184,20 @@ def _wipe(email: OutgoingEmail) -> None:
     """Once delivered (or given up on), the text and any sealed secret are not kept."""
     email.body = ""
     email.sealed_secret = None
+
+
+def wipe_expired_secrets(session: Session, *, now: datetime, config: Any) -> int:
+    """Forget sealed secrets past their lifetime, sent or not. The caller commits."""
+    result = session.execute(
+        update(OutgoingEmail)
+        .where(
+            OutgoingEmail.sealed_secret.is_not(None),
+            OutgoingEmail.created_at < now - lifetime(config),
+        )
+        .values(sealed_secret=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def due_email_ids(session: Session, *, now: datetime, limit: int = 1000) -> list[int]:

@@ -132,6 +132,8 @@ _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
 def upgrade() -> None:
+    # First, so a refusal leaves the schema as it was (SQLite does not roll back DDL).
+    _relink(_plain, _signed(_audit_key()))
     with op.batch_alter_table("outgoing_emails", schema=None) as batch_op:
         batch_op.add_column(sa.Column("case_id", _ID, nullable=True))
         batch_op.add_column(sa.Column("sealed_secret", sa.Text(), nullable=True))
@@ -154,7 +156,6 @@ def upgrade() -> None:
                 ["id"],
                 ondelete="SET NULL",
             )
-    _relink(_plain, _signed(_audit_key()))
 
 
 def downgrade() -> None:

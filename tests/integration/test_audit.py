@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -16,6 +17,7 @@ from casework.audit.models import AuditEvent
 from casework.audit.services import record_event, verify_all, verify_chain
 from casework.cli import cli_group
 from casework.extensions import db
+from casework.notifications.models import OutgoingEmail
 from tests import factories
 
 BEFORE_HMAC = "18845368e8b1"
@@ -213,3 +215,51 @@ def test_upgrading_re_signs_intact_chains_and_refuses_broken_ones(
     )
     db.session.commit()
     upgrade()
+
+
+def test_a_chain_cut_back_to_an_earlier_genuine_head_fails_against_its_anchor(
+    app: Flask,
+) -> None:
+    org = factories.org(escalation_emails="escalations@org.example, lead@org.example")
+    events = _events(5, org.id)
+    chain_id, kept = org.id, events[2]
+    kept_seq, kept_hash = kept.seq, kept.hash
+    runner = app.test_cli_runner()
+    anchored = runner.invoke(cli_group, ["anchor-audit"])
+    assert anchored.exit_code == 0, anchored.output
+    digests = db.session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.recipient)).all()
+    assert [d.recipient for d in digests] == ["escalations@org.example", "lead@org.example"]
+    assert events[-1].hash in digests[0].body
+
+    # Drop the newest events and move the head back to a link the key did sign.
+    db.session.expunge_all()
+    db.session.execute(
+        text("DELETE FROM audit_events WHERE chain_id = :chain AND seq > :seq"),
+        {"chain": chain_id, "seq": kept_seq},
+    )
+    db.session.execute(
+        text("UPDATE audit_chains SET seq = :seq, head_hash = :head WHERE chain_id = :chain"),
+        {"seq": kept_seq, "head": kept_hash, "chain": chain_id},
+    )
+    db.session.commit()
+    assert verify_chain(db.session, chain_id).ok  # the links alone cannot tell
+    result = runner.invoke(cli_group, ["verify-audit"])
+    assert result.exit_code == 1
+    assert f"anchors: BROKEN at anchor line 1: chain {chain_id}" in result.output
+    assert "seq 5" in result.output and "is missing" in result.output
+
+
+def test_a_forged_anchor_line_is_refused(app: Flask) -> None:
+    org = factories.org()
+    _events(2, org.id)
+    runner = app.test_cli_runner()
+    assert runner.invoke(cli_group, ["anchor-audit"]).exit_code == 0
+    assert runner.invoke(cli_group, ["verify-audit"]).exit_code == 0
+    anchor_file = Path(app.config["AUDIT_ANCHOR_FILE"])
+    line = json.loads(anchor_file.read_text().splitlines()[0])
+    forged = {**line, "seq": 1, "head_hash": "f" * 64}
+    with anchor_file.open("a") as handle:
+        handle.write(json.dumps(forged) + "\n")
+    result = runner.invoke(cli_group, ["verify-audit"])
+    assert result.exit_code == 1
+    assert "anchor line 2" in result.output and "signature does not match" in result.output

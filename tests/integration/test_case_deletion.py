@@ -11,8 +11,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 
 from casework.accounts.models import Role
+from casework.audit.models import AuditEvent
 from casework.audit.services import verify_all
-from casework.cases.models import Case, Item
+from casework.cases.models import Case, CaseStatus, Item
+from casework.cli import cli_group
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notifications.email import MailSettings, deliver
@@ -164,4 +166,46 @@ def test_deleting_a_case_withdraws_what_it_brought_into_another_by_a_merge(
     page = client.get(f"/staff/cases/{target_id}").get_data(as_text=True)
     assert "withdrawn by the person who reported them" in page
     assert "a.png" not in page and "grokfan/status/2008000000000000101" not in page
+    assert all(report.ok for report in verify_all(db.session))
+
+
+def test_closed_cases_are_deleted_after_the_retention_period(app: Flask) -> None:
+    org = factories.org()
+    days = app.config["RETENTION_DAYS_AFTER_CLOSE"]
+    long_ago = utcnow() - timedelta(days=days + 1)
+    closed = (CaseStatus.CLOSED, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN)
+    expired = [factories.case(org, status=status) for status in closed]
+    recent = factories.case(org, status=CaseStatus.CLOSED)
+    still_open = factories.case(org, status=CaseStatus.ACTION)
+    for case in [*expired, still_open]:
+        case.status_changed_at = long_ago
+    factories.evidence(expired[0])
+    db.session.commit()
+    expired_ids = {c.id for c in expired}
+    kept_ids = {recent.id, still_open.id}
+    files_before = files_under(Path(app.config["EVIDENCE_DIR"]))
+    assert len(files_before) == 1
+    runner = app.test_cli_runner()
+
+    dry = runner.invoke(cli_group, ["purge", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert "3 cases" in dry.output and "1 evidence file" in dry.output
+    db.session.expire_all()
+    assert {c.id for c in db.session.scalars(select(Case))} == expired_ids | kept_ids
+
+    done = runner.invoke(cli_group, ["purge"])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert {c.id for c in db.session.scalars(select(Case))} == kept_ids
+    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    summary = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "retention.purged")
+    ).one()
+    assert summary.actor_type == "system"
+    assert summary.details == {
+        "cases": 3,
+        "items": 3,
+        "evidence_files": 1,
+        "retention_days": days,
+    }
     assert all(report.ok for report in verify_all(db.session))
