@@ -154,6 +154,20 @@ def verify_audit_command(anchor_file: Path | None) -> None:
         sys.exit(1)
 
 
+@cli_group.command("app-role-sql")
+@click.option("--role", default="casework_app", show_default=True)
+def app_role_sql_command(role: str) -> None:
+    """Print the SQL that lets a PostgreSQL role run the app without rewriting the audit trail."""
+    from casework.audit.roles import app_role_statements
+
+    try:
+        statements = app_role_statements(role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for statement in statements:
+        click.echo(statement + ";")
+
+
 @cli_group.command("anchor-audit")
 @with_appcontext
 def anchor_audit_command() -> None:

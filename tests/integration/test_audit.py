@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import threading
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import select, text
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.orm import Session
 
 from casework.actors import SYSTEM, Actor
 from casework.audit.models import AuditEvent
@@ -263,3 +267,40 @@ def test_a_forged_anchor_line_is_refused(app: Flask) -> None:
     result = runner.invoke(cli_group, ["verify-audit"])
     assert result.exit_code == 1
     assert "anchor line 2" in result.output and "signature does not match" in result.output
+
+
+def test_the_app_role_appends_audit_events_but_cannot_change_or_delete_them(
+    app: Flask, backend: str
+) -> None:
+    if backend != "postgresql":
+        pytest.skip("database roles are PostgreSQL's")
+    org = factories.org()
+    _events(2, org.id)
+    role = f"casework_app_test_{secrets.token_hex(4)}"
+    sql = app.test_cli_runner().invoke(cli_group, ["app-role-sql", "--role", role])
+    assert sql.exit_code == 0, sql.output
+    with db.engine.begin() as owner:
+        owner.exec_driver_sql(sql.output)
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(username=role, password=None)
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            record_event(session, "test.as_app", SYSTEM, chain_id=org.id)
+            session.commit()
+        for statement in (
+            "UPDATE audit_events SET action = 'forged'",
+            "DELETE FROM audit_events",
+            "TRUNCATE audit_events",
+            "DELETE FROM audit_chains",
+        ):
+            with engine.connect() as connection, pytest.raises(ProgrammingError) as refused:
+                connection.exec_driver_sql(statement)
+            assert "permission denied" in str(refused.value), statement
+    finally:
+        engine.dispose()
+        with db.engine.begin() as owner:
+            owner.exec_driver_sql(f"DROP OWNED BY {role}")
+            owner.exec_driver_sql(f"DROP ROLE {role}")
+    db.session.expire_all()
+    assert verify_chain(db.session, org.id).ok
+    assert verify_chain(db.session, org.id).events == 3
