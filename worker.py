@@ -43,6 +43,9 @@ from casework.wsgi import create_app_or_exit
 log = logging.getLogger("casework.worker")
 
 SWEEP_CRON_NAME = "casework.sweep"
+PURGE_CRON_NAME = "casework.retention-purge"
+ANCHOR_CRON_NAME = "casework.audit-anchor"
+DAY = 24 * 3600
 CRON_LOCK_PREFIX = "casework:cron-lock:"
 # Waits between attempts to reach a Redis that does not answer: doubling, then capped.
 BACKOFF_FIRST_SECONDS = 1.0
@@ -322,6 +325,8 @@ class Housekeeping(threading.Thread):
 
 
 def sweep_cron(connection: Redis, interval: int, name: str) -> LockedCronScheduler:
+    from casework.audit.jobs import anchor_audit_job
+    from casework.cases.jobs import purge_expired_cases_job
     from casework.deadlines.jobs import sweep_job
 
     scheduler = LockedCronScheduler(connection=connection, name=f"{name}:cron")
@@ -331,6 +336,17 @@ def sweep_cron(connection: Redis, interval: int, name: str) -> LockedCronSchedul
         interval=interval,
         job_timeout=max(interval * 5, 300),
         name=SWEEP_CRON_NAME,
+    )
+    # Daily, and once when workers start: the per-period lock makes it once per UTC day.
+    scheduler.register(
+        purge_expired_cases_job,
+        QUEUE_DEADLINES,
+        interval=DAY,
+        job_timeout=3600,
+        name=PURGE_CRON_NAME,
+    )
+    scheduler.register(
+        anchor_audit_job, QUEUE_DEADLINES, interval=DAY, job_timeout=600, name=ANCHOR_CRON_NAME
     )
     return scheduler
 

@@ -104,6 +104,7 @@ def make_app(database_url: str, redis_url: str, workdir: Path) -> tuple[Flask, d
         "REDIS_URL": redis_url,
         "SECRET_KEY": secrets.token_urlsafe(32),
         "CASEWORK_EVIDENCE_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "CASEWORK_AUDIT_KEY": "bench-audit-key-" + "b" * 32,
         "CASEWORK_EVIDENCE_DIR": str(workdir / "evidence"),
         "CASEWORK_INSTANCE_PATH": str(workdir / "instance"),
     }
@@ -113,6 +114,7 @@ def make_app(database_url: str, redis_url: str, workdir: Path) -> tuple[Flask, d
             "SQLALCHEMY_DATABASE_URI": database_url,
             "REDIS_URL": redis_url,
             "CASEWORK_EVIDENCE_KEY": settings["CASEWORK_EVIDENCE_KEY"],
+            "CASEWORK_AUDIT_KEY": settings["CASEWORK_AUDIT_KEY"],
             "EVIDENCE_DIR": settings["CASEWORK_EVIDENCE_DIR"],
             "JOBS_SYNC": False,
         },

@@ -278,6 +278,7 @@ def run(url: str, args: argparse.Namespace) -> None:
             "SQLALCHEMY_DATABASE_URI": url,
             "SECRET_KEY": "bench-" + "x" * 40,
             "CASEWORK_EVIDENCE_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            "CASEWORK_AUDIT_KEY": "bench-audit-key-" + "b" * 32,
             "EVIDENCE_DIR": instance + "/evidence",
             "QUEUE_COUNT_CACHE_SECONDS": 0,
             "RATELIMIT_ENABLED": False,

@@ -522,6 +522,7 @@ def app_environment(
             "CASEWORK_EVIDENCE_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
             # Production needs its public address; clients reach it as this host.
             "CASEWORK_BASE_URL": f"https://{HOST}",
+            "CASEWORK_AUDIT_KEY": "bench-audit-key-" + "b" * 32,
             "CASEWORK_INSTANCE_PATH": str(instance),
             "CASEWORK_EVIDENCE_DIR": str(instance / "evidence"),
             # Every client comes from 127.0.0.1: per-address limits would stop the test.

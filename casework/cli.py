@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from casework.accounts.models import Organisation, Role
 from casework.accounts.services import AccountError, create_user, get_or_create_organisation
 from casework.actors import SYSTEM
+from casework.audit.anchors import check_anchors
 from casework.audit.services import verify_all
 from casework.evidence.xlinks import XLinkError, parse_x_link
 from casework.extensions import db
@@ -132,16 +134,73 @@ def check_command() -> None:
 
 
 @cli_group.command("verify-audit")
+@click.option(
+    "--anchors",
+    "anchor_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Anchor file to check the chains against (default: CASEWORK_AUDIT_ANCHOR_FILE).",
+)
 @with_appcontext
-def verify_audit_command() -> None:
-    """Check every audit hash chain; name the first broken link."""
+def verify_audit_command(anchor_file: Path | None) -> None:
+    """Check every audit chain's links and its anchored heads; name the first break."""
     reports = verify_all(db.session)
     broken = [r for r in reports if not r.ok]
     for report in reports:
         status = "ok" if report.ok else f"BROKEN at {report.problem}"
         click.echo(f"chain {report.chain_id}: {report.events} events, {status}")
-    if broken:
+    path = anchor_file or Path(current_app.config["AUDIT_ANCHOR_FILE"])
+    problems = check_anchors(db.session, path)
+    if not path.exists():
+        click.echo(f"anchors: none yet ({path})")
+    elif problems:
+        for problem in problems:
+            click.echo(f"anchors: BROKEN at {problem}")
+    else:
+        click.echo(f"anchors: ok ({path})")
+    if broken or problems:
         sys.exit(1)
+
+
+@cli_group.command("app-role-sql")
+@click.option("--role", default="casework_app", show_default=True)
+def app_role_sql_command(role: str) -> None:
+    """Print the SQL that lets a PostgreSQL role run the app without rewriting the audit trail."""
+    from casework.audit.roles import app_role_statements
+
+    try:
+        statements = app_role_statements(role)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    for statement in statements:
+        click.echo(statement + ";")
+
+
+@cli_group.command("anchor-audit")
+@with_appcontext
+def anchor_audit_command() -> None:
+    """Append every chain's signed head to the anchor file and email the digests."""
+    from casework.audit.jobs import anchor_audit_job
+
+    chains = anchor_audit_job()
+    click.echo(f"Anchored {chains} audit chains in {current_app.config['AUDIT_ANCHOR_FILE']}.")
+
+
+@cli_group.command("purge")
+@click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+@with_appcontext
+def purge_command(dry_run: bool) -> None:
+    """Delete cases closed more than CASEWORK_RETENTION_DAYS ago, with their files."""
+    from casework.cases.jobs import run_purge
+
+    purge = run_purge(dry_run=dry_run)
+    files = "evidence file" if purge.evidence_files == 1 else "evidence files"
+    counts = f"{purge.cases} cases, {purge.items} posts, {purge.evidence_files} {files}"
+    days = current_app.config["RETENTION_DAYS_AFTER_CLOSE"]
+    if dry_run:
+        click.echo(f"Would delete {counts} (closed more than {days} days ago).")
+    else:
+        click.echo(f"Deleted {counts} (closed more than {days} days ago).")
 
 
 @cli_group.command("purge-drafts")

@@ -44,6 +44,8 @@ def _generate_evidence_key() -> str:
 _SECRETS = (
     _Secret("SECRET_KEY", "secret_key", _generate_secret_key),
     _Secret("CASEWORK_EVIDENCE_KEY", "evidence_key", _generate_evidence_key),
+    # Signs the audit chain and its anchors; kept out of the database it protects.
+    _Secret("CASEWORK_AUDIT_KEY", "audit_key", _generate_secret_key),
 )
 
 
@@ -211,6 +213,12 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         if values[key] < 1:
             raise ConfigError(f"CASEWORK_{key} must be at least 1, not {values[key]}.")
     values["RETENTION_DAYS_AFTER_CLOSE"] = _int(env, "CASEWORK_RETENTION_DAYS", 365)
+    # Signed audit chain heads, appended daily by the worker (see casework/audit/anchors.py).
+    values["AUDIT_ANCHOR_FILE"] = env.get("CASEWORK_AUDIT_ANCHOR_FILE", "") or str(
+        instance_path / "audit-anchors.jsonl"
+    )
+    # An access code not emailed within this many hours of the report is never emailed.
+    values["ACCESS_CODE_EMAIL_HOURS"] = _int(env, "CASEWORK_ACCESS_CODE_EMAIL_HOURS", 24)
     values["MAIL_SERVER"] = env.get("MAIL_SERVER", "localhost")
     values["MAIL_PORT"] = _int(env, "MAIL_PORT", 25)
     values["MAIL_USE_TLS"] = _bool(env.get("MAIL_USE_TLS"), False)

@@ -113,6 +113,7 @@ def base_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "REDIS_URL": os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:1/0",
         "SECRET_KEY": "test-secret-key-" + "x" * 32,
         "CASEWORK_EVIDENCE_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "CASEWORK_AUDIT_KEY": "test-audit-key-" + "a" * 32,
         "EVIDENCE_DIR": str(tmp_path / "evidence"),
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,

@@ -24,6 +24,7 @@ def worker_env(app: Flask, **extra: Any) -> dict[str, str]:
             "REDIS_URL": config["REDIS_URL"],
             "SECRET_KEY": config["SECRET_KEY"],
             "CASEWORK_EVIDENCE_KEY": config["CASEWORK_EVIDENCE_KEY"],
+            "CASEWORK_AUDIT_KEY": config["CASEWORK_AUDIT_KEY"],
             "CASEWORK_INSTANCE_PATH": str(Path(app.instance_path)),
             "CASEWORK_EVIDENCE_DIR": config["EVIDENCE_DIR"],
             "MAIL_SERVER": str(config["MAIL_SERVER"]),

@@ -1,14 +1,21 @@
-"""Append audit events to a hash chain and verify the chain."""
+"""Append audit events to an HMAC chain and verify the chain.
+
+Each link is HMAC-SHA256, under CASEWORK_AUDIT_KEY, of the event's fields and the
+previous link. The key never enters the database, so someone who can write to it can
+delete or change events but cannot compute the links that would hide it.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
@@ -25,6 +32,16 @@ def _canonical(fields: dict[str, Any]) -> bytes:
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str).encode()
 
 
+def audit_key() -> bytes:
+    """The running app's audit key (CASEWORK_AUDIT_KEY)."""
+    return str(current_app.config["CASEWORK_AUDIT_KEY"]).encode()
+
+
+def sign(fields: dict[str, Any], key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the fields' canonical JSON, in hex."""
+    return hmac.new(key or audit_key(), _canonical(fields), hashlib.sha256).hexdigest()
+
+
 def event_hash(
     *,
     chain_id: int,
@@ -38,7 +55,9 @@ def event_hash(
     object_id: int | None,
     details: dict[str, Any],
     prev_hash: str,
+    key: bytes | None = None,
 ) -> str:
+    """The link of one event: its fields and its predecessor's link, signed."""
     fields = {
         "chain_id": chain_id,
         "seq": seq,
@@ -52,7 +71,7 @@ def event_hash(
         "details": details,
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(_canonical(fields)).hexdigest()
+    return sign(fields, key)
 
 
 @dataclass(frozen=True)
@@ -222,7 +241,7 @@ def verify_chain(session: Session, chain_id: int) -> ChainReport:
             details=event.details,
             prev_hash=event.prev_hash,
         )
-        if recomputed != event.hash:
+        if not hmac.compare_digest(recomputed, event.hash):
             return ChainReport(
                 chain_id,
                 count,

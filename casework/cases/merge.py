@@ -1,6 +1,8 @@
 """Merge one case into another: everything moves to the target, the source stays as a pointer.
 
 Decisions:
+- Moved items and evidence files remember the case they came from (origin_case_id):
+  if the person who reported that case deletes it, they are withdrawn from the target.
 - Items, evidence files, notices (with their deadlines and notice items), notes,
   links to third cases and jurisdictions move to the target. An item whose
   status id the target already has is folded into the target's item: its
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from casework.actors import Actor
@@ -128,10 +130,22 @@ def merge_cases(session: Session, source: Case, target: Case, actor: Actor) -> M
     if summary.items_combined:
         session.execute(delete(Item).where(Item.id.in_(list(summary.items_combined))))
     if moved:
-        session.execute(update(Item).where(Item.id.in_(moved)).values(case_id=target_id))
+        session.execute(
+            update(Item)
+            .where(Item.id.in_(moved))
+            .values(case_id=target_id, origin_case_id=func.coalesce(Item.origin_case_id, source_id))
+        )
     summary.items_moved = len(moved)
 
-    summary.evidence = _move(session, EvidenceFile, source_id, target_id)
+    evidence = session.execute(
+        update(EvidenceFile)
+        .where(EvidenceFile.case_id == source_id)
+        .values(
+            case_id=target_id,
+            origin_case_id=func.coalesce(EvidenceFile.origin_case_id, source_id),
+        )
+    )
+    summary.evidence = int(evidence.rowcount or 0)  # type: ignore[attr-defined]
     summary.notices = _move(session, Notice, source_id, target_id)
     summary.deadlines = _move(session, Deadline, source_id, target_id)
     summary.notes = _move(session, CaseNote, source_id, target_id)

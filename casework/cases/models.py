@@ -209,7 +209,10 @@ class Case(Base):
     organisation: Mapped[Organisation] = relationship()
     assignee: Mapped[User | None] = relationship()
     items: Mapped[list[Item]] = relationship(
-        back_populates="case", order_by="Item.id", cascade="all, delete-orphan"
+        back_populates="case",
+        order_by="Item.id",
+        cascade="all, delete-orphan",
+        foreign_keys="Item.case_id",
     )
     jurisdictions: Mapped[list[CaseJurisdiction]] = relationship(
         back_populates="case", cascade="all, delete-orphan"
@@ -279,8 +282,12 @@ class Item(Base):
     removal_http_status: Mapped[int | None] = mapped_column(Integer)
     added_by_victim: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The case a merge brought the item from: deleting that case withdraws it from this one.
+    origin_case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
 
-    case: Mapped[Case] = relationship(back_populates="items")
+    case: Mapped[Case] = relationship(back_populates="items", foreign_keys=[case_id])
 
     def __repr__(self) -> str:
         return f"<Item {self.status_id} of case {self.case_id}>"

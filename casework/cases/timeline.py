@@ -117,6 +117,16 @@ _SENTENCES: dict[str, _Describe] = {
         "A proposed link to %(other)s was dismissed.",
         other=r.get(int((e.details or {}).get("other_case_id") or 0), "?"),
     ),
+    "case.merged_items_withdrawn": lambda e, n, r: _(
+        "%(items)s and %(files)s from a merged case were withdrawn by the person who "
+        "reported them.",
+        items=ngettext("%(num)d post", "%(num)d posts", _count(e.details or {}, "items")),
+        files=ngettext(
+            "%(num)d evidence file",
+            "%(num)d evidence files",
+            _count(e.details or {}, "evidence_files"),
+        ),
+    ),
     "item.removal_checked": _removal,
     "evidence.added": lambda e, n, r: ngettext(
         "%(num)d evidence file was added.",

@@ -116,6 +116,7 @@ def _tell(
             subject=message.subject,
             body=message.body,
             organisation_id=case.organisation_id,
+            case_id=case.id,
         )
         # The job sends it now; the sweep retries it only if that job is lost.
         email.next_attempt_at = now + timedelta(seconds=email_grace_seconds)

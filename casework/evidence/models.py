@@ -25,6 +25,10 @@ class EvidenceFile(Base):
     id: Mapped[intpk]
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
     item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"))
+    # The case a merge brought the file from: deleting that case withdraws it from this one.
+    origin_case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
     # None when the victim kept the image on their device and sent only its hash.
     storage_key: Mapped[str | None] = mapped_column(String(80))
     kept_on_device: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -41,5 +45,5 @@ class EvidenceFile(Base):
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
-    case: Mapped[Case] = relationship()
+    case: Mapped[Case] = relationship(foreign_keys=[case_id])
     item: Mapped[Item | None] = relationship()

@@ -48,6 +48,7 @@ from casework.intake.uploads import (
     parse_device_files,
     sanitise_uploads,
 )
+from casework.notifications.sealing import PLACEHOLDER
 from casework.notifications.services import queue_email
 
 
@@ -427,7 +428,7 @@ def submit_report(
     if report.contact_email:
         email = confirmation_email(
             reference=case.reference,
-            access_code=access_code,
+            access_code=PLACEHOLDER,
             language=report.language,
             sign_in_url=sign_in_url,
             minor=not images_allowed(report.minor),
@@ -439,6 +440,8 @@ def submit_report(
             subject=email.subject,
             body=email.body,
             organisation_id=case.organisation_id,
+            case_id=case.id,
+            secret=access_code,
         ).id
     record_events(session, audit_events)
     return Submission(

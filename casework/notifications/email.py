@@ -22,6 +22,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from casework.notifications.models import EmailState, OutgoingEmail
+from casework.notifications.sealing import PLACEHOLDER, SecretExpired, lifetime, unseal
 
 # Reply codes that will not get better by retrying (mailbox unknown, policy refusal).
 _PERMANENT = range(500, 600)
@@ -76,7 +77,9 @@ class Delivery:
     error: str | None = None
 
 
-def build_message(email: OutgoingEmail, settings: MailSettings) -> EmailMessage:
+def build_message(
+    email: OutgoingEmail, settings: MailSettings, secret: str | None = None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.sender
     message["To"] = email.recipient
@@ -85,7 +88,8 @@ def build_message(email: OutgoingEmail, settings: MailSettings) -> EmailMessage:
     domain = settings.sender.rpartition("@")[2] or "casework.invalid"
     # Stable across retries, so a message delivered twice is recognisably the same one.
     message["Message-ID"] = f"<casework-outbox-{email.id}@{domain}>"
-    message.set_content(email.body)
+    body = email.body if secret is None else email.body.replace(PLACEHOLDER, secret)
+    message.set_content(body)
     return message
 
 
@@ -146,8 +150,20 @@ def deliver(
     if email is None:  # pragma: no cover - deleted between the two statements
         return Delivery(email_id, "skipped")
     session.refresh(email)
+    secret = None
+    if email.sealed_secret is not None:
+        try:
+            secret = unseal(email.sealed_secret, created_at=email.created_at, now=now)
+        except SecretExpired:
+            # Sent days late after an outage, the code would only sit in a mailbox;
+            # the person was shown it on screen. The row stays, as failed, without it.
+            _wipe(email)
+            email.state = EmailState.FAILED
+            email.last_error = "SecretExpired"
+            session.commit()
+            return Delivery(email_id, "failed", "SecretExpired")
     try:
-        sender(build_message(email, settings), settings)
+        sender(build_message(email, settings, secret), settings)
     except (TimeoutError, smtplib.SMTPException, OSError) as exc:
         error, permanent = _describe(exc)
         failed = permanent or email.attempts >= settings.max_attempts
@@ -159,10 +175,29 @@ def deliver(
     email.state = EmailState.SENT
     email.sent_at = now
     email.last_error = None
-    # Once delivered, the text (which may hold a victim's access code) is not kept.
-    email.body = ""
+    _wipe(email)
     session.commit()
     return Delivery(email_id, "sent")
+
+
+def _wipe(email: OutgoingEmail) -> None:
+    """Once delivered (or given up on), the text and any sealed secret are not kept."""
+    email.body = ""
+    email.sealed_secret = None
+
+
+def wipe_expired_secrets(session: Session, *, now: datetime, config: Any) -> int:
+    """Forget sealed secrets past their lifetime, sent or not. The caller commits."""
+    result = session.execute(
+        update(OutgoingEmail)
+        .where(
+            OutgoingEmail.sealed_secret.is_not(None),
+            OutgoingEmail.created_at < now - lifetime(config),
+        )
+        .values(sealed_secret=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def due_email_ids(session: Session, *, now: datetime, limit: int = 1000) -> list[int]:

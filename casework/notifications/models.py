@@ -45,9 +45,15 @@ class OutgoingEmail(Base):
     organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True
     )
+    # The case the email is about: it is deleted with the case, whatever its state.
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    # A secret for the body's placeholder, encrypted (see sealing.py); wiped once sent.
+    sealed_secret: Mapped[str | None] = mapped_column(Text)
     state: Mapped[EmailState] = mapped_column(
         enum_type(EmailState, "email_state"),
         default=EmailState.PENDING,

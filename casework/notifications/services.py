@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from casework.notifications.models import Notification, OutgoingEmail
+from casework.notifications.sealing import seal
 
 
 def queue_email(
@@ -16,13 +17,22 @@ def queue_email(
     subject: str,
     body: str,
     organisation_id: int | None = None,
+    case_id: int | None = None,
+    secret: str | None = None,
 ) -> OutgoingEmail:
     """Put an email in the outbox. The caller commits, then asks for delivery.
 
-    Bodies never contain images or links to evidence.
+    Bodies never contain images or links to evidence. A secret (an access code) is
+    never written in the body: the body holds sealing.PLACEHOLDER and the secret is
+    stored sealed, to be put in its place when the email is sent.
     """
     email = OutgoingEmail(
-        organisation_id=organisation_id, recipient=recipient, subject=subject, body=body
+        organisation_id=organisation_id,
+        case_id=case_id,
+        recipient=recipient,
+        subject=subject,
+        body=body,
+        sealed_secret=seal(secret) if secret is not None else None,
     )
     session.add(email)
     session.flush()

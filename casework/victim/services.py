@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from casework.actors import VICTIM
+from casework.actors import VICTIM, Actor, ActorKind
 from casework.audit.services import record_event
 from casework.cases.models import Case, CaseStatus, Item
 from casework.cases.references import normalise_reference
@@ -172,13 +172,16 @@ def withdraw_case(session: Session, case: Case) -> None:
     rotate_case_key(session, case)
 
 
-def delete_case(session: Session, case: Case) -> list[str]:
+def delete_case(
+    session: Session, case: Case, *, actor: Actor = VICTIM, reason: str = "victim_request"
+) -> list[str]:
     """Delete the case with its items, evidence rows, notices, letters and personal data.
 
-    Only the audit trail stays, with an event saying that a deletion happened
-    (audit details never hold personal data, so nothing in it needs erasing).
-    Returns the storage keys no other case uses: the caller deletes those files
-    after committing, so a failed commit never leaves rows without their files.
+    At the victim's request, items and files a merge took from this case into another
+    are withdrawn from that one too. Only the audit trail stays, with an event saying
+    that a deletion happened (audit details never hold personal data, so nothing in
+    it needs erasing). Returns the storage keys no other case uses: the caller deletes
+    those files after committing, so a failed commit never leaves rows without their files.
     """
     case_id, organisation_id = case.id, case.organisation_id
     keys = [
@@ -188,16 +191,12 @@ def delete_case(session: Session, case: Case) -> list[str]:
         )
         if key is not None
     ]
+    if actor.kind is ActorKind.VICTIM:
+        keys += withdraw_merged(session, case_id, organisation_id)
     item_count = session.scalar(select(func.count()).where(Item.case_id == case_id)) or 0
     file_count = session.scalar(select(func.count()).where(EvidenceFile.case_id == case_id)) or 0
-    if case.contact_email:
-        # The outbox may still hold mail for this case; it names the person and the case.
-        session.execute(
-            delete(OutgoingEmail).where(
-                OutgoingEmail.recipient == case.contact_email,
-                OutgoingEmail.body.contains(case.reference),
-            )
-        )
+    # Every email about the case names the case, whatever address or state it has.
+    session.execute(delete(OutgoingEmail).where(OutgoingEmail.case_id == case_id))
     session.execute(update(Case).where(Case.merged_into_id == case_id).values(merged_into_id=None))
     session.execute(delete(EvidenceFile).where(EvidenceFile.case_id == case_id))
     end_case_sessions(session, case_id)
@@ -211,6 +210,51 @@ def delete_case(session: Session, case: Case) -> list[str]:
         case_id=case_id,
         object_type="case",
         object_id=case_id,
-        details={"items": int(item_count), "evidence_files": int(file_count)},
+        details={
+            "items": int(item_count),
+            "evidence_files": int(file_count),
+            "reason": reason,
+        },
     )
     return unreferenced_keys(session, keys)
+
+
+def withdraw_merged(session: Session, origin_case_id: int, organisation_id: int) -> list[str]:
+    """Remove what merges brought from a case into others; each such case's timeline
+    records how much was withdrawn. Returns the storage keys of the removed files."""
+    items = session.execute(
+        select(Item.case_id, func.count())
+        .where(Item.origin_case_id == origin_case_id)
+        .group_by(Item.case_id)
+    ).all()
+    files = session.execute(
+        select(EvidenceFile.case_id, func.count())
+        .where(EvidenceFile.origin_case_id == origin_case_id)
+        .group_by(EvidenceFile.case_id)
+    ).all()
+    keys = [
+        key
+        for key in session.scalars(
+            select(EvidenceFile.storage_key).where(EvidenceFile.origin_case_id == origin_case_id)
+        )
+        if key is not None
+    ]
+    session.execute(delete(EvidenceFile).where(EvidenceFile.origin_case_id == origin_case_id))
+    session.execute(delete(Item).where(Item.origin_case_id == origin_case_id))
+    counts: dict[int, dict[str, int]] = {}
+    for target_id, n in items:
+        counts.setdefault(target_id, {"items": 0, "evidence_files": 0})["items"] = int(n)
+    for target_id, n in files:
+        counts.setdefault(target_id, {"items": 0, "evidence_files": 0})["evidence_files"] = int(n)
+    for target_id, details in sorted(counts.items()):
+        record_event(
+            session,
+            "case.merged_items_withdrawn",
+            VICTIM,
+            chain_id=organisation_id,
+            case_id=target_id,
+            object_type="case",
+            object_id=target_id,
+            details=details,
+        )
+    return keys

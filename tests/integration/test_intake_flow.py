@@ -24,7 +24,10 @@ from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.intake.access_codes import WORDS, normalise_access_code, verify_access_code
 from casework.jobs import QUEUE_NOTIFICATIONS, redis_connection
+from casework.notifications.email import MailSettings, build_message
 from casework.notifications.models import OutgoingEmail
+from casework.notifications.sealing import unseal
+from casework.orm import utcnow
 from tests import factories
 from tests.intake_support import (
     GPS_MARKER,
@@ -142,7 +145,10 @@ def test_report_with_links_and_screenshots_becomes_one_case_with_clean_encrypted
     email = db.session.scalars(select(OutgoingEmail)).one()
     assert email.recipient == "person@example.org"
     assert case.reference in email.subject and case.reference in email.body
-    assert confirmation.access_code in email.body
+    # The code is sealed in the row and put into the email only as it is sent.
+    assert confirmation.access_code not in email.body
+    sent = build_message(email, MailSettings.from_config(app.config), unseal_for(email))
+    assert confirmation.access_code in sent.get_content()
     assert "/my-case/" in email.body
     assert "/report" not in email.body and "evidence" not in email.body.lower()
     assert "<img" not in email.body
@@ -443,3 +449,8 @@ def test_the_purge_command_deletes_drafts_left_for_longer_than_the_limit(
     assert client.get("/report/age").headers["Location"].endswith("/report/")
     assert "what you had entered was deleted after 6 hours" in page_text(client.get("/report/"))
     assert "was deleted after" not in page_text(client.get("/report/"))
+
+
+def unseal_for(email: OutgoingEmail) -> str:
+    assert email.sealed_secret is not None
+    return unseal(email.sealed_secret, created_at=email.created_at, now=utcnow())

@@ -38,6 +38,7 @@ def _run_worker(app: Flask, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         "REDIS_URL": app.config["REDIS_URL"],
         "SECRET_KEY": app.config["SECRET_KEY"],
         "CASEWORK_EVIDENCE_KEY": app.config["CASEWORK_EVIDENCE_KEY"],
+        "CASEWORK_AUDIT_KEY": app.config["CASEWORK_AUDIT_KEY"],
         "CASEWORK_EVIDENCE_DIR": app.config["EVIDENCE_DIR"],
         "CASEWORK_INSTANCE_PATH": str(tmp_path / "worker-instance"),
     }

@@ -150,6 +150,7 @@ def production_app(
     monkeypatch.setenv("SECRET_KEY", "production-secret-" + "y" * 40)
     monkeypatch.setenv("CASEWORK_EVIDENCE_KEY", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
     monkeypatch.setenv("CASEWORK_BASE_URL", PRODUCTION_ADDRESS)
+    monkeypatch.setenv("CASEWORK_AUDIT_KEY", "production-audit-key-" + "z" * 40)
     monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("CASEWORK_RATELIMIT", "0")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")

@@ -403,7 +403,7 @@ def test_deleting_a_case_removes_evidence_and_personal_data_and_keeps_a_bare_aud
         select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)
     ).all()
     assert events[-1].action == "case.deleted"
-    assert events[-1].details == {"items": 2, "evidence_files": 2}
+    assert events[-1].details == {"items": 2, "evidence_files": 2, "reason": "victim_request"}
     dumped = json.dumps([e.details for e in events])
     assert "person@example.org" not in dumped and "grokfan" not in dumped
     assert all(report.ok for report in verify_all(db.session))

@@ -10,6 +10,7 @@ import os
 import signal
 import socket
 import time
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -22,6 +23,7 @@ from sqlalchemy import create_engine, func, select, text
 from casework import heartbeat
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseStatus
+from casework.cli import cli_group
 from casework.deadlines.jobs import handle_deadline
 from casework.deadlines.messages import KIND_MISSED, KIND_REMINDER
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
@@ -336,3 +338,34 @@ def test_a_worker_replaces_itself_after_max_jobs(app: Flask, redis: Redis) -> No
         output = stop_worker(worker)
     assert [j.return_value(refresh=True) for j in jobs] == [0, 1, 2, 3, 4]
     assert output.count("starting a fresh process") >= 2, output
+
+
+def test_workers_purge_expired_cases_and_anchor_the_audit_chains_daily(
+    app: Flask, redis: Redis
+) -> None:
+    from rq.cron import get_cron_job_ids
+
+    from tests import factories
+    from worker import ANCHOR_CRON_NAME, PURGE_CRON_NAME
+
+    org = factories.org()
+    expired = factories.case(org, status=CaseStatus.CLOSED)
+    expired.status_changed_at = factories.utc(2000, 1, 1)
+    kept = factories.case(org, status=CaseStatus.CLOSED)
+    db.session.commit()
+    expired_id, kept_id = expired.id, kept.id
+    anchor_file = Path(app.config["AUDIT_ANCHOR_FILE"])
+    env = worker_env(app, CASEWORK_AUDIT_ANCHOR_FILE=str(anchor_file))
+    workers = [start_worker(app, "--sweep-interval", "2", env=env) for _ in range(2)]
+    try:
+        _wait_for(lambda: _count(Case, Case.id == expired_id) == 0, 60, "the purge")
+        _wait_for(anchor_file.exists, 60, "the anchors")
+    finally:
+        outputs = [stop_worker(w) for w in workers]
+    assert _count(Case, Case.id == kept_id) == 1, outputs
+    # One purge and one anchoring per day, however many workers run.
+    assert len(get_cron_job_ids(PURGE_CRON_NAME, redis)) == 1
+    assert len(get_cron_job_ids(ANCHOR_CRON_NAME, redis)) == 1
+    result = app.test_cli_runner().invoke(cli_group, ["verify-audit"])
+    assert result.exit_code == 0, result.output
+    assert "anchors: ok" in result.output

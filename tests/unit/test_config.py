@@ -11,6 +11,8 @@ import pytest
 
 from casework.config import ConfigError, load_config, normalise_database_url
 
+AUDIT = {"CASEWORK_AUDIT_KEY": "a" * 40}
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -28,7 +30,8 @@ def test_development_secrets_are_generated_once_and_kept_private(tmp_path: Path)
     assert first["SECRET_KEY"] == second["SECRET_KEY"]
     assert len(first["SECRET_KEY"]) >= 32
     assert first["CASEWORK_EVIDENCE_KEY"] == second["CASEWORK_EVIDENCE_KEY"]
-    for name in ("secret_key", "evidence_key"):
+    assert first["CASEWORK_AUDIT_KEY"] == second["CASEWORK_AUDIT_KEY"]
+    for name in ("secret_key", "evidence_key", "audit_key"):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
 
 
@@ -37,10 +40,11 @@ PRODUCTION = {
     "SECRET_KEY": "s" * 40,
     "CASEWORK_EVIDENCE_KEY": "k" * 44,
     "CASEWORK_BASE_URL": "https://casework.example.org",
+    **AUDIT,
 }
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "CASEWORK_EVIDENCE_KEY"])
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "CASEWORK_EVIDENCE_KEY", "CASEWORK_AUDIT_KEY"])
 def test_production_refuses_to_start_without_each_real_secret(tmp_path: Path, missing: str) -> None:
     env = dict(PRODUCTION)
     del env[missing]
