@@ -15,6 +15,7 @@ from rq import Retry
 from sqlalchemy import select
 
 from casework.deadlines.models import Deadline, DeadlineState, Reminder
+from casework.deadlines.removal_outcomes import CheckReason
 from casework.extensions import db
 from casework.jobs import QUEUE_DEADLINES, enqueue
 
@@ -43,7 +44,8 @@ def removal_check_job_id(deadline_id: int) -> str:
 
 def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
     """Schedule a job at each pending deadline's due time and each unsent reminder's time,
-    and, when removal checks are on, a last check a minute before each due time.
+    and, when removal checks are on, a check of the notice's posts now (the notice has
+    just gone out) and a last one a minute before each due time.
 
     Call after the transaction that wrote the rows has committed. Returns how many jobs
     were scheduled (0 when Redis is unreachable: the sweep takes over).
@@ -76,6 +78,9 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
             retry=job_retry(),
         )
         scheduled += job is not None
+    if checks:
+        for notice_id in dict.fromkeys(notice_id for _, _, notice_id in deadlines):
+            enqueue(QUEUE_DEADLINES, check_removals, notice_id, CheckReason.SENT.value)
     for deadline_id, due_at, notice_id in deadlines:
         job = enqueue(
             QUEUE_DEADLINES,
