@@ -38,11 +38,14 @@ class Effects:
     escalation_ids: list[int] = field(default_factory=list)
     # (notice id, why): the notices whose posts to check, when removal checks are on.
     removal_checks: list[tuple[int, str]] = field(default_factory=list)
+    # Removed posts whose daily follow-up check is overdue.
+    follow_up_item_ids: list[int] = field(default_factory=list)
 
     def extend(self, other: Effects) -> None:
         self.email_ids += other.email_ids
         self.escalation_ids += other.escalation_ids
         self.removal_checks += other.removal_checks
+        self.follow_up_item_ids += other.follow_up_item_ids
 
 
 @dataclass(frozen=True)

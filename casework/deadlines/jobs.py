@@ -72,6 +72,18 @@ def dispatch(effects: Effects) -> None:
     if current_app.config.get("REMOVAL_CHECKS_ENABLED"):
         for notice_id, reason in dict.fromkeys(effects.removal_checks):
             enqueue(QUEUE_DEADLINES, check_removals, notice_id, reason)
+        now = utcnow()
+        for item_id in effects.follow_up_item_ids:
+            # Scheduled for now under the day's job id: a sweep a minute later replaces
+            # it instead of queueing the same check twice.
+            enqueue(
+                QUEUE_DEADLINES,
+                check_post,
+                item_id,
+                CheckReason.FOLLOW_UP.value,
+                at=now,
+                job_id=follow_up_job_id(item_id, now),
+            )
 
 
 def _wait_until(moment: datetime, job: Callable[[int], object], row_id: int) -> bool:
@@ -143,6 +155,7 @@ def sweep_job() -> dict[str, int]:
         by=runner_label("sweep"),
         batch_size=int(current_app.config.get("SWEEP_BATCH_SIZE", 500)),
         removal_checks=bool(current_app.config.get("REMOVAL_CHECKS_ENABLED")),
+        removal_follow_up_days=int(current_app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30)),
         email_grace_seconds=_grace(),
         after_commit=dispatch,
         letters_available=letters_available(),
@@ -172,7 +185,6 @@ MAX_SLOT_WAIT_SECONDS = 3.0
 # An unknown answer is asked again after these waits (or the host's Retry-After, if
 # longer), with up to a fifth more at random so retries do not arrive together.
 UNKNOWN_RETRY_SECONDS = (15, 60, 300, 1800)
-FOLLOW_UP_EVERY = timedelta(days=1)
 
 
 @app_job
@@ -311,10 +323,9 @@ def _retry_unknown(item_id: int, reason: str, attempt: int, retry_after: float |
 def _follow_up(item_id: int, removed_since: datetime, now: datetime) -> None:
     """The next daily check of a removed post, while the follow-up period lasts."""
     days = int(current_app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30))
-    next_at = now + FOLLOW_UP_EVERY
+    next_at = now + removals.FOLLOW_UP_EVERY
     if next_at > removed_since + timedelta(days=days):
         return
-    day = (next_at - removed_since) // FOLLOW_UP_EVERY
     # One job per item and day: checks seeing it gone the same day schedule the same job.
     enqueue(
         QUEUE_DEADLINES,
@@ -322,8 +333,12 @@ def _follow_up(item_id: int, removed_since: datetime, now: datetime) -> None:
         item_id,
         CheckReason.FOLLOW_UP.value,
         at=next_at,
-        job_id=f"removal-follow-up-{item_id}-{day}",
+        job_id=follow_up_job_id(item_id, next_at),
     )
+
+
+def follow_up_job_id(item_id: int, at: datetime) -> str:
+    return f"removal-follow-up-{item_id}-{at:%Y-%m-%d}"
 
 
 @app_job

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from casework.actors import SYSTEM
@@ -32,6 +32,8 @@ from casework.deadlines.removal_outcomes import (
 from casework.notices.models import Notice, NoticeItem, NoticeState
 
 Fetch = Callable[[str, float], Answer]
+# A removed post is asked about again this often, for the follow-up period.
+FOLLOW_UP_EVERY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -189,3 +191,25 @@ def checks_of_items(session: Session, item_ids: list[int]) -> dict[int, list[Rem
     ):
         found.setdefault(check.item_id, []).append(check)
     return found
+
+
+def due_follow_ups(
+    session: Session, *, now: datetime, days: int, every: timedelta, limit: int
+) -> list[int]:
+    """Items removed within the follow-up period whose daily check is overdue (its job
+    was lost, or staff recorded the removal and no check has run since)."""
+    overdue = now - every - timedelta(hours=2)
+    recent = exists().where(RemovalCheck.item_id == Item.id, RemovalCheck.checked_at > overdue)
+    return list(
+        session.scalars(
+            select(Item.id)
+            .where(
+                Item.removal_state == RemovalState.REMOVED,
+                Item.removal_checked_at >= now - timedelta(days=days),
+                Item.removal_checked_at <= overdue,
+                ~recent,
+            )
+            .order_by(Item.id)
+            .limit(limit)
+        )
+    )

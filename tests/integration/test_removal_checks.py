@@ -53,8 +53,16 @@ from casework.cases.models import Case, Item, RemovalState
 from casework.cases.services import record_removal_check
 from casework.deadlines import host_limiter, x_endpoints
 from casework.deadlines.compliance import compliance_report
+from casework.deadlines.handling import Effects
 from casework.deadlines.handling import handle_deadline as handle_deadline_now
-from casework.deadlines.jobs import _follow_up, check_post, check_removals, handle_deadline
+from casework.deadlines.jobs import (
+    _follow_up,
+    check_post,
+    check_removals,
+    dispatch,
+    follow_up_job_id,
+    handle_deadline,
+)
 from casework.deadlines.models import Deadline, RemovalCheck
 from casework.deadlines.removal_outcomes import (
     Answer,
@@ -63,6 +71,7 @@ from casework.deadlines.removal_outcomes import (
     interpret_syndication,
 )
 from casework.deadlines.scheduling import removal_check_job_id, schedule_deadline_jobs
+from casework.deadlines.sweep import sweep
 from casework.extensions import db
 from casework.jobs import QUEUE_DEADLINES
 from casework.notices.models import NoticeItem
@@ -400,18 +409,54 @@ def test_a_removed_post_is_checked_daily_for_thirty_days(
     check_post(item.id, "sent")
     removed_since = _item(item.id).removal_checked_at
     assert removed_since is not None
+    tomorrow = removed_since + timedelta(days=1)
     scheduled = _scheduled(redis)
-    assert abs(
-        (scheduled[f"removal-follow-up-{item.id}-1"] - removed_since) - timedelta(days=1)
-    ) < timedelta(seconds=2)
+    when = scheduled[follow_up_job_id(item.id, tomorrow)]
+    assert abs(when - tomorrow) < timedelta(seconds=2)
+    # A second check that day schedules the same follow-up, not another.
+    check_post(item.id, "reminder")
+    assert len(_scheduled(redis)) == 1
 
     # The 29th follow-up schedules the 30th; the 30th schedules none.
     redis.flushdb()
     _follow_up(item.id, removed_since, removed_since + timedelta(days=29))
-    assert list(_scheduled(redis)) == [f"removal-follow-up-{item.id}-30"]
+    day_30 = removed_since + timedelta(days=30)
+    assert list(_scheduled(redis)) == [follow_up_job_id(item.id, day_30)]
     redis.flushdb()
-    _follow_up(item.id, removed_since, removed_since + timedelta(days=30))
+    _follow_up(item.id, removed_since, day_30)
     assert _scheduled(redis) == {}
+
+
+def test_the_sweep_queues_the_daily_checks_whose_jobs_were_lost(
+    app: Flask, checks_on: fx.FakeX, redis: Redis
+) -> None:
+    item, _ = _one_post(fx.DELETED, checks_on)
+    check_post(item.id, "sent")
+    removed_since = _item(item.id).removal_checked_at
+    assert removed_since is not None
+    redis.flushdb()  # Redis forgot the follow-up
+    by = "test"
+
+    def follow_ups(days_later: float) -> list[int]:
+        handed: list[int] = []
+        sweep(
+            db.session,
+            now=removed_since + timedelta(days=days_later),
+            by=by,
+            removal_checks=True,
+            after_commit=lambda effects: handed.extend(effects.follow_up_item_ids),
+        )
+        return handed
+
+    assert follow_ups(0.5) == []  # the last check is recent
+    assert follow_ups(2) == [item.id]  # a day's check was missed
+    assert follow_ups(31) == []  # the follow-up period is over
+    # The worker's sweep hands it to the queue under the day's job id.
+    app.config["REMOVAL_CHECK_FOLLOW_UP_DAYS"] = 30
+    effects = Effects(follow_up_item_ids=[item.id])
+    dispatch(effects)
+    dispatch(effects)
+    assert list(_scheduled(redis)) == [follow_up_job_id(item.id, utcnow())]
 
 
 def test_checks_are_scheduled_when_sent_and_a_minute_before_each_deadline(
