@@ -77,7 +77,7 @@ def removed_by(session: Session, notice_id: int, moment: datetime) -> bool:
     return True
 
 
-def _staff_to_tell(session: Session, case: Case) -> list[User]:
+def staff_to_tell(session: Session, case: Case) -> list[User]:
     """The assigned caseworker; for an unassigned case, the organisation's active caseworkers."""
     if case.assignee_id is not None:
         assignee = session.get(User, case.assignee_id)
@@ -562,7 +562,7 @@ def send_reminder(
         kind=messages.KIND_REMINDER,
         case=case,
         params=params,
-        staff=_staff_to_tell(session, case),
+        staff=staff_to_tell(session, case),
         now=now,
         email_grace_seconds=email_grace_seconds,
     )

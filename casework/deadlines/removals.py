@@ -19,6 +19,7 @@ from casework.actors import SYSTEM
 from casework.audit.services import record_event
 from casework.cases.models import Case, Item, RemovalState
 from casework.deadlines import x_endpoints
+from casework.deadlines.handling import staff_to_tell
 from casework.deadlines.models import Deadline, DeadlineState, RemovalCheck
 from casework.deadlines.removal_outcomes import (
     Answer,
@@ -30,8 +31,12 @@ from casework.deadlines.removal_outcomes import (
     removal_state,
 )
 from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notifications.services import notify_user
 
 Fetch = Callable[[str, float], Answer]
+# Notification kinds: a removed post is up again; a post's checks got no answer twice.
+KIND_REINSTATED = "post_reinstated"
+KIND_UNKNOWN_TWICE = "removal_check_unknown"
 # A removed post is asked about again this often, for the follow-up period.
 FOLLOW_UP_EVERY = timedelta(days=1)
 
@@ -111,6 +116,9 @@ def record_check(
     session.flush()
     state = removal_state(outcome)
     if state is None:
+        # The second unknown in a row, not every one after it.
+        if unknown_streak(session, item.id, limit=3) == 2:
+            _tell_staff(session, item, KIND_UNKNOWN_TWICE, at=now)
         return check
     organisation_id = session.scalar(select(Case.organisation_id).where(Case.id == item.case_id))
     if state is RemovalState.REMOVED:
@@ -128,6 +136,7 @@ def record_check(
         return check
     if item.removal_state is RemovalState.REMOVED:
         _event(session, "item.reinstated", item, organisation_id, check)
+        _tell_staff(session, item, KIND_REINSTATED, at=now)
         pending = select(Deadline.notice_id).where(Deadline.state == DeadlineState.PENDING)
         session.execute(
             update(NoticeItem)
@@ -139,6 +148,16 @@ def record_check(
     item.removal_checked_at = now
     item.removal_http_status = http_status
     return check
+
+
+def _tell_staff(session: Session, item: Item, kind: str, *, at: datetime) -> None:
+    """An in-app notification for the case's caseworker (or its organisation's)."""
+    case = session.get(Case, item.case_id)
+    if case is None:
+        return
+    params = {"reference": case.reference, "status_id": str(item.status_id), "at": at.isoformat()}
+    for user in staff_to_tell(session, case):
+        notify_user(session, user_id=user.id, kind=kind, case_id=case.id, params=params)
 
 
 def _event(

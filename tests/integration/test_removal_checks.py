@@ -75,6 +75,7 @@ from casework.deadlines.sweep import sweep
 from casework.extensions import db
 from casework.jobs import QUEUE_DEADLINES
 from casework.notices.models import NoticeItem
+from casework.notifications.models import Notification
 from casework.orm import utcnow
 from tests import factories
 from tests import fake_x as fx
@@ -313,11 +314,17 @@ def test_two_unknowns_in_a_row_are_shown_to_the_caseworker(
     assert warning in page
     assert "2 automatic checks" in page and "no usable answer" in page
 
+    # She is told once, in the app, whatever follows.
+    check_post(item.id, "reminder")
+    notices = client.get("/staff/notifications/").get_data(as_text=True)
+    assert notices.count("got no usable answer from X") == 1
+    assert str(item.status_id) in notices
+
     checks_on.behaviour[str(item.status_id)] = fx.DELETED
     check_post(item.id, "reminder")
     page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
     assert warning not in page
-    assert "3 automatic checks" in page
+    assert "4 automatic checks" in page
 
 
 @pytest.mark.parametrize("earlier", ["removed", "up", "never checked"])
@@ -395,6 +402,10 @@ def test_a_post_reinstated_before_the_deadline_no_longer_counts_as_removed(
     assert (
         db.session.scalar(select(func.count()).where(AuditEvent.action == "item.reinstated")) == 1
     )
+    told = db.session.scalars(
+        select(Notification.params).where(Notification.kind == "post_reinstated")
+    )
+    assert [p["status_id"] for p in told] == [str(item.status_id)]
     db.session.expire_all()
     handled = handle_deadline_now(
         db.session, deadline.id, now=deadline.due_at + timedelta(seconds=1), by="test"
