@@ -473,12 +473,14 @@ def test_the_sweep_queues_the_daily_checks_whose_jobs_were_lost(
 def test_checks_are_scheduled_when_sent_and_a_minute_before_each_deadline(
     app: Flask, checks_on: fx.FakeX, redis: Redis
 ) -> None:
-    case, _ = staffed_case()
+    app.config["REMOVAL_CHECK_HOST_INTERVAL"] = 2.0
+    case, _ = staffed_case(links=3)
     deadline = quick_deadline(case, due_in=3600)
     db.session.commit()
     schedule_deadline_jobs([deadline.id])
     when = _scheduled(redis)[removal_check_job_id(deadline.id)]
-    assert abs((deadline.due_at - timedelta(seconds=60) - when).total_seconds()) < 1
+    # A minute, and a turn on the host for each of the three posts.
+    assert abs((deadline.due_at - timedelta(seconds=66) - when).total_seconds()) < 1
     queued = Queue(QUEUE_DEADLINES, connection=redis).jobs
     assert [(j.func_name.rsplit(".", 1)[-1], j.args) for j in queued] == [
         ("check_removals", (deadline.notice_id, "sent"))
