@@ -223,7 +223,6 @@ def _slot(host: str, slot_at: float | None) -> float | None:
     if wait > MAX_SLOT_WAIT_SECONDS:
         return slot_at
     if wait > 0:
-        db.session.rollback()
         time.sleep(wait)
     return None
 
@@ -258,19 +257,24 @@ def check_post(
         return None
     endpoints = _endpoints()
     how = CheckMethod(method)
-    host = x_endpoints.host_of(removals.request_url(endpoints, item, how))
+    url = removals.request_url(endpoints, item, how)
+    host = x_endpoints.host_of(url)
+    # No transaction stays open while waiting for a turn or for X's answer.
+    db.session.rollback()
     later = _slot(host, slot_at)
     if later is not None:
         enqueue(QUEUE_DEADLINES, check_post, item_id, reason, method, attempt, later, at=_at(later))
         return "spread"
-    asked = removals.ask(endpoints, item, how, x_endpoints.fetch)
+    asked = removals.ask(endpoints, url, how, x_endpoints.fetch)
     retry_after = asked.answer.retry_after
     if retry_after:
         _push_back(host, retry_after)
     if asked.outcome is None:
-        db.session.rollback()
         return check_post(item_id, reason, CheckMethod.SYNDICATION.value, attempt)
     now = utcnow()
+    item = db.session.get(Item, item_id)
+    if item is None:  # deleted with its case while X was asked
+        return None
     removals.record_check(
         db.session,
         item,

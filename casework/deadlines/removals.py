@@ -63,9 +63,9 @@ def request_url(endpoints: Endpoints, item: Item, method: CheckMethod) -> str:
     return x_endpoints.syndication_url(endpoints.syndication_url, item.status_id)
 
 
-def ask(endpoints: Endpoints, item: Item, method: CheckMethod, fetch: Fetch) -> Asked:
-    """Put one question to X about the item (the caller has its slot on the host)."""
-    answer = fetch(request_url(endpoints, item, method), endpoints.timeout)
+def ask(endpoints: Endpoints, url: str, method: CheckMethod, fetch: Fetch) -> Asked:
+    """Put one question to X (the caller has its turn on the host and holds no transaction)."""
+    answer = fetch(url, endpoints.timeout)
     if method is CheckMethod.OEMBED:
         return Asked(method, answer, interpret_oembed(answer))
     return Asked(method, answer, interpret_syndication(answer))
