@@ -251,6 +251,7 @@ def sweep_command(at: str | None) -> None:
         by=runner_label("cli"),
         batch_size=int(app.config.get("SWEEP_BATCH_SIZE", 500)),
         removal_checks=bool(app.config.get("REMOVAL_CHECKS_ENABLED")),
+        removal_follow_up_days=int(app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30)),
         email_grace_seconds=int(app.config.get("SWEEP_EMAIL_GRACE_SECONDS", 120)),
         after_commit=dispatch,
         letters_available=letters_available(),

@@ -248,8 +248,20 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     # this every visitor shares the proxy's address for rate limits and HTTPS goes unseen.
     values["PROXY_HOPS"] = _int(env, "CASEWORK_PROXY_HOPS", 0)
     values["REMOVAL_CHECKS_ENABLED"] = _bool(env.get("CASEWORK_REMOVAL_CHECKS"), False)
-    values["REMOVAL_CHECK_BASE_URL"] = env.get("CASEWORK_REMOVAL_CHECK_BASE_URL", "https://x.com")
+    # Where the checks ask (a deployment may point them at a forward proxy's addresses).
+    values["REMOVAL_CHECK_OEMBED_URL"] = env.get(
+        "CASEWORK_REMOVAL_CHECK_OEMBED_URL", "https://publish.twitter.com/oembed"
+    )
+    values["REMOVAL_CHECK_SYNDICATION_URL"] = env.get(
+        "CASEWORK_REMOVAL_CHECK_SYNDICATION_URL", "https://cdn.syndication.twimg.com/tweet-result"
+    )
     values["REMOVAL_CHECK_TIMEOUT"] = float(env.get("CASEWORK_REMOVAL_CHECK_TIMEOUT", "10"))
+    # At most one request per this many seconds to each host, shared by all workers: a
+    # public endpoint tolerates far more, and a deadline's checks are a handful of posts.
+    values["REMOVAL_CHECK_HOST_INTERVAL"] = float(
+        env.get("CASEWORK_REMOVAL_CHECK_HOST_INTERVAL", "2")
+    )
+    values["REMOVAL_CHECK_FOLLOW_UP_DAYS"] = _int(env, "CASEWORK_REMOVAL_CHECK_FOLLOW_UP_DAYS", 30)
     values["QUICK_EXIT_URL"] = env.get("CASEWORK_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather")
     values["JOBS_SYNC"] = _bool(env.get("CASEWORK_JOBS_SYNC"), False)
     values["PDQ_MATCH_DISTANCE"] = _int(env, "CASEWORK_PDQ_MATCH_DISTANCE", 31)

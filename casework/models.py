@@ -19,7 +19,14 @@ from casework.cases.models import (
     ReferenceCounter,
     RemovalState,
 )
-from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
+from casework.deadlines.models import (
+    Deadline,
+    DeadlineState,
+    Escalation,
+    Reminder,
+    RemovalCheck,
+    SweepRun,
+)
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter, Notice, NoticeItem, NoticeState
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
@@ -55,6 +62,7 @@ __all__ = [
     "Priority",
     "ReferenceCounter",
     "Reminder",
+    "RemovalCheck",
     "RemovalState",
     "Role",
     "SessionKind",

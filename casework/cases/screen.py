@@ -13,7 +13,9 @@ from casework.cases.grouping import image_clusters
 from casework.cases.models import Case, CaseLink, Item, LinkState
 from casework.cases.readiness import is_legal_route
 from casework.cases.timeline import Entry, build_timeline, merged_sources
-from casework.deadlines.models import Deadline
+from casework.deadlines.models import Deadline, RemovalCheck
+from casework.deadlines.removal_outcomes import CheckOutcome
+from casework.deadlines.removals import checks_of_items
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter, Notice, NoticeItem
 
@@ -22,6 +24,13 @@ from casework.notices.models import Letter, Notice, NoticeItem
 class ItemRow:
     item: Item
     evidence: list[EvidenceFile] = field(default_factory=list)
+    checks: list[RemovalCheck] = field(default_factory=list)  # newest first
+
+    @property
+    def unknown_twice(self) -> bool:
+        """The last two automatic checks got no usable answer: a person should look."""
+        latest = self.checks[:2]
+        return len(latest) == 2 and all(c.outcome is CheckOutcome.UNKNOWN for c in latest)
 
 
 @dataclass
@@ -82,6 +91,8 @@ def case_screen(session: Session, case: Case) -> CaseScreen:
             rows[file.item_id].evidence.append(file)
         else:
             unattached.append(file)
+    for item_id, checks in checks_of_items(session, list(rows)).items():
+        rows[item_id].checks = checks
     clusters = [group for group in image_clusters(files) if len(group) > 1]
     accounts = Counter(item.handle for item in items if item.handle)
 

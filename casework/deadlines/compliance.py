@@ -31,6 +31,8 @@ CSV_COLUMNS = (
     "removed_late",
     "not_removed",
     "removed_no_legal_deadline",
+    "removals_confirmed_by_check",
+    "removals_recorded_by_staff",
     "deadlines_missed",
     "median_response_hours",
     "p90_response_hours",
@@ -46,6 +48,10 @@ class ComplianceRow:
     removed_late: int = 0
     not_removed: int = 0
     removed_no_legal_deadline: int = 0
+    # Of the removed notices: every post seen gone by an automatic check, or at least one
+    # removal taken from staff's own record.
+    removals_confirmed_by_check: int = 0
+    removals_recorded_by_staff: int = 0
     deadlines_missed: int = 0
     response_hours: list[float] = field(default_factory=list)
 
@@ -66,6 +72,8 @@ class ComplianceRow:
             self.removed_late,
             self.not_removed,
             self.removed_no_legal_deadline,
+            self.removals_confirmed_by_check,
+            self.removals_recorded_by_staff,
             self.deadlines_missed,
             "" if self.median_response_hours is None else self.median_response_hours,
             "" if self.p90_response_hours is None else self.p90_response_hours,
@@ -120,12 +128,14 @@ def compliance_report(session: Session, organisation_id: int) -> list[Compliance
     links: dict[int, list[tuple[datetime | None, RemovalState, datetime | None]]] = defaultdict(
         list
     )
+    by_check: dict[int, list[bool]] = defaultdict(list)
     deadlines: dict[int, list[tuple[str, datetime, DeadlineState]]] = defaultdict(list)
     for chunk in _chunks(ids, 900):
-        for notice_id, removed_at, state, checked_at in session.execute(
+        for notice_id, removed_at, check_id, state, checked_at in session.execute(
             select(
                 NoticeItem.notice_id,
                 NoticeItem.removed_at,
+                NoticeItem.removal_check_id,
                 Item.removal_state,
                 Item.removal_checked_at,
             )
@@ -133,6 +143,7 @@ def compliance_report(session: Session, organisation_id: int) -> list[Compliance
             .where(NoticeItem.notice_id.in_(chunk))
         ):
             links[notice_id].append((removed_at, state, checked_at))
+            by_check[notice_id].append(check_id is not None)
         for notice_id, stage, due_at, dstate in session.execute(
             select(Deadline.notice_id, Deadline.stage, Deadline.due_at, Deadline.state).where(
                 Deadline.notice_id.in_(chunk)
@@ -152,6 +163,10 @@ def compliance_report(session: Session, organisation_id: int) -> list[Compliance
         if removed is None:
             row.not_removed += 1
             continue
+        if all(by_check[notice.id]):
+            row.removals_confirmed_by_check += 1
+        else:
+            row.removals_recorded_by_staff += 1
         if start is not None:
             row.response_hours.append(max((removed - start).total_seconds(), 0) / 3600)
         if not legal:

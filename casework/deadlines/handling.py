@@ -36,12 +36,16 @@ class Effects:
 
     email_ids: list[int] = field(default_factory=list)
     escalation_ids: list[int] = field(default_factory=list)
-    removal_check_notice_ids: list[int] = field(default_factory=list)
+    # (notice id, why): the notices whose posts to check, when removal checks are on.
+    removal_checks: list[tuple[int, str]] = field(default_factory=list)
+    # Removed posts whose daily follow-up check is overdue.
+    follow_up_item_ids: list[int] = field(default_factory=list)
 
     def extend(self, other: Effects) -> None:
         self.email_ids += other.email_ids
         self.escalation_ids += other.escalation_ids
-        self.removal_check_notice_ids += other.removal_check_notice_ids
+        self.removal_checks += other.removal_checks
+        self.follow_up_item_ids += other.follow_up_item_ids
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def removed_by(session: Session, notice_id: int, moment: datetime) -> bool:
     return True
 
 
-def _staff_to_tell(session: Session, case: Case) -> list[User]:
+def staff_to_tell(session: Session, case: Case) -> list[User]:
     """The assigned caseworker; for an unassigned case, the organisation's active caseworkers."""
     if case.assignee_id is not None:
         assignee = session.get(User, case.assignee_id)
@@ -155,26 +159,33 @@ def _outcome(due: _Due, removed: bool) -> DeadlineState:
     return DeadlineState.MISSED
 
 
-def _removed_in_time(session: Session, dues: list[_Due]) -> set[int]:
-    """Ids of the deadlines whose notice had every item removed by its due time."""
-    by_notice: dict[int, list[tuple[datetime | None, RemovalState, datetime | None]]] = {}
-    for notice_id, removed_at, state, checked_at in session.execute(
+def _removed_in_time(session: Session, dues: list[_Due]) -> dict[int, list[int | None]]:
+    """The deadlines whose notice had every item removed by its due time, each with, per
+    item, the id of the automatic check that saw it gone (None where staff recorded it)."""
+    by_notice: dict[
+        int, list[tuple[datetime | None, int | None, RemovalState, datetime | None]]
+    ] = {}
+    for notice_id, removed_at, check_id, state, checked_at in session.execute(
         select(
-            NoticeItem.notice_id, NoticeItem.removed_at, Item.removal_state, Item.removal_checked_at
+            NoticeItem.notice_id,
+            NoticeItem.removed_at,
+            NoticeItem.removal_check_id,
+            Item.removal_state,
+            Item.removal_checked_at,
         )
         .join(Item, Item.id == NoticeItem.item_id)
         .where(NoticeItem.notice_id.in_({d.notice_id for d in dues}))
     ):
-        by_notice.setdefault(notice_id, []).append((removed_at, state, checked_at))
-    done: set[int] = set()
+        by_notice.setdefault(notice_id, []).append((removed_at, check_id, state, checked_at))
+    done: dict[int, list[int | None]] = {}
     for due in dues:
         links = by_notice.get(due.notice_id)
         if links and all(
             (removed_at is not None and removed_at <= due.due_at)
             or (state == RemovalState.REMOVED and checked is not None and checked <= due.due_at)
-            for removed_at, state, checked in links
+            for removed_at, _, state, checked in links
         ):
-            done.add(due.id)
+            done[due.id] = [check_id for _, check_id, _, _ in links]
     return done
 
 
@@ -321,7 +332,7 @@ def handle_deadlines(
                 case_id=d.case_id,
                 object_type="deadline",
                 object_id=d.id,
-                details={"stage": d.stage, "route": d.route_key},
+                details=_deadline_details(d, removed.get(d.id)),
             )
             for d in dues
         ],
@@ -438,10 +449,25 @@ def handle_deadlines(
             Effects(
                 email_ids=email_ids.get(d.id, []),
                 escalation_ids=[escalation_ids[d.id]] if d.id in escalation_ids else [],
+                # Just after the deadline: what stood at the due time, for the record.
+                removal_checks=[(d.notice_id, "after_deadline")],
             ),
         )
         for d in dues
     ]
+
+
+def _deadline_details(due: _Due, evidence: list[int | None] | None) -> dict[str, object]:
+    """The audit details of a handled deadline; a met one names its evidence: the checks
+    that saw its posts gone, and whether staff recorded any of the removals themselves."""
+    details: dict[str, object] = {"stage": due.stage, "route": due.route_key}
+    if evidence is not None:
+        checks = sorted(c for c in evidence if c is not None)
+        details["removal_checks"] = checks
+        details["removal_recorded_by"] = (
+            "check" if len(checks) == len(evidence) else "staff" if not checks else "both"
+        )
+    return details
 
 
 def _refresh_sort_deadlines(session: Session, case_ids: set[int]) -> None:
@@ -537,10 +563,10 @@ def send_reminder(
         kind=messages.KIND_REMINDER,
         case=case,
         params=params,
-        staff=_staff_to_tell(session, case),
+        staff=staff_to_tell(session, case),
         now=now,
         email_grace_seconds=email_grace_seconds,
     )
     if removal_checks:
-        effects.removal_check_notice_ids.append(notice.id)
+        effects.removal_checks.append((notice.id, "reminder"))
     return Handled("reminder", reminder_id, "sent", case.id, effects)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import random
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from redis.exceptions import RedisError
@@ -19,9 +21,11 @@ from rq import Retry
 from sqlalchemy import update
 
 from casework.actors import SYSTEM
-from casework.deadlines import handling, removals
+from casework.cases.models import Item, RemovalState
+from casework.deadlines import handling, host_limiter, removals, x_endpoints
 from casework.deadlines.handling import Effects
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
+from casework.deadlines.removal_outcomes import CheckMethod, CheckOutcome, CheckReason
 from casework.deadlines.sweep import record_run, sweep
 from casework.extensions import db
 from casework.jobs import (
@@ -66,8 +70,20 @@ def dispatch(effects: Effects) -> None:
                 retry=Retry(max=3, interval=[10, 60, 300]),
             )
     if current_app.config.get("REMOVAL_CHECKS_ENABLED"):
-        for notice_id in set(effects.removal_check_notice_ids):
-            enqueue(QUEUE_DEADLINES, check_removals, notice_id)
+        for notice_id, reason in dict.fromkeys(effects.removal_checks):
+            enqueue(QUEUE_DEADLINES, check_removals, notice_id, reason)
+        now = utcnow()
+        for item_id in effects.follow_up_item_ids:
+            # Scheduled for now under the day's job id: a sweep a minute later replaces
+            # it instead of queueing the same check twice.
+            enqueue(
+                QUEUE_DEADLINES,
+                check_post,
+                item_id,
+                CheckReason.FOLLOW_UP.value,
+                at=now,
+                job_id=follow_up_job_id(item_id, now),
+            )
 
 
 def _wait_until(moment: datetime, job: Callable[[int], object], row_id: int) -> bool:
@@ -139,6 +155,7 @@ def sweep_job() -> dict[str, int]:
         by=runner_label("sweep"),
         batch_size=int(current_app.config.get("SWEEP_BATCH_SIZE", 500)),
         removal_checks=bool(current_app.config.get("REMOVAL_CHECKS_ENABLED")),
+        removal_follow_up_days=int(current_app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30)),
         email_grace_seconds=_grace(),
         after_commit=dispatch,
         letters_available=letters_available(),
@@ -162,29 +179,170 @@ def _call_for_help() -> None:
         enqueue(QUEUE_DEADLINES, sweep_job)
 
 
+# A check whose slot on the host is this close waits for it in place; a later slot goes
+# back to RQ's scheduler, which releases the job at its slot (possibly a second early).
+MAX_SLOT_WAIT_SECONDS = 3.0
+# An unknown answer is asked again after these waits (or the host's Retry-After, if
+# longer), with up to a fifth more at random so retries do not arrive together.
+UNKNOWN_RETRY_SECONDS = (15, 60, 300, 1800)
+
+
 @app_job
-def check_removals(notice_id: int, at_deadline: bool = False) -> int:
-    """Request each post of a notice and record whether it still resolves."""
-    config = current_app.config
-    if not config.get("REMOVAL_CHECKS_ENABLED"):
+def check_removals(notice_id: int, reason: str = CheckReason.BEFORE_DEADLINE.value) -> int:
+    """Queue a check of each post of a notice that is out with the platform."""
+    if not current_app.config.get("REMOVAL_CHECKS_ENABLED"):
         return 0
-    results = removals.check_notice(
-        db.session,
-        notice_id,
-        base_url=config["REMOVAL_CHECK_BASE_URL"],
+    item_ids = removals.item_ids_of_notice(db.session, notice_id)
+    db.session.rollback()
+    for item_id in item_ids:
+        enqueue(QUEUE_DEADLINES, check_post, item_id, reason)
+    log.info("removal checks of notice %s (%s): %d posts", notice_id, reason, len(item_ids))
+    return len(item_ids)
+
+
+def _at(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, UTC)
+
+
+def _slot(host: str, slot_at: float | None) -> float | None:
+    """Take this job's turn on the host: None once it has come (after a short wait in
+    place), else the time of a turn too far off to wait for here."""
+    if slot_at is None:
+        try:
+            slot_at = host_limiter.reserve(
+                redis_connection(),
+                host,
+                interval=float(current_app.config["REMOVAL_CHECK_HOST_INTERVAL"]),
+                now=time.time(),
+            )
+        except RedisError as exc:
+            # No shared limiter to ask: one request now is better than no check at all.
+            log.warning("removal check: no slot from redis (%s)", type(exc).__name__)
+            return None
+    wait = slot_at - time.time()
+    if wait > MAX_SLOT_WAIT_SECONDS:
+        return slot_at
+    if wait > 0:
+        time.sleep(wait)
+    return None
+
+
+def _endpoints() -> removals.Endpoints:
+    config = current_app.config
+    return removals.Endpoints(
+        oembed_url=config["REMOVAL_CHECK_OEMBED_URL"],
+        syndication_url=config["REMOVAL_CHECK_SYNDICATION_URL"],
         timeout=float(config["REMOVAL_CHECK_TIMEOUT"]),
-        now=utcnow(),
     )
+
+
+@app_job
+def check_post(
+    item_id: int,
+    reason: str,
+    method: str = CheckMethod.OEMBED.value,
+    attempt: int = 0,
+    slot_at: float | None = None,
+) -> str | None:
+    """Ask X whether one post is still up, in this job's turn on the host, and record it.
+
+    oEmbed first; where it cannot tell (403: protected or suspended), syndication. An
+    unknown answer is asked again with backoff; a post seen gone is checked again daily
+    for the follow-up period, since posts are reinstated.
+    """
+    if not current_app.config.get("REMOVAL_CHECKS_ENABLED"):
+        return None
+    item = db.session.get(Item, item_id)
+    if item is None:
+        return None
+    endpoints = _endpoints()
+    how = CheckMethod(method)
+    url = removals.request_url(endpoints, item, how)
+    host = x_endpoints.host_of(url)
+    # No transaction stays open while waiting for a turn or for X's answer.
+    db.session.rollback()
+    later = _slot(host, slot_at)
+    if later is not None:
+        enqueue(QUEUE_DEADLINES, check_post, item_id, reason, method, attempt, later, at=_at(later))
+        return "spread"
+    asked = removals.ask(endpoints, url, how, x_endpoints.fetch)
+    retry_after = asked.answer.retry_after
+    if retry_after:
+        _push_back(host, retry_after)
+    if asked.outcome is None:
+        return check_post(item_id, reason, CheckMethod.SYNDICATION.value, attempt)
+    now = utcnow()
+    item = db.session.get(Item, item_id)
+    if item is None:  # deleted with its case while X was asked
+        return None
+    removals.record_check(
+        db.session,
+        item,
+        method=how,
+        http_status=asked.answer.status,
+        outcome=asked.outcome,
+        reason=CheckReason(reason),
+        now=now,
+    )
+    removed_since = item.removal_checked_at if item.removal_state is RemovalState.REMOVED else None
     db.session.commit()
-    gone = sum(1 for r in results if r.state.value == "removed")
     log.info(
-        "removal check of notice %s%s: %d of %d gone",
-        notice_id,
-        " at its deadline" if at_deadline else "",
-        gone,
-        len(results),
+        "removal check of item %s (%s, %s): %s %s",
+        item_id,
+        reason,
+        how.value,
+        asked.answer.status,
+        asked.outcome.value,
     )
-    return len(results)
+    if asked.outcome is CheckOutcome.UNKNOWN:
+        _retry_unknown(item_id, reason, attempt, retry_after)
+    elif removed_since is not None:
+        _follow_up(item_id, removed_since, now)
+    return asked.outcome.value
+
+
+def _push_back(host: str, seconds: float) -> None:
+    now = time.time()
+    try:
+        host_limiter.push_back(redis_connection(), host, until=now + seconds, now=now)
+    except RedisError:
+        return
+
+
+def _retry_unknown(item_id: int, reason: str, attempt: int, retry_after: float | None) -> None:
+    if attempt >= len(UNKNOWN_RETRY_SECONDS):
+        return
+    delay = max(UNKNOWN_RETRY_SECONDS[attempt], retry_after or 0)
+    delay *= 1 + random.random() / 5  # noqa: S311  (spreading, not secrecy)
+    args: tuple[Any, ...] = (item_id, reason, CheckMethod.OEMBED.value, attempt + 1)
+    enqueue(
+        QUEUE_DEADLINES,
+        check_post,
+        *args,
+        at=utcnow() + timedelta(seconds=delay),
+        job_id=f"removal-retry-{item_id}-{attempt + 1}",
+    )
+
+
+def _follow_up(item_id: int, removed_since: datetime, now: datetime) -> None:
+    """The next daily check of a removed post, while the follow-up period lasts."""
+    days = int(current_app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30))
+    next_at = now + removals.FOLLOW_UP_EVERY
+    if next_at > removed_since + timedelta(days=days):
+        return
+    # One job per item and day: checks seeing it gone the same day schedule the same job.
+    enqueue(
+        QUEUE_DEADLINES,
+        check_post,
+        item_id,
+        CheckReason.FOLLOW_UP.value,
+        at=next_at,
+        job_id=follow_up_job_id(item_id, next_at),
+    )
+
+
+def follow_up_job_id(item_id: int, at: datetime) -> str:
+    return f"removal-follow-up-{item_id}-{at:%Y-%m-%d}"
 
 
 @app_job

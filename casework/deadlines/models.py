@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from casework.deadlines.removal_outcomes import CheckMethod, CheckOutcome, CheckReason
 from casework.notices.models import Letter, Notice
 from casework.orm import Base, UTCDateTime, enum_type, intpk, utcnow
 
@@ -111,3 +112,21 @@ class SweepRun(Base):
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
     # Counts only: deadlines, reminders, emails and escalations handled by that run.
     counts: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+
+
+class RemovalCheck(Base):
+    """One question put to X about one post and what its answer meant; never the post itself.
+
+    `http_status` is the status of the answer that decided the outcome (None: no answer).
+    """
+
+    __tablename__ = "removal_checks"
+    __table_args__ = (Index("ix_removal_checks_item", "item_id", "checked_at"),)
+
+    id: Mapped[intpk]
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    method: Mapped[CheckMethod] = mapped_column(enum_type(CheckMethod, "removal_check_method"))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[CheckOutcome] = mapped_column(enum_type(CheckOutcome, "removal_check_outcome"))
+    reason: Mapped[CheckReason] = mapped_column(enum_type(CheckReason, "removal_check_reason"))

@@ -1,105 +1,234 @@
-"""Removal checks: ask whether each post of a notice still resolves, and record the answer."""
+"""Removal checks: ask X whether a post is still up, record the answer, and what it proves.
+
+The HTTP side is casework.deadlines.x_endpoints, the meaning of answers is
+casework.deadlines.removal_outcomes; this module decides what an outcome changes. An
+unknown outcome is recorded and changes nothing else: it proves neither removal nor
+presence, so it can never move a deadline either way.
+"""
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from urllib.parse import urlsplit
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
 from casework.actors import SYSTEM
 from casework.audit.services import record_event
 from casework.cases.models import Case, Item, RemovalState
+from casework.deadlines import x_endpoints
+from casework.deadlines.handling import staff_to_tell
+from casework.deadlines.models import Deadline, DeadlineState, RemovalCheck
+from casework.deadlines.removal_outcomes import (
+    Answer,
+    CheckMethod,
+    CheckOutcome,
+    CheckReason,
+    interpret_oembed,
+    interpret_syndication,
+    removal_state,
+)
 from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notifications.services import notify_user
 
-# A post that is gone answers "not found" or "gone"; anything else proves nothing.
-GONE_STATUSES = frozenset({404, 410})
-UP_STATUSES = frozenset({200})
+Fetch = Callable[[str, float], Answer]
+# Notification kinds: a removed post is up again; a post's checks got no answer twice.
+KIND_REINSTATED = "post_reinstated"
+KIND_UNKNOWN_TWICE = "removal_check_unknown"
+# A removed post is asked about again this often, for the follow-up period.
+FOLLOW_UP_EVERY = timedelta(days=1)
 
 
 @dataclass(frozen=True)
-class CheckResult:
-    item_id: int
-    status: int | None  # None: no answer (timeout, refused connection)
-    state: RemovalState
+class Endpoints:
+    oembed_url: str
+    syndication_url: str
+    timeout: float
 
 
-def check_url(base_url: str, post_url: str) -> str:
-    """The address to request: the post's path on the configured host (x.com by default)."""
-    base = urlsplit(base_url)
-    if base.scheme not in {"http", "https"} or not base.netloc:
-        raise ValueError(f"removal check base URL must be http(s)://host, not {base_url!r}")
-    return f"{base.scheme}://{base.netloc}{base.path.rstrip('/')}{urlsplit(post_url).path}"
+@dataclass(frozen=True)
+class Asked:
+    """One request's answer and what it means; outcome None: ask syndication next."""
+
+    method: CheckMethod
+    answer: Answer
+    outcome: CheckOutcome | None
 
 
-def fetch_status(url: str, timeout: float) -> int | None:
-    """The HTTP status of a GET, redirects followed; None when there is no answer."""
-    request = urllib.request.Request(  # noqa: S310  (scheme checked in check_url)
-        url, method="GET", headers={"User-Agent": "casework-removal-check"}
+def request_url(endpoints: Endpoints, item: Item, method: CheckMethod) -> str:
+    if method is CheckMethod.OEMBED:
+        return x_endpoints.oembed_url(endpoints.oembed_url, item.url)
+    return x_endpoints.syndication_url(endpoints.syndication_url, item.status_id)
+
+
+def ask(endpoints: Endpoints, url: str, method: CheckMethod, fetch: Fetch) -> Asked:
+    """Put one question to X (the caller has its turn on the host and holds no transaction)."""
+    answer = fetch(url, endpoints.timeout)
+    if method is CheckMethod.OEMBED:
+        return Asked(method, answer, interpret_oembed(answer))
+    return Asked(method, answer, interpret_syndication(answer))
+
+
+def item_ids_of_notice(session: Session, notice_id: int) -> list[int]:
+    """The items of a notice that is out with its addressee (sent or answered)."""
+    return list(
+        session.scalars(
+            select(NoticeItem.item_id)
+            .join(Notice, Notice.id == NoticeItem.notice_id)
+            .where(
+                NoticeItem.notice_id == notice_id,
+                Notice.state.in_([NoticeState.SENT, NoticeState.ANSWERED]),
+            )
+            .order_by(NoticeItem.item_id)
+        )
     )
-    try:
-        # The scheme was checked in check_url: http(s) only, never file: or custom schemes.
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310  # nosec B310
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, OSError, ValueError):
-        return None
 
 
-def classify(status: int | None) -> RemovalState | None:
-    if status in GONE_STATUSES:
-        return RemovalState.REMOVED
-    if status in UP_STATUSES:
-        return RemovalState.UP
-    return None
+def record_check(
+    session: Session,
+    item: Item,
+    *,
+    method: CheckMethod,
+    http_status: int | None,
+    outcome: CheckOutcome,
+    reason: CheckReason,
+    now: datetime,
+) -> RemovalCheck:
+    """Keep one check and apply what its outcome proves. The caller commits.
 
-
-def check_notice(
-    session: Session, notice_id: int, *, base_url: str, timeout: float, now: datetime
-) -> list[CheckResult]:
-    """Check every item of a notice awaiting the platform. The caller commits.
-
-    A post found gone gets its removal time on the notice (the first time it is seen
-    gone); a post found up again after being recorded removed is left removed, because a
-    platform's error page is not proof the post came back.
+    Gone (removed, withheld, suspended): the item is removed since now, unless it already
+    was; each of its notices that has no removal time gets this one, with this check as
+    the evidence. Still up after being removed: the post is back (reinstated); notices
+    whose deadlines are still pending lose the removal, since it no longer holds. Unknown:
+    only the row is kept.
     """
-    notice = session.get(Notice, notice_id)
-    if notice is None or notice.state != NoticeState.SENT:
-        return []
-    case = session.get(Case, notice.case_id)
-    rows = session.execute(
-        select(NoticeItem, Item)
-        .join(Item, Item.id == NoticeItem.item_id)
-        .where(NoticeItem.notice_id == notice_id)
-        .order_by(Item.id)
-    ).all()
-    results: list[CheckResult] = []
-    for link, item in rows:
-        status = fetch_status(check_url(base_url, item.url), timeout)
-        item.removal_checked_at = now
-        item.removal_http_status = status
-        state = classify(status)
-        if state == RemovalState.REMOVED:
-            if link.removed_at is None:
-                link.removed_at = now
-            if item.removal_state != RemovalState.REMOVED and case is not None:
-                record_event(
-                    session,
-                    "item.removal_verified",
-                    SYSTEM,
-                    chain_id=case.organisation_id,
-                    case_id=case.id,
-                    object_type="item",
-                    object_id=item.id,
-                    details={"status": status, "notice_id": notice_id},
-                )
+    check = RemovalCheck(
+        item_id=item.id,
+        checked_at=now,
+        method=method,
+        http_status=http_status,
+        outcome=outcome,
+        reason=reason,
+    )
+    session.add(check)
+    session.flush()
+    state = removal_state(outcome)
+    if state is None:
+        # The second unknown in a row, not every one after it.
+        if unknown_streak(session, item.id, limit=3) == 2:
+            _tell_staff(session, item, KIND_UNKNOWN_TWICE, at=now)
+        return check
+    organisation_id = session.scalar(select(Case.organisation_id).where(Case.id == item.case_id))
+    if state is RemovalState.REMOVED:
+        if item.removal_state is not RemovalState.REMOVED:
             item.removal_state = RemovalState.REMOVED
-        elif state == RemovalState.UP and item.removal_state != RemovalState.REMOVED:
-            item.removal_state = RemovalState.UP
-        results.append(CheckResult(item.id, status, item.removal_state))
-    return results
+            item.removal_checked_at = now
+            item.removal_http_status = http_status
+            _event(session, "item.removal_verified", item, organisation_id, check)
+        session.execute(
+            update(NoticeItem)
+            .where(NoticeItem.item_id == item.id, NoticeItem.removed_at.is_(None))
+            .values(removed_at=now, removal_check_id=check.id)
+            .execution_options(synchronize_session=False)
+        )
+        return check
+    if item.removal_state is RemovalState.REMOVED:
+        _event(session, "item.reinstated", item, organisation_id, check)
+        _tell_staff(session, item, KIND_REINSTATED, at=now)
+        pending = select(Deadline.notice_id).where(Deadline.state == DeadlineState.PENDING)
+        session.execute(
+            update(NoticeItem)
+            .where(NoticeItem.item_id == item.id, NoticeItem.notice_id.in_(pending))
+            .values(removed_at=None, removal_check_id=None)
+            .execution_options(synchronize_session=False)
+        )
+    item.removal_state = RemovalState.UP
+    item.removal_checked_at = now
+    item.removal_http_status = http_status
+    return check
+
+
+def _tell_staff(session: Session, item: Item, kind: str, *, at: datetime) -> None:
+    """An in-app notification for the case's caseworker (or its organisation's)."""
+    case = session.get(Case, item.case_id)
+    if case is None:
+        return
+    params = {"reference": case.reference, "status_id": str(item.status_id), "at": at.isoformat()}
+    for user in staff_to_tell(session, case):
+        notify_user(session, user_id=user.id, kind=kind, case_id=case.id, params=params)
+
+
+def _event(
+    session: Session, action: str, item: Item, organisation_id: int | None, check: RemovalCheck
+) -> None:
+    if organisation_id is None:
+        return
+    record_event(
+        session,
+        action,
+        SYSTEM,
+        chain_id=organisation_id,
+        case_id=item.case_id,
+        object_type="item",
+        object_id=item.id,
+        details={
+            "check_id": check.id,
+            "method": check.method.value,
+            "status": check.http_status,
+            "outcome": check.outcome.value,
+        },
+    )
+
+
+def unknown_streak(session: Session, item_id: int, limit: int = 2) -> int:
+    """How many of the item's latest checks in a row came back unknown (up to `limit`)."""
+    outcomes = session.scalars(
+        select(RemovalCheck.outcome)
+        .where(RemovalCheck.item_id == item_id)
+        .order_by(RemovalCheck.checked_at.desc(), RemovalCheck.id.desc())
+        .limit(limit)
+    ).all()
+    streak = 0
+    for outcome in outcomes:
+        if outcome is not CheckOutcome.UNKNOWN:
+            break
+        streak += 1
+    return streak
+
+
+def checks_of_items(session: Session, item_ids: list[int]) -> dict[int, list[RemovalCheck]]:
+    """Each item's checks, newest first."""
+    found: dict[int, list[RemovalCheck]] = {}
+    if not item_ids:
+        return found
+    for check in session.scalars(
+        select(RemovalCheck)
+        .where(RemovalCheck.item_id.in_(item_ids))
+        .order_by(RemovalCheck.checked_at.desc(), RemovalCheck.id.desc())
+    ):
+        found.setdefault(check.item_id, []).append(check)
+    return found
+
+
+def due_follow_ups(
+    session: Session, *, now: datetime, days: int, every: timedelta, limit: int
+) -> list[int]:
+    """Items removed within the follow-up period whose daily check is overdue (its job
+    was lost, or staff recorded the removal and no check has run since)."""
+    overdue = now - every - timedelta(hours=2)
+    recent = exists().where(RemovalCheck.item_id == Item.id, RemovalCheck.checked_at > overdue)
+    return list(
+        session.scalars(
+            select(Item.id)
+            .where(
+                Item.removal_state == RemovalState.REMOVED,
+                Item.removal_checked_at >= now - timedelta(days=days),
+                Item.removal_checked_at <= overdue,
+                ~recent,
+            )
+            .order_by(Item.id)
+            .limit(limit)
+        )
+    )

@@ -12,11 +12,13 @@ from datetime import timedelta
 
 from flask import current_app
 from rq import Retry
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.deadlines.models import Deadline, DeadlineState, Reminder
+from casework.deadlines.removal_outcomes import CheckReason
 from casework.extensions import db
 from casework.jobs import QUEUE_DEADLINES, enqueue
+from casework.notices.models import NoticeItem
 
 
 def job_retry() -> Retry:
@@ -32,8 +34,8 @@ def reminder_job_id(reminder_id: int) -> str:
     return f"reminder-{reminder_id}"
 
 
-# The last removal check runs this long before the due time, so its answer can still
-# prove the content was gone in time.
+# The last removal check runs this long before the due time (plus one turn on the host
+# per post), so its answers can still prove the content was gone in time.
 FINAL_CHECK_BEFORE = timedelta(seconds=60)
 
 
@@ -43,7 +45,8 @@ def removal_check_job_id(deadline_id: int) -> str:
 
 def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
     """Schedule a job at each pending deadline's due time and each unsent reminder's time,
-    and, when removal checks are on, a last check a minute before each due time.
+    and, when removal checks are on, a check of the notice's posts now (the notice has
+    just gone out) and a last one a minute before each due time.
 
     Call after the transaction that wrote the rows has committed. Returns how many jobs
     were scheduled (0 when Redis is unreachable: the sweep takes over).
@@ -76,6 +79,21 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
             retry=job_retry(),
         )
         scheduled += job is not None
+    posts: dict[int, int] = {}
+    if checks:
+        notice_ids = list(dict.fromkeys(notice_id for _, _, notice_id in deadlines))
+        posts = dict(
+            session.execute(
+                select(NoticeItem.notice_id, func.count())
+                .where(NoticeItem.notice_id.in_(notice_ids))
+                .group_by(NoticeItem.notice_id)
+            )
+            .tuples()
+            .all()
+        )
+        for notice_id in notice_ids:
+            enqueue(QUEUE_DEADLINES, check_removals, notice_id, CheckReason.SENT.value)
+    interval = float(current_app.config.get("REMOVAL_CHECK_HOST_INTERVAL", 0))
     for deadline_id, due_at, notice_id in deadlines:
         job = enqueue(
             QUEUE_DEADLINES,
@@ -91,7 +109,11 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
                 QUEUE_DEADLINES,
                 check_removals,
                 notice_id,
-                at=due_at - FINAL_CHECK_BEFORE,
+                # Earlier by one turn on the host per post, so the last post is
+                # asked before the due time too.
+                at=due_at
+                - FINAL_CHECK_BEFORE
+                - timedelta(seconds=interval * posts.get(notice_id, 0)),
                 job_id=removal_check_job_id(deadline_id),
             )
     return scheduled

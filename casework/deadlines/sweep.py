@@ -5,7 +5,8 @@ row (FOR UPDATE SKIP LOCKED on PostgreSQL, so several sweeps and jobs share the 
 without waiting on each other; on SQLite writers take turns and the compare-and-set
 claim in casework.deadlines.handling decides), commits each batch, and only then hands
 follow-up work (emails, letters) to the queues. It also re-queues outbox emails whose
-job was lost, and records its own last run in the database and in Redis.
+job was lost and the daily checks of removed posts that did not run, and records its
+own last run in the database and in Redis.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from casework.deadlines.handling import Effects, handle_deadlines, send_reminder
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
+from casework.deadlines.removals import FOLLOW_UP_EVERY, due_follow_ups
 from casework.notifications.email import due_email_ids
 from casework.orm import utcnow
 from casework.sqlutil import insert_ignoring_conflict
@@ -98,6 +100,7 @@ def sweep(
     by: str,
     batch_size: int = 500,
     removal_checks: bool = False,
+    removal_follow_up_days: int = 30,
     email_grace_seconds: int = 120,
     after_commit: Callable[[Effects], None] | None = None,
     letters_available: bool = False,
@@ -161,6 +164,14 @@ def sweep(
             )
         )
         report.escalations_requeued = len(leftovers.escalation_ids)
+    if removal_checks:
+        leftovers.follow_up_item_ids = due_follow_ups(
+            session,
+            now=now,
+            days=removal_follow_up_days,
+            every=FOLLOW_UP_EVERY,
+            limit=batch_size,
+        )
     session.rollback()
     if after_commit is not None:
         after_commit(leftovers)

@@ -92,6 +92,10 @@ class NoticeItem(Base):
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The automatic check that saw the post gone; None when staff recorded the removal.
+    removal_check_id: Mapped[int | None] = mapped_column(
+        ForeignKey("removal_checks.id", ondelete="SET NULL")
+    )
 
     notice: Mapped[Notice] = relationship(back_populates="items")
     item: Mapped[Item] = relationship()

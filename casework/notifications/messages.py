@@ -61,6 +61,20 @@ def describe(notification: Notification, timezone: str) -> str:
                 "Case %(reference)s: the platform replied on %(at)s.", reference=reference, at=at
             )
         return gettext("Case %(reference)s: the platform replied.", reference=reference)
+    if kind == "post_reinstated":
+        return gettext(
+            "Case %(reference)s: post %(post)s was removed and is up again (checked %(at)s).",
+            reference=reference,
+            post=str(params.get("status_id") or ""),
+            at=at,
+        )
+    if kind == "removal_check_unknown":
+        return gettext(
+            "Case %(reference)s: the last two automatic checks of post %(post)s got no usable "
+            "answer from X. Look at the post yourself.",
+            reference=reference,
+            post=str(params.get("status_id") or ""),
+        )
     if reference:
         return gettext("Case %(reference)s has an update.", reference=reference)
     return gettext("You have an update.")

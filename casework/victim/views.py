@@ -60,7 +60,12 @@ from casework.intake.uploads import (
 from casework.victim import services
 from casework.victim.session import end_victim_session, signed_in_case, start_victim_session
 from casework.victim.timeline import case_timeline
-from casework.victim.wording import STATUS_WORDS, jurisdiction_label, local_datetime
+from casework.victim.wording import (
+    STATUS_WORDS,
+    jurisdiction_label,
+    local_date,
+    local_datetime,
+)
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +142,7 @@ def _render_case(**forms: FlaskForm) -> str:
         "victim/case.html",
         case=case,
         timeline=timeline,
-        removed_urls={e.params["url"] for e in timeline.past if e.kind == "removed"},
+        removed_on={e.params["url"]: e.at for e in timeline.past if e.kind == "removed"},
         items=case.items,
         links_form=forms.get("links_form") or AddLinksForm(),
         images_form=forms.get("images_form") or ScreenshotsForm(),
@@ -155,6 +160,7 @@ def _render_case(**forms: FlaskForm) -> str:
         status_words=STATUS_WORDS,
         jurisdiction_label=jurisdiction_label,
         when=lambda value: local_datetime(value, case.timezone),
+        on_day=lambda value: local_date(value, case.timezone),
         can_withdraw=bool(allowed_targets(case.status, VICTIM)),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -63,6 +63,11 @@ def jurisdiction_label(code: str | None) -> str:
     if region:
         return str(REGIONS.get(country, {}).get(region, code))
     return country_name(country)
+
+
+def local_date(value: datetime, timezone: str) -> str:
+    """A date in the person's zone and language ("5 December 2026")."""
+    return format_date(value.astimezone(zone_or_utc(timezone)), format="long", locale=get_locale())
 
 
 def local_datetime(value: datetime, timezone: str) -> str:

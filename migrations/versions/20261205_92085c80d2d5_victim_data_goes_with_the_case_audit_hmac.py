@@ -25,7 +25,7 @@ from flask import current_app
 import casework.orm
 
 revision = "92085c80d2d5"
-down_revision = "18845368e8b1"
+down_revision = "c81f0e6a5d27"
 branch_labels = None
 depends_on = None
 
