@@ -51,6 +51,7 @@ from casework.notices.services import (
     notice_facts,
     record_regulator_notice,
     record_sent,
+    related_of,
     schedule_deadlines,
     update_notice,
 )
@@ -328,6 +329,7 @@ def _notice_page(
             statement_elements=set(STATEMENT_ELEMENTS),
             elements={*route.required_elements, *route.recommended_elements},
             regulator_form=RegulatorNoticeForm(),
+            related=related_of(db.session, notice, registry=registry),
         ),
         status,
     )

@@ -324,3 +324,24 @@ def test_drafts_carry_a_badge_on_the_letters_list_and_the_case_screen(
     for url in (f"/staff/letters/cases/{case.id}", f"/staff/cases/{case.id}"):
         body = client.get(url).get_data(as_text=True)
         assert '<span class="badge draft">draft</span>' in body, url
+
+
+def test_the_notice_screen_says_which_earlier_notice_the_letter_refers_to(
+    app: Flask, client: FlaskClient
+) -> None:
+    route = REGISTRY.route("us.ftc.complaint")
+    lawyer, case = _setup(route)
+    notice = complete_notice(case, route, lawyer)
+    db.session.commit()
+    sign_in(client, lawyer)
+    body = client.get(f"/staff/letters/notices/{notice.id}").get_data(as_text=True)
+    assert "This letter follows an earlier notice under:" in body
+    assert "None is on file yet" in body
+    assert "The earlier notice this letter follows" in body  # in the missing list
+
+    earlier = _with_earlier_step(route, case, lawyer)
+    assert earlier is not None and earlier.sent_at is not None
+    db.session.commit()
+    body = client.get(f"/staff/letters/notices/{notice.id}").get_data(as_text=True)
+    assert f"the one sent {earlier.sent_at:%Y-%m-%d %H:%M} UTC" in body
+    assert "The earlier notice this letter follows" not in body
