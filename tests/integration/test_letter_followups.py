@@ -345,3 +345,21 @@ def test_the_notice_screen_says_which_earlier_notice_the_letter_refers_to(
     body = client.get(f"/staff/letters/notices/{notice.id}").get_data(as_text=True)
     assert f"the one sent {earlier.sent_at:%Y-%m-%d %H:%M} UTC" in body
     assert "The earlier notice this letter follows" not in body
+
+
+def test_a_letter_with_an_annex_renders_again_byte_for_byte(app: Flask) -> None:
+    from casework.notices.rendering import LetterRenderError, render_letter_pdf
+
+    route = REGISTRY.route("us.ftc.complaint")
+    lawyer, case = _setup(route)
+    earlier = _with_earlier_step(route, case, lawyer)
+    assert earlier is not None and earlier.sent_letter is not None
+    letter = _letter(route, case, lawyer, complete_notice(case, route, lawyer))
+    sent_pdf = earlier.sent_letter.pdf
+    again = render_letter_pdf(letter.data_snapshot, letter.template, annex=sent_pdf)
+    assert again == letter.pdf
+    # Any other PDF in place of the version sent is refused, not silently annexed.
+    with pytest.raises(LetterRenderError, match="not the version sent"):
+        render_letter_pdf(letter.data_snapshot, letter.template, annex=sent_pdf + b"\n")
+    with pytest.raises(LetterRenderError, match="not the version sent"):
+        render_letter_pdf(letter.data_snapshot, letter.template)
