@@ -309,8 +309,9 @@ def letter_command(case_reference: str, route_key: str, out: str, notice_id: int
     Path(out).write_bytes(letter.pdf)
     click.echo(f"{case.reference} {route_key} v{letter.version} sha256 {letter.sha256} -> {out}")
     missing = letter.data_snapshot.get("missing") or []
-    if missing:
-        click.echo("draft: missing " + ", ".join(missing), err=True)
+    if letter.draft:
+        gaps = ", ".join(missing) if missing else "placeholders to fill in"
+        click.echo(f"draft: {gaps}", err=True)
 
 
 @cli_group.command("verify-bundle")

@@ -171,16 +171,26 @@ def complete_notice(
     return notice
 
 
-def sent_earlier_notice(case: Case, route: Route, staff: User, *, replied: bool) -> Notice:
-    """An earlier notice under `route`, sent ten days ago and, if asked, answered since."""
+def sent_earlier_notice(
+    case: Case, route: Route, staff: User, *, replied: bool, days_ago: int = 40
+) -> Notice:
+    """An earlier notice under `route`, sent as a letter `days_ago` days ago, maybe answered."""
+    from casework.notices.letters import create_letter
+
     notice = complete_notice(case, route, staff)
-    when = NOW - timedelta(days=40)
+    when = NOW - timedelta(days=days_ago)
+    actor = Actor.staff(staff.id, staff.role.value)
+    letter = create_letter(
+        db.session, case=case, route_key=route.key, actor=actor, notice=notice, now=when
+    )
+    assert not letter.draft, letter.data_snapshot["missing"]
     record_sent(
         db.session,
         notice,
-        channel="web_form",
+        channel="email",
         received_at=when,
-        actor=Actor.staff(staff.id, staff.role.value),
+        actor=actor,
+        letter=letter,
         clock_started_at=when if route.deadline.clock_starts == "regulator_notice" else None,
         now=when,
     )
@@ -192,26 +202,44 @@ def sent_earlier_notice(case: Case, route: Route, staff: User, *, replied: bool)
 
 
 def earlier_route_for(route: Route) -> Route | None:
-    """The route whose notice this one follows up, when it attaches a copy of one."""
-    registry = default_registry()
-    escalating = [
-        r for r in registry.routes if r.escalation is not None and r.escalation.route == route.key
-    ]
-    wants = {"copy_of_platform_report", "copy_of_platform_decision"}
-    if not escalating and not wants & {*route.required_elements, *route.recommended_elements}:
+    """The first route the registry says this one follows, if any."""
+    if route.follows is None:
         return None
-    same_place = [r for r in escalating if r.jurisdiction == route.jurisdiction]
-    if same_place or escalating:
-        return (same_place or escalating)[0]
-    return next(r for r in registry.routes if r.key == "eu.dsa.notice")
+    return default_registry().route(route.follows.steps[0].route)
 
 
-def pdf_text(pdf: bytes) -> str:
-    """The PDF's text as pdftotext reads it, with whitespace runs folded to one space."""
+def pdf_text(pdf: bytes, *, first: int | None = None, last: int | None = None) -> str:
+    """The PDF's text as pdftotext reads it (pages `first`..`last`), whitespace folded."""
+    pages = [*(["-f", str(first)] if first else []), *(["-l", str(last)] if last else [])]
     result = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=pdf, capture_output=True, check=True
+        ["pdftotext", "-enc", "UTF-8", *pages, "-", "-"],
+        input=pdf,
+        capture_output=True,
+        check=True,
     )
     return " ".join(result.stdout.decode("utf-8").split())
+
+
+def page_count(pdf: bytes) -> int:
+    import io
+
+    from pypdf import PdfReader
+
+    return len(PdfReader(io.BytesIO(pdf)).pages)
+
+
+def own_pages(letter: Any) -> int:
+    """How many pages of a letter are its own, before the earlier letter it annexes."""
+    related = letter.data_snapshot.get("related")
+    if not related:
+        return page_count(letter.pdf)
+    annexed = db.session.get(type(letter), related["letter"]["id"])
+    return page_count(letter.pdf) - page_count(annexed.pdf)
+
+
+def own_text(letter: Any) -> str:
+    """The text of the letter itself, without the annexed earlier letter."""
+    return pdf_text(letter.pdf, last=own_pages(letter))
 
 
 def qpdf_check(pdf: bytes) -> subprocess.CompletedProcess[bytes]:

@@ -13,6 +13,7 @@ from casework.notices.registry import REQUIRED_ELEMENTS, Registry, Route
 
 __all__ = [
     "CAPACITIES",
+    "EARLIER_STEP",
     "ELEMENT_LABELS",
     "STATEMENT_ELEMENTS",
     "MissingElement",
@@ -30,10 +31,15 @@ STATEMENT_ELEMENTS: Final = (
     "intimate_image_declaration",
     "accuracy_under_penalty_of_perjury",
     "good_faith_unauthorised_use_statement",
+    "reporter_california_resident",
+    "reporter_x_account",
 )
 CAPACITIES: Final = ("subject", "representative")
 # A product check, not a legal element: a letter needs someone to go to.
 ADDRESSEE: Final = "addressee"
+# For a route that follows an earlier step: that notice is on file, sent as a letter we
+# hold, and its waiting time is over (the registry's `follows`).
+EARLIER_STEP: Final = "earlier_step"
 
 ELEMENT_LABELS: Final[Mapping[str, object]] = {
     "signature": _l("Signature of the person depicted or their authorised representative"),
@@ -60,7 +66,13 @@ ELEMENT_LABELS: Final[Mapping[str, object]] = {
     "copy_of_platform_report": _l("A copy of the earlier report to the platform"),
     "copy_of_platform_decision": _l("A copy of the platform's decision or reply"),
     "preservation_scope": _l("What is to be preserved: the posts and accounts"),
+    "reporter_california_resident": _l("Statement that the reporter resides in California"),
+    "reporter_x_account": _l("Statement that the reporter holds an account on X"),
     ADDRESSEE: _l("The addressee"),
+    EARLIER_STEP: _l(
+        "The earlier notice this letter follows: recorded as sent with its letter, "
+        "and its waiting time over"
+    ),
 }
 
 
@@ -82,6 +94,7 @@ class NoticeFacts:
     related_sent: bool = False
     related_decided: bool = False
     addressee_known: bool = True
+    earlier_step: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,6 +130,7 @@ def is_present(element: str, facts: NoticeFacts) -> bool:
         "copy_of_platform_decision": facts.related_decided,
         "preservation_scope": has_items,
         ADDRESSEE: facts.addressee_known,
+        EARLIER_STEP: facts.earlier_step,
     }
     if element in STATEMENT_ELEMENTS:
         return element in facts.statements
@@ -133,6 +147,8 @@ def missing_for(route: Route, facts: NoticeFacts) -> list[MissingElement]:
         # Whatever the law lists, a notice about nothing is not a notice.
         needed.insert(0, "location_urls")
     needed.append(ADDRESSEE)
+    if route.follows is not None and route.follows.required:
+        needed.append(EARLIER_STEP)
     return [MissingElement(code) for code in needed if not is_present(code, facts)]
 
 

@@ -87,6 +87,13 @@ class NoticeDetailsForm(FlaskForm):
 
 
 class RecordSentForm(FlaskForm):
+    letter_id = SelectField(
+        _l("The letter version that went out"),
+        coerce=int,
+        choices=[],
+        validate_choice=False,
+        validators=[DataRequired(message=_l("Choose the letter version that was sent."))],
+    )
     channel = SelectField(
         _l("How it was sent"),
         choices=[(code, CHANNEL_LABELS[code]) for code in CHANNELS],

@@ -19,11 +19,12 @@ from casework.notices.completeness import missing_for
 from casework.notices.exhibits import evidence_storage, exhibit_images, files_by_item
 from casework.notices.models import Letter, Notice
 from casework.notices.registry import Registry, default_registry
-from casework.notices.rendering import render_letter_pdf, template_version
+from casework.notices.rendering import letter_is_draft, render_letter_pdf, template_version
 from casework.notices.services import (
     NoticeError,
-    default_related,
     draft_facts,
+    earlier_notice,
+    letter_moment,
     notice_facts,
     route_or_error,
 )
@@ -86,10 +87,12 @@ def create_letter(
 ) -> Letter:
     """Render the route's letter for the case and store it as a new version. The caller commits.
 
-    Without a notice, the letter is a draft built from the case: for a route another
-    route escalates to (the FTC after a missed TAKE IT DOWN Act deadline) it covers the
-    missed notice's items and attaches a copy of it. Screenshots appear only when asked
-    for, blurred unless `blur_screenshots` is False, and never for a minor. With
+    Without a notice, the letter is a draft built from the case. A route that follows an
+    earlier step (the FTC after a missed TAKE IT DOWN Act deadline) refers to an earlier
+    notice only when one its registry entry follows is on file and due, covers that
+    notice's items, and appends the letter version that was sent. A letter lacking a
+    required element or printing a placeholder is stored as a draft. Screenshots appear
+    only when asked for, blurred unless `blur_screenshots` is False, and never for a minor. With
     `skip_if_unchanged`, a letter whose content equals the latest version's is not made
     again (for jobs that may run twice). Audits "letter.generated".
     """
@@ -98,10 +101,19 @@ def create_letter(
     if notice is not None and (notice.case_id != case.id or notice.route_key != route.key):
         raise LetterError(_("This notice belongs to another case or route."))
     now = now or utcnow()
-    related = notice.related_notice if notice is not None else default_related(session, case, route)
+    moment = letter_moment(notice, now)
+    related = earlier_notice(
+        session,
+        case,
+        route,
+        as_of=moment,
+        chosen=notice.related_notice if notice is not None else None,
+        registry=registry,
+    )
+    annex = _sent_pdf(related)
     items = _letter_items(case, notice, related)
     facts = (
-        notice_facts(session, notice, registry=registry)
+        notice_facts(session, notice, registry=registry, as_of=moment)
         if notice is not None
         else draft_facts(session, case, route, items, related, registry=registry)
     )
@@ -140,7 +152,8 @@ def create_letter(
             previous.data_snapshot
         ) == content_fingerprint(snapshot):
             return previous
-    pdf = render_letter_pdf(snapshot, template, images=images)
+    snapshot["draft"] = letter_is_draft(snapshot, template)
+    pdf = render_letter_pdf(snapshot, template, images=images, annex=annex)
     letter = Letter(
         case_id=case.id,
         notice_id=notice.id if notice is not None else None,
@@ -152,6 +165,7 @@ def create_letter(
         data_snapshot=snapshot,
         pdf=pdf,
         sha256=hashlib.sha256(pdf).hexdigest(),
+        draft=snapshot["draft"],
         created_by_id=actor.id if actor.kind is ActorKind.USER else None,
         created_at=now,
     )
@@ -176,9 +190,23 @@ def create_letter(
             "registry_version": letter.registry_version,
             "screenshots": len(images),
             "missing": missing,
+            "draft": letter.draft,
+            "annexed_letter": related.sent_letter_id if related is not None else None,
         },
     )
     return letter
+
+
+def _sent_pdf(related: Notice | None) -> bytes | None:
+    """The PDF of the letter version the earlier notice went out as, checked against its hash."""
+    if related is None or related.sent_letter is None:
+        return None
+    sent = related.sent_letter
+    if hashlib.sha256(sent.pdf).hexdigest() != sent.sha256:
+        raise LetterError(
+            _("The letter sent for the earlier notice no longer matches its SHA-256.")
+        )
+    return sent.pdf
 
 
 def record_download(

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     ForeignKey,
     Integer,
     LargeBinary,
@@ -29,6 +30,10 @@ class NoticeState(enum.StrEnum):
     SENT = "sent"
     ANSWERED = "answered"
     CLOSED = "closed"
+
+
+# The states of a notice that has gone out.
+SENT_STATES = (NoticeState.SENT, NoticeState.ANSWERED, NoticeState.CLOSED)
 
 
 class Notice(Base):
@@ -72,6 +77,12 @@ class Notice(Base):
     # When a regulator issued its own notice to the platform (eSafety's removal notice),
     # which is what starts the clock on some routes.
     clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The exact letter version that went out when the notice was recorded as sent: what a
+    # later complaint annexes. The letters table refers back here, so this key is added
+    # after both tables exist.
+    sent_letter_id: Mapped[int | None] = mapped_column(
+        ForeignKey("letters.id", ondelete="SET NULL", use_alter=True)
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -80,6 +91,7 @@ class Notice(Base):
         back_populates="notice", cascade="all, delete-orphan", order_by="NoticeItem.item_id"
     )
     related_notice: Mapped[Notice | None] = relationship(remote_side="Notice.id")
+    sent_letter: Mapped[Letter | None] = relationship(foreign_keys=[sent_letter_id])
 
 
 class NoticeItem(Base):
@@ -121,11 +133,13 @@ class Letter(Base):
     data_snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
     sha256: Mapped[str] = mapped_column(String(64))
+    # Holds a placeholder or lacks a required element: watermarked, never recorded as sent.
+    draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case] = relationship()
-    notice: Mapped[Notice | None] = relationship()
+    notice: Mapped[Notice | None] = relationship(foreign_keys=[notice_id])
     created_by: Mapped[User | None] = relationship()
 
 

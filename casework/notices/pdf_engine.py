@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
+from html import escape
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import unquote, urlsplit
@@ -19,6 +20,7 @@ logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 import pydyf  # noqa: E402
 from PIL import ImageFile  # noqa: E402
+from pypdf import PdfReader, PdfWriter  # noqa: E402
 from weasyprint import CSS, HTML, Attachment  # noqa: E402
 from weasyprint.html import UA_COUNTER_STYLE  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
@@ -167,6 +169,36 @@ def write_pdf(
     if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without a target returns bytes
         raise LetterRenderError("WeasyPrint returned no PDF")
     return pdf
+
+
+@lru_cache(maxsize=8)
+def _stamp(word: str) -> bytes:
+    """One transparent A4 page carrying the draft watermark, to lay over annexed pages."""
+    renderer = _renderer()
+    html = f'<body class="draft"><div class="watermark">{escape(word)}</div></body>'
+    pdf = _LetterHTML(string=html, base_url=TEMPLATES_DIR.as_uri() + "/").write_pdf(
+        stylesheets=[renderer.stylesheet], font_config=renderer.font_config
+    )
+    if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf without a target returns bytes
+        raise LetterRenderError("WeasyPrint returned no PDF")
+    return pdf
+
+
+def append_annex(pdf: bytes, annex: bytes, *, stamp: str | None) -> bytes:
+    """The letter followed by every page of `annex`, unchanged unless stamped as a draft.
+
+    The result keeps the letter's own document (its metadata, manifest attachment and
+    identifier), so the same inputs give the same bytes.
+    """
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(pdf)))
+    overlay = PdfReader(io.BytesIO(_stamp(stamp))).pages[0] if stamp else None
+    for page in PdfReader(io.BytesIO(annex)).pages:
+        added = writer.add_page(page)
+        if overlay is not None:
+            added.merge_page(overlay)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
 
 
 def warm() -> None:

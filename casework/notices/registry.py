@@ -17,6 +17,7 @@ __all__ = [
     "CATEGORIES",
     "CLOCK_STARTS",
     "DEFAULT_REMINDERS",
+    "FOLLOW_CONDITIONS",
     "REQUIRED_ELEMENTS",
     "ROUTE_KINDS",
     "UNITS",
@@ -29,6 +30,8 @@ __all__ = [
     "Escalation",
     "Extension",
     "FilingWindow",
+    "FollowedStep",
+    "Follows",
     "Jurisdiction",
     "MinorRoute",
     "Period",
@@ -64,6 +67,9 @@ Category = Literal["nude_sexual", "revealing_attire", "minor"]
 AddresseeSelect = Literal["dsc_by_victim_country", "per_case"]
 DeadlineKind = Literal["fixed", "staged", "none"]
 ChannelKind = Literal["electronic", "postal", "email", "phone", "website"]
+# When an earlier notice allows the route that follows it: once sent, once the addressee
+# decided (a reply is on file), once the earlier route's own deadline has passed, or either.
+FollowCondition = Literal["sent", "decision", "deadline", "decision_or_deadline"]
 # A fraction of the window (0.5 = half-way) or a fixed offset before the due time.
 Reminder = float | timedelta
 
@@ -73,6 +79,7 @@ ROUTE_KINDS: Final[tuple[str, ...]] = get_args(RouteKind)
 CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
 ADDRESSEE_SELECTS: Final[tuple[str, ...]] = get_args(AddresseeSelect)
 CHANNEL_KINDS: Final[tuple[str, ...]] = get_args(ChannelKind)
+FOLLOW_CONDITIONS: Final[tuple[str, ...]] = get_args(FollowCondition)
 DEFAULT_REMINDERS: Final[tuple[Reminder, ...]] = (0.5, 0.9, timedelta(hours=2))
 
 # The fixed vocabulary for what a valid notice must (or should) contain. The completeness
@@ -103,6 +110,9 @@ REQUIRED_ELEMENTS: Final[Mapping[str, str]] = MappingProxyType(
         "copy_of_platform_report": "Copy of the report made to the platform",
         "copy_of_platform_decision": "Copy of the platform's decision or reply",
         "preservation_scope": "The accounts, posts and data to be preserved",
+        # Facts about the reporter a law makes a condition; printed only once confirmed.
+        "reporter_california_resident": "Statement that the reporter resides in California",
+        "reporter_x_account": "Statement that the reporter holds an account on X",
     }
 )
 
@@ -243,6 +253,33 @@ class Escalation:
 
 
 @dataclass(frozen=True)
+class FollowedStep:
+    """An earlier route whose notice this route refers to, and when it may follow it."""
+
+    route: str
+    after: FollowCondition
+
+
+@dataclass(frozen=True)
+class Follows:
+    """The earlier steps a route escalates or complains about.
+
+    A letter refers to an earlier notice only if one under these routes is on file, sent,
+    and its condition is met; when `required`, the letter cannot be final without one.
+    """
+
+    required: bool
+    steps: tuple[FollowedStep, ...]
+
+    @property
+    def routes(self) -> tuple[str, ...]:
+        return tuple(step.route for step in self.steps)
+
+    def step(self, route_key: str) -> FollowedStep | None:
+        return next((s for s in self.steps if s.route == route_key), None)
+
+
+@dataclass(frozen=True)
 class Route:
     """One legal route: a notice, complaint or request under one legal basis."""
 
@@ -268,6 +305,7 @@ class Route:
     follow_up_days: int | None = None
     filing_window: FilingWindow | None = None
     escalation: Escalation | None = None
+    follows: Follows | None = None
     recommended_elements: tuple[str, ...] = ()
     alternatives: Mapping[Category, tuple[str, ...]] = field(
         default_factory=lambda: MappingProxyType({}), hash=False
@@ -818,6 +856,8 @@ def _read_route(t: _Table, jurisdiction: str) -> Route:
             raise escalation_t.fail("route", "an escalation names a route, a body, or both")
         escalation_t.done()
 
+    follows = _read_follows(t.opt_sub("follows"))
+
     required = t.str_list("required_elements", vocabulary=REQUIRED_ELEMENTS)
     recommended = t.str_list("recommended_elements", required=False, vocabulary=REQUIRED_ELEMENTS)
     if twice := set(required) & set(recommended):
@@ -855,6 +895,7 @@ def _read_route(t: _Table, jurisdiction: str) -> Route:
         follow_up_days=follow_up,
         filing_window=window,
         escalation=escalation,
+        follows=follows,
         required_elements=required,
         recommended_elements=recommended,
         alternatives=MappingProxyType(alternatives),
@@ -867,6 +908,27 @@ def _read_route(t: _Table, jurisdiction: str) -> Route:
         raise t.fail("addressee.select", "only a regulator complaint goes to a DSC")
     t.done()
     return route
+
+
+def _read_follows(t: _Table | None) -> Follows | None:
+    if t is None:
+        return None
+    raw = t.raw("steps")
+    if not isinstance(raw, list) or not raw:
+        raise t.fail("steps", "expected a non-empty array of tables {route, after}")
+    steps: list[FollowedStep] = []
+    for sub in t.subs("steps"):
+        route = sub.req_str("route")
+        if not _ROUTE_KEY_RE.match(route):
+            raise sub.fail("route", f"{route!r} is not a route key like 'us.tida.removal'")
+        if route in {step.route for step in steps}:
+            raise sub.fail("route", f"{route!r} is listed twice")
+        after = cast(FollowCondition, sub.choice("after", FOLLOW_CONDITIONS))
+        steps.append(FollowedStep(route=route, after=after))
+        sub.done()
+    follows = Follows(required=t.req_bool("required"), steps=tuple(steps))
+    t.done()
+    return follows
 
 
 def _no_reminders(t: _Table) -> tuple[Reminder, ...]:
@@ -982,6 +1044,7 @@ def _cross_check(
                     )
                 elif esc.route == route.key:
                     errors.append(f"{here}.escalation.route: a route cannot escalate to itself")
+            errors.extend(_check_follows(here, route, routes))
             for category, keys in route.alternatives.items():
                 for n, alt in enumerate(keys):
                     if alt not in routes:
@@ -1006,6 +1069,36 @@ def _cross_check(
                 f"{shown}: country: no entry in eu digital_services_coordinators for {j.country!r}"
             )
     return errors, routes, dscs
+
+
+def _check_follows(here: str, route: Route, routes: Mapping[str, Route]) -> list[str]:
+    """Followed routes exist, and a condition on a deadline names a route that has one."""
+    errors: list[str] = []
+    for n, step in enumerate(route.follows.steps if route.follows else ()):
+        where = f"{here}.follows.steps[{n}]"
+        earlier = routes.get(step.route)
+        if earlier is None:
+            errors.append(f"{where}.route: {step.route!r} is not a route key in the registry")
+        elif earlier.key == route.key:
+            errors.append(f"{where}.route: a route cannot follow itself")
+        elif step.after in ("deadline", "decision_or_deadline") and earlier.deadline.kind != (
+            "fixed"
+        ):
+            errors.append(
+                f"{where}.after: {step.route!r} has no single deadline to wait for "
+                f"(its deadline is {earlier.deadline.kind!r})"
+            )
+    # A route that escalates to another must be one the other may refer to.
+    for other in routes.values():
+        esc = other.escalation
+        if esc is None or esc.route != route.key or other.key == route.key:
+            continue
+        if route.follows is None or other.key not in route.follows.routes:
+            errors.append(
+                f"{here}.follows: {other.key!r} escalates to this route but is not among "
+                "the steps it follows"
+            )
+    return errors
 
 
 def load_registry(directory: Path) -> Registry:

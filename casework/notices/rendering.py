@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess  # nosec B404  (only to run poppler's pdftoppm on our own PDF)
 import tempfile
@@ -24,6 +25,8 @@ __all__ = [
     "LETTERS_DIR",
     "TEMPLATES_DIR",
     "LetterRenderError",
+    "has_placeholder",
+    "letter_is_draft",
     "manifest_bytes",
     "page_image",
     "render_letter_html",
@@ -40,6 +43,9 @@ STYLESHEET: Final = TEMPLATES_DIR / "letter.css"
 SHARED_FILES: Final = ("base.html", "_blocks.html", "_statements.html", "letter.css")
 EXHIBIT_SCHEME: Final = "exhibit"
 PDF_VARIANT: Final = "pdf/a-3b"
+# Every placeholder a template prints ("[Signature required before sending]") carries this
+# class: the one mark a draft is recognised by.
+_PLACEHOLDER_RE: Final = re.compile(r'class="[^"]*\bplaceholder\b')
 
 
 class LetterRenderError(Exception):
@@ -134,6 +140,17 @@ def render_letter_html(snapshot: Mapping[str, Any], template: str) -> str:
         raise LetterRenderError(f"{template}: {exc}") from None
 
 
+def has_placeholder(html: str) -> bool:
+    return _PLACEHOLDER_RE.search(html) is not None
+
+
+def letter_is_draft(snapshot: Mapping[str, Any], template: str) -> bool:
+    """A draft lacks a required element or prints a placeholder: decided here only."""
+    if snapshot.get("missing"):
+        return True
+    return has_placeholder(render_letter_html({**snapshot, "draft": False}, template))
+
+
 def manifest_bytes(snapshot: Mapping[str, Any]) -> bytes:
     """The item manifest embedded in the PDF: URL, status id, SHA-256 and PDQ of each item."""
     manifest = {
@@ -157,23 +174,41 @@ def render_letter_pdf(
     template: str,
     *,
     images: Mapping[str, bytes] | None = None,
+    annex: bytes | None = None,
 ) -> bytes:
     """Render a letter as PDF/A-3b with its item manifest attached as `manifest.json`.
 
     Pure: no database and no network. The PDF's dates come from the snapshot, so the same
     snapshot and template give the same text. `images` maps an exhibit's SHA-256 to the
     (blurred) JPEG shown in the annex; the template refers to them as exhibit:<sha256>.
+    `annex` is the earlier letter as sent, whose SHA-256 the snapshot names: its pages are
+    appended unchanged (stamped as a draft too when this letter is one).
     """
     from casework.notices import pdf_engine  # WeasyPrint loads only where letters are made
 
+    related = snapshot.get("related") or None
+    expected = ((related or {}).get("letter") or {}).get("sha256")
+    if expected is not None and (annex is None or hashlib.sha256(annex).hexdigest() != expected):
+        raise LetterRenderError(
+            f"{template}: the earlier letter to annex is missing or not the version sent"
+        )
+    if expected is None and annex is not None:
+        raise LetterRenderError(f"{template}: an annex was given but the letter cites none")
     html = render_letter_html(snapshot, template)
-    return pdf_engine.write_pdf(
+    pdf = pdf_engine.write_pdf(
         html,
         manifest=manifest_bytes(snapshot),
         created=datetime.fromisoformat(snapshot["letter"]["generated_at"]),
         images=images,
         label=template,
     )
+    if annex is None:
+        return pdf
+    stamp = None
+    if snapshot.get("draft"):
+        words: Any = _environment().get_template("_statements.html").module
+        stamp = words.WORDS[snapshot["route"]["language"]]["watermark"]
+    return pdf_engine.append_annex(pdf, annex, stamp=stamp)
 
 
 def warm_up() -> None:

@@ -30,7 +30,8 @@ from casework.notices.completeness import (
     NoticeFacts,
     missing_for,
 )
-from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notices.followups import pick_earlier
+from casework.notices.models import SENT_STATES, Letter, Notice, NoticeItem, NoticeState
 from casework.notices.registry import Registry, Route, default_registry
 from casework.notices.snapshot import resolve_addressee
 from casework.orm import utcnow
@@ -44,11 +45,14 @@ __all__ = [
     "create_notice",
     "default_related",
     "draft_facts",
+    "earlier_notice",
     "latest_notice",
+    "letter_moment",
     "missing_elements",
     "notice_facts",
     "record_regulator_notice",
     "record_sent",
+    "related_of",
     "route_or_error",
     "schedule_deadlines",
     "update_notice",
@@ -58,7 +62,6 @@ log = logging.getLogger(__name__)
 
 # How a notice reached its addressee; codes, so audit details never hold free text.
 CHANNELS: Final = ("web_form", "in_app", "email", "post", "portal", "in_person", "other")
-SENT_STATES: Final = (NoticeState.SENT, NoticeState.ANSWERED, NoticeState.CLOSED)
 # A clock reading a few minutes ahead of ours is not "in the future".
 CLOCK_SKEW: Final = timedelta(minutes=5)
 MAX_TEXT: Final = 5000
@@ -103,28 +106,49 @@ def _codes(registry: Registry) -> set[str]:
     return {j.code for j in registry.jurisdictions}
 
 
-def default_related(session: Session, case: Case, route: Route) -> Notice | None:
-    """The earlier notice this route follows up: the one that escalates to it, if any.
+def _followed_on_file(session: Session, case: Case, route: Route) -> list[Notice]:
+    """The case's sent notices under the routes `route` follows, newest first."""
+    if route.follows is None:
+        return []
+    return list(
+        session.scalars(
+            select(Notice)
+            .where(
+                Notice.case_id == case.id,
+                Notice.state.in_(SENT_STATES),
+                Notice.route_key.in_(route.follows.routes),
+            )
+            .order_by(Notice.sent_at.desc(), Notice.id.desc())
+        )
+    )
 
-    Otherwise, for a route that attaches a copy of a platform report, the latest one sent.
+
+def earlier_notice(
+    session: Session,
+    case: Case,
+    route: Route,
+    *,
+    as_of: datetime,
+    chosen: Notice | None = None,
+    registry: Registry | None = None,
+) -> Notice | None:
+    """The earlier notice a letter under `route` may refer to, as of the letter's date.
+
+    Only a notice under a route the registry says this one follows, sent with the letter
+    version that went out, and past the step's waiting time; `chosen` (the notice's own
+    choice) wins when it qualifies. None when nothing on file does: the letter then
+    mentions no earlier step, and a route that requires one is incomplete.
     """
-    registry = default_registry()
-    sent = session.scalars(
-        select(Notice)
-        .where(Notice.case_id == case.id, Notice.state.in_(SENT_STATES))
-        .order_by(Notice.sent_at.desc(), Notice.id.desc())
-    ).all()
-    for notice in sent:
-        try:
-            earlier = registry.route(notice.route_key)
-        except KeyError:
-            continue
-        if earlier.escalation is not None and earlier.escalation.route == route.key:
-            return notice
-    wants_copy = {"copy_of_platform_report", "copy_of_platform_decision"}
-    if wants_copy & {*route.required_elements, *route.recommended_elements}:
-        return next((n for n in sent if n.route_key != route.key), None)
-    return None
+    registry = registry or default_registry()
+    candidates = _followed_on_file(session, case, route)
+    return pick_earlier(route, candidates, registry, as_of, chosen)
+
+
+def default_related(
+    session: Session, case: Case, route: Route, *, as_of: datetime | None = None
+) -> Notice | None:
+    """The earlier notice a new notice under `route` follows, if one qualifies now."""
+    return earlier_notice(session, case, route, as_of=as_of or utcnow())
 
 
 def latest_notice(session: Session, case: Case, route_key: str) -> Notice | None:
@@ -164,6 +188,8 @@ def create_notice(
         related = session.get(Notice, related_notice_id)
         if related is None or related.case_id != case.id:
             raise NoticeError(_("The earlier notice is not part of this case."), "related")
+        if route.follows is None or related.route_key not in route.follows.routes:
+            raise NoticeError(_("This route does not follow a notice under that route."), "related")
     else:
         related = default_related(session, case, route)
     notice = Notice(
@@ -273,15 +299,43 @@ def _evidence_count(session: Session, item_ids: Sequence[int]) -> int:
     )
 
 
+def letter_moment(notice: Notice | None, now: datetime) -> datetime:
+    """The moment a letter speaks from: the day its notice was sent, or now for a draft."""
+    if notice is not None and notice.sent_at is not None:
+        return notice.sent_at
+    return now
+
+
+def related_of(
+    session: Session,
+    notice: Notice,
+    *,
+    as_of: datetime | None = None,
+    registry: Registry | None = None,
+) -> Notice | None:
+    """The earlier notice this notice's letter refers to, as of its date."""
+    registry = registry or default_registry()
+    route = route_or_error(notice.route_key, registry)
+    moment = as_of or letter_moment(notice, utcnow())
+    return earlier_notice(
+        session, notice.case, route, as_of=moment, chosen=notice.related_notice, registry=registry
+    )
+
+
 def notice_facts(
-    session: Session, notice: Notice, *, registry: Registry | None = None
+    session: Session,
+    notice: Notice,
+    *,
+    registry: Registry | None = None,
+    as_of: datetime | None = None,
 ) -> NoticeFacts:
-    """What a notice contains, for the completeness check."""
+    """What a notice contains, for the completeness check (as of `as_of`, default now)."""
     registry = registry or default_registry()
     route = route_or_error(notice.route_key, registry)
     items = [link.item for link in notice.items]
+    related = related_of(session, notice, as_of=as_of, registry=registry)
     return replace(
-        _content_facts(session, notice.case, route, items, notice.related_notice, registry, notice),
+        _content_facts(session, notice.case, route, items, related, registry, notice),
         signature_name=notice.signature_name,
         signed_at=notice.signed_at,
         capacity=notice.signatory_capacity,
@@ -322,10 +376,11 @@ def _content_facts(
         items_with_urls=sum(1 for item in items if item.url),
         evidence_files=_evidence_count(session, [item.id for item in items]),
         minor=case.minor is not MinorStatus.NO,
-        related_sent=related is not None and related.state in SENT_STATES,
+        related_sent=related is not None and related.sent_letter_id is not None,
         related_decided=related is not None
         and (related.response_at is not None or bool(related.response)),
         addressee_known=resolve_addressee(route, registry, case, notice).known,
+        earlier_step=related is not None,
     )
 
 
@@ -335,13 +390,14 @@ def missing_elements(
     *,
     session: Session,
     registry: Registry | None = None,
+    as_of: datetime | None = None,
 ) -> list[MissingElement]:
     """What the notice (or a bare draft for the route, with all the case's items) lacks."""
     registry = registry or default_registry()
     if isinstance(subject, Notice):
         route = route_or_error(subject.route_key, registry)
-        return missing_for(route, notice_facts(session, subject, registry=registry))
-    related = default_related(session, case, subject)
+        return missing_for(route, notice_facts(session, subject, registry=registry, as_of=as_of))
+    related = default_related(session, case, subject, as_of=as_of)
     return missing_for(subject, draft_facts(session, case, subject, case.items, related))
 
 
@@ -384,18 +440,22 @@ def record_sent(
     channel: str,
     received_at: datetime,
     actor: Actor,
+    letter: Letter | None = None,
     clock_started_at: datetime | None = None,
     sent_at: datetime | None = None,
     now: datetime | None = None,
 ) -> list[Deadline]:
     """Record a complete notice as sent and start its deadline clock. The caller commits.
 
-    Refuses an incomplete notice (IncompleteNotice lists what is missing). Sets the sent
-    and received times, the case's first notice time, moves the case to awaiting_platform
-    when the workflow allows it, and writes the Deadline rows in the same transaction. A
-    route whose clock starts with a regulator's own notice (eSafety) gets its deadline
-    when `clock_started_at` is given, here or later with record_regulator_notice. After
-    committing, call schedule_deadlines() with the returned rows' ids.
+    Refuses an incomplete notice (IncompleteNotice lists what is missing). `letter` is the
+    version that went out: it must be this notice's, final (not a draft) and dated the day
+    it is sent; the notice keeps it, and a later complaint annexes exactly that version.
+    Without one (a platform's own web form was filled in), nothing can be annexed later.
+    Sets the sent and received times, the case's first notice time, moves the case to
+    awaiting_platform when the workflow allows it, and writes the Deadline rows in the same
+    transaction. A route whose clock starts with a regulator's own notice (eSafety) gets
+    its deadline when `clock_started_at` is given, here or later with
+    record_regulator_notice. After committing, call schedule_deadlines() with the ids.
     """
     now = now or utcnow()
     if notice.state is not NoticeState.DRAFT:
@@ -407,7 +467,9 @@ def record_sent(
     if sent > received:
         raise NoticeError(_("A notice cannot be received before it was sent."), "received_at")
     route = route_or_error(notice.route_key)
-    missing = missing_elements(notice, notice.case, session=session)
+    if letter is not None:
+        _check_sent_letter(notice, letter, sent)
+    missing = missing_elements(notice, notice.case, session=session, as_of=sent)
     if missing:
         raise IncompleteNotice(missing)
 
@@ -415,6 +477,13 @@ def record_sent(
     notice.channel = channel
     notice.sent_at = sent
     notice.received_at = received
+    notice.sent_letter_id = letter.id if letter is not None else None
+    # The earlier notice this one followed, as of its sending, is the one its letter annexed.
+    annexed = ((letter.data_snapshot.get("related") or {}).get("id")) if letter else None
+    if annexed is not None:
+        notice.related_notice_id = int(annexed)
+    else:
+        notice.related_notice = related_of(session, notice, as_of=sent)
     case = notice.case
     if case.first_notice_at is None:
         case.first_notice_at = sent
@@ -437,9 +506,35 @@ def record_sent(
         case_id=case.id,
         object_type="notice",
         object_id=notice.id,
-        details={"route": route.key, "channel": channel, "deadlines": len(deadlines)},
+        details={
+            "route": route.key,
+            "channel": channel,
+            "deadlines": len(deadlines),
+            "letter": letter.id if letter is not None else None,
+            "sha256": letter.sha256 if letter is not None else None,
+        },
     )
     return deadlines
+
+
+def _check_sent_letter(notice: Notice, letter: Letter, sent: datetime) -> None:
+    if letter.notice_id != notice.id or letter.case_id != notice.case_id:
+        raise NoticeError(_("This letter version is not this notice's."), "letter_id")
+    if letter.draft:
+        raise NoticeError(
+            _("This letter version is a draft and cannot be sent. Complete the notice first."),
+            "letter_id",
+        )
+    dated = str((letter.data_snapshot.get("letter") or {}).get("date") or "")
+    if dated != to_utc(sent, "sent_at").date().isoformat():
+        raise NoticeError(
+            _(
+                "This letter version is dated %(dated)s, not the day it was sent. "
+                "Generate it again on the day it goes out.",
+                dated=dated,
+            ),
+            "letter_id",
+        )
 
 
 def record_regulator_notice(

@@ -21,6 +21,7 @@ from casework.cases.models import (
 from casework.deadlines.rules import compute_due, rule_in_force, stage_due_dates, with_extension
 from casework.evidence.models import EvidenceFile
 from casework.notices.completeness import STATEMENT_ELEMENTS
+from casework.notices.followups import earlier_due
 from casework.notices.models import Notice
 from casework.notices.registry import Addressee, DeadlineRule, Registry, Route
 
@@ -179,37 +180,42 @@ def letter_reference(case: Case, route: Route, version: int) -> str:
     return f"{case.reference}/{route.key}/v{version}"
 
 
-def _due_of(route: Route | None, notice: Notice) -> datetime | None:
-    """When the earlier notice's own deadline fell (or falls), if it had a single one."""
-    if route is None or route.deadline.kind != "fixed":
-        return None
-    start = notice.clock_started_at or (
-        notice.received_at if route.deadline.clock_starts != "regulator_notice" else None
-    )
-    return compute_due(start, route.deadline) if start is not None else None
+def _notice_summary(notice: Notice, registry: Registry, language: str) -> dict[str, Any]:
+    """The earlier notice as it was: route, addressee, dates, channel and the letter sent.
 
-
-def _notice_summary(notice: Notice, registry: Registry) -> dict[str, Any]:
+    Called only for a notice that followups.step_met accepted: sent, with its letter.
+    """
     route: Route | None
     try:
         route = registry.route(notice.route_key)
-        title, language, citation = route.title_in(route.language), route.language, route.citation
+        title, citation = route.title_in(language), route.citation
+        addressee = resolve_addressee(route, registry, notice.case, notice).name
     except KeyError:
-        route, title, language, citation = None, notice.route_key, "en", ""
+        route, title, citation, addressee = None, notice.route_key, "", None
+    sent_letter = notice.sent_letter
     return {
         "id": notice.id,
         "route_key": notice.route_key,
         "title": title,
-        "language": language,
         "citation": citation,
         "channel": notice.channel,
         "sent_at": _iso(notice.sent_at),
         "received_at": _iso(notice.received_at),
         "response": notice.response,
         "response_at": _iso(notice.response_at),
-        "deadline_due": _iso(_due_of(route, notice)),
-        "addressee": route.addressee.name if route is not None else None,
+        "deadline_due": _iso(earlier_due(route, notice)),
+        "addressee": addressee,
         "items": [link.item_id for link in notice.items],
+        "letter": (
+            {
+                "id": sent_letter.id,
+                "reference": sent_letter.data_snapshot["letter"]["reference"],
+                "date": sent_letter.data_snapshot["letter"]["date"],
+                "sha256": sent_letter.sha256,
+            }
+            if sent_letter is not None
+            else None
+        ),
     }
 
 
@@ -252,6 +258,8 @@ def build_snapshot(
     addressee = resolve_addressee(route, registry, case, notice)
     received = notice is not None and notice.received_at is not None
     as_of = (notice.received_at if received and notice else None) or generated_at
+    # A letter is dated the day it is sent: a version made after sending keeps that day.
+    dated = notice.sent_at if notice is not None and notice.sent_at is not None else generated_at
     exhibits: list[dict[str, Any]] = []
     snapshot_items: list[dict[str, Any]] = []
     for number, item in enumerate(items, start=1):
@@ -297,7 +305,7 @@ def build_snapshot(
             "version": version,
             "reference": letter_reference(case, route, version),
             "generated_at": _iso(generated_at),
-            "date": generated_at.astimezone(UTC).date().isoformat(),
+            "date": dated.astimezone(UTC).date().isoformat(),
         },
         "organisation": {"name": case.organisation.name},
         "case": {"reference": case.reference, "minor": minor, "country": case.country},
@@ -349,7 +357,9 @@ def build_snapshot(
         "statements": [code for code in STATEMENT_ELEMENTS if code in statements],
         "explanation": _text(notice.explanation) if notice is not None else None,
         "copyrighted_work": _text(notice.copyrighted_work) if notice is not None else None,
-        "related": _notice_summary(related, registry) if related is not None else None,
+        "related": (
+            _notice_summary(related, registry, route.language) if related is not None else None
+        ),
         "items": snapshot_items,
         "exhibits": exhibits,
         "screenshots": (
@@ -363,6 +373,8 @@ def build_snapshot(
             follow_up_from=as_of,
         ),
         "missing": list(missing),
+        # Set by the letter's maker once the text is rendered (placeholders make a draft too).
+        "draft": bool(missing),
     }
 
 

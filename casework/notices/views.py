@@ -51,6 +51,7 @@ from casework.notices.services import (
     notice_facts,
     record_regulator_notice,
     record_sent,
+    related_of,
     schedule_deadlines,
     update_notice,
 )
@@ -328,6 +329,7 @@ def _notice_page(
             statement_elements=set(STATEMENT_ELEMENTS),
             elements={*route.required_elements, *route.recommended_elements},
             regulator_form=RegulatorNoticeForm(),
+            related=related_of(db.session, notice, registry=registry),
         ),
         status,
     )
@@ -377,16 +379,23 @@ def mark_sent(notice_id: int) -> Response | tuple[str, int]:
         flash(_("This notice is already recorded as sent."))
         return redirect(url_for(".notice", notice_id=row.id))
     form = RecordSentForm()
+    versions = letters_of_notice(db.session, row.id)
+    form.letter_id.choices = [(v.id, _version_label(v)) for v in versions]
     if request.method == "GET":
         # Most notices are recorded as they go out: received now, unless they say otherwise.
         form.received_at.data = local_now(current_staff().timezone)
+        form.letter_id.data = next((v.id for v in versions if not v.draft), None)
     missing = missing_for(route, notice_facts(db.session, row))
     if form.validate_on_submit():
         zone_name = current_staff().timezone
+        chosen = next((v for v in versions if v.id == form.letter_id.data), None)
         try:
+            if chosen is None:
+                raise NoticeError(_("Choose a letter version of this notice."), "letter_id")
             deadlines = record_sent(
                 db.session,
                 row,
+                letter=chosen,
                 channel=form.channel.data or "",
                 received_at=aware(form.received_at.data, zone_name),  # type: ignore[arg-type]
                 sent_at=aware(form.sent_at.data, zone_name),
@@ -415,9 +424,16 @@ def mark_sent(notice_id: int) -> Response | tuple[str, int]:
             form=form,
             missing=missing,
             describe_deadline=describe_deadline,
+            versions=versions,
         ),
         status,
     )
+
+
+def _version_label(letter: Letter) -> str:
+    dated = (letter.data_snapshot.get("letter") or {}).get("date", "")
+    label = f"v{letter.version} · {dated} · SHA-256 {letter.sha256[:12]}…"
+    return f"{label} · {_('draft')}" if letter.draft else label
 
 
 @bp.post("/notices/<int:notice_id>/regulator-notice")

@@ -21,7 +21,7 @@ from tests.letter_cases import (
     PER_CASE_ADDRESSEES,
     complete_notice,
     earlier_route_for,
-    pdf_text,
+    own_text,
     qpdf_check,
     realistic_case,
     sent_earlier_notice,
@@ -98,7 +98,8 @@ def generate(route: Route, *, country: str | None = None) -> tuple[str, bytes, o
         now=NOW,
     )
     db.session.commit()
-    return pdf_text(letter.pdf), letter.pdf, case
+    assert not letter.draft, letter.data_snapshot["missing"]
+    return own_text(letter), letter.pdf, case
 
 
 @pytest.mark.parametrize("route_key", ROUTE_KEYS)

@@ -198,7 +198,11 @@ def test_a_tida_notice_without_its_signature_cannot_be_marked_sent(
     received = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(
         f"/staff/letters/notices/{notice.id}/sent",
-        data={"channel": "web_form", "received_at": received},
+        data={
+            "channel": "web_form",
+            "received_at": received,
+            "letter_id": str(setting["letter"].id),
+        },
     )
     assert response.status_code == 422
     page = response.get_data(as_text=True)
@@ -215,10 +219,15 @@ def test_recording_a_complete_notice_as_sent_starts_the_clock(
 ) -> None:
     sign_in(client, setting["caseworker"])
     notice: Notice = setting["notice"]
-    received = (utcnow() - timedelta(hours=2)).replace(second=0, microsecond=0)
+    letter: Letter = setting["letter"]
+    received = (utcnow() - timedelta(minutes=2)).replace(second=0, microsecond=0)
     response = client.post(
         f"/staff/letters/notices/{notice.id}/sent",
-        data={"channel": "web_form", "received_at": received.strftime("%Y-%m-%dT%H:%M")},
+        data={
+            "channel": "web_form",
+            "received_at": received.strftime("%Y-%m-%dT%H:%M"),
+            "letter_id": str(letter.id),
+        },
     )
     assert response.status_code == 302
     db.session.expire_all()
@@ -232,7 +241,14 @@ def test_recording_a_complete_notice_as_sent_starts_the_clock(
     assert deadline.due_at == received + timedelta(hours=48)
     assert case.sort_deadline_at == deadline.due_at
     (event,) = _events("notice.sent")
-    assert event.details == {"route": TIDA.key, "channel": "web_form", "deadlines": 1}
+    assert event.details == {
+        "route": TIDA.key,
+        "channel": "web_form",
+        "deadlines": 1,
+        "letter": letter.id,
+        "sha256": letter.sha256,
+    }
+    assert notice.sent_letter_id == letter.id
 
 
 def test_the_sent_form_offers_now_in_the_users_time_zone(

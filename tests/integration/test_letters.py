@@ -179,15 +179,20 @@ def test_the_worker_drafts_the_escalation_letter_without_a_notice(app: Flask) ->
     assert [i["url"] for i in snapshot["items"]] == [link.item.url for link in missed.items]
     assert snapshot["related"]["id"] == missed.id
     assert snapshot["missing"] == []  # the FTC needs the copy of the missed request
+    assert letter.draft  # nobody has signed it: a draft for the caseworker to complete
     text = pdf_text(letter.pdf)
     assert extra not in text
     due = missed.received_at + timedelta(hours=48)  # type: ignore[operator]
     assert due.strftime("%-d %B %Y") in text
-    assert "Annex: the earlier report" in text
+    assert "Annex: the earlier notice, as sent" in text
+    assert missed.sent_letter is not None and missed.sent_letter.sha256 in text
     (event,) = db.session.scalars(
-        select(AuditEvent).where(AuditEvent.action == "letter.generated")
+        select(AuditEvent).where(
+            AuditEvent.action == "letter.generated", AuditEvent.object_id == letter.id
+        )
     ).all()
     assert event.actor_type == "system"
+    assert event.details["annexed_letter"] == missed.sent_letter_id
 
 
 def test_the_renderer_fetches_nothing_outside_letters(app: Flask, tmp_path: Path) -> None:

@@ -71,8 +71,27 @@ def test_supporting_evidence_is_a_file_or_for_a_minor_the_links() -> None:
 
 
 def test_a_complaint_needs_the_copy_of_the_earlier_report() -> None:
-    assert codes("us.ftc.complaint", tida_facts()) == ["copy_of_platform_report"]
-    assert codes("us.ftc.complaint", tida_facts(related_sent=True)) == []
+    assert codes("us.ftc.complaint", tida_facts()) == ["copy_of_platform_report", "earlier_step"]
+    assert codes("us.ftc.complaint", tida_facts(related_sent=True, earlier_step=True)) == []
+
+
+def test_only_a_route_that_requires_an_earlier_step_asks_for_one() -> None:
+    # The Art.53 complaint may refer to an earlier notice, but need not.
+    assert "earlier_step" not in codes("eu.dsa.dsc_complaint", tida_facts())
+    for key in ("us.ftc.complaint", "fr.cnil.plainte", "in.gac.appeal"):
+        assert "earlier_step" in codes(key, tida_facts()), key
+
+
+def test_the_california_report_asks_for_the_reporters_residence_and_account() -> None:
+    missing = codes("us-ca.bpc22671.report", tida_facts(contact="cases@example.org"))
+    assert missing == ["reporter_california_resident", "reporter_x_account"]
+    confirmed = frozenset({"reporter_california_resident", "reporter_x_account"})
+    assert (
+        codes(
+            "us-ca.bpc22671.report", tida_facts(contact="cases@example.org", statements=confirmed)
+        )
+        == []
+    )
 
 
 def test_a_letter_that_cannot_be_addressed_is_incomplete() -> None:

@@ -456,12 +456,93 @@ def _error(copy: Path) -> str:
             "any.toml: routes[0].kind: 'letter' is not one of platform_notice",
         ),
         ("us.toml", "[[routes]]", "[[routes]", "us.toml: invalid TOML"),
+        (
+            "us.toml",
+            '{ route = "us.tida.removal", after = "deadline" }',
+            '{ route = "us.tida.removal", after = "later" }',
+            "us.toml: routes[1].follows.steps[0].after: 'later' is not one of sent, decision,",
+        ),
+        (
+            "us.toml",
+            '{ route = "us.tida.removal", after = "deadline" }',
+            '{ route = "us.tida.remova", after = "deadline" }',
+            "us.toml: routes[1].follows.steps[0].route: 'us.tida.remova' is not a route key",
+        ),
+        (
+            "us.toml",
+            '{ route = "us.tida.removal", after = "deadline" }',
+            '{ route = "us.ftc.complaint", after = "sent" }',
+            "us.toml: routes[1].follows.steps[0].route: a route cannot follow itself",
+        ),
+        (
+            "us.toml",
+            '{ route = "us.tida.removal", after = "deadline" }',
+            '{ route = "us.dmca.notice", after = "sent" }',
+            "us.toml: routes[1].follows: 'us.tida.removal' escalates to this route but is not",
+        ),
+        (
+            "in.toml",
+            '{ route = "in.grievance.ncii", after = "decision_or_deadline" }',
+            '{ route = "in.grievance.ncii", after = "sent" }, '
+            '{ route = "in.ncrp.report", after = "deadline" }',
+            "in.toml: routes[1].follows.steps[1].after: 'in.ncrp.report' has no single deadline",
+        ),
+        (
+            "us.toml",
+            'required = true\nsteps = [\n  { route = "us.tida.removal"',
+            'steps = [\n  { route = "us.tida.removal"',
+            "us.toml: routes[1].follows.required: missing required field",
+        ),
     ],
 )
 def test_a_broken_file_is_refused_naming_file_and_field(
     tmp_path: Path, name: str, old: str, new: str, expected: str
 ) -> None:
     assert expected in _error(_break(tmp_path, name, old, new))
+
+
+def test_every_escalation_or_complaint_route_declares_the_steps_it_follows(
+    registry: Registry,
+) -> None:
+    follows = {
+        r.key: (r.follows.required, {(s.route, s.after) for s in r.follows.steps})
+        for r in registry.routes
+        if r.follows is not None
+    }
+    assert follows == {
+        "eu.dsa.internal_complaint": (
+            True,
+            {("eu.dsa.notice", "decision"), ("fr.dsa.signalement", "decision")},
+        ),
+        "eu.dsa.dsc_complaint": (
+            False,
+            {
+                ("eu.dsa.notice", "sent"),
+                ("fr.dsa.signalement", "sent"),
+                ("ie.hotline.iia_report", "sent"),
+                ("eu.dsa.internal_complaint", "sent"),
+            },
+        ),
+        "fr.cnil.plainte": (True, {("fr.lil51.effacement", "deadline")}),
+        "gb.ofcom.complaint": (False, {("gb.osa.intimate_image_report", "sent")}),
+        "in.gac.appeal": (True, {("in.grievance.ncii", "decision_or_deadline")}),
+        "us.ftc.complaint": (True, {("us.tida.removal", "deadline")}),
+        "us-ca.ag.complaint": (
+            False,
+            {("us-ca.bpc22671.report", "sent"), ("us-ca.civ1708_86.evidence", "sent")},
+        ),
+    }
+    # Every route that escalates to another is among the steps the other follows.
+    for route in registry.routes:
+        if route.escalation is not None and route.escalation.route is not None:
+            assert route.key in {s for s, _ in follows[route.escalation.route][1]}
+
+
+def test_the_california_report_requires_the_reporters_residence_and_account(
+    registry: Registry,
+) -> None:
+    route = registry.route("us-ca.bpc22671.report")
+    assert {"reporter_california_resident", "reporter_x_account"} <= set(route.required_elements)
 
 
 def test_a_duplicate_route_key_across_files_is_refused(tmp_path: Path) -> None:
