@@ -1,7 +1,7 @@
 """Letter draft flag, and the letter version a notice was sent as
 
 Revision ID: 3f9c2a7d1b64
-Revises: 18845368e8b1
+Revises: 5e1c7a2b9d40
 Create Date: 2026-12-05 03:40:00.000000
 """
 
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = '3f9c2a7d1b64'
-down_revision = '18845368e8b1'
+down_revision = '5e1c7a2b9d40'
 branch_labels = None
 depends_on = None
 
