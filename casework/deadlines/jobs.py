@@ -313,7 +313,7 @@ def _retry_unknown(item_id: int, reason: str, attempt: int, retry_after: float |
     if attempt >= len(UNKNOWN_RETRY_SECONDS):
         return
     delay = max(UNKNOWN_RETRY_SECONDS[attempt], retry_after or 0)
-    delay *= 1 + random.random() / 5  # noqa: S311  (spreading, not secrecy)
+    delay *= 1 + random.random() / 5  # noqa: S311  # nosec B311  (spreading, not secrecy)
     args: tuple[Any, ...] = (item_id, reason, CheckMethod.OEMBED.value, attempt + 1)
     enqueue(
         QUEUE_DEADLINES,
