@@ -9,6 +9,7 @@ a missing service fails the run instead of skipping.
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,18 @@ def postgres_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return "sqlite:///" + str(tmp_path_factory.mktemp("sqlite") / "casework-test.db")
+
+
+@pytest.fixture
+def faketime() -> str:
+    """libfaketime's launcher; a missing one skips locally and fails in CI."""
+    found = shutil.which("faketime")
+    if found is None:
+        message = "faketime not found: apt-get install faketime"
+        if IN_CI:
+            pytest.fail(message + " (required in CI)")
+        pytest.skip(message)
+    return found
 
 
 @pytest.fixture(scope="session")

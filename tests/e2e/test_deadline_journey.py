@@ -14,7 +14,6 @@ test reads the PDF's text.
 from __future__ import annotations
 
 import hashlib
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -35,7 +34,6 @@ from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.jobs import redis_connection
 from casework.notices.models import Letter
 from tests import factories
-from tests.conftest import IN_CI
 from tests.deadline_factories import TIDA, sent_notice
 from tests.e2e.conftest import LiveServer
 from tests.e2e.journeys import database, screen, set_up_two_step, sign_in_staff
@@ -55,18 +53,6 @@ WORKER_CLOCK_AHEAD = "+49h"
 @pytest.fixture
 def live_backend() -> str:
     return "postgresql"
-
-
-@pytest.fixture
-def faketime() -> str:
-    """libfaketime's launcher; a missing one skips locally and fails in CI."""
-    found = shutil.which("faketime")
-    if found is None:
-        message = "faketime not found: apt-get install faketime"
-        if IN_CI:
-            pytest.fail(message + " (required in CI)")
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture

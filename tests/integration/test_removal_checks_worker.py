@@ -10,7 +10,6 @@ then with its clock past the deadlines. No staff action is taken at any point.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -26,25 +25,12 @@ from casework.deadlines.models import Deadline, DeadlineState, RemovalCheck
 from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.extensions import db
 from tests import fake_x as fx
-from tests.conftest import IN_CI
 from tests.deadline_factories import quick_deadline, staffed_case
 from tests.worker_process import REPO_ROOT, worker_env
 
 pytestmark = pytest.mark.redis
 
 DUE_IN_SECONDS = 600
-
-
-@pytest.fixture
-def faketime() -> str:
-    """libfaketime's launcher; a missing one skips locally and fails in CI."""
-    found = shutil.which("faketime")
-    if found is None:
-        message = "faketime not found: apt-get install faketime"
-        if IN_CI:
-            pytest.fail(message + " (required in CI)")
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture
