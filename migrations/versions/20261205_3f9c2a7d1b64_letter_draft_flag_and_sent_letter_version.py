@@ -15,8 +15,12 @@ branch_labels = None
 depends_on = None
 
 
+# A table SQLite rebuilds keeps AUTOINCREMENT, so ids of deleted rows are never reused.
+KEEP_IDS = {"sqlite_autoincrement": True}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('letters', schema=None) as batch_op:
+    with op.batch_alter_table('letters', schema=None, table_kwargs=KEEP_IDS) as batch_op:
         batch_op.add_column(sa.Column('draft', sa.Boolean(), server_default=sa.text('false'), nullable=False))
 
     # Letters made before the flag existed are drafts when their snapshot listed anything
@@ -28,15 +32,15 @@ def upgrade() -> None:
     for start in range(0, len(drafts), 500):
         bind.execute(letters.update().where(letters.c.id.in_(drafts[start:start + 500])).values(draft=True))
 
-    with op.batch_alter_table('notices', schema=None) as batch_op:
+    with op.batch_alter_table('notices', schema=None, table_kwargs=KEEP_IDS) as batch_op:
         batch_op.add_column(sa.Column('sent_letter_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
         batch_op.create_foreign_key(batch_op.f('fk_notices_sent_letter_id_letters'), 'letters', ['sent_letter_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('notices', schema=None) as batch_op:
+    with op.batch_alter_table('notices', schema=None, table_kwargs=KEEP_IDS) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_notices_sent_letter_id_letters'), type_='foreignkey')
         batch_op.drop_column('sent_letter_id')
 
-    with op.batch_alter_table('letters', schema=None) as batch_op:
+    with op.batch_alter_table('letters', schema=None, table_kwargs=KEEP_IDS) as batch_op:
         batch_op.drop_column('draft')

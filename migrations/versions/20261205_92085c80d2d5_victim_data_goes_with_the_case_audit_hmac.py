@@ -131,6 +131,10 @@ def _audit_key() -> bytes:
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+# A table SQLite rebuilds keeps AUTOINCREMENT, so ids of deleted rows are never reused.
+KEEP_IDS = {"sqlite_autoincrement": True}
+
+
 def upgrade() -> None:
     # First, so a refusal leaves the schema as it was (SQLite does not roll back DDL).
     _relink(_plain, _signed(_audit_key()))
@@ -146,7 +150,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         )
     for table in ("items", "evidence_files"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
+        with op.batch_alter_table(table, schema=None, table_kwargs=KEEP_IDS) as batch_op:
             batch_op.add_column(sa.Column("origin_case_id", _ID, nullable=True))
             batch_op.create_index(batch_op.f(f"ix_{table}_origin_case_id"), ["origin_case_id"])
             batch_op.create_foreign_key(
@@ -161,7 +165,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     _relink(_signed(_audit_key()), _plain)
     for table in ("items", "evidence_files"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
+        with op.batch_alter_table(table, schema=None, table_kwargs=KEEP_IDS) as batch_op:
             batch_op.drop_constraint(
                 batch_op.f(f"fk_{table}_origin_case_id_cases"), type_="foreignkey"
             )

@@ -17,13 +17,17 @@ branch_labels = None
 depends_on = None
 
 
+# A table SQLite rebuilds keeps AUTOINCREMENT, so ids of deleted rows are never reused.
+KEEP_IDS = {"sqlite_autoincrement": True}
+
+
 def upgrade() -> None:
-    with op.batch_alter_table('evidence_files', schema=None) as batch_op:
+    with op.batch_alter_table('evidence_files', schema=None, table_kwargs=KEEP_IDS) as batch_op:
         batch_op.add_column(
             sa.Column('destroyed_at', casework.orm.UTCDateTime(timezone=True), nullable=True)
         )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('evidence_files', schema=None) as batch_op:
+    with op.batch_alter_table('evidence_files', schema=None, table_kwargs=KEEP_IDS) as batch_op:
         batch_op.drop_column('destroyed_at')
