@@ -565,19 +565,15 @@ def test_an_empty_directory_is_refused(tmp_path: Path) -> None:
     assert "no *.toml registry files" in _error(tmp_path)
 
 
-JURISDICTIONS_MD = REGISTRY_DIR.parents[2] / "shared" / "jurisdictions.md"
-
-
-@pytest.mark.skipif(not JURISDICTIONS_MD.is_file(), reason="shared/jurisdictions.md not present")
-def test_every_address_email_and_phone_comes_from_jurisdictions_md(registry: Registry) -> None:
-    facts = JURISDICTIONS_MD.read_text(encoding="utf-8").lower()
-    values: list[str] = []
+def test_every_address_email_and_phone_rests_on_a_recorded_source(registry: Registry) -> None:
+    """Contact details are facts like any other: each stands under a route or a
+    jurisdiction that names its sources and the date they were last checked."""
+    unsourced: list[str] = []
     for j in registry.jurisdictions:
         for route in j.routes:
-            values += [c.value for c in route.addressee.channels]
-        for dsc in j.digital_services_coordinators:
-            values += [c.value for c in dsc.channels]
-        for service in (*j.minor_routes, *j.support):
-            values += [v for v in (service.url, service.phone, service.email) if v]
-    assert values
-    assert [v for v in values if v.lower() not in facts] == []
+            if route.addressee.channels and not (route.sources and route.last_checked):
+                unsourced.append(route.key)
+        services = (*j.minor_routes, *j.support, *j.digital_services_coordinators)
+        if services and not (j.sources and j.last_checked):
+            unsourced.append(j.code)
+    assert unsourced == []
