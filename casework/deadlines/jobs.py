@@ -22,7 +22,7 @@ from sqlalchemy import update
 
 from casework.actors import SYSTEM
 from casework.cases.models import Item, RemovalState
-from casework.deadlines import handling, host_limiter, removals, x_endpoints
+from casework.deadlines import handling, host_limiter, removals, scheduling, x_endpoints
 from casework.deadlines.handling import Effects
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
 from casework.deadlines.removal_outcomes import CheckMethod, CheckOutcome, CheckReason
@@ -161,10 +161,18 @@ def sweep_job() -> dict[str, int]:
         letters_available=letters_available(),
         on_backlog=_call_for_help,
     )
-    record_run(db.session, report, started_at=started, redis=redis_connection())
+    connection = redis_connection()
+    record_run(db.session, report, started_at=started, redis=connection)
     if report.deadlines or report.reminders:
         log.info("%s", report.summary())
-    return report.counts()
+    try:
+        rescheduled = scheduling.schedule_missing(connection, now=utcnow())
+    except RedisError as exc:
+        log.warning("sweep: could not check the schedule (%s)", type(exc).__name__)
+        rescheduled = 0
+    if rescheduled:
+        log.info("sweep: %s deadline and reminder jobs put back on the schedule", rescheduled)
+    return {**report.counts(), "rescheduled": rescheduled}
 
 
 def _call_for_help() -> None:

@@ -8,10 +8,12 @@ is scheduled and the periodic sweep handles each row when it comes due.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
+from redis import Redis
 from rq import Retry
+from rq.job import Job
 from sqlalchemy import func, select
 
 from casework.deadlines.models import Deadline, DeadlineState, Reminder
@@ -116,4 +118,57 @@ def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
                 - timedelta(seconds=interval * posts.get(notice_id, 0)),
                 job_id=removal_check_job_id(deadline_id),
             )
+    return scheduled
+
+
+# How many of the nearest pending deadlines and unsent reminders each sweep checks.
+RESCHEDULE_BATCH = 1000
+
+
+def schedule_missing(connection: Redis, *, now: datetime) -> int:
+    """Put back on RQ's schedule each pending deadline and unsent reminder still to come
+    whose job Redis does not hold: written while Redis was down, or lost when Redis was
+    flushed or restarted. Returns how many jobs were scheduled.
+
+    The nearest RESCHEDULE_BATCH of each are checked (one EXISTS each, pipelined); rows
+    further ahead are taken by a later sweep. Rows already due are the sweep's own work.
+    Only reads rows: the caller has nothing to commit.
+    """
+    from casework.deadlines.jobs import handle_deadline, send_reminder
+
+    session = db.session
+    deadlines = session.execute(
+        select(Deadline.id, Deadline.due_at)
+        .where(Deadline.state == DeadlineState.PENDING, Deadline.due_at > now)
+        .order_by(Deadline.due_at)
+        .limit(RESCHEDULE_BATCH)
+    ).all()
+    reminders = session.execute(
+        select(Reminder.id, Reminder.remind_at)
+        .join(Deadline, Deadline.id == Reminder.deadline_id)
+        .where(
+            Reminder.sent_at.is_(None),
+            Deadline.state == DeadlineState.PENDING,
+            Reminder.remind_at > now,
+        )
+        .order_by(Reminder.remind_at)
+        .limit(RESCHEDULE_BATCH)
+    ).all()
+    wanted = [(deadline_job_id(i), handle_deadline, i, at) for i, at in deadlines] + [
+        (reminder_job_id(i), send_reminder, i, at) for i, at in reminders
+    ]
+    if not wanted:
+        return 0
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id, *_ in wanted:
+            pipe.exists(Job.key_for(job_id))
+        held = pipe.execute()
+    scheduled = 0
+    for (job_id, job_function, row_id, at), exists in zip(wanted, held, strict=True):
+        if exists:
+            continue
+        job = enqueue(
+            QUEUE_DEADLINES, job_function, row_id, at=at, job_id=job_id, retry=job_retry()
+        )
+        scheduled += job is not None
     return scheduled
