@@ -310,7 +310,7 @@ def letter_command(case_reference: str, route_key: str, out: str, notice_id: int
     click.echo(f"{case.reference} {route_key} v{letter.version} sha256 {letter.sha256} -> {out}")
     missing = letter.data_snapshot.get("missing") or []
     if letter.draft:
-        gaps = ", ".join(missing) if missing else "placeholders to fill in"
+        gaps = "missing " + ", ".join(missing) if missing else "placeholders to fill in"
         click.echo(f"draft: {gaps}", err=True)
 
 

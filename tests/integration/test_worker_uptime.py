@@ -107,6 +107,10 @@ def test_an_idle_worker_stays_up_and_handles_deadlines_on_time(app: Flask, redis
         assert datetime.now(UTC) - beats[0].at < timedelta(seconds=15)
     finally:
         output = stop_worker(worker)
+        # The whole log, for reading after a failure (test-artifacts/ is not committed).
+        artifacts = REPO_ROOT / "test-artifacts"
+        artifacts.mkdir(exist_ok=True)
+        (artifacts / "worker-soak.log").write_text(output, encoding="utf-8")
     db.session.expire_all()
     for deadline_id in (early_id, late_id):
         deadline = db.session.scalars(select(Deadline).where(Deadline.id == deadline_id)).one()
