@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import IO, Any
+from typing import IO, Any, Final
 
 from flask import Flask, Request, Response, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
@@ -32,6 +32,11 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Cross-Origin-Resource-Policy": "same-origin",
 }
+
+
+# Everything under these paths is about a case: staff screens, letters, evidence,
+# and the victim's own case page.
+PRIVATE_PATHS: Final = ("/staff", "/my-case")
 
 
 class CleanFields(ImmutableMultiDict[str, Any]):
@@ -78,9 +83,11 @@ def _apply_headers(response: Response) -> Response:
         response.headers.setdefault(
             "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
         )
-    # Pages about a case must never sit in a shared cache or the back-forward cache.
-    if response.mimetype == "text/html" or request.path.startswith(("/staff", "/my-case")):
-        response.headers.setdefault("Cache-Control", "no-store")
+    # Pages and files about a case must never sit in a shared cache, a browser's
+    # disk cache or the back-forward cache. This overrides what a view set: Flask's
+    # send_file answers `no-cache`, which still lets the file be kept.
+    if response.mimetype == "text/html" or request.path.startswith(PRIVATE_PATHS):
+        response.headers["Cache-Control"] = "no-store, private"
     return response
 
 
