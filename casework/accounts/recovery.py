@@ -21,6 +21,7 @@ from casework.accounts.tokens import (
 )
 from casework.actors import SYSTEM, Actor
 from casework.audit.services import record_event
+from casework.jobs import QUEUE_NOTIFICATIONS, enqueue
 from casework.notifications.services import queue_email
 
 # Builds the absolute link for a token; the web layer knows the site's address.
@@ -154,21 +155,19 @@ def resend_invitation(
     )
 
 
-def request_password_reset(
-    session: Session, email: str, *, secret_key: str, link_for: LinkBuilder, now: datetime
-) -> None:
-    """Send a reset link if the address belongs to an active account; commits either way.
+def request_password_reset(session: Session, email: str, *, link_prefix: str) -> None:
+    """Queue the job that emails a reset link if the address belongs to an account.
 
-    The caller shows the same page whatever happened, so the form cannot be
-    used to find out who has an account.
+    The caller shows the same page whatever happened, so the form cannot be used to
+    find out who has an account; and since this request does the same work either
+    way (one look-up, one job queued with a user id or 0), its timing cannot either.
+    Redis being unreachable loses the request, as it would lose the job. link_prefix
+    is the link without its token.
     """
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is not None and user.is_active_user:
-        purpose = TokenPurpose.RESET if user.password_hash else TokenPurpose.INVITE
-        send_password_link(
-            session, user, purpose, secret_key=secret_key, link_for=link_for, now=now
-        )
-    session.commit()
+    from casework.accounts.jobs import send_password_link_job
+
+    user_id = session.scalar(select(User.id).where(User.email == email.strip().lower()))
+    enqueue(QUEUE_NOTIFICATIONS, send_password_link_job, user_id or 0, link_prefix)
 
 
 def user_for_link(session: Session, token: str, *, secret_key: str, now: datetime) -> User:

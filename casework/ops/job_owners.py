@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from casework.accounts.models import User
 from casework.cases.models import Case
 from casework.deadlines.models import Deadline, Escalation, Reminder
 from casework.notices.models import Notice
@@ -23,6 +24,10 @@ OwnerOf = Callable[[Session, Sequence[Any]], int | None]
 
 def _email(session: Session, args: Sequence[Any]) -> int | None:
     return session.scalar(select(OutgoingEmail.organisation_id).where(OutgoingEmail.id == args[0]))
+
+
+def _user(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(select(User.organisation_id).where(User.id == args[0]))
 
 
 def _case(session: Session, args: Sequence[Any]) -> int | None:
@@ -71,6 +76,7 @@ def _escalation(session: Session, args: Sequence[Any]) -> int | None:
 # RQ's name for each job function (module and name) -> how to find its organisation.
 OWNERS: dict[str, OwnerOf] = {
     "casework.notifications.jobs.deliver_email": _email,
+    "casework.accounts.jobs.send_password_link_job": _user,
     "casework.notices.jobs.generate_letter_job": _case,
     "casework.notices.jobs.generate_letters_job": _cases,
     "casework.deadlines.jobs.handle_deadline": _deadline,
