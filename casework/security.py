@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import io
+from typing import IO, Any, Final
 
 from flask import Flask, Request, Response, request
 from werkzeug.datastructures import ImmutableMultiDict, iter_multi_items
@@ -34,6 +35,11 @@ SECURITY_HEADERS = {
 }
 
 
+# Everything under these paths is about a case: staff screens, letters, evidence,
+# and the victim's own case page.
+PRIVATE_PATHS: Final = ("/staff", "/my-case")
+
+
 class CleanFields(ImmutableMultiDict[str, Any]):
     """Form fields and query arguments as every view reads them: named, and without NUL.
 
@@ -58,6 +64,18 @@ class CleanFields(ImmutableMultiDict[str, Any]):
 class CaseworkRequest(Request):
     parameter_storage_class = CleanFields
 
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        # Werkzeug spools a file over 500 KB to a temporary file on disk, raw, GPS
+        # data and all, before we have cleaned it. MAX_CONTENT_LENGTH bounds a
+        # request, so holding its files in memory is bounded too.
+        return io.BytesIO()
+
 
 def _apply_headers(response: Response) -> Response:
     for name, value in SECURITY_HEADERS.items():
@@ -66,9 +84,11 @@ def _apply_headers(response: Response) -> Response:
         response.headers.setdefault(
             "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
         )
-    # Pages about a case must never sit in a shared cache or the back-forward cache.
-    if response.mimetype == "text/html" or request.path.startswith(("/staff", "/my-case")):
-        response.headers.setdefault("Cache-Control", "no-store")
+    # Pages and files about a case must never sit in a shared cache, a browser's
+    # disk cache or the back-forward cache. This overrides what a view set: Flask's
+    # send_file answers `no-cache`, which still lets the file be kept.
+    if response.mimetype == "text/html" or request.path.startswith(PRIVATE_PATHS):
+        response.headers["Cache-Control"] = "no-store, private"
     return response
 
 

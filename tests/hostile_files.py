@@ -29,6 +29,13 @@ def crafted_png(width: int, height: int, *, bit_depth: int = 1) -> bytes:
     )
 
 
+def flat_png(width: int, height: int) -> bytes:
+    """A real, fully decodable black PNG: flat colour compresses about a thousandfold."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height)).save(buffer, "PNG", compress_level=9)
+    return buffer.getvalue()
+
+
 def zip_bytes() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from casework.accounts import totp
+from casework.evidence import crypto
 from casework.orm import Base, UTCDateTime, enum_type, intpk, utcnow
 
 
@@ -46,9 +49,10 @@ class User(UserMixin, Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(enum_type(Role, "user_role"))
     password_hash: Mapped[str | None] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Second-factor secrets are stored sealed (see totp_secret below), never in clear.
+    totp_secret_sealed: Mapped[str | None] = mapped_column("totp_secret", String(128))
     # A secret shown during enrolment, kept until the first code from it is confirmed.
-    totp_pending_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_pending_sealed: Mapped[str | None] = mapped_column("totp_pending_secret", String(128))
     # The last time step whose code was accepted: a code is good once, not for its whole window.
     totp_last_counter: Mapped[int | None] = mapped_column(Integer)
     is_active_user: Mapped[bool] = mapped_column("is_active", Boolean, default=True)
@@ -69,10 +73,45 @@ class User(UserMixin, Base):
 
     @property
     def has_totp(self) -> bool:
-        return self.totp_secret is not None
+        return self.totp_secret_sealed is not None
+
+    @property
+    def totp_secret(self) -> str | None:
+        return _open(self.totp_secret_sealed, self, "active")
+
+    @totp_secret.setter
+    def totp_secret(self, secret: str | None) -> None:
+        self.totp_secret_sealed = _seal(secret, self, "active")
+
+    @property
+    def totp_pending_secret(self) -> str | None:
+        return _open(self.totp_pending_sealed, self, "pending")
+
+    @totp_pending_secret.setter
+    def totp_pending_secret(self, secret: str | None) -> None:
+        self.totp_pending_sealed = _seal(secret, self, "pending")
 
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"
+
+
+def _totp_key() -> bytes:
+    # The evidence key: second-factor secrets are as sensitive as the evidence they guard.
+    return crypto.load_key(current_app.config["CASEWORK_EVIDENCE_KEY"])
+
+
+def _seal(secret: str | None, user: User, slot: str) -> str | None:
+    if secret is None:
+        return None
+    if user.id is None:
+        raise ValueError("a user gets a second factor once saved: the secret is bound to its id")
+    return totp.seal_secret(_totp_key(), secret, user_id=user.id, slot=slot)
+
+
+def _open(sealed: str | None, user: User, slot: str) -> str | None:
+    if sealed is None:
+        return None
+    return totp.open_secret(_totp_key(), sealed, user_id=user.id, slot=slot)

@@ -21,6 +21,7 @@ from casework.accounts.tokens import (
 )
 from casework.actors import SYSTEM, Actor
 from casework.audit.services import record_event
+from casework.jobs import QUEUE_NOTIFICATIONS, enqueue
 from casework.notifications.services import queue_email
 
 # Builds the absolute link for a token; the web layer knows the site's address.
@@ -102,11 +103,20 @@ def invite_user(
     secret_key: str,
     link_for: LinkBuilder,
     now: datetime,
-) -> User:
+) -> User | None:
     """Create a user of the admin's organisation with no password, and email them a link
-    to choose one. Raises AccountError for a bad or taken address. The caller commits.
+    to choose one. Raises AccountError for a bad address or one already in the admin's
+    organisation. The caller commits.
+
+    An address that is staff at another organisation gets no account here, and the
+    caller answers as for a new address, so an invitation cannot be used to find out
+    who works where: its owner is emailed that someone tried, and None is returned.
     """
     actor = Actor.staff(admin.id, admin.role.value)
+    existing = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if existing is not None and existing.organisation_id != admin.organisation_id:
+        _tell_of_invitation_elsewhere(session, existing, inviting=admin.organisation.name)
+        return None
     user = create_user(
         session,
         organisation=admin.organisation,
@@ -127,6 +137,34 @@ def invite_user(
         actor=actor,
     )
     return user
+
+
+def _tell_of_invitation_elsewhere(session: Session, user: User, *, inviting: str) -> None:
+    """Email the owner of an account that another organisation tried to invite."""
+    with force_locale(user.locale):
+        subject = gettext("An invitation to Casework was not used")
+        body = gettext(
+            "%(organisation)s tried to invite this address to Casework, but it already has "
+            "an account, so nothing has changed. If you expected this, ask them to contact "
+            "your administrator; otherwise you can ignore this email.",
+            organisation=inviting,
+        )
+    # The email is the account's organisation's, so the inviting admin never sees it.
+    queue_email(
+        session,
+        recipient=user.email,
+        subject=subject,
+        body=body,
+        organisation_id=user.organisation_id,
+    )
+    record_event(
+        session,
+        "user.invitation_elsewhere",
+        SYSTEM,
+        chain_id=user.organisation_id,
+        object_type="user",
+        object_id=user.id,
+    )
 
 
 def resend_invitation(
@@ -154,21 +192,19 @@ def resend_invitation(
     )
 
 
-def request_password_reset(
-    session: Session, email: str, *, secret_key: str, link_for: LinkBuilder, now: datetime
-) -> None:
-    """Send a reset link if the address belongs to an active account; commits either way.
+def request_password_reset(session: Session, email: str, *, link_prefix: str) -> None:
+    """Queue the job that emails a reset link if the address belongs to an account.
 
-    The caller shows the same page whatever happened, so the form cannot be
-    used to find out who has an account.
+    The caller shows the same page whatever happened, so the form cannot be used to
+    find out who has an account; and since this request does the same work either
+    way (one look-up, one job queued with a user id or 0), its timing cannot either.
+    Redis being unreachable loses the request, as it would lose the job. link_prefix
+    is the link without its token.
     """
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is not None and user.is_active_user:
-        purpose = TokenPurpose.RESET if user.password_hash else TokenPurpose.INVITE
-        send_password_link(
-            session, user, purpose, secret_key=secret_key, link_for=link_for, now=now
-        )
-    session.commit()
+    from casework.accounts.jobs import send_password_link_job
+
+    user_id = session.scalar(select(User.id).where(User.email == email.strip().lower()))
+    enqueue(QUEUE_NOTIFICATIONS, send_password_link_job, user_id or 0, link_prefix)
 
 
 def user_for_link(session: Session, token: str, *, secret_key: str, now: datetime) -> User:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 import re
 from datetime import datetime
@@ -9,6 +11,8 @@ from datetime import datetime
 import pyotp
 import segno
 from markupsafe import Markup
+
+from casework.evidence import crypto
 
 ISSUER = "Casework"
 # One step either side of now, so a phone clock 30 seconds off still works.
@@ -60,3 +64,26 @@ def matching_counter(secret: str, code: str, at: datetime) -> int | None:
 def code_at(secret: str, at: datetime) -> str:
     """The code an authenticator app shows at `at` (for tests and the demo)."""
     return pyotp.TOTP(secret).at(at)
+
+
+def seal_secret(key: bytes, secret: str, *, user_id: int, slot: str) -> str:
+    """The secret encrypted for storage (AES-256-GCM, the evidence envelope), as text.
+
+    The associated data names the user and the slot (active or pending), so a
+    stored value copied onto another account, or from one slot to the other, fails.
+    """
+    blob = crypto.encrypt(key, secret.encode("ascii"), associated_data=_aad(user_id, slot))
+    return base64.urlsafe_b64encode(blob).decode("ascii")
+
+
+def open_secret(key: bytes, sealed: str, *, user_id: int, slot: str) -> str:
+    """The secret back from seal_secret(); raises EvidenceDecryptError if it was altered."""
+    try:
+        blob = base64.urlsafe_b64decode(sealed.encode("ascii"))
+    except (binascii.Error, ValueError, UnicodeEncodeError):
+        raise crypto.EvidenceDecryptError("stored second-factor secret is malformed") from None
+    return crypto.decrypt(key, blob, associated_data=_aad(user_id, slot)).decode("ascii")
+
+
+def _aad(user_id: int, slot: str) -> bytes:
+    return f"totp:{slot}:{user_id}".encode("ascii")

@@ -96,11 +96,14 @@ def invite() -> Response | tuple[str, int]:
             form.email.errors = [str(exc)]
         else:
             db.session.commit()
+            # The same answer whether or not the address was staff elsewhere (user is None):
+            # the name as create_user keeps it, and back to the list.
+            shown = user.name if user is not None else form.name.data.strip() or form.email.data
             flash(
-                _("%(name)s is invited: they have an email to choose a password.", name=user.name),
+                _("%(name)s is invited: they have an email to choose a password.", name=shown),
                 "success",
             )
-            return redirect(url_for("admin.user", user_id=user.id))
+            return redirect(url_for("admin.index"))
     return _index(form, 400)
 
 

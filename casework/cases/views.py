@@ -67,6 +67,7 @@ from casework.intake.choices import RELATIONSHIPS, country_name, region_name
 from casework.notices.bulk import enqueue_letters
 from casework.notices.forms import CHANNEL_LABELS
 from casework.notices.models import Letter, Notice
+from casework.notices.services import NoticeError
 from casework.orm import utcnow
 from casework.timefmt import zone_or_utc
 from casework.urls import safe_next
@@ -204,7 +205,11 @@ def bulk() -> Response:
         if not form.route_key.data:
             flash(_("Give the route of the letter to generate."), "error")
             return redirect(back)
-        enqueue_letters([c.id for c in cases], form.route_key.data, actor)
+        try:
+            enqueue_letters([c.id for c in cases], form.route_key.data, actor)
+        except NoticeError as exc:
+            flash(_("%(label)s: %(value)s", label=form.route_key.label.text, value=exc), "error")
+            return redirect(back)
         db.session.commit()
         flash(
             ngettext(

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import io
 import struct
+import threading
 import warnings
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
@@ -35,9 +37,24 @@ BLUR_PREVIEW_SIDE: Final = 512
 # box reduction: PDQ's own Jarosz filter is box-based, so the hash moves by a bit
 # or two at most, while memory drops from gigabytes to megabytes for big photos.
 _PDQ_WORKING_SIDE: Final = 1024
-# Beyond our pixel limits, a file expanding to more than this many pixels per
-# byte is a crafted decompression bomb rather than an honestly large photo.
-_BOMB_PIXELS_PER_BYTE: Final = 1024
+# Screenshots and photos larger than this are refused: decoded at 4 bytes a pixel,
+# 20 megapixels is 80 MB, and sanitising briefly holds two such copies.
+MAX_PIXELS: Final = 20_000_000
+# Stored images sanitised before MAX_PIXELS was lowered may be up to this size.
+_STORED_MAX_PIXELS: Final = 40_000_000
+# A file expanding to more than this many pixels per byte is a crafted
+# decompression bomb rather than a photo or screenshot: even a flat 20-megapixel
+# screenshot must then weigh 100 KB. Pictures under _SMALL_PIXELS cost little to
+# decode whatever their size, so a nearly blank phone screenshot is never refused.
+_BOMB_PIXELS_PER_BYTE: Final = 200
+_SMALL_PIXELS: Final = 4_000_000
+
+# Pillow's own guard for every other use of Pillow in the process (WeasyPrint
+# included): a warning above this many pixels, an error above twice as many.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+# glibc's mallopt parameter number, and the size from which blocks are mmapped.
+_M_MMAP_THRESHOLD: Final = -3
+_MMAP_THRESHOLD_BYTES: Final = 1024 * 1024
 
 MESSAGES: Final[dict[RejectionCode, str]] = {
     "too_large": (
@@ -111,6 +128,24 @@ _ISO_MEDIA_IMAGE_BRANDS: Final = frozenset(
 )
 
 
+def _return_freed_pixels_to_the_system() -> None:
+    """Have glibc give large freed blocks straight back to the system.
+
+    glibc raises its mmap threshold after each large free, so the next pictures'
+    pixel blocks come from per-thread heaps that keep them: a few decodes across
+    gunicorn's threads then hold hundreds of megabytes for good. A fixed threshold
+    keeps each block of a decoded picture mmapped, and unmapped when freed.
+    """
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return  # not glibc (musl, macOS): their allocators return large blocks anyway
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+
+
+_return_freed_pixels_to_the_system()
+
+
 class ImageRejected(ValueError):
     """An upload we refuse; `message` is a plain sentence that can be shown to the victim."""
 
@@ -138,10 +173,16 @@ def sanitise_image(
     data: bytes,
     *,
     max_bytes: int,
-    max_pixels: int = 40_000_000,
+    max_pixels: int = MAX_PIXELS,
     max_side: int = 12_000,
 ) -> SanitisedImage:
-    """Verify an uploaded image and rebuild it from its pixels alone, or raise ImageRejected."""
+    """Verify an uploaded image and rebuild it from its pixels alone, or raise ImageRejected.
+
+    The declared size is checked before any pixel is decoded; decoding then waits
+    for its share of a process-wide pixel budget, and drops each intermediate copy
+    as soon as the next exists, so peak memory stays near two copies of the largest
+    picture accepted, however many uploads arrive at once.
+    """
     if max_bytes <= 0 or max_pixels <= 0 or max_side <= 0:
         raise ValueError("max_bytes, max_pixels and max_side must be positive")
     # Before any parsing: the size limit must hold whatever the bytes claim to be.
@@ -151,20 +192,21 @@ def sanitise_image(
         raise ImageRejected("not_an_image")
 
     with _bomb_guard():
-        img = _open_checked(data, max_pixels=max_pixels, max_side=max_side)
+        img = _open_checked(data, max_pixels=max_pixels, max_side=max_side, bomb_ratio=True)
+    out_format, media_type = _ACCEPTED[str(img.format)]
+    with _DECODE_BUDGET.reserve(img.width * img.height), _bomb_guard():
+        work = img
         try:
-            out_format, media_type = _ACCEPTED[str(img.format)]
-            _load(img)
-            clean = _pixels_only(_convert_for(out_format, _upright(img)))
+            _load(work)
+            work = _replace(work, _upright(work))
+            work = _replace(work, _convert_for(out_format, work))
+            work = _replace(work, _pixels_only(work))
+            encoded = _encode(work, out_format, lossless=_is_lossless_webp(data))
+            pdq, quality = _pdq(work)
+            width, height = work.size
         finally:
+            work.close()
             img.close()
-
-    try:
-        encoded = _encode(clean, out_format, lossless=_is_lossless_webp(data))
-        pdq, quality = _pdq(clean)
-        width, height = clean.size
-    finally:
-        clean.close()
     return SanitisedImage(
         data=encoded,
         media_type=media_type,
@@ -202,6 +244,41 @@ def pdq_distance(a: str, b: str) -> int:
     return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
+class _PixelBudget:
+    """How many pixels this process may be decoding at once, across all threads."""
+
+    def __init__(self, pixels: int) -> None:
+        self._total = pixels
+        self._free = pixels
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def reserve(self, pixels: int) -> Iterator[None]:
+        # A picture larger than the whole budget waits until it can decode alone.
+        wanted = min(pixels, self._total)
+        with self._changed:
+            self._changed.wait_for(lambda: self._free >= wanted)
+            self._free -= wanted
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._free += wanted
+                self._changed.notify_all()
+
+
+# gunicorn runs several threads per worker: together they decode one picture of
+# the largest size we accept, or several smaller ones, never more.
+_DECODE_BUDGET: Final = _PixelBudget(MAX_PIXELS)
+
+
+def _replace(old: Image.Image, new: Image.Image) -> Image.Image:
+    """Free the previous step's pixels as soon as the next step has its own."""
+    if new is not old:
+        old.close()
+    return new
+
+
 @contextmanager
 def _bomb_guard() -> Iterator[None]:
     # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make the warning
@@ -211,7 +288,7 @@ def _bomb_guard() -> Iterator[None]:
         yield
 
 
-def _open_checked(data: bytes, *, max_pixels: int, max_side: int) -> Image.Image:
+def _open_checked(data: bytes, *, max_pixels: int, max_side: int, bomb_ratio: bool) -> Image.Image:
     """Parse the header only (Image.open is lazy) and check the declared size."""
     try:
         img = Image.open(io.BytesIO(data), formats=_PILLOW_FORMATS)
@@ -228,10 +305,11 @@ def _open_checked(data: bytes, *, max_pixels: int, max_side: int) -> Image.Image
         img.close()
         raise ImageRejected("corrupt")
     pixels = width * height
+    if bomb_ratio and pixels > max(_SMALL_PIXELS, _BOMB_PIXELS_PER_BYTE * len(data)):
+        img.close()
+        raise ImageRejected("decompression_bomb")
     if width > max_side or height > max_side or pixels > max_pixels:
         img.close()
-        if pixels > _BOMB_PIXELS_PER_BYTE * len(data):
-            raise ImageRejected("decompression_bomb")
         raise ImageRejected("too_many_pixels")
     return img
 
@@ -260,11 +338,11 @@ def _load(img: Image.Image) -> None:
 
 def _upright(img: Image.Image) -> Image.Image:
     """Apply the EXIF orientation, since the EXIF itself is about to be dropped."""
-    try:
-        return ImageOps.exif_transpose(img)
-    except _PARSE_ERRORS:
-        # Broken metadata is no reason to refuse evidence; we discard it anyway.
-        return img
+    # Broken metadata is no reason to refuse evidence; we discard it anyway.
+    with suppress(*_PARSE_ERRORS):
+        # In place: an upright picture is not copied, a turned one only while turning.
+        ImageOps.exif_transpose(img, in_place=True)
+    return img
 
 
 def _has_alpha(img: Image.Image) -> bool:
@@ -329,10 +407,11 @@ def _flatten_rgb(img: Image.Image) -> Image.Image:
 
 
 def _pdq(img: Image.Image) -> tuple[str, int]:
-    rgb = _flatten_rgb(img)
-    factor = max(rgb.size) // _PDQ_WORKING_SIDE
-    if factor > 1:
-        rgb = rgb.reduce(factor)
+    # Shrink before flattening, so flattening a large transparent picture copies
+    # megabytes rather than a full-size image twice.
+    factor = max(img.size) // _PDQ_WORKING_SIDE
+    small = img.reduce(factor) if factor > 1 else img
+    rgb = _flatten_rgb(small)
     bits, quality = pdqhash.compute(np.ascontiguousarray(np.asarray(rgb)))
     # pdqhash returns the most significant bit first, so packing the bits gives
     # the canonical hex form other PDQ implementations print.
@@ -342,14 +421,25 @@ def _pdq(img: Image.Image) -> tuple[str, int]:
 
 def _preview_source(data: bytes, side: int) -> Image.Image:
     """Decode a sanitised image into an opaque RGB copy no larger than side x side."""
-    with _bomb_guard():
-        img = _open_checked(data, max_pixels=40_000_000, max_side=12_000)
+    with warnings.catch_warnings():
+        # Images stored before MAX_PIXELS was lowered may exceed it: our own check
+        # below is the limit here, and Pillow's error still stops anything larger.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        img = _open_checked(data, max_pixels=_STORED_MAX_PIXELS, max_side=12_000, bomb_ratio=False)
+    with _DECODE_BUDGET.reserve(img.width * img.height), warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             if img.format in {"JPEG", "MPO"}:
                 # Let libjpeg decode at a reduced scale: faster and far less memory.
                 img.draft("RGB", (side, side))
             _load(img)
-            small = _pixels_only(_flatten_rgb(_upright(img)))
+            _upright(img)
+            factor = max(img.size) // side
+            reduced = img.reduce(factor) if factor > 1 else img
+            try:
+                small = _pixels_only(_flatten_rgb(reduced))
+            finally:
+                reduced.close()
         finally:
             img.close()
     small.thumbnail((side, side), Image.Resampling.LANCZOS)

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from redis import Redis
 from rq import Queue
-from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.exceptions import DeserializationError, InvalidJobOperation, NoSuchJobError
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from casework.audit.services import SYSTEM_CHAIN, record_event
 from casework.jobs import QUEUES
 from casework.notifications.email import retry_failed
 from casework.notifications.models import EmailState, OutgoingEmail
+from casework.ops.job_owners import organisation_of
 
 
 class OpsError(Exception):
@@ -48,14 +49,20 @@ def _last_line(exc_info: str | None) -> str:
     return (lines[-1] if lines else "")[:300]
 
 
-def failed_jobs(connection: Redis, limit: int = 200) -> list[FailedJob]:
-    """Jobs that failed after their retries, newest first, with the error they ended on."""
+def failed_jobs(
+    session: Session, connection: Redis, organisation_id: int, limit: int = 200
+) -> list[FailedJob]:
+    """The organisation's jobs that failed after their retries, newest first, with their error.
+
+    A job's traceback can name another organisation's rows, so only jobs working for
+    this organisation are listed (see casework.ops.job_owners).
+    """
     found: list[FailedJob] = []
     for name in QUEUES:
         registry = FailedJobRegistry(queue=Queue(name, connection=connection))
         ids = registry.get_job_ids(0, limit - 1)
         for job in Job.fetch_many(ids, connection=connection):
-            if job is None:
+            if job is None or not _belongs_to(session, job, organisation_id):
                 continue
             found.append(
                 FailedJob(
@@ -70,24 +77,42 @@ def failed_jobs(connection: Redis, limit: int = 200) -> list[FailedJob]:
     return found[:limit]
 
 
-def retry_job(session: Session, connection: Redis, job_id: str, actor: Actor) -> str:
-    """Put a failed job back on its queue. Writes the audit event; the caller commits."""
+def _belongs_to(session: Session, job: Job, organisation_id: int) -> bool:
+    try:
+        func_name, args = job.func_name, job.args
+    except DeserializationError:
+        return False
+    return organisation_of(session, func_name, args) == organisation_id
+
+
+def retry_job(
+    session: Session, connection: Redis, job_id: str, actor: Actor, organisation_id: int
+) -> str:
+    """Put the organisation's failed job back on its queue. Writes the audit event; the caller
+    commits. Another organisation's job is refused exactly as a job that does not exist."""
     for name in QUEUES:
         registry = FailedJobRegistry(queue=Queue(name, connection=connection))
-        if job_id in registry.get_job_ids():
-            try:
-                registry.requeue(job_id)
-            except (NoSuchJobError, InvalidJobOperation) as exc:
-                raise OpsError(f"job {job_id} can no longer be retried") from exc
-            record_event(
-                session,
-                "job.retried",
-                actor,
-                chain_id=SYSTEM_CHAIN,
-                object_type="job",
-                details={"job": job_id[:64], "queue": name},
-            )
-            return name
+        if job_id not in registry.get_job_ids():
+            continue
+        try:
+            job = Job.fetch(job_id, connection=connection)
+        except NoSuchJobError as exc:
+            raise OpsError(f"job {job_id} can no longer be retried") from exc
+        if not _belongs_to(session, job, organisation_id):
+            break
+        try:
+            registry.requeue(job_id)
+        except (NoSuchJobError, InvalidJobOperation) as exc:
+            raise OpsError(f"job {job_id} can no longer be retried") from exc
+        record_event(
+            session,
+            "job.retried",
+            actor,
+            chain_id=SYSTEM_CHAIN,
+            object_type="job",
+            details={"job": job_id[:64], "queue": name},
+        )
+        return name
     raise OpsError(f"no failed job {job_id}")
 
 

@@ -42,7 +42,8 @@ def health() -> str:
 @roles_required(Role.ADMIN)
 def failed_jobs() -> str:
     try:
-        jobs, reachable = services.failed_jobs(redis_connection()), True
+        jobs = services.failed_jobs(db.session, redis_connection(), current_staff().organisation_id)
+        reachable = True
     except (RedisError, OSError):
         jobs, reachable = [], False
     return render_template("ops/failed_jobs.html", jobs=jobs, reachable=reachable)
@@ -52,7 +53,13 @@ def failed_jobs() -> str:
 @roles_required(Role.ADMIN)
 def retry_job(job_id: str) -> BaseResponse:
     try:
-        queue = services.retry_job(db.session, redis_connection(), job_id, current_actor())
+        queue = services.retry_job(
+            db.session,
+            redis_connection(),
+            job_id,
+            current_actor(),
+            current_staff().organisation_id,
+        )
     except services.OpsError:
         db.session.rollback()
         flash(_("That job is no longer waiting for a retry."), "error")

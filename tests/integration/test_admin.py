@@ -285,3 +285,42 @@ def test_admin_sign_in_with_totp_reaches_the_admin_pages(app: Flask, client: Fla
     assert client.get("/staff/admin/").status_code == 302
     client.post("/staff/sign-in/code", data={"code": totp.code_at(secret, utcnow())})
     assert client.get("/staff/admin/").status_code == 200
+
+
+def test_inviting_another_organisations_staff_answers_as_for_a_new_address(app: Flask) -> None:
+    """An invitation must not tell an admin who works at another organisation."""
+    from casework.notifications.models import OutgoingEmail
+
+    org, elsewhere = factories.org(), factories.org(name="Other Shelter")
+    admin = factories.user(org, Role.ADMIN)
+    staff_elsewhere = factories.user(elsewhere, Role.LAWYER, name="Their Lawyer")
+    db.session.commit()
+    client = _admin_client(app, admin)
+
+    def invite(email: str) -> tuple[int, str, str]:
+        response = client.post(
+            "/staff/admin/users/invite",
+            data={"email": email, "name": "Sam Person", "role": "lawyer", "locale": "en"},
+        )
+        page = client.get(response.headers["Location"]).get_data(as_text=True)
+        flashed = page[page.index('class="flash') :][:300]
+        return response.status_code, response.headers["Location"], flashed
+
+    assert invite(staff_elsewhere.email) == invite("brand.new@example.org")
+    # Nothing changed for the person elsewhere, and no account was made for them here.
+    person = _reload(staff_elsewhere.id)
+    assert (person.organisation_id, person.name, person.role) == (
+        elsewhere.id,
+        "Their Lawyer",
+        Role.LAWYER,
+    )
+    assert db.session.scalars(select(User.email).where(User.organisation_id == org.id)).all() == [
+        admin.email,
+        "brand.new@example.org",
+    ]
+    # They are told, in an email that belongs to their own organisation.
+    (told,) = db.session.scalars(
+        select(OutgoingEmail).where(OutgoingEmail.recipient == staff_elsewhere.email)
+    ).all()
+    assert told.organisation_id == elsewhere.id
+    assert "already has an account" in told.body

@@ -408,3 +408,18 @@ def test_the_overview_draws_accessible_charts_with_tables(desk: dict[str, Any]) 
     assert "<table>" in page and "<script" not in page and "style=" not in page
     assert "6.0 h" in page  # the median from report to first notice
     assert "<td>US</td><td>1</td>" in page  # one overdue notice
+
+
+def test_an_unknown_route_in_the_bulk_letter_action_is_a_form_error(
+    app: Flask, desk: dict[str, Any]
+) -> None:
+    client = desk["client"]
+    app.config["JOBS_SYNC"] = True
+    response = client.post(
+        "/staff/cases/bulk",
+        data={"case_ids": [str(desk["case"].id)], "action": "letter", "route_key": "no.such.route"},
+    )
+    assert response.status_code == 302
+    queue = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Letter route: There is no legal route no.such.route in the registry." in queue
+    assert db.session.scalars(select(Letter)).all() == []

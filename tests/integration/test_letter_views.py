@@ -397,3 +397,30 @@ def test_the_bundle_holds_decrypted_exhibits_only_for_a_lawyer(
         assert len(originals) == (len(case.items) if decrypted else 0)
     events = _events("bundle.exported")
     assert [e.details["decrypted"] for e in events] == [True, False]
+
+
+def test_letters_previews_bundles_and_evidence_images_are_never_stored_by_a_cache(
+    app: Flask, client: FlaskClient, setting: dict[str, Any]
+) -> None:
+    """`no-cache` still lets a browser or proxy keep the file on disk; case files need no-store."""
+    case, letter = setting["case"], setting["letter"]
+    image = factories.evidence(case, item=case.items[0])
+    db.session.commit()
+    sign_in(client, setting["lawyer"])
+    responses = {
+        method + " " + url: client.open(url, method=method)
+        for method, url in _urls(app, setting)
+        if method == "GET"
+    }
+    responses["bundle"] = client.post(f"/staff/letters/cases/{case.id}/bundle")
+    for variant in ("blurred", "clear"):
+        url = f"/staff/cases/{case.id}/evidence/{image.id}/{variant}.jpg"
+        responses[url] = client.get(url)
+    served = {name: r for name, r in responses.items() if r.status_code == 200}
+    files = {name: r.mimetype for name, r in served.items() if r.mimetype != "text/html"}
+    assert set(files.values()) == {"application/pdf", "image/png", "application/zip", "image/jpeg"}
+    assert any(f"/{letter.id}/page-1.png" in name for name in files)
+    for name, response in served.items():
+        directives = {d.strip() for d in response.headers["Cache-Control"].split(",")}
+        assert {"no-store", "private"} <= directives, name
+        assert "no-cache" not in directives and "public" not in directives, name

@@ -11,6 +11,7 @@ from flask import Flask, g
 from flask.testing import FlaskClient
 from redis import Redis
 from rq import Queue
+from rq.job import Job
 from rq.registry import FailedJobRegistry
 
 from casework.accounts.models import Role
@@ -21,7 +22,8 @@ from casework.notifications.models import EmailState, OutgoingEmail
 from casework.notifications.services import queue_email
 from tests import factories
 from tests.deadline_factories import quick_deadline, sent_notice, staffed_case
-from tests.worker_process import run_worker
+from tests.smtp_server import smtp_server
+from tests.worker_process import run_worker, worker_env
 
 OPS_PAGES = ("/staff/ops/", "/staff/ops/failed-jobs", "/staff/ops/outbox", "/staff/ops/compliance")
 
@@ -113,31 +115,75 @@ def test_outbox_page_shows_failed_emails_masked_and_retries_them(
     assert "not waiting for a retry" in again.get_data(as_text=True)
 
 
+def _failed_email_job(app: Flask, redis: Redis, organisation_id: int) -> str:
+    """An organisation's email whose delivery job fails in a real worker (no SMTP server)."""
+    from casework.notifications.jobs import deliver_email
+
+    email = queue_email(
+        db.session,
+        recipient="caseworker@org.example",
+        subject="Deadline missed",
+        body="x",
+        organisation_id=organisation_id,
+    )
+    db.session.commit()
+    queue = Queue("notifications", connection=redis)
+    job = queue.enqueue(deliver_email, email.id)
+    run_worker(app, "--no-sweep")
+    assert FailedJobRegistry(queue=queue).get_job_ids() == [job.id]
+    return job.id
+
+
 @pytest.mark.redis
 def test_a_job_that_keeps_failing_is_shown_with_its_error_and_can_be_retried(
     app: Flask, client: FlaskClient, redis: Redis
 ) -> None:
-    from tests.jobs_for_tests import fails_until_fixed
+    org = factories.org()
+    job_id = _failed_email_job(app, redis, org.id)
 
-    queue = Queue("default", connection=redis)
-    job = queue.enqueue(fails_until_fixed, "casework-test:fixed")
-    run_worker(app, "--no-sweep")
-    assert FailedJobRegistry(queue=queue).get_job_ids() == [job.id]
+    _admin(client, org.id)
+    page = client.get("/staff/ops/failed-jobs").get_data(as_text=True)
+    assert "casework.notifications.jobs.deliver_email" in page
+    assert "DeliveryFailed" in page
+
+    response = client.post(f"/staff/ops/failed-jobs/{job_id}/retry")
+    assert response.status_code == 302
+    queue = Queue("notifications", connection=redis)
+    assert FailedJobRegistry(queue=queue).count == 0
+    assert queue.job_ids == [job_id]
+    with smtp_server() as (inbox, port):
+        run_worker(app, "--no-sweep", env=worker_env(app, MAIL_PORT=port))
+        assert len(inbox.message_ids()) == 1
+    assert Job.fetch(job_id, connection=redis).get_status() == "finished"
+
+
+@pytest.mark.redis
+def test_an_admin_neither_sees_nor_retries_another_organisations_failed_job(
+    app: Flask, client: FlaskClient, redis: Redis
+) -> None:
+    theirs = factories.org()
+    job_id = _failed_email_job(app, redis, theirs.id)
+    queue = Queue("notifications", connection=redis)
 
     _admin(client)
     page = client.get("/staff/ops/failed-jobs").get_data(as_text=True)
-    assert "tests.jobs_for_tests.fails_until_fixed" in page
-    assert "RuntimeError: upstream refused the request (test failure)" in page
+    assert job_id not in page and "deliver_email" not in page
+    assert "No failed jobs." in page
+    refused = client.post(f"/staff/ops/failed-jobs/{job_id}/retry", follow_redirects=True)
+    unknown = client.post("/staff/ops/failed-jobs/no-such-job/retry", follow_redirects=True)
+    # Answered exactly as for a job that does not exist, and nothing is put back.
+    assert refused.status_code == unknown.status_code == 200
+    assert "no longer waiting for a retry" in refused.get_data(as_text=True)
+    assert FailedJobRegistry(queue=queue).get_job_ids() == [job_id]
+    assert queue.job_ids == []
+    # A job nobody's organisation owns (the sweep, a test job) is not an admin's either.
+    from tests.jobs_for_tests import fails_until_fixed
 
-    response = client.post(f"/staff/ops/failed-jobs/{job.id}/retry")
-    assert response.status_code == 302
-    assert FailedJobRegistry(queue=queue).count == 0
-    assert queue.job_ids == [job.id]
-    redis.set("casework-test:fixed", "1")
+    default = Queue("default", connection=redis)
+    default.enqueue(fails_until_fixed, "casework-test:fixed")
     run_worker(app, "--no-sweep")
-    job.refresh()
-    assert job.get_status() == "finished"
-    assert job.return_value() == "fixed"
+    assert FailedJobRegistry(queue=default).count == 1
+    assert "fails_until_fixed" not in client.get("/staff/ops/failed-jobs").get_data(as_text=True)
 
 
 @pytest.mark.redis

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from redis import Redis
+from rq import Queue
+from rq.job import Job
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 
 from casework.accounts.models import Role, User
@@ -18,6 +26,7 @@ from casework.notifications.models import OutgoingEmail
 from casework.orm import utcnow
 from tests import factories
 from tests.factories import sign_in_with_password
+from tests.worker_process import run_worker
 
 NEW_PASSWORD = "a brand new passphrase here"
 
@@ -30,6 +39,21 @@ def _link_path(email: OutgoingEmail) -> str:
     match = re.search(r"https?://[^/\s]+(/staff/password/new/\S+)", email.body)
     assert match, email.body
     return match.group(1)
+
+
+@pytest.fixture(autouse=True)
+def jobs_in_the_request(app: Flask) -> None:
+    """The job that emails a reset link runs in the request, as a worker would run it."""
+    app.config["JOBS_SYNC"] = True
+
+
+@contextmanager
+def event_listening(target: Any, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    sa_event.listen(target, name, listener)
+    try:
+        yield
+    finally:
+        sa_event.remove(target, name, listener)
 
 
 def _actions() -> list[str]:
@@ -163,3 +187,40 @@ def test_an_invited_person_chooses_a_password_and_signs_in(app: Flask, client: F
     assert invite_events[0].actor_id == admin.id
     for event in invite_events:
         assert "new.person" not in str(event.details).lower()
+
+
+@pytest.mark.redis
+def test_a_known_and_an_unknown_address_cost_the_request_the_same_work(
+    app: Flask, client: FlaskClient, redis: Redis
+) -> None:
+    """The answer's timing must not tell whether an address has an account: the request
+    runs the same statements and queues the same job either way; only the worker, after
+    the answer has gone, finds out whether there is someone to email."""
+    app.config["JOBS_SYNC"] = False
+    org = factories.org()
+    worker = factories.user(org)
+    db.session.commit()
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    work: dict[str, tuple[list[str], list[str | None]]] = {}
+    queue = Queue("notifications", connection=redis)
+    for label, address in (("known", worker.email), ("unknown", "nobody@example.org")):
+        statements.clear()
+        queued_before = set(queue.job_ids)
+        with event_listening(db.engine, "before_cursor_execute", record):
+            response = client.post("/staff/password/forgotten", data={"email": address})
+        assert response.status_code == 200
+        jobs = [Job.fetch(i, connection=redis) for i in set(queue.job_ids) - queued_before]
+        work[label] = (list(statements), [job.func_name for job in jobs])
+        # The address itself is never handed to Redis.
+        assert all(address not in repr(job.args) for job in jobs)
+    assert work["known"] == work["unknown"]
+    assert work["known"][1] == ["casework.accounts.jobs.send_password_link_job"]
+    assert _emails() == []
+
+    run_worker(app, "--no-sweep")
+    db.session.expire_all()
+    assert [e.recipient for e in _emails()] == [worker.email]

@@ -158,7 +158,7 @@ def test_every_field_has_a_label_and_every_error_is_tied_to_its_field(
 
 def test_pages_are_never_cached(app: Flask, client: FlaskClient) -> None:
     for url in ["/report/", "/my-case/"]:
-        assert client.get(url).headers["Cache-Control"] == "no-store"
+        assert client.get(url).headers["Cache-Control"] == "no-store, private"
 
 
 def test_the_language_switch_turns_the_form_french(client: FlaskClient) -> None:

@@ -102,7 +102,7 @@ def test_static_files_errors_and_posts_carry_them_too(app: Flask, method: str, p
 
 
 def test_html_pages_are_never_cached(app: Flask) -> None:
-    assert app.test_client().get("/").headers["Cache-Control"] == "no-store"
+    assert app.test_client().get("/").headers["Cache-Control"] == "no-store, private"
 
 
 def test_hsts_only_over_https(app: Flask) -> None:

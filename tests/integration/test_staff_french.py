@@ -340,6 +340,7 @@ def _emails_to(address: str) -> list[OutgoingEmail]:
 def test_password_and_invitation_emails_follow_the_persons_language(
     app: Flask, client: FlaskClient
 ) -> None:
+    app.config["JOBS_SYNC"] = True  # the reset link's job runs in the request
     org = factories.org()
     admin = factories.user(org, Role.ADMIN)
     french_reader = factories.user(org, email="ines@asso.example", locale="fr")

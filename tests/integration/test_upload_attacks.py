@@ -29,6 +29,7 @@ from tests import factories
 from tests.hostile_files import (
     ZIP_MARKER,
     crafted_png,
+    flat_png,
     gif_zip_polyglot,
     html_behind_png_magic,
     jpeg_zip_polyglot,
@@ -47,6 +48,8 @@ DAMAGED = "This picture seems to be damaged or incomplete"
 HOSTILE = [
     pytest.param("bomb.png", crafted_png(30_000, 30_000), SAFELY, id="bomb-900-megapixels"),
     pytest.param("quiet.png", crafted_png(7_000, 7_000), SAFELY, id="bomb-49-megapixels"),
+    pytest.param("black.png", flat_png(6_320, 6_320), SAFELY, id="116-kb-of-40-megapixels"),
+    pytest.param("flat.png", flat_png(4_470, 4_470), SAFELY, id="58-kb-of-20-megapixels"),
     pytest.param("strip.png", crafted_png(20_000, 2), TOO_LARGE, id="20000-pixels-wide"),
     pytest.param("gifar.gif", gif_zip_polyglot(), NOT_ACCEPTED, id="gif-and-zip"),
     pytest.param("scan.jpg", pdf_jpeg_polyglot(), NOT_A_PICTURE, id="pdf-carrying-a-jpeg"),

@@ -1,0 +1,97 @@
+"""Which organisation a background job works for, read from the ids it was given.
+
+Jobs take row ids; each kind of job names the row that says whose work it is. A job
+of a kind not listed here (the sweep, anything platform-wide) belongs to no
+organisation, so no organisation's admin sees or retries it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from casework.accounts.models import User
+from casework.cases.models import Case
+from casework.deadlines.models import Deadline, Escalation, Reminder
+from casework.notices.models import Notice
+from casework.notifications.models import OutgoingEmail
+
+OwnerOf = Callable[[Session, Sequence[Any]], int | None]
+
+
+def _email(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(select(OutgoingEmail.organisation_id).where(OutgoingEmail.id == args[0]))
+
+
+def _user(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(select(User.organisation_id).where(User.id == args[0]))
+
+
+def _case(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(select(Case.organisation_id).where(Case.id == args[0]))
+
+
+def _cases(session: Session, args: Sequence[Any]) -> int | None:
+    owners = set(session.scalars(select(Case.organisation_id).where(Case.id.in_(list(args[0])))))
+    # A batch is one organisation's by construction; anything else is no one's.
+    return owners.pop() if len(owners) == 1 else None
+
+
+def _notice(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(
+        select(Case.organisation_id)
+        .join(Notice, Notice.case_id == Case.id)
+        .where(Notice.id == args[0])
+    )
+
+
+def _deadline(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(
+        select(Case.organisation_id)
+        .join(Deadline, Deadline.case_id == Case.id)
+        .where(Deadline.id == args[0])
+    )
+
+
+def _reminder(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(
+        select(Case.organisation_id)
+        .join(Deadline, Deadline.case_id == Case.id)
+        .join(Reminder, Reminder.deadline_id == Deadline.id)
+        .where(Reminder.id == args[0])
+    )
+
+
+def _escalation(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(
+        select(Case.organisation_id)
+        .join(Escalation, Escalation.case_id == Case.id)
+        .where(Escalation.id == args[0])
+    )
+
+
+# RQ's name for each job function (module and name) -> how to find its organisation.
+OWNERS: dict[str, OwnerOf] = {
+    "casework.notifications.jobs.deliver_email": _email,
+    "casework.accounts.jobs.send_password_link_job": _user,
+    "casework.notices.jobs.generate_letter_job": _case,
+    "casework.notices.jobs.generate_letters_job": _cases,
+    "casework.deadlines.jobs.handle_deadline": _deadline,
+    "casework.deadlines.jobs.send_reminder": _reminder,
+    "casework.deadlines.jobs.check_removals": _notice,
+    "casework.deadlines.jobs.draft_escalation_letter": _escalation,
+}
+
+
+def organisation_of(session: Session, func_name: str | None, args: Sequence[Any]) -> int | None:
+    """The organisation the job works for, or None when it is no single organisation's."""
+    owner = OWNERS.get(func_name or "")
+    if owner is None or not args:
+        return None
+    try:
+        return owner(session, args)
+    except (TypeError, ValueError):
+        return None  # arguments of an unexpected shape: no one's
