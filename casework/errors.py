@@ -21,6 +21,7 @@ PAGES = {
     403: "errors/403.html",
     404: "errors/404.html",
     405: "errors/405.html",
+    410: "errors/410.html",
     413: "errors/413.html",
     429: "errors/429.html",
     500: "errors/500.html",
@@ -80,7 +81,7 @@ def _server_error(error: InternalServerError) -> Response:
 
 
 def init_error_pages(app: Flask) -> None:
-    for code in (400, 403, 404, 405, 413):
+    for code in (400, 403, 404, 405, 410, 413):
         app.register_error_handler(code, _http_error)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(SecurityError, _untrusted_host)

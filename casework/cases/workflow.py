@@ -17,6 +17,7 @@ from casework.audit.services import NewEvent, record_event, record_events
 from casework.cases.models import Case, CaseStatus, ContentCategory, MinorStatus, Priority
 from casework.cases.readiness import refresh_legal_ready
 from casework.evidence.models import EvidenceFile
+from casework.notices.models import Letter
 from casework.orm import utcnow
 
 S = CaseStatus
@@ -187,10 +188,11 @@ def find_minor(
 
     The case becomes a minor's case (urgent, every post classified "minor"), and every
     stored image of it is destroyed: its row keeps the SHA-256 and PDQ, loses its
-    storage key, and records when. The same content stored for another case goes too,
-    since it is the same image of a child. The audit trail records what was destroyed
-    as counts and hashes only. No image is accepted or decrypted for the case again
-    (see images_allowed).
+    storage key, and records when. Each letter whose PDF printed one (or annexes a letter
+    that did) is emptied the same way, its row and SHA-256 kept. The same content stored
+    for another case goes too, since it is the same image of a child. The audit trail
+    records what was destroyed as counts and hashes only. No image is accepted or
+    decrypted for the case again (see images_allowed).
 
     The caller commits, then deletes the returned storage keys (delete_files): a
     failed commit must not leave rows whose files are gone. Returns [] and records
@@ -229,6 +231,10 @@ def find_minor(
     for row in (*stored, *elsewhere):
         row.storage_key = None
         row.destroyed_at = moment
+    letters = letters_with_images(session, case.id)
+    for letter in letters:
+        letter.pdf = b""
+        letter.destroyed_at = moment
     session.flush()
     record_event(
         session,
@@ -244,6 +250,8 @@ def find_minor(
             "posts_reclassified": len(relabelled),
             "destroyed_files": len(stored),
             "files": _hashes(stored),
+            "destroyed_letters": len(letters),
+            "letters": [{"letter_id": x.id, "sha256": x.sha256} for x in letters],
         },
     )
     by_case: dict[int, list[EvidenceFile]] = {}
@@ -266,6 +274,24 @@ def find_minor(
             },
         )
     return keys
+
+
+def letters_with_images(session: Session, case_id: int) -> list[Letter]:
+    """The case's letters whose PDF holds a screenshot (an exhibit printed blurred or
+    clear) or annexes an earlier letter that does, oldest first, not yet destroyed."""
+    holding: list[Letter] = []
+    held_ids: set[int] = set()
+    for letter in session.scalars(
+        select(Letter).where(Letter.case_id == case_id).order_by(Letter.id)
+    ):
+        snapshot = letter.data_snapshot or {}
+        printed = any(exhibit.get("image") for exhibit in snapshot.get("exhibits") or [])
+        annexed = ((snapshot.get("related") or {}).get("letter") or {}).get("id")
+        if printed or annexed in held_ids:
+            held_ids.add(letter.id)
+            if letter.destroyed_at is None:
+                holding.append(letter)
+    return holding
 
 
 def _hashes(rows: list[EvidenceFile]) -> list[dict[str, object]]:

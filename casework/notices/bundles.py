@@ -151,7 +151,7 @@ def build_bundle(
         select(Letter).where(Letter.case_id == case.id).order_by(Letter.route_key, Letter.version)
     ).all()
     for letter in letters:
-        if _sha256(letter.pdf) != letter.sha256:
+        if letter.destroyed_at is None and _sha256(letter.pdf) != letter.sha256:
             raise BundleError(
                 f"letter {letter.route_key} v{letter.version} no longer matches its SHA-256"
             )
@@ -215,11 +215,15 @@ def build_bundle(
     ]
     letter_entries = []
     for letter in letters:
-        path = f"letters/{letter.route_key}/v{letter.version}.pdf"
-        files[path] = letter.pdf
+        # A letter that printed images of a person later found to be a minor is listed
+        # with its hash and when it was destroyed, without a file.
+        path = None if letter.destroyed_at else f"letters/{letter.route_key}/v{letter.version}.pdf"
+        if path is not None:
+            files[path] = letter.pdf
         letter_entries.append(
             {
                 "path": path,
+                "destroyed_at": _iso(letter.destroyed_at),
                 "route": letter.route_key,
                 "version": letter.version,
                 "sha256": letter.sha256,
@@ -327,7 +331,8 @@ def _check_manifest(
         report.problems.append(f"{MANIFEST_JSON}: missing or not valid JSON")
         return
     for letter in manifest.get("letters", []):
-        yield letter["path"], letter["sha256"]
+        if letter.get("path"):
+            yield letter["path"], letter["sha256"]
     for exhibit in manifest.get("exhibits", []):
         if exhibit.get("exhibit"):
             # Content addressing: an original exhibit's name and record are its SHA-256.

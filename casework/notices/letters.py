@@ -202,6 +202,13 @@ def _sent_pdf(related: Notice | None) -> bytes | None:
     if related is None or related.sent_letter is None:
         return None
     sent = related.sent_letter
+    if sent.destroyed_at is not None:
+        raise LetterError(
+            _(
+                "The letter sent for the earlier notice held images of a minor and was "
+                "destroyed: it cannot be annexed."
+            )
+        )
     if hashlib.sha256(sent.pdf).hexdigest() != sent.sha256:
         raise LetterError(
             _("The letter sent for the earlier notice no longer matches its SHA-256.")

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    inspect,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -135,6 +136,9 @@ class Letter(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     # Holds a placeholder or lacks a required element: watermarked, never recorded as sent.
     draft: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    # Set when the letter's PDF held images of a person then found to be a minor: the PDF
+    # is emptied, the row (its SHA-256, snapshot and history) stays.
+    destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -145,5 +149,13 @@ class Letter(Base):
 
 @event.listens_for(Letter, "before_update")
 def _letter_versions_are_immutable(_mapper: Any, _connection: Any, letter: Letter) -> None:
-    """A stored letter is evidence of what was sent: regenerating adds a version instead."""
+    """A stored letter is evidence of what was sent: regenerating adds a version instead.
+
+    The one change allowed is its destruction, when it printed images of a person found
+    to be a minor: the PDF emptied and the time recorded, everything else kept.
+    """
+    state = inspect(letter)
+    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+    if changed <= {"pdf", "destroyed_at"} and letter.pdf == b"" and letter.destroyed_at:
+        return
     raise ValueError(f"letter {letter.id} is immutable; generate a new version instead")

@@ -171,7 +171,7 @@ def letter(letter_id: int) -> str:
         case=row.case,
         route=route,
         snapshot=snapshot,
-        pages=len(PdfReader(io.BytesIO(row.pdf)).pages),
+        pages=0 if row.destroyed_at else len(PdfReader(io.BytesIO(row.pdf)).pages),
         missing=[ELEMENT_LABELS.get(code, code) for code in snapshot.get("missing", [])],
         unverified=snapshot.get("route", {}).get("unverified_facts", []),
         form=GenerateLetterForm(),
@@ -179,6 +179,8 @@ def letter(letter_id: int) -> str:
 
 
 def _pdf_response(row: Letter, *, inline: bool) -> Response:
+    if row.destroyed_at is not None:
+        abort(410)
     record_download(db.session, row, current_actor(), inline=inline)
     db.session.commit()
     response = send_file(
@@ -212,6 +214,8 @@ def inline(letter_id: int) -> Response:
 @roles_required(*STAFF)
 def preview(letter_id: int, page: int) -> Response:
     row: Letter = _scoped(Letter, letter_id)
+    if row.destroyed_at is not None:
+        abort(410)
     data = page_image(row.pdf, page, dpi=PREVIEW_DPI)
     if data is None:
         abort(404)

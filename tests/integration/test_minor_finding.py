@@ -274,3 +274,53 @@ def test_the_same_image_stored_for_another_case_is_destroyed_too(
     assert event.details["files"] == [
         {"evidence_id": gone.id, "sha256": gone.sha256, "pdq": gone.pdq}
     ]
+
+
+def test_a_letter_that_printed_the_screenshots_is_destroyed_with_them(
+    app: Flask, reported: Confirmation
+) -> None:
+    from casework.actors import SYSTEM
+    from casework.notices.letters import create_letter
+    from casework.notices.models import Letter
+
+    case = _case()
+    for row in _files(case.id):
+        # Staff attached the screenshots to the first post.
+        row.item_id = case.items[0].id
+    with_images = create_letter(
+        db.session, case=case, route_key="us.tida.removal", actor=SYSTEM, include_screenshots=True
+    )
+    without = create_letter(db.session, case=case, route_key="us.tida.removal", actor=SYSTEM)
+    db.session.commit()
+    printed, plain = with_images.id, without.id
+    assert any(e["image"] for e in with_images.data_snapshot["exhibits"])
+    hashes = {printed: with_images.sha256, plain: without.sha256}
+    lawyer = _staff(app, Role.LAWYER)
+    assert lawyer.get(f"/staff/letters/{printed}/download").status_code == 200
+
+    _classify_first_post_as_minor(_staff(app), case)
+
+    db.session.expire_all()
+    destroyed = db.session.get_one(Letter, printed)
+    assert destroyed.pdf == b"" and destroyed.destroyed_at is not None
+    assert destroyed.sha256 == hashes[printed]
+    kept = db.session.get_one(Letter, plain)
+    assert kept.destroyed_at is None and kept.pdf.startswith(b"%PDF")
+    details = _destruction_event(case).details
+    assert details["destroyed_letters"] == 1
+    assert details["letters"] == [{"letter_id": printed, "sha256": hashes[printed]}]
+    for url in (
+        f"/staff/letters/{printed}/download",
+        f"/staff/letters/{printed}/view.pdf",
+        f"/staff/letters/{printed}/page-1.png",
+    ):
+        assert lawyer.get(url).status_code == 410, url
+    assert "its PDF was destroyed" in page_text(lawyer.get(f"/staff/letters/{printed}"))
+    response = lawyer.post(f"/staff/letters/cases/{case.id}/bundle")
+    assert response.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
+        names = bundle.namelist()
+        manifest = bundle.read("manifest.json").decode()
+    letter_files = [name for name in names if name.startswith("letters/")]
+    assert len(letter_files) == 1
+    assert hashes[printed] in manifest and hashes[plain] in manifest
