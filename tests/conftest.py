@@ -214,6 +214,12 @@ def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def jobs_in_the_request(app: Flask) -> None:
+    """Jobs run in the request that enqueues them (a reset link's email), as a worker would."""
+    app.config["JOBS_SYNC"] = True
+
+
+@pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
 

@@ -63,6 +63,7 @@ def _only_links_to(body: str, base: str) -> None:
 
 
 @pytest.mark.parametrize("base_url_env", [None, PUBLIC])
+@pytest.mark.usefixtures("jobs_in_the_request")
 def test_a_forwarded_host_does_not_choose_where_a_reset_link_points(
     app: Flask, client: FlaskClient, base_url_env: str | None
 ) -> None:
@@ -78,6 +79,7 @@ def test_a_forwarded_host_does_not_choose_where_a_reset_link_points(
     _only_links_to(email.body, base_url_env or DEVELOPMENT_BASE_URL)
 
 
+@pytest.mark.usefixtures("jobs_in_the_request")
 def test_a_trusted_but_different_host_does_not_choose_the_link_either(
     app: Flask, client: FlaskClient
 ) -> None:
@@ -95,6 +97,7 @@ def test_a_trusted_but_different_host_does_not_choose_the_link_either(
 
 
 @pytest.mark.parametrize("base_url_env", [PUBLIC])
+@pytest.mark.usefixtures("jobs_in_the_request")
 def test_a_forged_host_is_refused_before_anything_is_sent(app: Flask, client: FlaskClient) -> None:
     worker = factories.user(factories.org())
     db.session.commit()

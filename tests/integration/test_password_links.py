@@ -30,6 +30,8 @@ from tests.worker_process import run_worker
 
 NEW_PASSWORD = "a brand new passphrase here"
 
+pytestmark = pytest.mark.usefixtures("jobs_in_the_request")
+
 
 def _emails() -> list[OutgoingEmail]:
     return list(db.session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)))
@@ -39,12 +41,6 @@ def _link_path(email: OutgoingEmail) -> str:
     match = re.search(r"https?://[^/\s]+(/staff/password/new/\S+)", email.body)
     assert match, email.body
     return match.group(1)
-
-
-@pytest.fixture(autouse=True)
-def jobs_in_the_request(app: Flask) -> None:
-    """The job that emails a reset link runs in the request, as a worker would run it."""
-    app.config["JOBS_SYNC"] = True
 
 
 @contextmanager
