@@ -197,6 +197,9 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
 
     page.get_by_label("Why the content is illegal, or supporting information").fill(EXPLANATION)
     page.get_by_label(BONA_FIDE).check()
+    # She signs it: a letter without a signature is a draft and cannot be sent.
+    page.get_by_label("Typed signature: the full name of the person signing").fill(CASEWORKER)
+    page.get_by_label("Their authorised representative").check()
     page.get_by_role("button", name="Save", exact=True).click()
     page.wait_for_url(re.compile(r"/staff/letters/notices/\d+$"))
     assert page.locator("p.complete").inner_text().startswith("Complete:")

@@ -27,17 +27,21 @@ from flask import Flask
 from sqlalchemy import select
 
 from casework.accounts.models import Role, User
+from casework.actors import Actor
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseStatus
 from casework.deadlines.models import Deadline, DeadlineState, Escalation
 from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.jobs import redis_connection
+from casework.notices.letters import create_letter
 from casework.notices.models import Letter
+from casework.notices.registry import default_registry
+from casework.notices.services import record_sent
 from tests import factories
-from tests.deadline_factories import TIDA, sent_notice
+from tests.deadline_factories import TIDA
 from tests.e2e.conftest import LiveServer
 from tests.e2e.journeys import database, screen, set_up_two_step, sign_in_staff
-from tests.letter_cases import pdf_text
+from tests.letter_cases import complete_notice, pdf_text
 from tests.smtp_server import Inbox, smtp_server
 from tests.worker_process import REPO_ROOT, worker_env
 
@@ -84,10 +88,19 @@ def notice_sent_just_now(app: Flask) -> Seeded:
         organisation = factories.org(receives_public_reports=True)
         amina = factories.user(organisation, Role.CASEWORKER, name=CASEWORKER)
         claire = factories.user(organisation, Role.LAWYER, name=LAWYER)
-        case = factories.case(
-            organisation, status=CaseStatus.AWAITING_PLATFORM, assignee_id=amina.id
+        case = factories.case(organisation, status=CaseStatus.ACTION, assignee_id=amina.id)
+        # As she does on the notice screen: completes the notice, generates its letter and
+        # records that version as sent; the FTC complaint will annex it.
+        notice = complete_notice(case, default_registry().route(TIDA), amina)
+        actor = Actor.staff(amina.id, "caseworker")
+        now = datetime.now(UTC)
+        letter = create_letter(
+            session, case=case, route_key=TIDA, actor=actor, notice=notice, now=now
         )
-        notice = sent_notice(case, route_key=TIDA, received_at=datetime.now(UTC))
+        assert not letter.draft, letter.data_snapshot["missing"]
+        record_sent(
+            session, notice, channel="email", received_at=now, actor=actor, letter=letter, now=now
+        )
         session.commit()
         deadline = session.scalars(select(Deadline).where(Deadline.notice_id == notice.id)).one()
         # As recording a notice does once its transaction has committed.
