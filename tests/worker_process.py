@@ -37,13 +37,27 @@ def worker_env(app: Flask, **extra: Any) -> dict[str, str]:
 
 
 def run_worker(
-    app: Flask, *args: str, timeout: float = 90, env: dict[str, str] | None = None
+    app: Flask,
+    *args: str,
+    timeout: float = 90,
+    env: dict[str, str] | None = None,
+    clock_ahead: tuple[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """`python worker.py --burst ...` to completion; fails the test if it does not exit 0."""
+    """`python worker.py --burst ...` to completion; fails the test if it does not exit 0.
+
+    clock_ahead, (libfaketime's launcher, an offset such as "+49h"), runs the worker with
+    its wall clock moved; its monotonic time stays real so timeouts behave.
+    """
+    command = [sys.executable, "worker.py", "--burst", *args]
+    env = dict(env or worker_env(app))
+    if clock_ahead is not None:
+        faketime, offset = clock_ahead
+        command = [faketime, "-m", "-f", offset, *command]
+        env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
     result = subprocess.run(
-        [sys.executable, "worker.py", "--burst", *args],
+        command,
         cwd=REPO_ROOT,
-        env=env or worker_env(app),
+        env=env,
         capture_output=True,
         text=True,
         timeout=timeout,

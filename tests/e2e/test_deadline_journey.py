@@ -14,8 +14,6 @@ test reads the PDF's text.
 from __future__ import annotations
 
 import hashlib
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -43,7 +41,7 @@ from tests.e2e.conftest import LiveServer
 from tests.e2e.journeys import database, screen, set_up_two_step, sign_in_staff
 from tests.letter_cases import complete_notice, pdf_text
 from tests.smtp_server import Inbox, smtp_server
-from tests.worker_process import REPO_ROOT, worker_env
+from tests.worker_process import run_worker, worker_env
 
 pytestmark = pytest.mark.e2e
 
@@ -112,19 +110,7 @@ def notice_sent_just_now(app: Flask) -> Seeded:
 
 def run_worker_hours_later(app: Flask, faketime: str, smtp_port: int) -> str:
     env = worker_env(app, MAIL_SERVER="127.0.0.1", MAIL_PORT=smtp_port)
-    # The moved clock runs on; monotonic time stays real so timeouts behave.
-    env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
-    result = subprocess.run(
-        [faketime, "-m", "-f", WORKER_CLOCK_AHEAD, sys.executable, "worker.py", "--burst"],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stderr
+    return run_worker(app, env=env, clock_ahead=(faketime, WORKER_CLOCK_AHEAD), timeout=120).stderr
 
 
 def queue_references(page: Any, queue: str) -> set[str]:

@@ -10,8 +10,6 @@ then with its clock past the deadlines. No staff action is taken at any point.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 
 import pytest
@@ -26,7 +24,7 @@ from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.extensions import db
 from tests import fake_x as fx
 from tests.deadline_factories import quick_deadline, staffed_case
-from tests.worker_process import REPO_ROOT, worker_env
+from tests.worker_process import run_worker, worker_env
 
 pytestmark = pytest.mark.redis
 
@@ -51,22 +49,8 @@ def run_worker_at(app: Flask, fake: fx.FakeX, faketime: str, ahead: str | None) 
         # clock is moved (the limiter's spacing is tested in test_removal_checks.py).
         CASEWORK_REMOVAL_CHECK_HOST_INTERVAL="0",
     )
-    # The moved clock runs on; monotonic time stays real so timeouts behave.
-    env["FAKETIME_DONT_FAKE_MONOTONIC"] = "1"
-    command = [sys.executable, "worker.py", "--burst"]
-    if ahead is not None:
-        command = [faketime, "-m", "-f", ahead, *command]
-    result = subprocess.run(
-        command,
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stderr
+    clock = (faketime, ahead) if ahead is not None else None
+    return run_worker(app, env=env, clock_ahead=clock, timeout=120).stderr
 
 
 def _checks(case: Case) -> list[RemovalCheck]:
