@@ -27,16 +27,11 @@ STATUS_WORDS: Final[dict[str, tuple[LazyString, LazyString]]] = {
     ),
     "awaiting_platform": (
         _l("Waiting for the platform"),
-        _l(
-            "Notices have been sent. The law gives the platform a deadline, and we are watching it."
-        ),
+        _l("Notices have been sent. We are watching for the platform's answer."),
     ),
     "escalated": (
         _l("Escalated"),
-        _l(
-            "The platform did not act in time, so we have taken it to the authority that can make "
-            "it act."
-        ),
+        _l("The platform did not act in time. Your advocate is taking the next step."),
     ),
     "resolved": (
         _l("Resolved"),
