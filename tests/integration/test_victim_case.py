@@ -244,6 +244,17 @@ def test_the_waiting_status_does_not_claim_a_legal_deadline() -> None:
         assert "The law gives" not in explained and "authority" not in explained
 
 
+def test_the_keep_on_device_option_does_not_oversell_what_a_hash_finds(
+    app: Flask, reported: Confirmation
+) -> None:
+    """A SHA-256 matches identical files only: it does not let platforms find altered copies."""
+    browser = app.test_client()
+    sign_in(browser, reported.reference, reported.access_code)
+    html = page_text(browser.get("/my-case/case"))
+    assert "platforms use to find copies" not in html
+    assert "matches only an identical copy of the file, not a resized or edited one." in html
+
+
 def test_adding_links_keeps_bad_lines_out_and_skips_posts_already_there(
     app: Flask, reported: Confirmation
 ) -> None:
