@@ -449,9 +449,12 @@ def submit() -> Response | str | tuple[str, int]:
     )
 
 
-@bp.post("/discard")
-def discard() -> Response:
-    """Delete the draft on request, for people on a shared device."""
+@bp.route("/discard", methods=["GET", "POST"])
+def discard() -> Response | str:
+    """Delete the draft on request, for people on a shared device, once they confirm it."""
+    back = flow.BY_NAME.get(request.args.get("from", ""), flow.PAGES[0])
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        return render_template("intake/discard.html", back_url=url_for(back.endpoint))
     draft_id = session.pop(DRAFT_KEY, None)
     if isinstance(draft_id, str):
         _store().delete(draft_id)

@@ -402,10 +402,29 @@ def test_discarding_a_draft_deletes_it_from_the_server(
 ) -> None:
     fill_report(client, Answers(screenshots=[("a.png", photo(8, "PNG"))]))
     assert files_under(Path(app.config["DRAFT_DIR"]))
-    response = client.post("/report/discard")
+    response = client.post("/report/discard", data={"confirm": "yes"})
     assert response.headers["Location"].endswith("/report/")
     assert files_under(Path(app.config["DRAFT_DIR"])) == []
     assert client.get("/report/review").headers["Location"].endswith("/report/")
+
+
+def test_stopping_asks_first_and_deletes_nothing_until_confirmed(
+    app: Flask, client: FlaskClient, receiving_org: int
+) -> None:
+    fill_report(client, Answers())
+    where = page_text(client.get("/report/where"))
+    assert 'href="/report/discard?from=where"' in where
+    asked = page_text(client.get("/report/discard?from=where"))
+    assert "Delete what you entered?" in asked
+    assert 'href="/report/where"' in asked  # going back returns to the page left
+    assert 'name="confirm" value="yes"' in asked
+    # Without the confirmation (an old form, a stray click), nothing is deleted.
+    response = client.post("/report/discard")
+    assert response.status_code == 200 and "Delete what you entered?" in page_text(response)
+    assert files_under(Path(app.config["DRAFT_DIR"]))
+    assert client.get("/report/review").status_code == 200
+    # A page name that is not ours goes back to the start, never elsewhere.
+    assert 'href="/report/"' in page_text(client.get("/report/discard?from=//evil.example"))
 
 
 def test_the_form_and_the_email_are_in_french(client: FlaskClient, receiving_org: int) -> None:
@@ -422,7 +441,7 @@ def test_the_form_and_the_email_are_in_french(client: FlaskClient, receiving_org
     assert "Ligne 1" in page_text(response)
     assert "lien vers un profil" in page_text(response)
 
-    client.post("/report/discard")
+    client.post("/report/discard", data={"confirm": "yes"})
     fill_report(client, Answers(language="fr", country="FR"))
     confirmation_page = client.post("/report/submit", headers=headers)
     assert "Votre signalement a été envoyé" in page_text(confirmation_page)
