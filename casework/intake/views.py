@@ -132,18 +132,14 @@ def _country(draft: Draft | None) -> str | None:
 
 
 def _progress(draft: Draft | None, current: flow.Page) -> list[dict[str, Any]]:
+    pages = flow.steps(draft)
+    at = pages.index(current) if current in pages else 0
     steps = []
-    for number, title in enumerate(flow.STEP_TITLES, 1):
-        first = next(p for p in flow.PAGES if p.step == number)
-        state = "current" if number == current.step else "todo"
-        if number < current.step:
-            state = "done"
-        url = (
-            url_for(first.endpoint)
-            if state == "done" and flow.can_open(draft, first.name)
-            else None
-        )
-        steps.append({"number": number, "title": title, "state": state, "url": url})
+    for index, page in enumerate(pages):
+        state = "done" if index < at else "current" if index == at else "todo"
+        opens = state == "done" and flow.can_open(draft, page.name)
+        url = url_for(page.endpoint) if opens else None
+        steps.append({"number": index + 1, "title": page.title, "state": state, "url": url})
     return steps
 
 
@@ -156,8 +152,8 @@ def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: A
         form=form,
         errors=error_list(form) if form is not None else [],
         draft=draft,
-        steps=_progress(draft, page),
-        step_count=len(flow.STEP_TITLES),
+        steps=(steps := _progress(draft, page)),
+        step=next(step for step in steps if step["state"] == "current"),
         back_url=url_for(prev.endpoint) if (prev := flow.previous_page(draft, name)) else None,
         minor=flow.may_be_minor(draft),
         country=country,

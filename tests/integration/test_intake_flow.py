@@ -408,6 +408,19 @@ def test_discarding_a_draft_deletes_it_from_the_server(
     assert client.get("/report/review").headers["Location"].endswith("/report/")
 
 
+def test_each_page_has_its_own_step_number(client: FlaskClient, receiving_org: int) -> None:
+    fill_report(client, Answers())
+    shown = {
+        path: page_text(client.get(path)).split('class="step-count">', 1)[1].split("<", 1)[0]
+        for path in ("/report/posts", "/report/posts/details", "/report/screenshots")
+    }
+    assert shown == {
+        "/report/posts": "Step 3 of 8",
+        "/report/posts/details": "Step 4 of 8",
+        "/report/screenshots": "Step 5 of 8",
+    }
+
+
 def test_stopping_asks_first_and_deletes_nothing_until_confirmed(
     app: Flask, client: FlaskClient, receiving_org: int
 ) -> None:
