@@ -86,7 +86,7 @@ def test_coming_back_later_with_reference_and_code_opens_the_case(
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/my-case/case")
     html = page_text(browser.get("/my-case/case"))
-    assert f"Your case {reported.reference}" in html
+    assert f'Your case <span class="reference">{reported.reference}</span>' in html
     assert "Received" in html
     assert "You sent your report, with 2 posts." in html
     assert "1 image was added." in html
