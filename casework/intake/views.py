@@ -52,7 +52,7 @@ from casework.intake.limits import (
     intake_submit_limit,
     register_public_error_pages,
 )
-from casework.intake.minor_routes import ROUTES, routes_for
+from casework.intake.minor_routes import FOR_ADULTS, ROUTES, routes_for
 from casework.intake.services import IntakeError
 from casework.intake.templating import error_list
 from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE
@@ -440,6 +440,7 @@ def submit() -> Response | str | tuple[str, int]:
         minor=flow.may_be_minor(draft),
         routes=routes_for(case.country),
         all_routes=ROUTES,
+        adult_services=FOR_ADULTS,
         country=case.country,
         country_name=country_name,
     )

@@ -288,6 +288,31 @@ def test_a_minors_report_takes_links_only_is_urgent_and_shows_the_dedicated_rout
     assert db.session.scalar(select(OutgoingEmail)) is None
 
 
+@pytest.mark.parametrize("country", ["DE", "FR"])
+def test_a_minors_help_shows_for_the_chosen_country_without_a_click(
+    client: FlaskClient, receiving_org: int, country: str
+) -> None:
+    fill_report(client, Answers(minor="yes", country=country))
+    review = page_text(client.get("/report/review"))
+    panel = review.split('class="minor-panel"', 1)[1].split("</section>", 1)[0]
+    shown = panel.split("<details", 1)[0]  # what is visible before anything is opened
+    assert "Take It Down" in shown and "takeitdown.ncmec.org" in shown
+    if country == "FR":
+        assert "PHAROS" in shown and 'href="tel:3018"' in shown
+        assert 'href="https://www.pointdecontact.net"' in shown
+    assert "StopNCII" not in review
+
+
+def test_an_adults_confirmation_and_case_page_offer_stopncii(
+    client: FlaskClient, receiving_org: int
+) -> None:
+    fill_report(client, Answers())
+    confirmation = submit(client)
+    assert 'href="https://stopncii.org"' in confirmation.html
+    assert "minor-panel" not in confirmation.html
+    assert 'href="https://stopncii.org"' in page_text(client.get("/my-case/case"))
+
+
 def test_saying_the_person_may_be_a_minor_deletes_screenshots_already_added(
     app: Flask, client: FlaskClient, receiving_org: int
 ) -> None:
