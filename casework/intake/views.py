@@ -194,7 +194,33 @@ def _simple_page(name: str, form_class: type[FlaskForm]) -> Response | str:
 @bp.route("/", methods=["GET", "POST"], endpoint="start")
 @step_limit
 def who() -> Response | str:
-    return _simple_page("who", WhoForm)
+    """Who is filing; the questions for someone acting for another follow only for them.
+
+    With JavaScript they appear on this page once chosen. Without it they stay disabled,
+    so are not sent, and the page comes back with them shown: a follow-up, not an error.
+    """
+    draft = _draft()
+    if request.method == "GET":
+        return _render("who", draft, WhoForm(data=draft.answers.get("who", {}) if draft else {}))
+    form = WhoForm(formdata=request.form)
+    draft = _draft_or_new(draft)
+    acting_for_other = form.filer.data == "representative"
+    follow_up = acting_for_other and "relationship" not in request.form
+    valid = form.validate() and not follow_up
+    answers = dict(form.data)
+    if not acting_for_other:
+        answers.update(relationship="", authority=False)  # never kept for the person themselves
+    services.save_answers(draft, "who", answers)
+    draft.mark_complete("who", valid)
+    _store().save(draft)
+    if _action() == "back":
+        return _back(draft, "who")
+    if valid:
+        return _next(draft)
+    if follow_up:
+        form.relationship.errors, form.authority.errors = [], []
+        return _render("who", draft, form, follow_up=True)
+    return _render("who", draft, form)
 
 
 @bp.route("/age", methods=["GET", "POST"])

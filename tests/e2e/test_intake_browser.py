@@ -240,3 +240,24 @@ def test_a_long_pasted_link_in_the_errors_and_the_reference_fit_a_phone(
     assert page.evaluate(one_line, "h1 .reference"), "the reference in the heading is split"
     assert overflow() <= 0
     context.close()
+
+
+def test_acting_for_someone_reveals_its_questions_on_the_same_page(
+    app: Flask, live_server: str, browser: Any
+) -> None:
+    factories.org(receives_public_reports=True)
+    db.session.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server}/report/")
+    assert not page.is_visible("#relationship")
+    page.check("#filer-1")
+    assert page.is_visible("#relationship") and page.is_visible("#authority")
+    page.check("#filer-0")
+    assert not page.is_visible("#relationship")
+    page.check("#filer-1")
+    page.select_option("#relationship", "parent_guardian")
+    page.check("#authority")
+    page.click("button[value=continue]")
+    page.wait_for_url(f"{live_server}/report/age")
+    context.close()

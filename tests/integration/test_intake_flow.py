@@ -433,6 +433,40 @@ def test_discarding_a_draft_deletes_it_from_the_server(
     assert client.get("/report/review").headers["Location"].endswith("/report/")
 
 
+def test_step_one_asks_about_acting_for_someone_only_of_those_who_do(
+    client: FlaskClient, receiving_org: int
+) -> None:
+    first = page_text(client.get("/report/"))
+    section = first.split('class="conditional"', 1)[1].split(">", 1)[0]
+    assert "hidden disabled" in section  # not shown, and not sent, to the person themselves
+    # The person filing for themselves moves on; nothing about a relationship is kept.
+    response = client.post(
+        "/report/", data={"filer": "subject", "relationship": "friend", "authority": "y"}
+    )
+    assert_moves_on(response, "/report/age")
+    again = page_text(client.get("/report/"))
+    kept = again.split('id="relationship"', 1)[1].split("</select>", 1)[0]
+    assert '<option selected value="">' in kept and kept.count("selected") == 1
+
+    # Without JavaScript the hidden questions are not sent: they follow, without an error.
+    follow_up = client.post("/report/", data={"filer": "representative"})
+    html = page_text(follow_up)
+    assert follow_up.status_code == 200
+    assert "Tell us how you are related to the person, then continue." in html
+    section = html.split('class="conditional"', 1)[1].split(">", 1)[0]
+    assert "hidden" not in section and "disabled" not in section
+    assert "error-summary" not in html
+    assert client.get("/report/age").headers["Location"].endswith("/report/")
+    # Answered, they are checked like any other question.
+    refused = client.post("/report/", data={"filer": "representative", "relationship": ""})
+    assert "Choose your relationship to the person." in page_text(refused)
+    answered = client.post(
+        "/report/",
+        data={"filer": "representative", "relationship": "parent_guardian", "authority": "y"},
+    )
+    assert_moves_on(answered, "/report/age")
+
+
 def test_each_page_has_its_own_step_number(client: FlaskClient, receiving_org: int) -> None:
     fill_report(client, Answers())
     shown = {
