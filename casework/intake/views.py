@@ -107,6 +107,20 @@ def _action() -> str:
     return request.form.get("action", "continue")
 
 
+# The pages whose language buttons send their form, so what is typed survives the switch.
+STEP_FORM_PAGES = frozenset({"who", "age", "posts", "details", "where", "wishes"})
+
+
+def _switched_language(name: str) -> Response | None:
+    """After a language button sent the page's form (answers already saved): the page again."""
+    lang = request.form.get("lang")
+    if lang is None:
+        return None
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return _go(flow.BY_NAME[name])
+
+
 def _go(page: flow.Page) -> Response:
     return redirect(url_for(page.endpoint))
 
@@ -161,6 +175,7 @@ def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: A
         all_routes=ROUTES,
         country_name=country_name,
         regions=REGIONS,
+        step_form=name in STEP_FORM_PAGES,
         **context,
     )
 
@@ -181,6 +196,8 @@ def _simple_page(name: str, form_class: type[FlaskForm]) -> Response | str:
     services.save_answers(draft, name, answers)
     draft.mark_complete(name, valid)
     _store().save(draft)
+    if switched := _switched_language(name):
+        return switched
     if _action() == "back":
         return _back(draft, name)
     if valid:
@@ -213,6 +230,8 @@ def who() -> Response | str:
     services.save_answers(draft, "who", answers)
     draft.mark_complete("who", valid)
     _store().save(draft)
+    if switched := _switched_language("who"):
+        return switched
     if _action() == "back":
         return _back(draft, "who")
     if valid:
@@ -248,6 +267,8 @@ def age() -> Response | str:
             ),
             "error",
         )
+    if switched := _switched_language("age"):
+        return switched
     if _action() == "back":
         return _back(draft, "age")
     if valid:
@@ -271,6 +292,8 @@ def posts() -> Response | str:
     text = form.links.data or ""
     links = services.save_posts(draft, text, keep_good_only=_action() == "keep_good")
     _store().save(draft)
+    if switched := _switched_language("posts"):
+        return switched
     if _action() == "back":
         return _back(draft, "posts")
     if draft.is_complete("posts"):
@@ -304,6 +327,8 @@ def details() -> Response | str:
     services.save_details(draft, [entry.data for entry in form.posts.entries])
     draft.mark_complete("details", valid)
     _store().save(draft)
+    if switched := _switched_language("details"):
+        return switched
     if _action() == "back":
         return _back(draft, "details")
     if valid:

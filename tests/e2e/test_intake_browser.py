@@ -261,3 +261,24 @@ def test_acting_for_someone_reveals_its_questions_on_the_same_page(
     page.click("button[value=continue]")
     page.wait_for_url(f"{live_server}/report/age")
     context.close()
+
+
+def test_switching_language_while_typing_keeps_the_text(
+    app: Flask, live_server: str, browser: Any
+) -> None:
+    factories.org(receives_public_reports=True)
+    db.session.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server}/report/")
+    page.check("#filer-0")
+    page.keyboard.press("Enter")  # Enter still means Continue, not a language
+    page.wait_for_url(f"{live_server}/report/age")
+    page.check("#minor-0")
+    page.click("button[value=continue]")
+    typed = "https://x.com/grokfan/status/2008000000000000101\nhttps://x.com/half"
+    page.fill("#links", typed)
+    page.click("button[lang=fr]")
+    page.wait_for_selector("html[lang=fr]")
+    assert page.input_value("#links") == typed
+    context.close()

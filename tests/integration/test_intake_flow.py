@@ -467,6 +467,25 @@ def test_step_one_asks_about_acting_for_someone_only_of_those_who_do(
     assert_moves_on(answered, "/report/age")
 
 
+def test_switching_language_mid_step_keeps_what_was_typed(
+    client: FlaskClient, receiving_org: int
+) -> None:
+    client.post("/report/", data={"filer": "subject"})
+    client.post("/report/age", data={"minor": "no"})
+    page = page_text(client.get("/report/posts"))
+    assert 'form="step-form" name="lang" value="fr"' in page and 'id="step-form"' in page
+    # Enter in a field presses the form's first button: it must be Continue, not a language.
+    first = page.split('form="step-form"', 1)[1].split(">", 1)[0]
+    assert 'value="continue" hidden' in first
+    typed = "https://x.com/grokfan/status/2008000000000000101\nhttps://x.com/half-typ"
+    response = client.post("/report/posts", data={"links": typed, "lang": "fr"})
+    assert response.headers["Location"].endswith("/report/posts")
+    again = page_text(client.get("/report/posts"))
+    assert 'lang="fr"' in again
+    assert textarea(again, "links") == typed
+    assert "error-summary" not in again  # switching is not an attempt to continue
+
+
 def test_each_page_has_its_own_step_number(client: FlaskClient, receiving_org: int) -> None:
     fill_report(client, Answers())
     shown = {
