@@ -30,8 +30,13 @@ def provisioning_uri(secret: str, account_name: str) -> str:
 
 
 def qr_svg(uri: str) -> Markup:
-    """The URI as an inline SVG QR code, drawn here: no script, no third party."""
-    svg = segno.make(uri, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff")
+    """The URI as an inline SVG QR code, drawn here: no script, no third party.
+
+    A viewBox and no fixed size, so the stylesheet can size it without cropping it.
+    """
+    svg = segno.make(uri, error="m").svg_inline(
+        scale=5, border=4, dark="#000", light="#fff", omitsize=True
+    )
     # segno draws this SVG itself; no user text is in it.
     return Markup(svg)  # noqa: S704  # nosec B704
 

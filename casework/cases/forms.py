@@ -146,12 +146,15 @@ class NoteForm(FlaskForm):
 
 
 class RemovalForm(FlaskForm):
+    # No default: a check the victim will see is recorded only when someone chose its result.
     state = SelectField(
         _l("Result"),
         choices=[
+            ("", _l("Choose one")),
             (RemovalState.REMOVED.value, _l("removed")),
             (RemovalState.UP.value, _l("still up")),
         ],
+        validators=[DataRequired(_l("Choose whether the post was removed or is still up."))],
     )
     checked_at = DateTimeLocalField(
         _l("Checked at"), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"], validators=[Optional()]

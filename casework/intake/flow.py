@@ -15,29 +15,21 @@ from casework.intake.drafts import Draft
 class Page:
     name: str
     endpoint: str
-    step: int  # the numbered step of the progress indicator it belongs to
+    title: LazyString  # its step's name in the progress indicator
 
 
+# One numbered step per page, so "Step 3 of 8" is never shown on three pages in a row.
 PAGES: Final = (
-    Page("who", "intake.start", 1),
-    Page("age", "intake.age", 2),
-    Page("posts", "intake.posts", 3),
-    Page("details", "intake.details", 3),
-    Page("screenshots", "intake.screenshots", 3),
-    Page("where", "intake.where", 4),
-    Page("wishes", "intake.wishes", 5),
-    Page("review", "intake.review", 6),
+    Page("who", "intake.start", _l("Who is filing")),
+    Page("age", "intake.age", _l("Age")),
+    Page("posts", "intake.posts", _l("Links to the posts")),
+    Page("details", "intake.details", _l("About each post")),
+    Page("screenshots", "intake.screenshots", _l("Screenshots")),
+    Page("where", "intake.where", _l("Where and how to reach you")),
+    Page("wishes", "intake.wishes", _l("What you want done")),
+    Page("review", "intake.review", _l("Check and send")),
 )
 BY_NAME: Final = {page.name: page for page in PAGES}
-
-STEP_TITLES: Final[tuple[LazyString, ...]] = (
-    _l("Who is filing"),
-    _l("Age"),
-    _l("What was found"),
-    _l("Where and how to reach you"),
-    _l("What you want done"),
-    _l("Check and send"),
-)
 
 
 def may_be_minor(draft: Draft | None) -> bool:
@@ -81,3 +73,8 @@ def previous_page(draft: Draft | None, name: str) -> Page | None:
         return None
     index = names.index(name)
     return pages[index - 1] if index > 0 else None
+
+
+def steps(draft: Draft | None) -> list[Page]:
+    """The numbered steps of this draft: every page it passes through, review last."""
+    return [*required_pages(draft), BY_NAME["review"]]

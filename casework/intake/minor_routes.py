@@ -1,8 +1,10 @@
-"""Dedicated reporting routes for images of people under 18, by country (from jurisdictions.md)."""
+"""Help services shown to the person: for images of people under 18 by country and worldwide,
+and for adults (from jurisdictions.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
@@ -16,6 +18,26 @@ class MinorRoute:
     display_url: str | None = None
     phone: str | None = None
     caveat: LazyString | None = None
+    worldwide: bool = False  # offered whatever the country
+
+
+# Take It Down accepts reports from anywhere, so every minor's report is offered it.
+TAKE_IT_DOWN: Final = MinorRoute(
+    name="Take It Down",
+    what=_l(
+        "NCMEC's service for sexual images taken when the person was under 18, open to people "
+        "in any country: it makes a hash (a digital fingerprint) of an image already on your "
+        "device, so participating platforms can find copies. The image itself never leaves "
+        "your device."
+    ),
+    url="https://takeitdown.ncmec.org",
+    display_url="takeitdown.ncmec.org",
+    caveat=_l(
+        "Only for images already on your device. NCMEC says: do not download an image "
+        "in order to submit it; report it to the CyberTipline instead."
+    ),
+    worldwide=True,
+)
 
 
 ROUTES: dict[str, tuple[MinorRoute, ...]] = {
@@ -29,20 +51,6 @@ ROUTES: dict[str, tuple[MinorRoute, ...]] = {
             url="https://cybertipline.org",
             display_url="cybertipline.org",
             phone="1-800-THE-LOST",
-        ),
-        MinorRoute(
-            name="Take It Down",
-            what=_l(
-                "NCMEC's service for sexual images taken when the person was under 18: it makes "
-                "a hash (a digital fingerprint) of an image already on your device, so platforms "
-                "can find copies. The image itself never leaves your device."
-            ),
-            url="https://takeitdown.ncmec.org",
-            display_url="takeitdown.ncmec.org",
-            caveat=_l(
-                "Only for images already on your device. NCMEC says: do not download an image "
-                "in order to submit it; report it to the CyberTipline instead."
-            ),
         ),
     ),
     "GB": (
@@ -70,6 +78,19 @@ ROUTES: dict[str, tuple[MinorRoute, ...]] = {
         MinorRoute(
             name="Point de Contact",
             what=_l("A French service that receives reports of illegal content online."),
+            url="https://www.pointdecontact.net",
+            display_url="pointdecontact.net",
+        ),
+        MinorRoute(
+            name="3018",
+            what=_l(
+                "The French national helpline for young people facing violence online, run by "
+                "e-Enfance: free, anonymous and confidential. It can ask platforms to remove "
+                "content quickly."
+            ),
+            url="https://e-enfance.org/numero-3018/",
+            display_url="e-enfance.org",
+            phone="3018",
         ),
     ),
     "AU": (
@@ -117,9 +138,28 @@ ROUTES: dict[str, tuple[MinorRoute, ...]] = {
 }
 
 
+# For people 18 or over; StopNCII does not accept images of minors.
+FOR_ADULTS: Final[tuple[MinorRoute, ...]] = (
+    MinorRoute(
+        name="StopNCII.org",
+        what=_l(
+            "For intimate images of people 18 or over: it makes hashes of the images on your "
+            "device and shares only those with participating platforms, so they can detect and "
+            "block copies. The images never leave your device."
+        ),
+        url="https://stopncii.org",
+        display_url="stopncii.org",
+        caveat=_l(
+            "X is not among the partner platforms we know of: keep reporting posts on X here."
+        ),
+        worldwide=True,
+    ),
+)
+
+
 def routes_for(country: str | None) -> tuple[MinorRoute, ...]:
-    """The dedicated routes for a country (ISO 3166-1 alpha-2), or none we know of."""
-    return ROUTES.get((country or "").upper(), ())
+    """A minor's routes in a country (ISO 3166-1 alpha-2): its own, then the worldwide ones."""
+    return (*ROUTES.get((country or "").upper(), ()), TAKE_IT_DOWN)
 
 
 def countries_with_routes() -> list[str]:

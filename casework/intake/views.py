@@ -52,7 +52,7 @@ from casework.intake.limits import (
     intake_submit_limit,
     register_public_error_pages,
 )
-from casework.intake.minor_routes import ROUTES, routes_for
+from casework.intake.minor_routes import FOR_ADULTS, ROUTES, routes_for
 from casework.intake.services import IntakeError
 from casework.intake.templating import error_list
 from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE
@@ -107,6 +107,20 @@ def _action() -> str:
     return request.form.get("action", "continue")
 
 
+# The pages whose language buttons send their form, so what is typed survives the switch.
+STEP_FORM_PAGES = frozenset({"who", "age", "posts", "details", "where", "wishes"})
+
+
+def _switched_language(name: str) -> Response | None:
+    """After a language button sent the page's form (answers already saved): the page again."""
+    lang = request.form.get("lang")
+    if lang is None:
+        return None
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    return _go(flow.BY_NAME[name])
+
+
 def _go(page: flow.Page) -> Response:
     return redirect(url_for(page.endpoint))
 
@@ -132,18 +146,14 @@ def _country(draft: Draft | None) -> str | None:
 
 
 def _progress(draft: Draft | None, current: flow.Page) -> list[dict[str, Any]]:
+    pages = flow.steps(draft)
+    at = pages.index(current) if current in pages else 0
     steps = []
-    for number, title in enumerate(flow.STEP_TITLES, 1):
-        first = next(p for p in flow.PAGES if p.step == number)
-        state = "current" if number == current.step else "todo"
-        if number < current.step:
-            state = "done"
-        url = (
-            url_for(first.endpoint)
-            if state == "done" and flow.can_open(draft, first.name)
-            else None
-        )
-        steps.append({"number": number, "title": title, "state": state, "url": url})
+    for index, page in enumerate(pages):
+        state = "done" if index < at else "current" if index == at else "todo"
+        opens = state == "done" and flow.can_open(draft, page.name)
+        url = url_for(page.endpoint) if opens else None
+        steps.append({"number": index + 1, "title": page.title, "state": state, "url": url})
     return steps
 
 
@@ -156,8 +166,8 @@ def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: A
         form=form,
         errors=error_list(form) if form is not None else [],
         draft=draft,
-        steps=_progress(draft, page),
-        step_count=len(flow.STEP_TITLES),
+        steps=(steps := _progress(draft, page)),
+        step=next(step for step in steps if step["state"] == "current"),
         back_url=url_for(prev.endpoint) if (prev := flow.previous_page(draft, name)) else None,
         minor=flow.may_be_minor(draft),
         country=country,
@@ -165,6 +175,7 @@ def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: A
         all_routes=ROUTES,
         country_name=country_name,
         regions=REGIONS,
+        step_form=name in STEP_FORM_PAGES,
         **context,
     )
 
@@ -185,6 +196,8 @@ def _simple_page(name: str, form_class: type[FlaskForm]) -> Response | str:
     services.save_answers(draft, name, answers)
     draft.mark_complete(name, valid)
     _store().save(draft)
+    if switched := _switched_language(name):
+        return switched
     if _action() == "back":
         return _back(draft, name)
     if valid:
@@ -198,7 +211,35 @@ def _simple_page(name: str, form_class: type[FlaskForm]) -> Response | str:
 @bp.route("/", methods=["GET", "POST"], endpoint="start")
 @step_limit
 def who() -> Response | str:
-    return _simple_page("who", WhoForm)
+    """Who is filing; the questions for someone acting for another follow only for them.
+
+    With JavaScript they appear on this page once chosen. Without it they stay disabled,
+    so are not sent, and the page comes back with them shown: a follow-up, not an error.
+    """
+    draft = _draft()
+    if request.method == "GET":
+        return _render("who", draft, WhoForm(data=draft.answers.get("who", {}) if draft else {}))
+    form = WhoForm(formdata=request.form)
+    draft = _draft_or_new(draft)
+    acting_for_other = form.filer.data == "representative"
+    follow_up = acting_for_other and "relationship" not in request.form
+    valid = form.validate() and not follow_up
+    answers = dict(form.data)
+    if not acting_for_other:
+        answers.update(relationship="", authority=False)  # never kept for the person themselves
+    services.save_answers(draft, "who", answers)
+    draft.mark_complete("who", valid)
+    _store().save(draft)
+    if switched := _switched_language("who"):
+        return switched
+    if _action() == "back":
+        return _back(draft, "who")
+    if valid:
+        return _next(draft)
+    if follow_up:
+        form.relationship.errors, form.authority.errors = [], []
+        return _render("who", draft, form, follow_up=True)
+    return _render("who", draft, form)
 
 
 @bp.route("/age", methods=["GET", "POST"])
@@ -226,6 +267,8 @@ def age() -> Response | str:
             ),
             "error",
         )
+    if switched := _switched_language("age"):
+        return switched
     if _action() == "back":
         return _back(draft, "age")
     if valid:
@@ -249,6 +292,8 @@ def posts() -> Response | str:
     text = form.links.data or ""
     links = services.save_posts(draft, text, keep_good_only=_action() == "keep_good")
     _store().save(draft)
+    if switched := _switched_language("posts"):
+        return switched
     if _action() == "back":
         return _back(draft, "posts")
     if draft.is_complete("posts"):
@@ -282,6 +327,8 @@ def details() -> Response | str:
     services.save_details(draft, [entry.data for entry in form.posts.entries])
     draft.mark_complete("details", valid)
     _store().save(draft)
+    if switched := _switched_language("details"):
+        return switched
     if _action() == "back":
         return _back(draft, "details")
     if valid:
@@ -444,14 +491,18 @@ def submit() -> Response | str | tuple[str, int]:
         minor=flow.may_be_minor(draft),
         routes=routes_for(case.country),
         all_routes=ROUTES,
+        adult_services=FOR_ADULTS,
         country=case.country,
         country_name=country_name,
     )
 
 
-@bp.post("/discard")
-def discard() -> Response:
-    """Delete the draft on request, for people on a shared device."""
+@bp.route("/discard", methods=["GET", "POST"])
+def discard() -> Response | str:
+    """Delete the draft on request, for people on a shared device, once they confirm it."""
+    back = flow.BY_NAME.get(request.args.get("from", ""), flow.PAGES[0])
+    if request.method == "GET" or request.form.get("confirm") != "yes":
+        return render_template("intake/discard.html", back_url=url_for(back.endpoint))
     draft_id = session.pop(DRAFT_KEY, None)
     if isinstance(draft_id, str):
         _store().delete(draft_id)

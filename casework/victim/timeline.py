@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, Item, RemovalState
 from casework.deadlines.models import Deadline, DeadlineState
+from casework.deadlines.services import FOLLOW_UP
 from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notices.registry import default_registry
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def case_timeline(session: Session, case: Case) -> Timeline:
     past.sort(key=lambda entry: entry.at)
 
     upcoming = [
-        Entry(deadline.due_at, "deadline", {"jurisdiction": deadline.notice.jurisdiction})
+        Entry(deadline.due_at, "deadline", _deadline_params(deadline))
         for deadline in session.scalars(
             select(Deadline)
             .where(Deadline.case_id == case.id, Deadline.state == DeadlineState.PENDING)
@@ -104,3 +106,22 @@ def case_timeline(session: Session, case: Case) -> Timeline:
         )
     ]
     return Timeline(past=past, upcoming=upcoming)
+
+
+def _deadline_params(deadline: Deadline) -> dict[str, Any]:
+    """Whose date it is, and whether missing it leads anywhere, as the route really has it.
+
+    A follow-up date is our own choice for a route the law gives no deadline; only a
+    route that names an escalation route is said to escalate.
+    """
+    notice = deadline.notice
+    try:
+        route = default_registry().route(notice.route_key)
+    except KeyError:
+        route = None
+    escalates = bool(route and route.escalation and route.escalation.route)
+    return {
+        "jurisdiction": notice.jurisdiction,
+        "by_law": deadline.stage != FOLLOW_UP,
+        "escalates": deadline.stage != FOLLOW_UP and escalates,
+    }

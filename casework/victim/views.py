@@ -47,7 +47,7 @@ from casework.intake.limits import (
     victim_sign_in_limit,
 )
 from casework.intake.links import read_link_lines
-from casework.intake.minor_routes import ROUTES, routes_for
+from casework.intake.minor_routes import FOR_ADULTS, ROUTES, routes_for
 from casework.intake.templating import error_list
 from casework.intake.uploads import (
     MAX_DEVICE_FILES_PER_CASE,
@@ -157,6 +157,7 @@ def _render_case(**forms: FlaskForm) -> str:
         per_request=MAX_FILES_PER_REQUEST,
         minor=not images_allowed(case.minor),
         all_routes=ROUTES,
+        adult_services=FOR_ADULTS,
         status_words=STATUS_WORDS,
         jurisdiction_label=jurisdiction_label,
         when=lambda value: local_datetime(value, case.timezone),

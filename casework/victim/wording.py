@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from babel.dates import format_date, format_datetime
+from babel import Locale
+from babel.dates import format_date, format_time
 from flask_babel import LazyString, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -27,16 +28,11 @@ STATUS_WORDS: Final[dict[str, tuple[LazyString, LazyString]]] = {
     ),
     "awaiting_platform": (
         _l("Waiting for the platform"),
-        _l(
-            "Notices have been sent. The law gives the platform a deadline, and we are watching it."
-        ),
+        _l("Notices have been sent. We are watching for the platform's answer."),
     ),
     "escalated": (
         _l("Escalated"),
-        _l(
-            "The platform did not act in time, so we have taken it to the authority that can make "
-            "it act."
-        ),
+        _l("The platform did not act in time. Your advocate is taking the next step."),
     ),
     "resolved": (
         _l("Resolved"),
@@ -71,7 +67,12 @@ def local_date(value: datetime, timezone: str) -> str:
 
 
 def local_datetime(value: datetime, timezone: str) -> str:
-    """A date and time in the person's zone and language."""
-    return format_datetime(
-        value, format="medium", tzinfo=zone_or_utc(timezone), locale=get_locale()
-    )
+    """A date and time to the minute, in the person's zone and language ("5 Dec 2026, 14:05").
+
+    Seconds say nothing to the person and make the timeline harder to read.
+    """
+    local = value.astimezone(zone_or_utc(timezone))
+    locale = get_locale()
+    time = format_time(local, format="short", locale=locale)
+    day = format_date(local, format="medium", locale=locale)
+    return str(Locale.parse(locale).datetime_formats["medium"]).format(time, day)

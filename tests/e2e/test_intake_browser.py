@@ -194,3 +194,91 @@ def test_every_page_fits_a_360_pixel_screen(app: Flask, live_server: str, browse
     page.goto(f"{live_server}/privacy")
     check("privacy-fr")
     context.close()
+
+
+def test_a_long_pasted_link_in_the_errors_and_the_reference_fit_a_phone(
+    app: Flask, live_server: str, browser: Any
+) -> None:
+    factories.org(receives_public_reports=True)
+    db.session.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+
+    def overflow() -> int:
+        return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+    page.goto(f"{live_server}/report/")
+    page.check("#filer-0")
+    page.click("button[value=continue]")
+    page.check("#minor-0")
+    page.click("button[value=continue]")
+    long_link = "https://x.com/grokfan/photo/" + "A1b2C3d4" * 40
+    page.fill("#links", long_link)
+    page.click("button[value=continue]")
+    page.wait_for_selector(".error-summary")
+    assert long_link[:40] in page.inner_text(".error-summary")
+    assert overflow() <= 0, f"the error summary is {overflow()}px wider than the screen"
+
+    page.fill("#links", "https://x.com/grokfan/status/2008000000000000101")
+    page.click("button[value=continue]")
+    page.select_option("#posts-0-kind", "ai_image")
+    page.click("button[value=continue]")
+    page.wait_for_url(f"{live_server}/report/screenshots")
+    page.click("button[value=continue]")
+    finish_report(page, live_server)
+    one_line = """(selector) => {
+      const range = document.createRange();
+      range.selectNodeContents(document.querySelector(selector));
+      return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size === 1;
+    }"""
+    assert page.evaluate(one_line, ".access-value.reference"), "the reference is split"
+    assert overflow() <= 0
+    page.set_viewport_size({"width": 320, "height": 800})
+    page.goto(f"{live_server}/my-case/case")
+    page.click("button[value=fr]")
+    page.wait_for_selector("html[lang=fr]")
+    assert page.evaluate(one_line, "h1 .reference"), "the reference in the heading is split"
+    assert overflow() <= 0
+    context.close()
+
+
+def test_acting_for_someone_reveals_its_questions_on_the_same_page(
+    app: Flask, live_server: str, browser: Any
+) -> None:
+    factories.org(receives_public_reports=True)
+    db.session.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server}/report/")
+    assert not page.is_visible("#relationship")
+    page.check("#filer-1")
+    assert page.is_visible("#relationship") and page.is_visible("#authority")
+    page.check("#filer-0")
+    assert not page.is_visible("#relationship")
+    page.check("#filer-1")
+    page.select_option("#relationship", "parent_guardian")
+    page.check("#authority")
+    page.click("button[value=continue]")
+    page.wait_for_url(f"{live_server}/report/age")
+    context.close()
+
+
+def test_switching_language_while_typing_keeps_the_text(
+    app: Flask, live_server: str, browser: Any
+) -> None:
+    factories.org(receives_public_reports=True)
+    db.session.commit()
+    context = browser.new_context(viewport={"width": 360, "height": 800})
+    page = context.new_page()
+    page.goto(f"{live_server}/report/")
+    page.check("#filer-0")
+    page.keyboard.press("Enter")  # Enter still means Continue, not a language
+    page.wait_for_url(f"{live_server}/report/age")
+    page.check("#minor-0")
+    page.click("button[value=continue]")
+    typed = "https://x.com/grokfan/status/2008000000000000101\nhttps://x.com/half"
+    page.fill("#links", typed)
+    page.click("button[lang=fr]")
+    page.wait_for_selector("html[lang=fr]")
+    assert page.input_value("#links") == typed
+    context.close()

@@ -179,6 +179,28 @@ def test_a_removal_check_is_recorded_with_its_time(desk: dict[str, Any]) -> None
     assert "cannot be in the future" in future.get_data(as_text=True)
 
 
+def test_the_removal_result_starts_empty_and_an_empty_result_records_nothing(
+    desk: dict[str, Any],
+) -> None:
+    client, case = desk["client"], desk["case"]
+    factories.notice(case)
+    db.session.commit()
+    item = case.items[0]
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    result = page.split(f'id="state-{item.id}"', 1)[1].split("</select>", 1)[0]
+    assert result.split("<option", 2)[1].startswith(' value="">')
+    assert "selected" not in result
+    response = client.post(
+        f"/staff/cases/{case.id}/items/{item.id}/removal",
+        data={"state": "", "checked_at": "2026-01-07T09:30"},
+    )
+    assert response.status_code == 400
+    assert "Choose whether the post was removed or is still up." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get_one(Item, item.id).removal_checked_at is None
+    assert events("item.removal_checked") == []
+
+
 def test_the_status_choice_starts_empty_and_an_empty_choice_changes_nothing(
     desk: dict[str, Any],
 ) -> None:

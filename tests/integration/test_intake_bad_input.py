@@ -192,7 +192,9 @@ def test_the_empty_where_page_names_every_missing_answer(ready: FlaskClient) -> 
 def test_an_empty_representative_answer_asks_for_relationship_and_authority(
     ready: FlaskClient,
 ) -> None:
-    html = page_text(ready.post("/report/", data={"filer": "representative"}))
+    # The questions were shown (and so sent): left empty, each says what is missing.
+    sent = {"filer": "representative", "relationship": ""}
+    html = page_text(ready.post("/report/", data=sent))
     assert "Choose your relationship to the person." in html
     assert "We can only act when the person agrees" in html
 

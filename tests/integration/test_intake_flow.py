@@ -288,6 +288,31 @@ def test_a_minors_report_takes_links_only_is_urgent_and_shows_the_dedicated_rout
     assert db.session.scalar(select(OutgoingEmail)) is None
 
 
+@pytest.mark.parametrize("country", ["DE", "FR"])
+def test_a_minors_help_shows_for_the_chosen_country_without_a_click(
+    client: FlaskClient, receiving_org: int, country: str
+) -> None:
+    fill_report(client, Answers(minor="yes", country=country))
+    review = page_text(client.get("/report/review"))
+    panel = review.split('class="minor-panel"', 1)[1].split("</section>", 1)[0]
+    shown = panel.split("<details", 1)[0]  # what is visible before anything is opened
+    assert "Take It Down" in shown and "takeitdown.ncmec.org" in shown
+    if country == "FR":
+        assert "PHAROS" in shown and 'href="tel:3018"' in shown
+        assert 'href="https://www.pointdecontact.net"' in shown
+    assert "StopNCII" not in review
+
+
+def test_an_adults_confirmation_and_case_page_offer_stopncii(
+    client: FlaskClient, receiving_org: int
+) -> None:
+    fill_report(client, Answers())
+    confirmation = submit(client)
+    assert 'href="https://stopncii.org"' in confirmation.html
+    assert "minor-panel" not in confirmation.html
+    assert 'href="https://stopncii.org"' in page_text(client.get("/my-case/case"))
+
+
 def test_saying_the_person_may_be_a_minor_deletes_screenshots_already_added(
     app: Flask, client: FlaskClient, receiving_org: int
 ) -> None:
@@ -402,10 +427,95 @@ def test_discarding_a_draft_deletes_it_from_the_server(
 ) -> None:
     fill_report(client, Answers(screenshots=[("a.png", photo(8, "PNG"))]))
     assert files_under(Path(app.config["DRAFT_DIR"]))
-    response = client.post("/report/discard")
+    response = client.post("/report/discard", data={"confirm": "yes"})
     assert response.headers["Location"].endswith("/report/")
     assert files_under(Path(app.config["DRAFT_DIR"])) == []
     assert client.get("/report/review").headers["Location"].endswith("/report/")
+
+
+def test_step_one_asks_about_acting_for_someone_only_of_those_who_do(
+    client: FlaskClient, receiving_org: int
+) -> None:
+    first = page_text(client.get("/report/"))
+    section = first.split('class="conditional"', 1)[1].split(">", 1)[0]
+    assert "hidden disabled" in section  # not shown, and not sent, to the person themselves
+    # The person filing for themselves moves on; nothing about a relationship is kept.
+    response = client.post(
+        "/report/", data={"filer": "subject", "relationship": "friend", "authority": "y"}
+    )
+    assert_moves_on(response, "/report/age")
+    again = page_text(client.get("/report/"))
+    kept = again.split('id="relationship"', 1)[1].split("</select>", 1)[0]
+    assert '<option selected value="">' in kept and kept.count("selected") == 1
+
+    # Without JavaScript the hidden questions are not sent: they follow, without an error.
+    follow_up = client.post("/report/", data={"filer": "representative"})
+    html = page_text(follow_up)
+    assert follow_up.status_code == 200
+    assert "Tell us how you are related to the person, then continue." in html
+    section = html.split('class="conditional"', 1)[1].split(">", 1)[0]
+    assert "hidden" not in section and "disabled" not in section
+    assert "error-summary" not in html
+    assert client.get("/report/age").headers["Location"].endswith("/report/")
+    # Answered, they are checked like any other question.
+    refused = client.post("/report/", data={"filer": "representative", "relationship": ""})
+    assert "Choose your relationship to the person." in page_text(refused)
+    answered = client.post(
+        "/report/",
+        data={"filer": "representative", "relationship": "parent_guardian", "authority": "y"},
+    )
+    assert_moves_on(answered, "/report/age")
+
+
+def test_switching_language_mid_step_keeps_what_was_typed(
+    client: FlaskClient, receiving_org: int
+) -> None:
+    client.post("/report/", data={"filer": "subject"})
+    client.post("/report/age", data={"minor": "no"})
+    page = page_text(client.get("/report/posts"))
+    assert 'form="step-form" name="lang" value="fr"' in page and 'id="step-form"' in page
+    # Enter in a field presses the form's first button: it must be Continue, not a language.
+    first = page.split('form="step-form"', 1)[1].split(">", 1)[0]
+    assert 'value="continue" hidden' in first
+    typed = "https://x.com/grokfan/status/2008000000000000101\nhttps://x.com/half-typ"
+    response = client.post("/report/posts", data={"links": typed, "lang": "fr"})
+    assert response.headers["Location"].endswith("/report/posts")
+    again = page_text(client.get("/report/posts"))
+    assert 'lang="fr"' in again
+    assert textarea(again, "links") == typed
+    assert "error-summary" not in again  # switching is not an attempt to continue
+
+
+def test_each_page_has_its_own_step_number(client: FlaskClient, receiving_org: int) -> None:
+    fill_report(client, Answers())
+    shown = {
+        path: page_text(client.get(path)).split('class="step-count">', 1)[1].split("<", 1)[0]
+        for path in ("/report/posts", "/report/posts/details", "/report/screenshots")
+    }
+    assert shown == {
+        "/report/posts": "Step 3 of 8",
+        "/report/posts/details": "Step 4 of 8",
+        "/report/screenshots": "Step 5 of 8",
+    }
+
+
+def test_stopping_asks_first_and_deletes_nothing_until_confirmed(
+    app: Flask, client: FlaskClient, receiving_org: int
+) -> None:
+    fill_report(client, Answers())
+    where = page_text(client.get("/report/where"))
+    assert 'href="/report/discard?from=where"' in where
+    asked = page_text(client.get("/report/discard?from=where"))
+    assert "Delete what you entered?" in asked
+    assert 'href="/report/where"' in asked  # going back returns to the page left
+    assert 'name="confirm" value="yes"' in asked
+    # Without the confirmation (an old form, a stray click), nothing is deleted.
+    response = client.post("/report/discard")
+    assert response.status_code == 200 and "Delete what you entered?" in page_text(response)
+    assert files_under(Path(app.config["DRAFT_DIR"]))
+    assert client.get("/report/review").status_code == 200
+    # A page name that is not ours goes back to the start, never elsewhere.
+    assert 'href="/report/"' in page_text(client.get("/report/discard?from=//evil.example"))
 
 
 def test_the_form_and_the_email_are_in_french(client: FlaskClient, receiving_org: int) -> None:
@@ -422,7 +532,7 @@ def test_the_form_and_the_email_are_in_french(client: FlaskClient, receiving_org
     assert "Ligne 1" in page_text(response)
     assert "lien vers un profil" in page_text(response)
 
-    client.post("/report/discard")
+    client.post("/report/discard", data={"confirm": "yes"})
     fill_report(client, Answers(language="fr", country="FR"))
     confirmation_page = client.post("/report/submit", headers=headers)
     assert "Votre signalement a été envoyé" in page_text(confirmation_page)

@@ -221,7 +221,7 @@ def test_the_report_form_survives_anything(
     class ReportForm(RuleBasedStateMachine):
         @rule()
         def a_complete_draft(self) -> None:
-            client.post("/report/discard")
+            client.post("/report/discard", data={"confirm": "yes"})
             fill_report(client, Answers(links=GOOD_LINKS[:2]))
 
         @rule(path=st.sampled_from(routes), fields=form_data, files=uploads)
@@ -249,7 +249,7 @@ def test_the_victims_case_page_survives_anything(
     class CasePage(RuleBasedStateMachine):
         @rule()
         def a_new_case(self) -> None:
-            client.post("/report/discard")
+            client.post("/report/discard", data={"confirm": "yes"})
             fill_report(client, Answers())
             filed.append(submit(client))
 

@@ -30,6 +30,7 @@ from casework.cases.models import (
 )
 from casework.cases.workflow import transition
 from casework.deadlines.models import Deadline
+from casework.deadlines.services import FOLLOW_UP
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notices.models import Notice, NoticeItem, NoticeState
@@ -85,7 +86,7 @@ def test_coming_back_later_with_reference_and_code_opens_the_case(
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/my-case/case")
     html = page_text(browser.get("/my-case/case"))
-    assert f"Your case {reported.reference}" in html
+    assert f'Your case <span class="reference">{reported.reference}</span>' in html
     assert "Received" in html
     assert "You sent your report, with 2 posts." in html
     assert "1 image was added." in html
@@ -162,7 +163,7 @@ def test_the_timeline_shows_notices_replies_removals_and_deadlines_but_no_staff_
     assert "A notice was sent on your behalf, under the law of United States." in html
     assert "A reply to the notice under the law of United States arrived." in html
     assert "A post was confirmed removed: x.com/grokfan/status/2008000000000000101" in html
-    assert "The platform must act by this date" in html
+    assert "The platform must act by this date under the law of United States." in html
     assert "Your case moved on: Being checked." in html
     assert "rude" not in html and staff.email not in html and staff.name not in html
     # Oldest first.
@@ -172,6 +173,86 @@ def test_the_timeline_shows_notices_replies_removals_and_deadlines_but_no_staff_
         < html.index("A post was confirmed removed")
     )
     assert 'class="badge removed"' in html
+
+
+def _waiting_on(case: Case, route_key: str, jurisdiction: str, stage: str) -> None:
+    notice = Notice(
+        case_id=case.id,
+        route_key=route_key,
+        jurisdiction=jurisdiction,
+        state=NoticeState.SENT,
+        sent_at=utcnow(),
+    )
+    db.session.add(notice)
+    db.session.flush()
+    db.session.add(
+        Deadline(
+            notice_id=notice.id,
+            case_id=case.id,
+            stage=stage,
+            due_at=utcnow() + timedelta(days=7),
+        )
+    )
+    db.session.commit()
+
+
+@pytest.mark.parametrize("language", ["en", "fr"])
+def test_our_own_follow_up_date_is_not_presented_as_the_law(
+    app: Flask, reported: Confirmation, language: str
+) -> None:
+    """A DSA notice has no legal deadline: the date is ours, and no escalation is promised."""
+    case = the_case()
+    _waiting_on(case, "eu.dsa.notice", "EU", FOLLOW_UP)
+    browser = app.test_client()
+    sign_in(browser, reported.reference, reported.access_code)
+    html = page_text(browser.get("/my-case/case", headers={"Accept-Language": language}))
+    if language == "en":
+        assert "We will check on the notice sent under the law of the European Union" in html
+        assert "The law sets no deadline for it: this date is ours." in html
+        assert "must act" not in html and "escalate" not in html
+    else:
+        assert "À cette date, nous ferons le point sur la notification envoyée" in html
+        assert "aucun délai pour cette notification : cette date est la nôtre." in html
+        assert "doit agir" not in html and "saisirons" not in html
+
+
+@pytest.mark.parametrize(
+    ("route_key", "escalates"), [("us.tida.removal", True), ("eu.gdpr.erasure_x", False)]
+)
+def test_a_legal_deadline_promises_an_escalation_only_where_the_route_has_one(
+    app: Flask, reported: Confirmation, route_key: str, escalates: bool
+) -> None:
+    case = the_case()
+    _waiting_on(case, route_key, route_key.split(".")[0].upper(), "response")
+    browser = app.test_client()
+    sign_in(browser, reported.reference, reported.access_code)
+    html = page_text(browser.get("/my-case/case"))
+    assert "The platform must act by this date under the law of" in html
+    assert ("If it does not, we will escalate." in html) is escalates
+    assert ("If it does not, your advocate will look at what can be done next." in html) is (
+        not escalates
+    )
+    html_fr = page_text(browser.get("/my-case/case", headers={"Accept-Language": "fr"}))
+    assert "La plateforme doit agir avant cette date (droit applicable :" in html_fr
+
+
+def test_the_waiting_status_does_not_claim_a_legal_deadline() -> None:
+    from casework.victim.wording import STATUS_WORDS
+
+    for status in ("awaiting_platform", "escalated"):
+        explained = str(STATUS_WORDS[status][1])
+        assert "The law gives" not in explained and "authority" not in explained
+
+
+def test_the_keep_on_device_option_does_not_oversell_what_a_hash_finds(
+    app: Flask, reported: Confirmation
+) -> None:
+    """A SHA-256 matches identical files only: it does not let platforms find altered copies."""
+    browser = app.test_client()
+    sign_in(browser, reported.reference, reported.access_code)
+    html = page_text(browser.get("/my-case/case"))
+    assert "platforms use to find copies" not in html
+    assert "matches only an identical copy of the file, not a resized or edited one." in html
 
 
 def test_adding_links_keeps_bad_lines_out_and_skips_posts_already_there(

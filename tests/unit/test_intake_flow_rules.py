@@ -35,3 +35,14 @@ def test_review_opens_when_every_required_page_is_complete() -> None:
     assert flow.first_incomplete(draft(*everything, minor="no")).name == "review"
     assert flow.can_open(draft(*everything, minor="no"), "review")
     assert not flow.can_open(draft(*everything[:-1], minor="no"), "review")
+
+
+def test_every_page_is_its_own_numbered_step() -> None:
+    adult = [page.name for page in flow.steps(draft("who", minor="no"))]
+    assert adult == [
+        "who", "age", "posts", "details", "screenshots", "where", "wishes", "review"
+    ]  # fmt: skip
+    # A minor's report has no screenshots page, so one step fewer, none skipped.
+    minor = [page.name for page in flow.steps(draft("who", minor="yes"))]
+    assert minor == ["who", "age", "posts", "details", "where", "wishes", "review"]
+    assert len({page.title for page in flow.PAGES}) == len(flow.PAGES)

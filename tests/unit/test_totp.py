@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 from casework.accounts import totp
@@ -41,6 +42,16 @@ def test_the_enrolment_uri_and_qr_code() -> None:
     assert svg.startswith("<svg") and svg.endswith("</svg>")
     # Strict CSP: no inline style attributes or scripts in the drawing.
     assert "style=" not in svg and "<script" not in svg
+
+
+def test_the_qr_code_scales_whole_to_whatever_size_css_gives_it() -> None:
+    """A fixed width/height without a viewBox crops the code when CSS resizes it."""
+    svg = str(totp.qr_svg(totp.provisioning_uri(SECRET, "ana@example.org")))
+    opening = svg[: svg.index(">")]
+    view_box = re.search(r'viewBox="0 0 (\d+) (\d+)"', opening)
+    assert view_box is not None, opening
+    assert view_box.group(1) == view_box.group(2)
+    assert "width=" not in opening and "height=" not in opening
 
 
 def test_new_secrets_are_long_and_different() -> None:

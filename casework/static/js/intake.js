@@ -3,7 +3,8 @@
 // - "keep my images on my device": hashes each chosen image with Web Crypto and
 //   sends only the SHA-256, name and size; the file input is emptied first, so
 //   the image never leaves the device;
-// - fills in the browser's time zone, and shows only the regions of the chosen country.
+// - fills in the browser's time zone, and shows only the regions of the chosen country;
+// - shows the questions for someone acting for another person once they say so.
 (function () {
   "use strict";
 
@@ -33,6 +34,21 @@
     country.addEventListener("change", syncRegions);
     syncRegions();
   }
+
+  // Questions only for some answers (acting for someone else): shown, and sent, only then.
+  Array.prototype.forEach.call(document.querySelectorAll("[data-reveal-when]"), function (section) {
+    var radios = document.querySelectorAll(
+      "input[name='" + section.getAttribute("data-reveal-when") + "']");
+    var sync = function () {
+      var chosen = document.querySelector(
+        "input[name='" + section.getAttribute("data-reveal-when") + "']:checked");
+      var show = !!chosen && chosen.value === section.getAttribute("data-reveal-value");
+      section.hidden = !show;
+      section.disabled = !show;
+    };
+    Array.prototype.forEach.call(radios, function (radio) { radio.addEventListener("change", sync); });
+    sync();
+  });
 
   function toHex(buffer) {
     var bytes = new Uint8Array(buffer);
