@@ -96,6 +96,8 @@ def enqueue(
 
 F = TypeVar("F", bound=Callable[..., Any])
 _process_app: Flask | None = None
+# RQ's name (module and function) of every job declared with @app_job.
+APP_JOBS: set[str] = set()
 
 
 def app_job(func: F) -> F:
@@ -117,6 +119,7 @@ def app_job(func: F) -> F:
         with _process_app.app_context():
             return func(*args, **kwargs)
 
+    APP_JOBS.add(f"{func.__module__}.{func.__qualname__}")
     return wrapper  # type: ignore[return-value]
 
 

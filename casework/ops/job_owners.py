@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from casework.accounts.models import User
-from casework.cases.models import Case
+from casework.cases.models import Case, Item
 from casework.deadlines.models import Deadline, Escalation, Reminder
 from casework.notices.models import Notice
 from casework.notifications.models import OutgoingEmail
@@ -65,6 +65,12 @@ def _reminder(session: Session, args: Sequence[Any]) -> int | None:
     )
 
 
+def _item(session: Session, args: Sequence[Any]) -> int | None:
+    return session.scalar(
+        select(Case.organisation_id).join(Item, Item.case_id == Case.id).where(Item.id == args[0])
+    )
+
+
 def _escalation(session: Session, args: Sequence[Any]) -> int | None:
     return session.scalar(
         select(Case.organisation_id)
@@ -82,8 +88,19 @@ OWNERS: dict[str, OwnerOf] = {
     "casework.deadlines.jobs.handle_deadline": _deadline,
     "casework.deadlines.jobs.send_reminder": _reminder,
     "casework.deadlines.jobs.check_removals": _notice,
+    "casework.deadlines.jobs.check_post": _item,
     "casework.deadlines.jobs.draft_escalation_letter": _escalation,
 }
+
+
+# Jobs that work for every organisation at once: their failures are the operators'.
+PLATFORM_JOBS = frozenset(
+    {
+        "casework.deadlines.jobs.sweep_job",
+        "casework.cases.jobs.purge_expired_cases_job",
+        "casework.audit.jobs.anchor_audit_job",
+    }
+)
 
 
 def organisation_of(session: Session, func_name: str | None, args: Sequence[Any]) -> int | None:
