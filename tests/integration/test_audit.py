@@ -269,11 +269,9 @@ def test_a_forged_anchor_line_is_refused(app: Flask) -> None:
     assert "anchor line 2" in result.output and "signature does not match" in result.output
 
 
-def test_the_app_role_appends_audit_events_but_cannot_change_or_delete_them(
-    app: Flask, backend: str
-) -> None:
-    if backend != "postgresql":
-        pytest.skip("database roles are PostgreSQL's")
+# Database roles are PostgreSQL's.
+@pytest.mark.parametrize("backend", ["postgresql"])
+def test_the_app_role_appends_audit_events_but_cannot_change_or_delete_them(app: Flask) -> None:
     org = factories.org()
     _events(2, org.id)
     role = f"casework_app_test_{secrets.token_hex(4)}"
