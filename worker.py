@@ -8,6 +8,11 @@ Any number of these may run at once, on any number of hosts: RQ hands each job t
 worker, RQ's scheduler lock lets one worker at a time release scheduled jobs, a Redis
 lock per period lets one cron scheduler enqueue each sweep, and the sweep and jobs
 claim their database rows so a deadline is handled once whoever gets there first.
+
+A worker is meant to run for months: its Redis client outlasts RQ's blocking pops, a
+lost Redis is waited for with backoff (logged once when lost, once when back) and never
+ends the process, and a heartbeat every few seconds lets the health checks tell a live
+worker from a dead one. Only a stop signal (or --burst, or --max-jobs) ends it.
 """
 
 from __future__ import annotations
