@@ -144,7 +144,7 @@ def letter_case(items: int, files: int) -> tuple[Any, Any]:
     """A US case with `items` posts, `files` of them with a stored screenshot, and a notice."""
     from casework.accounts.models import Role
     from casework.cases.models import ContentCategory, ItemKind
-    from casework.notices.registry import default_registry
+    from casework.registry import default_registry
     from tests import factories
     from tests.letter_cases import complete_notice, evidence_file
 

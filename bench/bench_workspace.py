@@ -260,13 +260,13 @@ def run(url: str, args: argparse.Namespace) -> None:
 
     from casework import create_app
     from casework.cases.grouping import PdqIndexCache, load_hashes, near_duplicates
-    from casework.cases.queues import (
+    from casework.cases.worklists import (
         Cursor,
-        QueueKey,
+        WorklistKey,
         fetch_page,
         key_select,
-        queue_counts,
-        queue_spec,
+        worklist_counts,
+        worklist_spec,
     )
     from casework.evidence.pdq_index import PdqIndex
     from casework.extensions import db
@@ -280,7 +280,7 @@ def run(url: str, args: argparse.Namespace) -> None:
             "CASEWORK_EVIDENCE_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
             "CASEWORK_AUDIT_KEY": "bench-audit-key-" + "b" * 32,
             "EVIDENCE_DIR": instance + "/evidence",
-            "QUEUE_COUNT_CACHE_SECONDS": 0,
+            "WORKLIST_COUNT_CACHE_SECONDS": 0,
             "RATELIMIT_ENABLED": False,
         },
         instance_path=instance,
@@ -313,9 +313,9 @@ def run(url: str, args: argparse.Namespace) -> None:
             f"{'queue':<12} {'rows':>8} {'p50 first':>10} {'p95 first':>10} {'deep page':>10} "
             f"{'p50 deep':>9} {'p95 deep':>9}"
         )
-        deep_cursors: dict[QueueKey, Cursor | None] = {}
-        for key in QueueKey:
-            spec = queue_spec(key, organisation_id=org_id, user_id=user.id)
+        deep_cursors: dict[WorklistKey, Cursor | None] = {}
+        for key in WorklistKey:
+            spec = worklist_spec(key, organisation_id=org_id, user_id=user.id)
             size = session.scalar(
                 select(text("count(*)")).select_from(key_select(spec, [], limit=10**9).subquery())
             )
@@ -342,9 +342,9 @@ def run(url: str, args: argparse.Namespace) -> None:
         key_sql = timed(
             lambda: session.execute(
                 key_select(
-                    queue_spec(QueueKey.ALL, organisation_id=org_id, user_id=user.id),
+                    worklist_spec(WorklistKey.ALL, organisation_id=org_id, user_id=user.id),
                     [],
-                    after=deep_cursors[QueueKey.ALL],
+                    after=deep_cursors[WorklistKey.ALL],
                     limit=PAGE + 1,
                 )
             ).all(),
@@ -355,16 +355,16 @@ def run(url: str, args: argparse.Namespace) -> None:
             f"p95 {key_sql[1]:.3f} ms"
         )
         counts = timed(
-            lambda: queue_counts(session, organisation_id=org_id, user_id=user.id), args.repeat
+            lambda: worklist_counts(session, organisation_id=org_id, user_id=user.id), args.repeat
         )
         print(
-            f"capped counts of all {len(QueueKey)} queues (one round trip, cap 1,000): "
+            f"capped counts of all {len(WorklistKey)} queues (one round trip, cap 1,000): "
             f"p50 {counts[0]:.3f} ms, p95 {counts[1]:.3f} ms (cached per process for 15 s)"
         )
 
-        for key in (QueueKey.ALL, QueueKey.OVERDUE):
+        for key in (WorklistKey.ALL, WorklistKey.OVERDUE):
             stmt = key_select(
-                queue_spec(key, organisation_id=org_id, user_id=user.id),
+                worklist_spec(key, organisation_id=org_id, user_id=user.id),
                 [],
                 after=deep_cursors[key],
                 limit=PAGE + 1,
@@ -382,18 +382,20 @@ def run(url: str, args: argparse.Namespace) -> None:
         client = app.test_client()
         sign_in(client, user)
         for cache in (0, 15):
-            app.config["QUEUE_COUNT_CACHE_SECONDS"] = cache
+            app.config["WORKLIST_COUNT_CACHE_SECONDS"] = cache
             print(f"  counts cache {cache} s:")
-            for key in QueueKey:
+            for key in WorklistKey:
 
                 def get(url: str) -> None:
                     response = client.get(url)
                     if response.status_code != 200:
                         raise SystemExit(f"{url} answered {response.status_code}")
 
-                first = timed(lambda key=key: get(f"/staff/cases/?queue={key.value}"), args.repeat)
+                first = timed(
+                    lambda key=key: get(f"/staff/cases/?worklist={key.value}"), args.repeat
+                )
                 cursor = deep_cursors[key]
-                deep_url = f"/staff/cases/?queue={key.value}" + (
+                deep_url = f"/staff/cases/?worklist={key.value}" + (
                     f"&after={cursor.encode()}" if cursor else ""
                 )
                 deep = timed(lambda url=deep_url: get(url), args.repeat)

@@ -93,8 +93,8 @@ def create_app(
 
     app.register_blueprint(cases_bp)
 
+    from casework.intake.victim.views import bp as victim_bp
     from casework.intake.views import bp as intake_bp
-    from casework.victim.views import bp as victim_bp
 
     app.register_blueprint(intake_bp)
     app.register_blueprint(victim_bp)

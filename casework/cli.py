@@ -264,7 +264,7 @@ def sweep_command(at: str | None) -> None:
 def routes_command() -> None:
     """List the legal routes with their deadlines and whether their facts are verified."""
     from casework.notices.describe import describe_deadline
-    from casework.notices.registry import default_registry
+    from casework.registry import default_registry
 
     registry = default_registry()
     click.echo(f"registry version {registry.version}")

@@ -270,7 +270,7 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         for handle in env.get("CASEWORK_LINK_IGNORED_HANDLES", "grok").split(",")
         if handle.strip()
     )
-    values["QUEUE_COUNT_CACHE_SECONDS"] = _int(env, "CASEWORK_QUEUE_COUNT_CACHE_SECONDS", 15)
+    values["WORKLIST_COUNT_CACHE_SECONDS"] = _int(env, "CASEWORK_WORKLIST_COUNT_CACHE_SECONDS", 15)
 
     values["SESSION_COOKIE_HTTPONLY"] = True
     values["SESSION_COOKIE_SAMESITE"] = "Lax"

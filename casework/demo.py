@@ -19,14 +19,14 @@ from casework.cases.models import (
     ItemKind,
     MinorStatus,
 )
-from casework.cases.queues import refresh_sort_deadline
 from casework.cases.services import NewCase, NewItem, open_case
 from casework.cases.workflow import transition
+from casework.cases.worklists import refresh_sort_deadline
 from casework.deadlines.models import DeadlineState
 from casework.deadlines.services import start_clock
 from casework.evidence.xlinks import XPost, snowflake_time
 from casework.notices.models import Notice, NoticeItem, NoticeState
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 
 DEMO_PASSWORD = "casework-demo-2026"  # noqa: S105  (published demo credential, dev only)  # nosec B105
 

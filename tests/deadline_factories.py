@@ -10,7 +10,7 @@ from casework.deadlines.models import Deadline, Reminder
 from casework.deadlines.services import start_clock
 from casework.extensions import db
 from casework.notices.models import Notice, NoticeItem, NoticeState
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 from tests import factories
 
 TIDA = "us.tida.removal"  # 48 hours from receipt

@@ -202,7 +202,7 @@ def notice(case_: Case, route_key: str = "us.tida.removal", **fields: Any) -> An
 
 
 def deadline(notice_: Any, due_at: datetime, **fields: Any) -> Any:
-    from casework.cases.queues import refresh_sort_deadline
+    from casework.cases.worklists import refresh_sort_deadline
     from casework.deadlines.models import Deadline
 
     created = Deadline(notice_id=notice_.id, case_id=notice_.case_id, due_at=due_at, **fields)

@@ -17,8 +17,8 @@ from casework.cases.models import Case, ContentCategory, ItemKind, MinorStatus
 from casework.extensions import db
 from casework.notices.completeness import STATEMENT_ELEMENTS
 from casework.notices.models import Notice
-from casework.notices.registry import Route, default_registry
 from casework.notices.services import NoticeDetails, create_notice, record_sent, update_notice
+from casework.registry import Route, default_registry
 from tests import factories
 
 # The letters are generated "now" = this moment, so every date they print is known.

@@ -37,7 +37,7 @@ from casework.sessions.services import (
 MFA_OK = "mfa_ok"
 LAST_SEEN = "last_seen"
 NONCE = "nonce"
-# The token of the server-side session; shared with the victim's session (casework.victim).
+# The token of the server-side session; shared with the victim's session (casework.intake.victim).
 SID = "sid"
 PENDING = "pending_sign_in"
 # Kept across sign-in and sign-out: the language someone chose is not a secret.

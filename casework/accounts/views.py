@@ -100,9 +100,9 @@ def _limit(config_key: str, *, by_email: bool = False, failures_only: bool = Tru
 
 def home_url(user: User) -> str:
     """Where someone lands after signing in: the first part of the workspace that exists."""
-    candidates = ["cases.queue", "letters.ready", "notifications.index", "auth.account"]
+    candidates = ["cases.worklist", "notices.ready", "notifications.index", "auth.account"]
     if user.role is Role.LAWYER:
-        candidates.insert(0, "letters.ready")
+        candidates.insert(0, "notices.ready")
     for endpoint in candidates:
         if endpoint in current_app.view_functions:
             return url_for(endpoint)

@@ -1,4 +1,4 @@
-"""Forms of the staff case workspace: queue filters, case actions, bulk actions, merge."""
+"""Forms of the staff case workspace: worklist filters, case actions, bulk actions, merge."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional, Regexp, ValidationError
 
 from casework.cases.models import CaseStatus, Priority, RemovalState
-from casework.cases.queues import Filters
 from casework.cases.services import NOTE_MAX_CHARS, REPLY_MAX_CHARS, STATUS_LABELS
+from casework.cases.worklists import Filters
 from casework.timefmt import zone_or_utc
 
 PRIORITY_LABELS = {

@@ -47,10 +47,10 @@ from casework.cases.models import (
     MinorStatus,
     RemovalState,
 )
-from casework.cases.queues import forget_counts, refresh_sort_deadline
 from casework.cases.readiness import refresh_legal_ready
 from casework.cases.services import CaseError
 from casework.cases.workflow import find_minor, transition
+from casework.cases.worklists import forget_counts, refresh_sort_deadline
 from casework.deadlines.models import Deadline
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Notice, NoticeItem

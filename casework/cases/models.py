@@ -202,7 +202,7 @@ class Case(Base):
     first_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sort_deadline_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=lambda: NO_DEADLINE)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
-    # Kept by casework.cases.queues after every flush that touches the status, the
+    # Kept by casework.cases.worklists after every flush that touches the status, the
     # wanted actions or a notice; see that module for the definition.
     legal_ready: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 

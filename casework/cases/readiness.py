@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from casework.cases.models import OPEN_STATUSES, Case, CaseStatus
 from casework.notices.models import Letter, Notice
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 
 # Routes that take a case to a regulator or the police, by their kind in the registry.
 LEGAL_ROUTE_KINDS = frozenset({"regulator_complaint", "police_report"})

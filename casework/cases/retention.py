@@ -50,7 +50,7 @@ def purge_expired_cases(
 ) -> Purge:
     """Delete (or, dry, only count) the expired cases. The caller commits, then deletes
     the files in the result's storage_keys."""
-    from casework.victim.services import delete_case
+    from casework.intake.victim.services import delete_case
 
     case_ids = expired_case_ids(session, now=now, days=days)
     purge = Purge(cases=len(case_ids))

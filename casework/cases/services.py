@@ -31,10 +31,10 @@ from casework.cases.models import (
     Priority,
     RemovalState,
 )
-from casework.cases.queues import forget_counts
 from casework.cases.readiness import refresh_legal_ready
 from casework.cases.references import next_reference
 from casework.cases.workflow import find_minor, transition
+from casework.cases.worklists import forget_counts
 from casework.evidence.files import images_allowed
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage

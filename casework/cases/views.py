@@ -21,7 +21,6 @@ from flask import (
 from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
-from werkzeug.routing import BuildError
 from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
@@ -45,19 +44,19 @@ from casework.cases.grouping import dismiss_link
 from casework.cases.merge import MergeError, check_merge, merge_cases
 from casework.cases.models import Case, CaseLink, CaseStatus, ContentCategory, Item, RemovalState
 from casework.cases.overview import organisation_overview
-from casework.cases.queues import (
-    QUEUE_HINTS,
-    QUEUE_LABELS,
-    Cursor,
-    FilterError,
-    QueueKey,
-    fetch_page,
-    queue_counts,
-    queue_spec,
-)
 from casework.cases.references import normalise_reference
 from casework.cases.screen import assignable_staff, case_screen
 from casework.cases.workflow import TransitionError, allowed_targets
+from casework.cases.worklists import (
+    WORKLIST_HINTS,
+    WORKLIST_LABELS,
+    Cursor,
+    FilterError,
+    WorklistKey,
+    fetch_page,
+    worklist_counts,
+    worklist_spec,
+)
 from casework.charts import Bar, bar_chart
 from casework.evidence.files import delete_files, evidence_storage, images_allowed
 from casework.evidence.models import EvidenceFile
@@ -75,7 +74,6 @@ from casework.urls import safe_next
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
 
 CASEWORK_ROLES = (Role.CASEWORKER, Role.ADMIN)
-LETTER_ENDPOINTS = ("letters.download", "letters.view", "letters.show", "letters.detail")
 
 
 @bp.before_request
@@ -103,35 +101,29 @@ def _staff_choices(organisation_id: int) -> list[tuple[int, str]]:
     return [(u.id, u.name) for u in assignable_staff(db.session, organisation_id)]
 
 
-def letter_url(letter: Letter) -> str | None:
-    for endpoint in LETTER_ENDPOINTS:
-        if endpoint in current_app.view_functions:
-            try:
-                return url_for(endpoint, letter_id=letter.id)
-            except BuildError:
-                continue
-    return None
+def letter_url(letter: Letter) -> str:
+    return url_for("notices.download", letter_id=letter.id)
 
 
-# --- queues ----------------------------------------------------------------------------
+# --- worklists -------------------------------------------------------------------------
 
 
-def _queue_key(raw: str | None) -> QueueKey:
+def _worklist_key(raw: str | None) -> WorklistKey:
     try:
-        return QueueKey(raw or QueueKey.OPEN)
+        return WorklistKey(raw or WorklistKey.OPEN)
     except ValueError:
-        return QueueKey.OPEN
+        return WorklistKey.OPEN
 
 
 @bp.get("/")
-def queue() -> str:
+def worklist() -> str:
     user = current_staff()
-    key = _queue_key(request.args.get("queue"))
+    key = _worklist_key(request.args.get("worklist"))
     staff = _staff_choices(user.organisation_id)
     form = FilterForm(formdata=request.args, staff=staff)
     form.validate()
     filters = form.filters()
-    spec = queue_spec(key, organisation_id=user.organisation_id, user_id=user.id)
+    spec = worklist_spec(key, organisation_id=user.organisation_id, user_id=user.id)
     after = Cursor.decode(request.args.get("after"))
     before = None if after else Cursor.decode(request.args.get("before"))
     try:
@@ -140,32 +132,32 @@ def queue() -> str:
         form[exc.field].errors = [*form[exc.field].errors, exc.message]
         filters = replace(filters, text=None)
         page = fetch_page(db.session, spec, filters, after=after, before=before)
-    counts = queue_counts(
+    counts = worklist_counts(
         db.session,
         organisation_id=user.organisation_id,
         user_id=user.id,
-        cache_seconds=float(current_app.config.get("QUEUE_COUNT_CACHE_SECONDS", 0)),
+        cache_seconds=float(current_app.config.get("WORKLIST_COUNT_CACHE_SECONDS", 0)),
     )
     keep = {k: v for k, v in request.args.items() if v and k not in ("after", "before")}
-    keep["queue"] = key.value
-    filter_args = {k: v for k, v in keep.items() if k != "queue"}
+    keep["worklist"] = key.value
+    filter_args = {k: v for k, v in keep.items() if k != "worklist"}
     bulk = BulkForm(formdata=None, staff=staff, letters=True)
     bulk.back.data = request.full_path
     return render_template(
-        "cases/queue.html",
+        "cases/worklist.html",
         key=key,
-        queues=list(QueueKey),
-        labels=QUEUE_LABELS,
-        hints=QUEUE_HINTS,
+        worklists=list(WorklistKey),
+        labels=WORKLIST_LABELS,
+        hints=WORKLIST_HINTS,
         counts=counts,
         form=form,
         filters=filters,
         filter_args=filter_args,
         page=page,
-        next_url=url_for(".queue", **keep, after=page.next_cursor.encode())
+        next_url=url_for(".worklist", **keep, after=page.next_cursor.encode())
         if page.next_cursor
         else None,
-        prev_url=url_for(".queue", **keep, before=page.prev_cursor.encode())
+        prev_url=url_for(".worklist", **keep, before=page.prev_cursor.encode())
         if page.prev_cursor
         else None,
         bulk=bulk,
@@ -179,7 +171,7 @@ def queue() -> str:
 def bulk() -> Response:
     user = current_staff()
     form = BulkForm(staff=_staff_choices(user.organisation_id), letters=True)
-    back = safe_next(form.back.data, default=url_for(".queue"))
+    back = safe_next(form.back.data, default=url_for(".worklist"))
     if not form.validate():
         for errors in form.errors.values():
             for error in errors:

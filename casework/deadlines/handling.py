@@ -25,9 +25,9 @@ from casework.deadlines import messages
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
 from casework.deadlines.services import FOLLOW_UP
 from casework.notices.models import Notice, NoticeItem
-from casework.notices.registry import default_registry
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
 from casework.notifications.services import notify_user, queue_email
+from casework.registry import default_registry
 
 
 @dataclass

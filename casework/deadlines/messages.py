@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import force_locale, gettext, ngettext
 
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 from casework.timefmt import zone_or_utc
 
 # Notification kinds written by the deadline worker; the notifications page renders them.

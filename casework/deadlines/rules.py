@@ -6,14 +6,14 @@ import calendar
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
-from casework.notices.registry import (
+from casework.registry import (
     DEFAULT_REMINDERS,
     DeadlineRule,
     DeadlineStage,
     Extension,
     FilingWindow,
     Period,
-    Reminder,
+    ReminderAt,
     SupersededRule,
     Unit,
     parse_iso_duration,
@@ -169,7 +169,7 @@ def with_extension(
     return add_period(add_period(start, base.amount, base.unit), ext.amount, ext.unit)
 
 
-def _as_reminder(spec: Reminder | str) -> Reminder:
+def _as_reminder(spec: ReminderAt | str) -> ReminderAt:
     if isinstance(spec, str):
         return parse_iso_duration(spec)
     if isinstance(spec, bool):
@@ -184,7 +184,7 @@ def _as_reminder(spec: Reminder | str) -> Reminder:
 def reminder_times(
     received_at: datetime,
     due_at: datetime,
-    reminders: Iterable[Reminder | str] = DEFAULT_REMINDERS,
+    reminders: Iterable[ReminderAt | str] = DEFAULT_REMINDERS,
 ) -> list[datetime]:
     """Reminder times, sorted and unique, strictly between receipt and the due time.
 

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from casework.cases.models import Case
-from casework.cases.queues import refresh_sort_deadline
+from casework.cases.worklists import refresh_sort_deadline
 from casework.deadlines.models import Deadline, Reminder
 from casework.deadlines.rules import compute_due, reminder_times, stage_due_dates, to_utc
 from casework.notices.models import Notice
-from casework.notices.registry import DEFAULT_REMINDERS, Route
+from casework.registry import DEFAULT_REMINDERS, Route
 
 # Stage name of the product's own follow-up for routes the law gives no deadline;
 # it prompts a caseworker but is never counted as a platform missing the law's deadline.

@@ -56,9 +56,9 @@ from casework.intake.minor_routes import FOR_ADULTS, ROUTES, routes_for
 from casework.intake.services import IntakeError
 from casework.intake.templating import error_list
 from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE
+from casework.intake.victim.session import start_victim_session
 from casework.notifications.jobs import deliver_soon
 from casework.urls import absolute_url
-from casework.victim.session import start_victim_session
 
 log = logging.getLogger(__name__)
 

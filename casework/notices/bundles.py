@@ -27,8 +27,8 @@ from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
 from casework.notices.exhibits import evidence_storage
 from casework.notices.models import Letter
-from casework.notices.registry import default_registry
 from casework.orm import utcnow
+from casework.registry import default_registry
 
 __all__ = [
     "Bundle",

@@ -9,7 +9,7 @@ from typing import Final, Literal
 
 from flask_babel import lazy_gettext as _l
 
-from casework.notices.registry import REQUIRED_ELEMENTS, Registry, Route
+from casework.registry import REQUIRED_ELEMENTS, Registry, Route
 
 __all__ = [
     "CAPACITIES",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from casework.notices.registry import Route, Unit
+from casework.registry import Route, Unit
 
 __all__ = ["describe_deadline", "describe_period"]
 

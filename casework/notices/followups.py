@@ -7,7 +7,7 @@ from datetime import datetime
 
 from casework.deadlines.rules import compute_due
 from casework.notices.models import SENT_STATES, Notice
-from casework.notices.registry import Registry, Route
+from casework.registry import Registry, Route
 
 __all__ = ["earlier_due", "pick_earlier", "step_met"]
 

@@ -10,7 +10,7 @@ from casework.actors import SYSTEM, Actor
 from casework.cases.models import Case
 from casework.extensions import db
 from casework.notices.letters import create_letter
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 
 log = logging.getLogger(__name__)
 

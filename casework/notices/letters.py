@@ -18,7 +18,6 @@ from casework.cases.readiness import refresh_legal_ready
 from casework.notices.completeness import missing_for
 from casework.notices.exhibits import evidence_storage, exhibit_images, files_by_item
 from casework.notices.models import Letter, Notice
-from casework.notices.registry import Registry, default_registry
 from casework.notices.rendering import letter_is_draft, render_letter_pdf, template_version
 from casework.notices.services import (
     NoticeError,
@@ -30,6 +29,7 @@ from casework.notices.services import (
 )
 from casework.notices.snapshot import build_snapshot, content_fingerprint
 from casework.orm import utcnow
+from casework.registry import Registry, default_registry
 
 __all__ = [
     "LetterError",

@@ -218,8 +218,8 @@ def warm_up() -> None:
     loaded, the stylesheet parsed, the templates compiled and the date formats read,
     instead of spending half a second on them itself.
     """
-    from casework.notices.registry import default_registry
     from casework.notices.snapshot import sample_snapshot
+    from casework.registry import default_registry
 
     env = _environment()
     for name in env.list_templates(extensions=["html"]):

@@ -32,9 +32,9 @@ from casework.notices.completeness import (
 )
 from casework.notices.followups import pick_earlier
 from casework.notices.models import SENT_STATES, Letter, Notice, NoticeItem, NoticeState
-from casework.notices.registry import Registry, Route, default_registry
 from casework.notices.snapshot import resolve_addressee
 from casework.orm import utcnow
+from casework.registry import Registry, Route, default_registry
 
 __all__ = [
     "CHANNELS",

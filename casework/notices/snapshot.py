@@ -23,7 +23,7 @@ from casework.evidence.models import EvidenceFile
 from casework.notices.completeness import STATEMENT_ELEMENTS
 from casework.notices.followups import earlier_due
 from casework.notices.models import Notice
-from casework.notices.registry import Addressee, DeadlineRule, Registry, Route
+from casework.registry import Addressee, DeadlineRule, Registry, Route
 
 __all__ = [
     "SNAPSHOT_SCHEMA",

@@ -40,7 +40,6 @@ from casework.notices.queries import (
     notices_of_case,
     ready_for_legal_action,
 )
-from casework.notices.registry import Route, default_registry
 from casework.notices.rendering import LetterRenderError, page_image, statement_texts
 from casework.notices.services import (
     IncompleteNotice,
@@ -55,8 +54,9 @@ from casework.notices.services import (
     schedule_deadlines,
     update_notice,
 )
+from casework.registry import Route, default_registry
 
-bp = Blueprint("letters", __name__, url_prefix="/staff/letters")
+bp = Blueprint("notices", __name__, url_prefix="/staff/notices")
 
 STAFF = (Role.CASEWORKER, Role.LAWYER, Role.ADMIN)
 PREVIEW_DPI = 80
@@ -104,7 +104,7 @@ def _apply_error(form: Any, exc: NoticeError) -> None:
 def ready() -> str:
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     rows, more = ready_for_legal_action(db.session, current_staff().organisation_id, page=page)
-    return render_template("letters/ready.html", rows=rows, page=page, more=more)
+    return render_template("notices/ready.html", rows=rows, page=page, more=more)
 
 
 @bp.get("/cases/<int:case_id>")
@@ -114,7 +114,7 @@ def case_letters(case_id: int) -> str:
     form = GenerateLetterForm()
     form.route_key.choices = _route_choices(case)
     return render_template(
-        "letters/case.html",
+        "notices/case.html",
         case=case,
         form=form,
         bundle_form=BundleForm(),
@@ -166,7 +166,7 @@ def letter(letter_id: int) -> str:
     snapshot = row.data_snapshot
     route = _route(row.route_key)
     return render_template(
-        "letters/letter.html",
+        "notices/letter.html",
         letter=row,
         case=row.case,
         route=route,
@@ -273,7 +273,7 @@ def new_notice(case_id: int) -> Response | tuple[str, int] | str:
             flash(_("Notice opened. Fill in what it must say, then generate the letter."))
             return redirect(url_for(".notice", notice_id=created.id))
     status = 422 if form.errors or form.form_errors else 200
-    return render_template("letters/notice_new.html", case=case, form=form), status
+    return render_template("notices/notice_new.html", case=case, form=form), status
 
 
 def _details_form(notice: Notice, route: Route) -> NoticeDetailsForm:
@@ -313,7 +313,7 @@ def _notice_page(
     generate.notice_id.data = str(notice.id)
     return (
         render_template(
-            "letters/notice.html",
+            "notices/notice.html",
             case=case,
             notice=notice,
             route=route,
@@ -421,7 +421,7 @@ def mark_sent(notice_id: int) -> Response | tuple[str, int]:
     status = 422 if request.method == "POST" else 200
     return (
         render_template(
-            "letters/record_sent.html",
+            "notices/record_sent.html",
             case=row.case,
             notice=row,
             route=route,

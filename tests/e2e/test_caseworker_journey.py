@@ -91,7 +91,7 @@ def seed(app: Flask) -> Seeded:
 
 
 def references_listed(page: Any) -> set[str]:
-    return {str(row.inner_text()) for row in page.locator(".queue-table tbody th a").all()}
+    return {str(row.inner_text()) for row in page.locator(".worklist-table tbody th a").all()}
 
 
 def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
@@ -107,7 +107,7 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
     page.wait_for_url("**/staff/cases/")
 
     page.get_by_role("navigation", name="Queues").get_by_role("link", name="Unassigned").click()
-    page.wait_for_url("**/staff/cases/?queue=unassigned")
+    page.wait_for_url("**/staff/cases/?worklist=unassigned")
     assert references_listed(page) == {seeded.reference, seeded.duplicate}
     screen(page, shoot, "unassigned queue")
 
@@ -116,13 +116,13 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
     page.get_by_label("Action").select_option(label="Assign")
     page.get_by_label("Assign to", exact=True).select_option(label=CASEWORKER)
     page.get_by_role("button", name="Apply to selected cases").click()
-    page.wait_for_url("**/staff/cases/?queue=unassigned")
+    page.wait_for_url("**/staff/cases/?worklist=unassigned")
     assert page.get_by_role("status").filter(has_text="1 case updated.").count() == 1
     assert references_listed(page) == {seeded.duplicate}
     screen(page, shoot, "assigned")
 
     page.get_by_role("navigation", name="Queues").get_by_role("link", name="Mine").click()
-    page.wait_for_url("**/staff/cases/?queue=mine")
+    page.wait_for_url("**/staff/cases/?worklist=mine")
     assert references_listed(page) == {seeded.reference}
     page.get_by_role("link", name=seeded.reference, exact=True).click()
 
@@ -178,12 +178,12 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
 
     # The takedown notice, opened from the case, covering every post.
     page.get_by_role("link", name="Open a notice").click()
-    page.wait_for_url(re.compile(r"/staff/letters/cases/\d+/notices/new$"))
+    page.wait_for_url(re.compile(r"/staff/notices/cases/\d+/notices/new$"))
     page.get_by_label("Legal route").select_option("eu.dsa.notice")
     assert page.locator("input[name=item_ids]:checked").count() == 4
     screen(page, shoot, "open a notice")
     page.get_by_role("button", name="Open the notice").click()
-    page.wait_for_url(re.compile(r"/staff/letters/notices/\d+$"))
+    page.wait_for_url(re.compile(r"/staff/notices/notices/\d+$"))
     assert page.locator("h1").inner_text() == DSA_NOTICE
     assert page.locator(".missing-elements li").all_inner_texts() == [
         "Explanation of why the content is illegal",
@@ -201,12 +201,12 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
     page.get_by_label("Typed signature: the full name of the person signing").fill(CASEWORKER)
     page.get_by_label("Their authorised representative").check()
     page.get_by_role("button", name="Save", exact=True).click()
-    page.wait_for_url(re.compile(r"/staff/letters/notices/\d+$"))
+    page.wait_for_url(re.compile(r"/staff/notices/notices/\d+$"))
     assert page.locator("p.complete").inner_text().startswith("Complete:")
     screen(page, shoot, "notice complete")
 
     page.get_by_role("button", name="Generate the letter").click()
-    page.wait_for_url(re.compile(r"/staff/letters/\d+$"))
+    page.wait_for_url(re.compile(r"/staff/notices/\d+$"))
     assert page.get_by_role("status").filter(has_text="Version 1 of the letter is ready.").count()
     # The first page of the letter shows as an image (rendered by the server from the PDF).
     preview = page.get_by_role("img", name="Page 1 of", exact=False)
@@ -216,13 +216,13 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
 
     page.get_by_role("link", name="the notice").click()
     page.get_by_role("link", name="Record as sent").click()
-    page.wait_for_url(re.compile(r"/staff/letters/notices/\d+/sent$"))
+    page.wait_for_url(re.compile(r"/staff/notices/notices/\d+/sent$"))
     page.get_by_label("How it was sent").select_option(label="The platform's web form")
     # "Received" is offered as now, in her time zone; she keeps it.
     assert page.get_by_label("When the addressee received it").input_value()
     screen(page, shoot, "record as sent")
     page.get_by_role("button", name="Record as sent").click()
-    page.wait_for_url(re.compile(r"/staff/letters/notices/\d+$"))
+    page.wait_for_url(re.compile(r"/staff/notices/notices/\d+$"))
     assert page.get_by_role("status").filter(has_text="The deadline clock has started.").count()
 
     page.get_by_role("link", name=seeded.reference, exact=True).click()

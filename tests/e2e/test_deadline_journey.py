@@ -33,8 +33,8 @@ from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.jobs import redis_connection
 from casework.notices.letters import create_letter
 from casework.notices.models import Letter
-from casework.notices.registry import default_registry
 from casework.notices.services import record_sent
+from casework.registry import default_registry
 from tests import factories
 from tests.deadline_factories import TIDA
 from tests.e2e.conftest import LiveServer
@@ -114,8 +114,8 @@ def run_worker_hours_later(app: Flask, faketime: str, smtp_port: int) -> str:
 
 
 def queue_references(page: Any, queue: str) -> set[str]:
-    page.goto(f"/staff/cases/?queue={queue}")
-    return {str(a.inner_text()) for a in page.locator(".queue-table tbody th a").all()}
+    page.goto(f"/staff/cases/?worklist={queue}")
+    return {str(a.inner_text()) for a in page.locator(".worklist-table tbody th a").all()}
 
 
 def test_a_missed_deadline_is_escalated_by_the_worker_and_shown_to_the_caseworker(
@@ -177,12 +177,12 @@ def test_a_missed_deadline_is_escalated_by_the_worker_and_shown_to_the_caseworke
     sign_in_staff(lawyer, seeded.lawyer_email, factories.PASSWORD)
     # Lawyers download unblurred evidence: her first sign-in sets up the second factor.
     set_up_two_step(lawyer)
-    lawyer.wait_for_url("**/staff/letters/")
+    lawyer.wait_for_url("**/staff/notices/")
     ready = lawyer.locator("table tbody tr", has_text=seeded.reference)
     assert "escalated" in ready.inner_text()
     screen(lawyer, shoot, "ready for legal action")
     ready.get_by_role("link", name=seeded.reference, exact=True).click()
-    lawyer.wait_for_url(f"**/staff/letters/cases/{seeded.case_id}")
+    lawyer.wait_for_url(f"**/staff/notices/cases/{seeded.case_id}")
     assert lawyer.get_by_role("heading", name=FTC_COMPLAINT).count() == 1
     # Version 1, made by the system (the worker), not by a person.
     drafted = lawyer.locator(f"h3:has-text('{FTC_COMPLAINT}') + .table-wrap tbody tr")

@@ -18,7 +18,7 @@ from casework.extensions import db
 from casework.notices.bundles import BundleError, build_bundle, verify_bundle
 from casework.notices.letters import create_letter
 from casework.notices.models import Letter
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 from tests import factories
 from tests.letter_cases import complete_notice, realistic_case
 

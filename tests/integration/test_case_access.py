@@ -121,10 +121,10 @@ def test_every_id_route_of_another_organisation_is_404(app: Flask, client: Any) 
 def test_queue_and_overview_show_only_the_own_organisation(app: Flask, client: Any) -> None:
     world = _world()
     factories.sign_in(client, world.users["a-caseworker"])
-    for url in ("/staff/cases/?queue=all", "/staff/cases/overview"):
+    for url in ("/staff/cases/?worklist=all", "/staff/cases/overview"):
         page = client.get(url)
         assert page.status_code == 200
-    text = client.get("/staff/cases/?queue=all").get_data(as_text=True)
+    text = client.get("/staff/cases/?worklist=all").get_data(as_text=True)
     assert world.cases["a"].reference in text
     assert world.cases["b"].reference not in text
     assert world.cases["b-second"].reference not in text

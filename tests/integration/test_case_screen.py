@@ -367,11 +367,11 @@ def test_bulk_status_change_reports_each_refusal(desk: dict[str, Any]) -> None:
             "case_ids": [str(ok.id), str(stuck.id), str(desk["case"].id)],
             "action": "status",
             "status": "triage",
-            "back": "/staff/cases/?queue=all",
+            "back": "/staff/cases/?worklist=all",
         },
     )
-    assert response.headers["Location"].endswith("/staff/cases/?queue=all")
-    page = client.get("/staff/cases/?queue=all").get_data(as_text=True)
+    assert response.headers["Location"].endswith("/staff/cases/?worklist=all")
+    page = client.get("/staff/cases/?worklist=all").get_data(as_text=True)
     assert "2 cases updated." in page
     assert f"{stuck.reference}: A case cannot move from withdrawn to triage." in page
     db.session.expire_all()

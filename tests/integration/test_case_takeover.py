@@ -26,10 +26,10 @@ from casework.cases.models import Case
 from casework.cases.timeline import build_timeline
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
+from casework.intake.victim.services import delete_case
+from casework.intake.victim.timeline import case_timeline
 from casework.notices.bundles import AUDIT_EXTRACT, build_bundle
 from casework.notices.models import Letter, Notice
-from casework.victim.services import delete_case
-from casework.victim.timeline import case_timeline
 from tests import factories
 from tests.intake_support import Answers, fill_report, page_text, photo, submit
 

@@ -9,7 +9,7 @@ from flask import Flask
 from casework.deadlines.services import FOLLOW_UP, RESPONSE, start_clock
 from casework.extensions import db
 from casework.notices.models import Notice, NoticeState
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 from tests import factories
 
 RECEIVED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

@@ -20,8 +20,8 @@ from casework.deadlines.services import FOLLOW_UP
 from casework.deadlines.sweep import overdue_unhandled, record_run, sweep
 from casework.extensions import db
 from casework.notices.models import NoticeItem
-from casework.notices.registry import default_registry
 from casework.notifications.models import Notification, OutgoingEmail
+from casework.registry import default_registry
 from tests.deadline_factories import sent_notice, staffed_case
 
 RECEIVED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)

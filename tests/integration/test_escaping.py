@@ -159,7 +159,7 @@ def test_the_staff_queue_and_case_screen_show_stored_text_as_text(
     db.session.commit()
     factories.sign_in(client, staff)
 
-    shown_as_text(client.get("/staff/cases/?queue=all"), PAYLOAD)
+    shown_as_text(client.get("/staff/cases/?worklist=all"), PAYLOAD)
     assert client.post(f"/staff/cases/{case.id}/notes", data={"body": PAYLOAD}).status_code == 302
     html = shown_as_text(client.get(f"/staff/cases/{case.id}"), PAYLOAD, "@" + HANDLE_PAYLOAD)
     readable = unescape(html)

@@ -24,10 +24,10 @@ from casework.cases.models import Case
 from casework.extensions import db
 from casework.notices.letters import create_letter
 from casework.notices.models import Letter, Notice, NoticeState
-from casework.notices.registry import Route, default_registry
 from casework.notices.rendering import has_placeholder, render_letter_html
 from casework.notices.services import IncompleteNotice, NoticeError, record_sent
 from casework.orm import utcnow
+from casework.registry import Route, default_registry
 from tests import factories
 from tests.letter_cases import (
     NOW,
@@ -300,11 +300,11 @@ def test_the_sent_form_refuses_a_draft_and_keeps_what_was_typed(
     db.session.commit()
 
     sign_in(client, lawyer)
-    page = client.get(f"/staff/letters/notices/{notice.id}/sent").get_data(as_text=True)
+    page = client.get(f"/staff/notices/notices/{notice.id}/sent").get_data(as_text=True)
     assert f'value="{draft.id}"' in page and "draft" in page
     received = utcnow().strftime("%Y-%m-%dT%H:%M")
     response = client.post(
-        f"/staff/letters/notices/{notice.id}/sent",
+        f"/staff/notices/notices/{notice.id}/sent",
         data={"channel": "email", "received_at": received, "letter_id": str(draft.id)},
     )
     assert response.status_code == 422
@@ -325,7 +325,7 @@ def test_drafts_carry_a_badge_on_the_letters_list_and_the_case_screen(
     assert draft.draft
     db.session.commit()
     sign_in(client, lawyer)
-    for url in (f"/staff/letters/cases/{case.id}", f"/staff/cases/{case.id}"):
+    for url in (f"/staff/notices/cases/{case.id}", f"/staff/cases/{case.id}"):
         body = client.get(url).get_data(as_text=True)
         assert '<span class="badge draft">draft</span>' in body, url
 
@@ -338,7 +338,7 @@ def test_the_notice_screen_says_which_earlier_notice_the_letter_refers_to(
     notice = complete_notice(case, route, lawyer)
     db.session.commit()
     sign_in(client, lawyer)
-    body = client.get(f"/staff/letters/notices/{notice.id}").get_data(as_text=True)
+    body = client.get(f"/staff/notices/notices/{notice.id}").get_data(as_text=True)
     assert "This letter follows an earlier notice under:" in body
     assert "None is on file yet" in body
     assert "The earlier notice this letter follows" in body  # in the missing list
@@ -346,7 +346,7 @@ def test_the_notice_screen_says_which_earlier_notice_the_letter_refers_to(
     earlier = _with_earlier_step(route, case, lawyer)
     assert earlier is not None and earlier.sent_at is not None
     db.session.commit()
-    body = client.get(f"/staff/letters/notices/{notice.id}").get_data(as_text=True)
+    body = client.get(f"/staff/notices/notices/{notice.id}").get_data(as_text=True)
     assert f"the one sent {earlier.sent_at:%Y-%m-%d %H:%M} UTC" in body
     assert "The earlier notice this letter follows" not in body
 

@@ -22,8 +22,8 @@ from casework.jobs import QUEUE_LETTERS
 from casework.notices.bulk import enqueue_letters
 from casework.notices.jobs import generate_letter_job
 from casework.notices.models import Letter
-from casework.notices.registry import default_registry
 from casework.notices.services import NoticeError
+from casework.registry import default_registry
 from tests import factories
 from tests.letter_cases import realistic_case
 

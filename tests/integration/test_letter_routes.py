@@ -13,8 +13,8 @@ from casework.actors import Actor
 from casework.deadlines.rules import compute_due, stage_due_dates
 from casework.extensions import db
 from casework.notices.letters import create_letter
-from casework.notices.registry import Route, default_registry
 from casework.notices.services import missing_elements
+from casework.registry import Route, default_registry
 from tests import factories
 from tests.letter_cases import (
     NOW,

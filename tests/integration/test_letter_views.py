@@ -23,9 +23,9 @@ from casework.deadlines.models import Deadline
 from casework.extensions import db
 from casework.notices.letters import create_letter
 from casework.notices.models import Letter, Notice, NoticeState
-from casework.notices.registry import default_registry
 from casework.notices.services import IncompleteNotice, record_sent
 from casework.orm import utcnow
+from casework.registry import default_registry
 from tests import factories
 from tests.letter_cases import complete_notice, realistic_case, sign_in
 
@@ -82,7 +82,7 @@ def _urls(app: Flask, setting: dict[str, Any]) -> list[tuple[str, str]]:
     }
     urls = []
     for rule in app.url_map.iter_rules():
-        if not rule.endpoint.startswith("letters."):
+        if not rule.endpoint.startswith("notices."):
             continue
         method = "POST" if "POST" in rule.methods and "GET" not in rule.methods else "GET"
         with app.test_request_context():
@@ -106,7 +106,7 @@ def test_every_letters_url_refuses_the_signed_out_and_hides_other_organisations(
     stranger = app.test_client()
     sign_in(stranger, setting["stranger"])
     for method, url in urls:
-        if url.rstrip("/") == "/staff/letters":
+        if url.rstrip("/") == "/staff/notices":
             continue  # the list exists for everyone; it shows their own organisation's cases
         assert stranger.open(url, method=method).status_code == 404, url
 
@@ -120,13 +120,13 @@ def test_every_staff_role_can_read_and_download_letters(
     sign_in(client, user)
     letter = setting["letter"]
     for url in (
-        "/staff/letters/",
-        f"/staff/letters/cases/{setting['case'].id}",
-        f"/staff/letters/{letter.id}",
-        f"/staff/letters/notices/{setting['notice'].id}",
+        "/staff/notices/",
+        f"/staff/notices/cases/{setting['case'].id}",
+        f"/staff/notices/{letter.id}",
+        f"/staff/notices/notices/{setting['notice'].id}",
     ):
         assert client.get(url).status_code == 200, url
-    response = client.get(f"/staff/letters/{letter.id}/download")
+    response = client.get(f"/staff/notices/{letter.id}/download")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
     assert response.data == letter.pdf
@@ -135,8 +135,8 @@ def test_every_staff_role_can_read_and_download_letters(
 def test_a_download_is_audited_with_ids_only(client: FlaskClient, setting: dict[str, Any]) -> None:
     sign_in(client, setting["lawyer"])
     letter = setting["letter"]
-    assert client.get(f"/staff/letters/{letter.id}/download").status_code == 200
-    assert client.get(f"/staff/letters/{letter.id}/view.pdf").status_code == 200
+    assert client.get(f"/staff/notices/{letter.id}/download").status_code == 200
+    assert client.get(f"/staff/notices/{letter.id}/view.pdf").status_code == 200
     events = _events("letter.downloaded")
     assert [e.details["mode"] for e in events] == ["attachment", "inline"]
     assert all(e.actor_id == setting["lawyer"].id and e.object_id == letter.id for e in events)
@@ -147,10 +147,10 @@ def test_a_download_is_audited_with_ids_only(client: FlaskClient, setting: dict[
 def test_the_preview_is_a_page_image(client: FlaskClient, setting: dict[str, Any]) -> None:
     sign_in(client, setting["caseworker"])
     letter_id = setting["letter"].id
-    response = client.get(f"/staff/letters/{letter_id}/page-1.png")
+    response = client.get(f"/staff/notices/{letter_id}/page-1.png")
     assert response.status_code == 200
     assert response.data.startswith(b"\x89PNG")
-    assert client.get(f"/staff/letters/{letter_id}/page-99.png").status_code == 404
+    assert client.get(f"/staff/notices/{letter_id}/page-99.png").status_code == 404
 
 
 def test_generating_again_adds_a_version_and_never_overwrites(
@@ -160,7 +160,7 @@ def test_generating_again_adds_a_version_and_never_overwrites(
     first = setting["letter"]
     first_pdf, first_sha = first.pdf, first.sha256
     response = client.post(
-        f"/staff/letters/cases/{setting['case'].id}/generate",
+        f"/staff/notices/cases/{setting['case'].id}/generate",
         data={"route_key": TIDA.key, "notice_id": str(setting["notice"].id)},
     )
     assert response.status_code == 302
@@ -168,7 +168,7 @@ def test_generating_again_adds_a_version_and_never_overwrites(
     assert [v.version for v in versions] == [1, 2]
     db.session.refresh(versions[0])
     assert versions[0].pdf == first_pdf and versions[0].sha256 == first_sha
-    assert response.headers["Location"].endswith(f"/staff/letters/{versions[1].id}")
+    assert response.headers["Location"].endswith(f"/staff/notices/{versions[1].id}")
     versions[0].sha256 = "0" * 64
     with pytest.raises(ValueError, match="immutable"):
         db.session.flush()
@@ -197,7 +197,7 @@ def test_a_tida_notice_without_its_signature_cannot_be_marked_sent(
     sign_in(client, setting["caseworker"])
     received = (utcnow() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
     response = client.post(
-        f"/staff/letters/notices/{notice.id}/sent",
+        f"/staff/notices/notices/{notice.id}/sent",
         data={
             "channel": "web_form",
             "received_at": received,
@@ -222,7 +222,7 @@ def test_recording_a_complete_notice_as_sent_starts_the_clock(
     letter: Letter = setting["letter"]
     received = (utcnow() - timedelta(minutes=2)).replace(second=0, microsecond=0)
     response = client.post(
-        f"/staff/letters/notices/{notice.id}/sent",
+        f"/staff/notices/notices/{notice.id}/sent",
         data={
             "channel": "web_form",
             "received_at": received.strftime("%Y-%m-%dT%H:%M"),
@@ -260,7 +260,7 @@ def test_the_sent_form_offers_now_in_the_users_time_zone(
     sign_in(client, caseworker)
     zone = ZoneInfo("Pacific/Auckland")
     before = datetime.now(zone).strftime("%Y-%m-%dT%H:%M")
-    page = client.get(f"/staff/letters/notices/{setting['notice'].id}/sent").get_data(as_text=True)
+    page = client.get(f"/staff/notices/notices/{setting['notice'].id}/sent").get_data(as_text=True)
     after = datetime.now(zone).strftime("%Y-%m-%dT%H:%M")
     shown = re.search(r'name="received_at"[^>]*value="([^"]+)"', page)
     assert shown is not None
@@ -273,8 +273,8 @@ def test_the_case_screen_leads_to_opening_a_notice(
     sign_in(client, setting["caseworker"])
     case: Case = setting["case"]
     page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
-    assert f'href="/staff/letters/cases/{case.id}/notices/new"' in page
-    assert f'href="/staff/letters/cases/{case.id}"' in page
+    assert f'href="/staff/notices/cases/{case.id}/notices/new"' in page
+    assert f'href="/staff/notices/cases/{case.id}"' in page
 
 
 def test_the_notice_screen_names_whats_missing_and_keeps_input_on_error(
@@ -283,7 +283,7 @@ def test_the_notice_screen_names_whats_missing_and_keeps_input_on_error(
     sign_in(client, setting["caseworker"])
     notice: Notice = setting["notice"]
     response = client.post(
-        f"/staff/letters/notices/{notice.id}",
+        f"/staff/notices/notices/{notice.id}",
         data={
             "signature_name": "J" * 201,
             "contact": "cases@safe-harbour.example",
@@ -296,7 +296,7 @@ def test_the_notice_screen_names_whats_missing_and_keeps_input_on_error(
     assert "cases@safe-harbour.example" in page
 
     response = client.post(
-        f"/staff/letters/notices/{notice.id}",
+        f"/staff/notices/notices/{notice.id}",
         data={"signature_name": "", "contact": "cases@safe-harbour.example", "capacity": "subject"},
         follow_redirects=True,
     )
@@ -313,7 +313,7 @@ def test_items_outside_the_law_are_flagged_with_the_routes_that_cover_them(
     case.items[0].category = ContentCategory.REVEALING_ATTIRE
     db.session.commit()
     sign_in(client, setting["caseworker"])
-    page = client.get(f"/staff/letters/notices/{setting['notice'].id}").get_data(as_text=True)
+    page = client.get(f"/staff/notices/notices/{setting['notice'].id}").get_data(as_text=True)
     assert "falls outside this route's legal definition" in page
     assert "Notice of illegal content (DSA Art.16)" in page  # an alternative that covers it
     assert f"route={'ie.hotline.iia_report'}" in page
@@ -323,13 +323,13 @@ def test_opening_a_notice_from_the_web(client: FlaskClient, setting: dict[str, A
     sign_in(client, setting["caseworker"])
     case: Case = setting["case"]
     response = client.post(
-        f"/staff/letters/cases/{case.id}/notices/new", data={"route_key": "eu.dsa.notice"}
+        f"/staff/notices/cases/{case.id}/notices/new", data={"route_key": "eu.dsa.notice"}
     )
     assert response.status_code == 422
     assert "Choose at least one item." in response.get_data(as_text=True)
 
     response = client.post(
-        f"/staff/letters/cases/{case.id}/notices/new",
+        f"/staff/notices/cases/{case.id}/notices/new",
         data={"route_key": "us.dmca.notice", "item_ids": [case.items[0].id]},
     )
     assert response.status_code == 302
@@ -349,7 +349,7 @@ def test_unverified_routes_say_check_before_sending_on_screen(
     )
     db.session.commit()
     sign_in(client, setting["lawyer"])
-    page = client.get(f"/staff/letters/{draft.id}").get_data(as_text=True)
+    page = client.get(f"/staff/notices/{draft.id}").get_data(as_text=True)
     assert "Check before sending" in page
     assert "route, deadline" in page
     assert "Draft: this letter lacks" in page
@@ -369,7 +369,7 @@ def test_the_ready_list_shows_escalated_cases_and_cases_with_letters(
     create_letter(db.session, case=elsewhere, route_key=TIDA.key, actor=SYSTEM)
     db.session.commit()
     sign_in(client, setting["lawyer"])
-    page = client.get("/staff/letters/").get_data(as_text=True)
+    page = client.get("/staff/notices/").get_data(as_text=True)
     assert escalated.reference in page and setting["case"].reference in page
     assert page.index(escalated.reference) < page.index(setting["case"].reference)
     assert quiet.reference not in page
@@ -384,7 +384,7 @@ def test_the_bundle_holds_decrypted_exhibits_only_for_a_lawyer(
     case: Case = setting["case"]
     for user, decrypted in ((setting["lawyer"], True), (setting["caseworker"], False)):
         sign_in(client, user)
-        response = client.post(f"/staff/letters/cases/{case.id}/bundle")
+        response = client.post(f"/staff/notices/cases/{case.id}/bundle")
         assert response.status_code == 200
         assert response.mimetype == "application/zip"
         path = tmp_path / f"{user.id}.zip"
@@ -412,7 +412,7 @@ def test_letters_previews_bundles_and_evidence_images_are_never_stored_by_a_cach
         for method, url in _urls(app, setting)
         if method == "GET"
     }
-    responses["bundle"] = client.post(f"/staff/letters/cases/{case.id}/bundle")
+    responses["bundle"] = client.post(f"/staff/notices/cases/{case.id}/bundle")
     for variant in ("blurred", "clear"):
         url = f"/staff/cases/{case.id}/evidence/{image.id}/{variant}.jpg"
         responses[url] = client.get(url)

@@ -22,13 +22,13 @@ from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notices.letters import create_letter
 from casework.notices.pdf_engine import _LetterFetcher
-from casework.notices.registry import default_registry
 from casework.notices.rendering import (
     TEMPLATES_DIR,
     LetterRenderError,
     render_letter_pdf,
     template_version,
 )
+from casework.registry import default_registry
 from tests import factories
 from tests.letter_cases import NOW, complete_notice, pdf_text, realistic_case, sent_earlier_notice
 

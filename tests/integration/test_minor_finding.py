@@ -192,7 +192,7 @@ def test_the_lawyers_bundle_of_a_minors_case_lists_hashes_and_no_image(
     _classify_first_post_as_minor(_staff(app), case)
     lawyer = _staff(app, Role.LAWYER)
 
-    response = lawyer.post(f"/staff/letters/cases/{case.id}/bundle")
+    response = lawyer.post(f"/staff/notices/cases/{case.id}/bundle")
 
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
@@ -296,7 +296,7 @@ def test_a_letter_that_printed_the_screenshots_is_destroyed_with_them(
     assert any(e["image"] for e in with_images.data_snapshot["exhibits"])
     hashes = {printed: with_images.sha256, plain: without.sha256}
     lawyer = _staff(app, Role.LAWYER)
-    assert lawyer.get(f"/staff/letters/{printed}/download").status_code == 200
+    assert lawyer.get(f"/staff/notices/{printed}/download").status_code == 200
 
     _classify_first_post_as_minor(_staff(app), case)
 
@@ -310,13 +310,13 @@ def test_a_letter_that_printed_the_screenshots_is_destroyed_with_them(
     assert details["destroyed_letters"] == 1
     assert details["letters"] == [{"letter_id": printed, "sha256": hashes[printed]}]
     for url in (
-        f"/staff/letters/{printed}/download",
-        f"/staff/letters/{printed}/view.pdf",
-        f"/staff/letters/{printed}/page-1.png",
+        f"/staff/notices/{printed}/download",
+        f"/staff/notices/{printed}/view.pdf",
+        f"/staff/notices/{printed}/page-1.png",
     ):
         assert lawyer.get(url).status_code == 410, url
-    assert "its PDF was destroyed" in page_text(lawyer.get(f"/staff/letters/{printed}"))
-    response = lawyer.post(f"/staff/letters/cases/{case.id}/bundle")
+    assert "its PDF was destroyed" in page_text(lawyer.get(f"/staff/notices/{printed}"))
+    response = lawyer.post(f"/staff/notices/cases/{case.id}/bundle")
     assert response.status_code == 200
     with zipfile.ZipFile(io.BytesIO(response.data)) as bundle:
         names = bundle.namelist()

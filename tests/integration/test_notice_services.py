@@ -15,7 +15,6 @@ from casework.cases.models import CaseStatus
 from casework.deadlines.models import Deadline
 from casework.extensions import db
 from casework.notices.models import NoticeState
-from casework.notices.registry import default_registry
 from casework.notices.services import (
     NoticeDetails,
     NoticeError,
@@ -25,6 +24,7 @@ from casework.notices.services import (
     update_notice,
 )
 from casework.orm import utcnow
+from casework.registry import default_registry
 from tests import factories
 from tests.letter_cases import complete_notice, realistic_case
 

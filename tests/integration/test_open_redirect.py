@@ -152,9 +152,9 @@ def test_the_sign_in_page_keeps_an_on_site_target_through_the_form(
     """Visitors sent to sign in come back where they were going (the refusals are not blanket)."""
     member = staff_member(organisation)
     client = app.test_client()
-    refused = client.get("/staff/cases/?queue=mine")
+    refused = client.get("/staff/cases/?worklist=mine")
     assert refused.headers["Location"] == "/staff/sign-in?next=/staff/cases/?queue%3Dmine"
     page = client.get(refused.headers["Location"]).get_data(as_text=True)
-    assert 'name="next" type="hidden" value="/staff/cases/?queue=mine"' in page
-    response = sign_in_with_password(client, member.email, next_url="/staff/cases/?queue=mine")
-    assert response.headers["Location"] == "/staff/cases/?queue=mine"
+    assert 'name="next" type="hidden" value="/staff/cases/?worklist=mine"' in page
+    response = sign_in_with_password(client, member.email, next_url="/staff/cases/?worklist=mine")
+    assert response.headers["Location"] == "/staff/cases/?worklist=mine"

@@ -26,9 +26,9 @@ from casework.extensions import db
 from casework.jobs import QUEUE_DEADLINES
 from casework.notices.letters import create_letter
 from casework.notices.models import Notice, NoticeState
-from casework.notices.registry import default_registry
 from casework.notifications.models import OutgoingEmail
 from casework.orm import utcnow
+from casework.registry import default_registry
 from tests import factories
 from tests.intake_support import Answers, fill_report, photo, submit
 from tests.letter_cases import complete_notice, realistic_case, sign_in
@@ -83,7 +83,7 @@ def test_with_redis_down_work_is_saved_and_scheduled_once_redis_is_back(
     sign_in(staff, caseworker)
     received = (utcnow() - timedelta(minutes=2)).replace(second=0, microsecond=0)
     response = staff.post(
-        f"/staff/letters/notices/{notice_id}/sent",
+        f"/staff/notices/notices/{notice_id}/sent",
         data={
             "channel": "web_form",
             "received_at": received.strftime("%Y-%m-%dT%H:%M"),

@@ -56,7 +56,7 @@ def test_caseworkers_sign_in_with_a_password(app: Flask, client: FlaskClient) ->
 
 # Admins hold every account; lawyers download unblurred evidence.
 @pytest.mark.parametrize(
-    ("role", "home"), [(Role.ADMIN, "/staff/admin/"), (Role.LAWYER, "/staff/letters/")]
+    ("role", "home"), [(Role.ADMIN, "/staff/admin/"), (Role.LAWYER, "/staff/notices/")]
 )
 def test_admins_and_lawyers_must_set_up_totp_before_reaching_anything(
     app: Flask, client: FlaskClient, role: Role, home: str

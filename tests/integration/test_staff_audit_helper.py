@@ -18,7 +18,7 @@ def test_it_records_the_user_on_their_organisations_chain(app: Flask) -> None:
     case = factories.case(org)
     db.session.commit()
 
-    with app.test_request_context("/staff/letters/1/download"):
+    with app.test_request_context("/staff/notices/1/download"):
         login_user(lawyer)
         event = audit_staff_action(
             "letter.downloaded",

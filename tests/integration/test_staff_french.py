@@ -150,7 +150,7 @@ def both_languages(client: FlaskClient, url: str, status: int = 200) -> tuple[st
 PAGES: dict[str, tuple[str, list[str], str]] = {
     # name: (url, French phrases that must be there, an English phrase that must not)
     "queue": (
-        "/staff/cases/?queue=all",
+        "/staff/cases/?worklist=all",
         ["Tous les dossiers", "Appliquer les filtres", "Échéance la plus proche", "nouveau"],
         "Apply filters",
     ),

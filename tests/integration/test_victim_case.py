@@ -33,11 +33,11 @@ from casework.deadlines.models import Deadline
 from casework.deadlines.services import FOLLOW_UP
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
+from casework.intake.victim.session import SEEN_KEY
 from casework.notices.models import Notice, NoticeItem, NoticeState
 from casework.notifications.models import OutgoingEmail
 from casework.orm import utcnow
 from casework.sessions.models import WebSession
-from casework.victim.session import SEEN_KEY
 from tests import factories
 from tests.intake_support import (
     IMAGE_SIGNATURES,
@@ -237,7 +237,7 @@ def test_a_legal_deadline_promises_an_escalation_only_where_the_route_has_one(
 
 
 def test_the_waiting_status_does_not_claim_a_legal_deadline() -> None:
-    from casework.victim.wording import STATUS_WORDS
+    from casework.intake.victim.wording import STATUS_WORDS
 
     for status in ("awaiting_platform", "escalated"):
         explained = str(STATUS_WORDS[status][1])

@@ -80,7 +80,7 @@ def test_a_due_deadline_is_handled_once_by_its_job_and_escalates(app: Flask, red
 def test_a_case_the_worker_escalates_is_ready_for_legal_action_in_both_lists(
     app: Flask, redis: Redis
 ) -> None:
-    from casework.cases.queues import QueueKey, fetch_page, queue_spec
+    from casework.cases.worklists import WorklistKey, fetch_page, worklist_spec
     from casework.notices.queries import ready_for_legal_action
 
     case, caseworker = staffed_case()
@@ -88,7 +88,7 @@ def test_a_case_the_worker_escalates_is_ready_for_legal_action_in_both_lists(
     db.session.commit()
     case_id, org_id = case.id, case.organisation_id
     assert schedule_deadline_jobs([deadline.id]) == 1
-    legal = queue_spec(QueueKey.LEGAL, organisation_id=org_id, user_id=caseworker.id)
+    legal = worklist_spec(WorklistKey.LEGAL, organisation_id=org_id, user_id=caseworker.id)
     assert fetch_page(db.session, legal, None, page_size=50).cases == []
 
     run_worker(app, "--no-sweep", "--queues", "deadlines")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from casework.notices.completeness import NoticeFacts, is_present, missing_for, scope_flags
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 
 REGISTRY = default_registry()
 SIGNED = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -16,7 +16,7 @@ from casework.deadlines.rules import (
     stage_due_dates,
     with_extension,
 )
-from casework.notices.registry import (
+from casework.registry import (
     DeadlineRule,
     DeadlineStage,
     Period,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from casework.deadlines.rules import compute_due
-from casework.notices.registry import (
+from casework.registry import (
     REQUIRED_ELEMENTS,
     Registry,
     RegistryError,

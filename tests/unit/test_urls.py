@@ -24,6 +24,6 @@ def test_unsafe_targets_fall_back_to_the_default(target: str | None) -> None:
     assert safe_next(target, default="/home") == "/home"
 
 
-@pytest.mark.parametrize("target", ["/staff/cases?queue=mine", "/", "/my-case"])
+@pytest.mark.parametrize("target", ["/staff/cases?worklist=mine", "/", "/my-case"])
 def test_site_paths_are_kept(target: str) -> None:
     assert safe_next(target, default="/home") == target

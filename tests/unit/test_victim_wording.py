@@ -8,7 +8,7 @@ import pytest
 from flask import Flask
 from flask_babel import Babel, force_locale
 
-from casework.victim.wording import local_datetime
+from casework.intake.victim.wording import local_datetime
 
 AT = datetime(2026, 12, 5, 14, 5, 33, tzinfo=UTC)
 

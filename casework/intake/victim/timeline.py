@@ -14,7 +14,7 @@ from casework.cases.models import Case, Item, RemovalState
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.deadlines.services import FOLLOW_UP
 from casework.notices.models import Notice, NoticeItem, NoticeState
-from casework.notices.registry import default_registry
+from casework.registry import default_registry
 
 
 @dataclass(frozen=True)

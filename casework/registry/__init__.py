@@ -24,20 +24,20 @@ __all__ = [
     "Addressee",
     "Category",
     "Channel",
+    "ChildProtectionRoute",
     "ClockStart",
     "DeadlineRule",
     "DeadlineStage",
-    "Escalation",
+    "EscalationStep",
     "Extension",
     "FilingWindow",
     "FollowedStep",
     "Follows",
     "Jurisdiction",
-    "MinorRoute",
     "Period",
     "Registry",
     "RegistryError",
-    "Reminder",
+    "ReminderAt",
     "Route",
     "RouteKind",
     "SupersededRule",
@@ -71,7 +71,7 @@ ChannelKind = Literal["electronic", "postal", "email", "phone", "website"]
 # decided (a reply is on file), once the earlier route's own deadline has passed, or either.
 FollowCondition = Literal["sent", "decision", "deadline", "decision_or_deadline"]
 # A fraction of the window (0.5 = half-way) or a fixed offset before the due time.
-Reminder = float | timedelta
+ReminderAt = float | timedelta
 
 UNITS: Final[tuple[str, ...]] = get_args(Unit)
 CLOCK_STARTS: Final[tuple[str, ...]] = get_args(ClockStart)
@@ -80,7 +80,7 @@ CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
 ADDRESSEE_SELECTS: Final[tuple[str, ...]] = get_args(AddresseeSelect)
 CHANNEL_KINDS: Final[tuple[str, ...]] = get_args(ChannelKind)
 FOLLOW_CONDITIONS: Final[tuple[str, ...]] = get_args(FollowCondition)
-DEFAULT_REMINDERS: Final[tuple[Reminder, ...]] = (0.5, 0.9, timedelta(hours=2))
+DEFAULT_REMINDERS: Final[tuple[ReminderAt, ...]] = (0.5, 0.9, timedelta(hours=2))
 
 # The fixed vocabulary for what a valid notice must (or should) contain. The completeness
 # checks and the letter templates key on these names, so a new element is added here first.
@@ -245,7 +245,7 @@ Period = DeadlineRule | DeadlineStage | SupersededRule | FilingWindow
 
 
 @dataclass(frozen=True)
-class Escalation:
+class EscalationStep:
     route: str | None
     body: str | None
     verified: bool
@@ -297,14 +297,14 @@ class Route:
     deadline: DeadlineRule
     required_elements: tuple[str, ...]
     templates: tuple[str, ...]
-    reminders: tuple[Reminder, ...]
+    reminders: tuple[ReminderAt, ...]
     may_cover: tuple[Category, ...] = ()
     minor_citation: str | None = None
     eligibility: tuple[str, ...] = ()
     # A product choice for routes without a legal deadline, never presented as the law's.
     follow_up_days: int | None = None
     filing_window: FilingWindow | None = None
-    escalation: Escalation | None = None
+    escalation: EscalationStep | None = None
     follows: Follows | None = None
     recommended_elements: tuple[str, ...] = ()
     alternatives: Mapping[Category, tuple[str, ...]] = field(
@@ -363,7 +363,7 @@ class SupportService:
 
 
 @dataclass(frozen=True)
-class MinorRoute(SupportService):
+class ChildProtectionRoute(SupportService):
     """A dedicated route for images of a person under 18."""
 
 
@@ -378,7 +378,7 @@ class Jurisdiction:
     country: str | None = None
     region: str | None = None
     parent: str | None = None
-    minor_routes: tuple[MinorRoute, ...] = ()
+    minor_routes: tuple[ChildProtectionRoute, ...] = ()
     support: tuple[SupportService, ...] = ()
     digital_services_coordinators: tuple[Addressee, ...] = ()
     notes: tuple[str, ...] = ()
@@ -425,7 +425,7 @@ class Registry:
             ordered.append("any")
         return tuple(route for code in ordered for route in self._by_code[code].routes)
 
-    def minor_routes(self, country_code: str) -> tuple[MinorRoute, ...]:
+    def minor_routes(self, country_code: str) -> tuple[ChildProtectionRoute, ...]:
         """The dedicated routes for minors in a country; empty when none is recorded."""
         country = country_code.upper()
         return tuple(
@@ -772,13 +772,13 @@ def _read_deadline(parent: _Table) -> DeadlineRule:
     return rule
 
 
-def _read_reminders(t: _Table) -> tuple[Reminder, ...]:
+def _read_reminders(t: _Table) -> tuple[ReminderAt, ...]:
     raw = t.raw("reminders")
     if raw is None:
         return DEFAULT_REMINDERS
     if not isinstance(raw, list):
         raise t.fail("reminders", f"expected a list, got {_describe(raw)}")
-    out: list[Reminder] = []
+    out: list[ReminderAt] = []
     for i, item in enumerate(raw):
         where = f"reminders[{i}]"
         if isinstance(item, float) and 0.0 < item < 1.0:
@@ -846,7 +846,7 @@ def _read_route(t: _Table, jurisdiction: str) -> Route:
     escalation_t = t.opt_sub("escalation")
     escalation = None
     if escalation_t is not None:
-        escalation = Escalation(
+        escalation = EscalationStep(
             route=escalation_t.opt_str("route"),
             body=escalation_t.opt_str("body"),
             verified=escalation_t.req_bool("verified"),
@@ -931,7 +931,7 @@ def _read_follows(t: _Table | None) -> Follows | None:
     return follows
 
 
-def _no_reminders(t: _Table) -> tuple[Reminder, ...]:
+def _no_reminders(t: _Table) -> tuple[ReminderAt, ...]:
     if t.has("reminders"):
         raise t.fail("reminders", 'a route with deadline = "none" has no reminders')
     return ()
@@ -980,7 +980,9 @@ def _read_jurisdiction(t: _Table, stem: str) -> Jurisdiction:
         sources=t.str_list("sources", non_empty=True),
         notes=t.str_list("notes", required=False),
         routes=tuple(_read_route(sub, code) for sub in t.subs("routes")),
-        minor_routes=tuple(_read_service(sub, MinorRoute) for sub in t.subs("minor_routes")),
+        minor_routes=tuple(
+            _read_service(sub, ChildProtectionRoute) for sub in t.subs("minor_routes")
+        ),
         support=tuple(_read_service(sub, SupportService) for sub in t.subs("support")),
         digital_services_coordinators=tuple(
             _read_addressee(sub, dsc=True) for sub in t.subs("digital_services_coordinators")

@@ -57,10 +57,10 @@ from casework.intake.uploads import (
     parse_device_files,
     sanitise_uploads,
 )
-from casework.victim import services
-from casework.victim.session import end_victim_session, signed_in_case, start_victim_session
-from casework.victim.timeline import case_timeline
-from casework.victim.wording import (
+from casework.intake.victim import services
+from casework.intake.victim.session import end_victim_session, signed_in_case, start_victim_session
+from casework.intake.victim.timeline import case_timeline
+from casework.intake.victim.wording import (
     STATUS_WORDS,
     jurisdiction_label,
     local_date,

@@ -1,8 +1,8 @@
-"""Caseworker queues: saved views, filters, keyset pages, capped counts, queue sort keys.
+"""Caseworkers' worklists: saved views, filters, keyset pages, capped counts, worklist sort keys.
 
-Every queue is sorted by (priority, sort_deadline_at, id) and paged by keyset on
-that triple, never by OFFSET, so page 2,000 costs what page 1 costs. Each queue
-has a partial or plain index whose leading columns are the queue's equality
+Every worklist is sorted by (priority, sort_deadline_at, id) and paged by keyset on
+that triple, never by OFFSET, so page 2,000 costs what page 1 costs. Each worklist
+has a partial or plain index whose leading columns are the worklist's equality
 predicates and whose trailing columns are that triple (see Case.__table_args__):
 
 - open, unassigned, mine, urgent: ix_cases_open_queue / ix_cases_open_assignee
@@ -13,9 +13,9 @@ predicates and whose trailing columns are that triple (see Case.__table_args__):
   priority in the index; the query is cut into one branch per priority (four),
   each an ordered range scan, and the branches are merged.
 
-Counts never COUNT(*) a whole queue: each counts at most COUNT_CAP + 1 rows of
+Counts never COUNT(*) a whole worklist: each counts at most COUNT_CAP + 1 rows of
 its index range (shown as "1,000+"), all in one round trip, and the result is
-kept per process for COUNT_CACHE_SECONDS (config QUEUE_COUNT_CACHE_SECONDS),
+kept per process for COUNT_CACHE_SECONDS (config WORKLIST_COUNT_CACHE_SECONDS),
 dropped early for an organisation whenever this process changes one of its cases.
 
 "Ready for legal action" is defined in casework.cases.readiness and stored in
@@ -71,7 +71,7 @@ PAGE_SIZE = 50
 COUNT_CAP = 1000
 
 
-class QueueKey(enum.StrEnum):
+class WorklistKey(enum.StrEnum):
     OPEN = "open"
     UNASSIGNED = "unassigned"
     MINE = "mine"
@@ -85,35 +85,37 @@ class QueueKey(enum.StrEnum):
     ALL = "all"
 
 
-QUEUE_LABELS: dict[QueueKey, Any] = {
-    QueueKey.OPEN: _l("All open"),
-    QueueKey.UNASSIGNED: _l("Unassigned"),
-    QueueKey.MINE: _l("Mine"),
-    QueueKey.URGENT: _l("Urgent"),
-    QueueKey.DUE_SOON: _l("Due within 24 h"),
-    QueueKey.OVERDUE: _l("Overdue"),
-    QueueKey.ESCALATED: _l("Escalated"),
-    QueueKey.AWAITING: _l("Awaiting platform"),
-    QueueKey.LEGAL: _l("Ready for legal action"),
-    QueueKey.CLOSED: _l("Closed"),
-    QueueKey.ALL: _l("All cases"),
+WORKLIST_LABELS: dict[WorklistKey, Any] = {
+    WorklistKey.OPEN: _l("All open"),
+    WorklistKey.UNASSIGNED: _l("Unassigned"),
+    WorklistKey.MINE: _l("Mine"),
+    WorklistKey.URGENT: _l("Urgent"),
+    WorklistKey.DUE_SOON: _l("Due within 24 h"),
+    WorklistKey.OVERDUE: _l("Overdue"),
+    WorklistKey.ESCALATED: _l("Escalated"),
+    WorklistKey.AWAITING: _l("Awaiting platform"),
+    WorklistKey.LEGAL: _l("Ready for legal action"),
+    WorklistKey.CLOSED: _l("Closed"),
+    WorklistKey.ALL: _l("All cases"),
 }
 
-QUEUE_HINTS: dict[QueueKey, Any] = {
-    QueueKey.OPEN: _l("Every case still being worked."),
-    QueueKey.UNASSIGNED: _l("Open cases nobody has taken yet."),
-    QueueKey.MINE: _l("Open cases assigned to you."),
-    QueueKey.URGENT: _l("Open cases about a minor, or where the content is spreading."),
-    QueueKey.DUE_SOON: _l("Open cases whose nearest platform deadline falls in the next 24 hours."),
-    QueueKey.OVERDUE: _l("Open cases with a platform deadline that has passed."),
-    QueueKey.ESCALATED: _l("The platform missed its deadline or refused."),
-    QueueKey.AWAITING: _l("A notice was sent; the platform has not answered yet."),
-    QueueKey.LEGAL: _l(
+WORKLIST_HINTS: dict[WorklistKey, Any] = {
+    WorklistKey.OPEN: _l("Every case still being worked."),
+    WorklistKey.UNASSIGNED: _l("Open cases nobody has taken yet."),
+    WorklistKey.MINE: _l("Open cases assigned to you."),
+    WorklistKey.URGENT: _l("Open cases about a minor, or where the content is spreading."),
+    WorklistKey.DUE_SOON: _l(
+        "Open cases whose nearest platform deadline falls in the next 24 hours."
+    ),
+    WorklistKey.OVERDUE: _l("Open cases with a platform deadline that has passed."),
+    WorklistKey.ESCALATED: _l("The platform missed its deadline or refused."),
+    WorklistKey.AWAITING: _l("A notice was sent; the platform has not answered yet."),
+    WorklistKey.LEGAL: _l(
         "Escalated cases, cases in action with a notice to a regulator or the police, "
         "and cases whose victim asked for legal help."
     ),
-    QueueKey.CLOSED: _l("Resolved, closed and withdrawn cases."),
-    QueueKey.ALL: _l("Every case of your organisation."),
+    WorklistKey.CLOSED: _l("Resolved, closed and withdrawn cases."),
+    WorklistKey.ALL: _l("Every case of your organisation."),
 }
 
 
@@ -231,12 +233,12 @@ def filter_predicates(filters: Filters) -> list[ColumnElement[bool]]:
     return preds
 
 
-# --- queue definitions ------------------------------------------------------------------
+# --- worklist definitions ------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class QueueSpec:
-    """The predicates of one queue for one user, and an optional sort_deadline_at range."""
+class WorklistSpec:
+    """The predicates of one worklist for one user, and an optional sort_deadline_at range."""
 
     where: list[ColumnElement[bool]]
     deadline_from: datetime | None = None
@@ -247,35 +249,37 @@ class QueueSpec:
         return self.deadline_from is not None or self.deadline_before is not None
 
 
-def queue_spec(
-    queue: QueueKey, *, organisation_id: int, user_id: int, now: datetime | None = None
-) -> QueueSpec:
+def worklist_spec(
+    worklist: WorklistKey, *, organisation_id: int, user_id: int, now: datetime | None = None
+) -> WorklistSpec:
     now = now or utcnow()
     org = Case.organisation_id == organisation_id
     open_ = text(status_in_sql(OPEN_STATUSES, "cases.status"))
-    if queue is QueueKey.OPEN:
-        return QueueSpec([org, open_])
-    if queue is QueueKey.ALL:
-        return QueueSpec([org])
-    if queue is QueueKey.UNASSIGNED:
-        return QueueSpec([org, open_, Case.assignee_id.is_(None)])
-    if queue is QueueKey.MINE:
-        return QueueSpec([org, open_, Case.assignee_id == user_id])
-    if queue is QueueKey.URGENT:
-        return QueueSpec([org, open_, Case.priority == int(Priority.URGENT)])
-    if queue is QueueKey.DUE_SOON:
-        return QueueSpec([org, open_], deadline_from=now, deadline_before=now + timedelta(hours=24))
-    if queue is QueueKey.OVERDUE:
-        return QueueSpec([org, open_], deadline_before=now)
-    if queue is QueueKey.ESCALATED:
-        return QueueSpec([org, Case.status == CaseStatus.ESCALATED])
-    if queue is QueueKey.AWAITING:
-        return QueueSpec([org, Case.status == CaseStatus.AWAITING_PLATFORM])
-    if queue is QueueKey.LEGAL:
-        return QueueSpec([org, Case.legal_ready == true()])
-    if queue is QueueKey.CLOSED:
-        return QueueSpec([org, text(status_in_sql(FINISHED_STATUSES, "cases.status"))])
-    raise ValueError(f"unknown queue {queue!r}")
+    if worklist is WorklistKey.OPEN:
+        return WorklistSpec([org, open_])
+    if worklist is WorklistKey.ALL:
+        return WorklistSpec([org])
+    if worklist is WorklistKey.UNASSIGNED:
+        return WorklistSpec([org, open_, Case.assignee_id.is_(None)])
+    if worklist is WorklistKey.MINE:
+        return WorklistSpec([org, open_, Case.assignee_id == user_id])
+    if worklist is WorklistKey.URGENT:
+        return WorklistSpec([org, open_, Case.priority == int(Priority.URGENT)])
+    if worklist is WorklistKey.DUE_SOON:
+        return WorklistSpec(
+            [org, open_], deadline_from=now, deadline_before=now + timedelta(hours=24)
+        )
+    if worklist is WorklistKey.OVERDUE:
+        return WorklistSpec([org, open_], deadline_before=now)
+    if worklist is WorklistKey.ESCALATED:
+        return WorklistSpec([org, Case.status == CaseStatus.ESCALATED])
+    if worklist is WorklistKey.AWAITING:
+        return WorklistSpec([org, Case.status == CaseStatus.AWAITING_PLATFORM])
+    if worklist is WorklistKey.LEGAL:
+        return WorklistSpec([org, Case.legal_ready == true()])
+    if worklist is WorklistKey.CLOSED:
+        return WorklistSpec([org, text(status_in_sql(FINISHED_STATUSES, "cases.status"))])
+    raise ValueError(f"unknown worklist {worklist!r}")
 
 
 # --- keyset cursors ---------------------------------------------------------------------
@@ -286,7 +290,7 @@ _CURSOR_RE = re.compile(r"(\d{1,2})\.(-?\d{1,19})\.(\d{1,19})")
 
 @dataclass(frozen=True, order=True)
 class Cursor:
-    """A position in a queue: the sort key of the row it points at."""
+    """A position in a worklist: the sort key of the row it points at."""
 
     priority: int
     deadline: datetime
@@ -314,7 +318,7 @@ class Cursor:
 
 
 @dataclass
-class QueuePage:
+class WorklistPage:
     cases: list[Case]
     next_cursor: Cursor | None = None
     prev_cursor: Cursor | None = None
@@ -324,7 +328,7 @@ class QueuePage:
 _KEY_COLUMNS = (Case.id, Case.priority, Case.sort_deadline_at)
 
 
-def _deadline_bounds(spec: QueueSpec) -> list[ColumnElement[bool]]:
+def _deadline_bounds(spec: WorklistSpec) -> list[ColumnElement[bool]]:
     bounds: list[ColumnElement[bool]] = []
     if spec.deadline_from is not None:
         bounds.append(Case.sort_deadline_at >= spec.deadline_from)
@@ -342,7 +346,7 @@ def _typed(cursor: Cursor) -> tuple[Any, Any, Any]:
 
 
 def key_select(
-    spec: QueueSpec,
+    spec: WorklistSpec,
     filters_where: Sequence[ColumnElement[bool]],
     *,
     after: Cursor | None = None,
@@ -350,7 +354,7 @@ def key_select(
     limit: int,
     priority: int | None = None,
 ) -> Select[Any]:
-    """The ordered (id, priority, sort_deadline_at) rows of a queue page: one index range each.
+    """The ordered (id, priority, sort_deadline_at) rows of a worklist page: one index range each.
 
     `after` pages forward (ascending), `before` pages backward (descending).
     """
@@ -400,14 +404,14 @@ def _order(backward: bool, *, with_priority: bool) -> list[Any]:
 
 def fetch_page(
     session: Session,
-    spec: QueueSpec,
+    spec: WorklistSpec,
     filters: Filters | None = None,
     *,
     after: Cursor | None = None,
     before: Cursor | None = None,
     page_size: int = PAGE_SIZE,
-) -> QueuePage:
-    """One page of a queue by keyset, with links to the pages either side."""
+) -> WorklistPage:
+    """One page of a worklist by keyset, with links to the pages either side."""
     filters = filters or Filters()
     filters_where = filter_predicates(filters)
     backward = before is not None
@@ -430,7 +434,7 @@ def fetch_page(
             return fetch_page(session, spec, filters, page_size=page_size)
     ids = [row.id for row in keys]
     cases = _load_cases(session, ids)
-    page = QueuePage(cases)
+    page = WorklistPage(cases)
     if cases:
         first, last = Cursor.of(cases[0]), Cursor.of(cases[-1])
         if backward:
@@ -468,7 +472,7 @@ def item_counts(session: Session, case_ids: list[int]) -> dict[int, int]:
 
 
 @dataclass(frozen=True)
-class QueueCount:
+class WorklistCount:
     value: int
     capped: bool
 
@@ -476,7 +480,7 @@ class QueueCount:
         return f"{self.value:,}+" if self.capped else f"{self.value:,}"
 
 
-def _capped_count(spec: QueueSpec, cap: int) -> Any:
+def _capped_count(spec: WorklistSpec, cap: int) -> Any:
     if not spec.by_priority:
         inner = select(literal(1).label("one")).where(*spec.where).limit(cap + 1)
     else:
@@ -495,16 +499,16 @@ class _CountCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[int, int], tuple[float, dict[QueueKey, QueueCount]]] = {}
+        self._entries: dict[tuple[int, int], tuple[float, dict[WorklistKey, WorklistCount]]] = {}
 
-    def get(self, key: tuple[int, int], ttl: float) -> dict[QueueKey, QueueCount] | None:
+    def get(self, key: tuple[int, int], ttl: float) -> dict[WorklistKey, WorklistCount] | None:
         with self._lock:
             entry = self._entries.get(key)
         if entry is None or time.monotonic() - entry[0] > ttl:
             return None
         return entry[1]
 
-    def put(self, key: tuple[int, int], counts: dict[QueueKey, QueueCount]) -> None:
+    def put(self, key: tuple[int, int], counts: dict[WorklistKey, WorklistCount]) -> None:
         with self._lock:
             self._entries[key] = (time.monotonic(), counts)
 
@@ -519,7 +523,7 @@ def count_cache() -> _CountCache | None:
     if not has_app_context():
         return None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app.extensions.setdefault("casework_queue_counts", _CountCache())  # type: ignore[no-any-return]
+    return app.extensions.setdefault("casework_worklist_counts", _CountCache())  # type: ignore[no-any-return]
 
 
 def forget_counts(organisation_id: int) -> None:
@@ -529,7 +533,7 @@ def forget_counts(organisation_id: int) -> None:
         cache.forget_organisation(organisation_id)
 
 
-def queue_counts(
+def worklist_counts(
     session: Session,
     *,
     organisation_id: int,
@@ -537,8 +541,8 @@ def queue_counts(
     cache_seconds: float = 0,
     cap: int = COUNT_CAP,
     now: datetime | None = None,
-) -> dict[QueueKey, QueueCount]:
-    """Every queue's size, exact up to `cap`, in one round trip of LIMIT'd index scans."""
+) -> dict[WorklistKey, WorklistCount]:
+    """Every worklist's size, exact up to `cap`, in one round trip of LIMIT'd index scans."""
     cache_key = (organisation_id, user_id)
     cache = count_cache() if cache_seconds > 0 else None
     if cache is not None:
@@ -546,13 +550,15 @@ def queue_counts(
         if cached is not None:
             return cached
     now = now or utcnow()
-    keys = list(QueueKey)
-    specs = [queue_spec(k, organisation_id=organisation_id, user_id=user_id, now=now) for k in keys]
+    keys = list(WorklistKey)
+    specs = [
+        worklist_spec(k, organisation_id=organisation_id, user_id=user_id, now=now) for k in keys
+    ]
     row = session.execute(
         select(*(_capped_count(spec, cap).label(f"c{i}") for i, spec in enumerate(specs)))
     ).one()
     counts = {
-        key: QueueCount(min(int(value), cap), int(value) > cap)
+        key: WorklistCount(min(int(value), cap), int(value) > cap)
         for key, value in zip(keys, row, strict=True)
     }
     if cache is not None:

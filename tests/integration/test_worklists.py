@@ -1,4 +1,4 @@
-"""Caseworker queues: membership, filters, sorting, keyset paging and capped counts."""
+"""Caseworkers' worklists: membership, filters, sorting, keyset paging and capped counts."""
 
 from __future__ import annotations
 
@@ -11,25 +11,25 @@ from flask import Flask
 from casework.accounts.models import Role
 from casework.actors import Actor
 from casework.cases.models import NO_DEADLINE, Case, CaseStatus, MinorStatus, Priority
-from casework.cases.queues import (
+from casework.cases.workflow import transition
+from casework.cases.worklists import (
     Cursor,
     FilterError,
     Filters,
-    QueueKey,
+    WorklistKey,
     fetch_page,
-    queue_counts,
-    queue_spec,
     refresh_sort_deadline,
+    worklist_counts,
+    worklist_spec,
 )
-from casework.cases.workflow import transition
 from casework.deadlines.models import DeadlineState
 from casework.extensions import db
 from casework.orm import utcnow
 from tests import factories
 
 
-def _refs(session: Any, key: QueueKey, user: Any, filters: Filters | None = None) -> set[str]:
-    spec = queue_spec(key, organisation_id=user.organisation_id, user_id=user.id)
+def _refs(session: Any, key: WorklistKey, user: Any, filters: Filters | None = None) -> set[str]:
+    spec = worklist_spec(key, organisation_id=user.organisation_id, user_id=user.id)
     page = fetch_page(session, spec, filters, page_size=500)
     return {case.reference for case in page.cases}
 
@@ -72,15 +72,15 @@ def _names(board: dict[str, Any], refs: set[str]) -> set[str]:
 
 
 EXPECTED = {
-    QueueKey.UNASSIGNED: {"unassigned"},
-    QueueKey.MINE: {"mine", "escalated"},
-    QueueKey.URGENT: {"minor"},
-    QueueKey.DUE_SOON: {"due"},
-    QueueKey.OVERDUE: {"overdue"},
-    QueueKey.ESCALATED: {"escalated"},
-    QueueKey.AWAITING: {"due", "later", "overdue"},
-    QueueKey.LEGAL: {"escalated", "regulator", "wants_lawyer"},
-    QueueKey.CLOSED: {"resolved", "closed", "withdrawn"},
+    WorklistKey.UNASSIGNED: {"unassigned"},
+    WorklistKey.MINE: {"mine", "escalated"},
+    WorklistKey.URGENT: {"minor"},
+    WorklistKey.DUE_SOON: {"due"},
+    WorklistKey.OVERDUE: {"overdue"},
+    WorklistKey.ESCALATED: {"escalated"},
+    WorklistKey.AWAITING: {"due", "later", "overdue"},
+    WorklistKey.LEGAL: {"escalated", "regulator", "wants_lawyer"},
+    WorklistKey.CLOSED: {"resolved", "closed", "withdrawn"},
 }
 OPEN = {
     "unassigned", "mine", "colleagues", "minor", "due", "later", "overdue",
@@ -88,41 +88,41 @@ OPEN = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("key", list(QueueKey))
-def test_each_queue_holds_exactly_its_cases(board: dict[str, Any], key: QueueKey) -> None:
+@pytest.mark.parametrize("key", list(WorklistKey))
+def test_each_queue_holds_exactly_its_cases(board: dict[str, Any], key: WorklistKey) -> None:
     expected = EXPECTED.get(key) or (
-        OPEN if key is QueueKey.OPEN else OPEN | EXPECTED[QueueKey.CLOSED]
+        OPEN if key is WorklistKey.OPEN else OPEN | EXPECTED[WorklistKey.CLOSED]
     )
     assert _names(board, _refs(db.session, key, board["me"])) == expected
 
 
 def test_counts_match_the_queues(board: dict[str, Any]) -> None:
     me = board["me"]
-    counts = queue_counts(db.session, organisation_id=me.organisation_id, user_id=me.id)
-    for key in QueueKey:
+    counts = worklist_counts(db.session, organisation_id=me.organisation_id, user_id=me.id)
+    for key in WorklistKey:
         assert counts[key].value == len(_refs(db.session, key, me)), key
         assert not counts[key].capped
 
 
 def test_counts_stop_at_the_cap(board: dict[str, Any]) -> None:
     me = board["me"]
-    counts = queue_counts(db.session, organisation_id=me.organisation_id, user_id=me.id, cap=3)
-    assert counts[QueueKey.OPEN].capped and str(counts[QueueKey.OPEN]) == "3+"
-    assert counts[QueueKey.CLOSED].value == 3 and not counts[QueueKey.CLOSED].capped
-    assert str(counts[QueueKey.MINE]) == "2"
+    counts = worklist_counts(db.session, organisation_id=me.organisation_id, user_id=me.id, cap=3)
+    assert counts[WorklistKey.OPEN].capped and str(counts[WorklistKey.OPEN]) == "3+"
+    assert counts[WorklistKey.CLOSED].value == 3 and not counts[WorklistKey.CLOSED].capped
+    assert str(counts[WorklistKey.MINE]) == "2"
 
 
 def test_ready_for_legal_action_follows_notices_and_status(board: dict[str, Any]) -> None:
     me = board["me"]
     platform_only = board["platform_only"]
-    assert platform_only.reference not in _refs(db.session, QueueKey.LEGAL, me)
+    assert platform_only.reference not in _refs(db.session, WorklistKey.LEGAL, me)
     factories.notice(platform_only, "fr.pharos.signalement")
     db.session.commit()
-    assert platform_only.reference in _refs(db.session, QueueKey.LEGAL, me)
+    assert platform_only.reference in _refs(db.session, WorklistKey.LEGAL, me)
     regulator = board["regulator"]
     transition(db.session, regulator, CaseStatus.CLOSED, Actor.staff(me.id, "caseworker"))
     db.session.commit()
-    assert regulator.reference not in _refs(db.session, QueueKey.LEGAL, me)
+    assert regulator.reference not in _refs(db.session, WorklistKey.LEGAL, me)
     assert db.session.get_one(Case, regulator.id).legal_ready is False
 
 
@@ -139,12 +139,12 @@ def test_ready_for_legal_action_follows_notices_and_status(board: dict[str, Any]
 def test_filters_narrow_a_queue(
     board: dict[str, Any], filters: Filters, expected: set[str]
 ) -> None:
-    assert _names(board, _refs(db.session, QueueKey.OPEN, board["me"], filters)) == expected
+    assert _names(board, _refs(db.session, WorklistKey.OPEN, board["me"], filters)) == expected
 
 
 def test_filter_by_assignee_and_by_reference_post_number_or_link(board: dict[str, Any]) -> None:
     me = board["me"]
-    mine = _refs(db.session, QueueKey.OPEN, me, Filters(assignee_id=me.id))
+    mine = _refs(db.session, WorklistKey.OPEN, me, Filters(assignee_id=me.id))
     assert _names(board, mine) == {"mine", "escalated"}
     target = board["later"]
     item = target.items[0]
@@ -154,9 +154,11 @@ def test_filter_by_assignee_and_by_reference_post_number_or_link(board: dict[str
         str(item.status_id),
         item.url,
     ):
-        assert _names(board, _refs(db.session, QueueKey.ALL, me, Filters(text=text))) == {"later"}
+        assert _names(board, _refs(db.session, WorklistKey.ALL, me, Filters(text=text))) == {
+            "later"
+        }
     with pytest.raises(FilterError) as excinfo:
-        _refs(db.session, QueueKey.ALL, me, Filters(text="not a thing!"))
+        _refs(db.session, WorklistKey.ALL, me, Filters(text="not a thing!"))
     assert excinfo.value.field == "q"
 
 
@@ -166,9 +168,9 @@ def test_filter_by_date_reported(board: dict[str, Any]) -> None:
     old.created_at = factories.utc(2025, 3, 10, 23, 30)
     db.session.commit()
     one_day = Filters(created_from=date(2025, 3, 10), created_to=date(2025, 3, 10))
-    assert _names(board, _refs(db.session, QueueKey.ALL, me, one_day)) == {"colleagues"}
+    assert _names(board, _refs(db.session, WorklistKey.ALL, me, one_day)) == {"colleagues"}
     before = Filters(created_to=date(2025, 3, 9))
-    assert _refs(db.session, QueueKey.ALL, me, before) == set()
+    assert _refs(db.session, WorklistKey.ALL, me, before) == set()
 
 
 def test_queues_sort_by_priority_then_nearest_deadline_then_id(app: Flask) -> None:
@@ -189,7 +191,7 @@ def test_queues_sort_by_priority_then_nearest_deadline_then_id(app: Flask) -> No
         if hours is not None:
             case.sort_deadline_at = now + timedelta(hours=hours)
     db.session.commit()
-    spec = queue_spec(QueueKey.ALL, organisation_id=org.id, user_id=me.id)
+    spec = worklist_spec(WorklistKey.ALL, organisation_id=org.id, user_id=me.id)
     cases = fetch_page(db.session, spec).cases
     keys = [(c.priority, c.sort_deadline_at, c.id) for c in cases]
     assert keys == sorted(keys)
@@ -207,8 +209,8 @@ def _walk(spec: Any, size: int, filters: Filters | None = None) -> list[list[int
         cursor = page.next_cursor
 
 
-@pytest.mark.parametrize("key", [QueueKey.ALL, QueueKey.OVERDUE])
-def test_keyset_pages_forward_and_back_with_ties(app: Flask, key: QueueKey) -> None:
+@pytest.mark.parametrize("key", [WorklistKey.ALL, WorklistKey.OVERDUE])
+def test_keyset_pages_forward_and_back_with_ties(app: Flask, key: WorklistKey) -> None:
     org = factories.org()
     me = factories.user(org, password=None)
     past = utcnow() - timedelta(hours=3)
@@ -218,7 +220,7 @@ def test_keyset_pages_forward_and_back_with_ties(app: Flask, key: QueueKey) -> N
         # Many exact ties on (priority, deadline): only the id tells them apart.
         case.sort_deadline_at = past if n % 3 else past - timedelta(minutes=n)
     db.session.commit()
-    spec = queue_spec(key, organisation_id=org.id, user_id=me.id)
+    spec = worklist_spec(key, organisation_id=org.id, user_id=me.id)
     everything = fetch_page(db.session, spec, page_size=100).cases
     expected = sorted((c.priority, c.sort_deadline_at, c.id) for c in everything)
     assert len(expected) == 23
@@ -247,7 +249,7 @@ def test_a_filtered_priority_pages_by_keyset_too(app: Flask) -> None:
     for n in range(7):
         factories.case(org, priority=int(Priority.HIGH if n % 2 else Priority.LOW))
     db.session.commit()
-    spec = queue_spec(QueueKey.ALL, organisation_id=org.id, user_id=me.id)
+    spec = worklist_spec(WorklistKey.ALL, organisation_id=org.id, user_id=me.id)
     pages = _walk(spec, 2, Filters(priority=int(Priority.HIGH)))
     flat = [i for p in pages for i in p]
     assert len(flat) == 3 == len(set(flat))
@@ -281,14 +283,14 @@ def test_refresh_sort_deadline_follows_the_earliest_pending_deadline(app: Flask)
 
 def test_the_queue_page_keeps_filters_in_the_url(board: dict[str, Any], client: Any) -> None:
     factories.sign_in(client, board["me"])
-    page = client.get("/staff/cases/?queue=open&status=triage&jurisdiction=FR")
+    page = client.get("/staff/cases/?worklist=open&status=triage&jurisdiction=FR")
     text = page.get_data(as_text=True)
     assert page.status_code == 200
     assert board["mine"].reference in text
     assert board["wants_lawyer"].reference not in text  # no FR jurisdiction
     # The queue links carry the filters, so a filtered view can be bookmarked and shared.
     assert "status=triage" in text and "jurisdiction=FR" in text
-    assert 'data-queue="mine">2<' in text
+    assert 'data-worklist="mine">2<' in text
 
 
 def test_the_queue_page_pages_with_links(app: Flask, client: Any) -> None:
@@ -298,7 +300,7 @@ def test_the_queue_page_pages_with_links(app: Flask, client: Any) -> None:
         factories.case(org)
     db.session.commit()
     factories.sign_in(client, me)
-    first = client.get("/staff/cases/?queue=open").get_data(as_text=True)
+    first = client.get("/staff/cases/?worklist=open").get_data(as_text=True)
     assert first.count('name="case_ids"') == 50
     assert 'rel="prev"' not in first
     next_url = first.split('rel="next" href="')[1].split('"')[0].replace("&amp;", "&")
@@ -314,7 +316,7 @@ def test_the_queue_page_pages_with_links(app: Flask, client: Any) -> None:
 def test_a_bad_filter_is_named_next_to_its_field(board: dict[str, Any], client: Any) -> None:
     factories.sign_in(client, board["me"])
     page = client.get(
-        "/staff/cases/?queue=all&q=%25%25%25&jurisdiction=France&created_from=2026-13-01"
+        "/staff/cases/?worklist=all&q=%25%25%25&jurisdiction=France&created_from=2026-13-01"
     )
     text = page.get_data(as_text=True)
     assert page.status_code == 200
