@@ -6,7 +6,6 @@ import random
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import Organisation, Role, User
 from casework.accounts.services import create_user, get_or_create_organisation
@@ -26,6 +25,7 @@ from casework.deadlines.models import DeadlineState
 from casework.deadlines.services import start_clock
 from casework.evidence.xlinks import XPost, snowflake_time
 from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.orm import DbSession
 from casework.registry import default_registry
 
 DEMO_PASSWORD = "casework-demo-2026"  # noqa: S105  (published demo credential, dev only)  # nosec B105
@@ -87,7 +87,7 @@ HANDLES = (
 )
 
 
-def demo_is_loaded(session: Session) -> bool:
+def demo_is_loaded(session: DbSession) -> bool:
     return bool(session.scalar(select(func.count()).select_from(Case)))
 
 
@@ -103,7 +103,9 @@ def _post(rng: random.Random, when: datetime) -> XPost:
     )
 
 
-def load_demo(session: Session, *, now: datetime | None = None, cases: int = 50) -> dict[str, int]:
+def load_demo(
+    session: DbSession, *, now: datetime | None = None, cases: int = 50
+) -> dict[str, int]:
     """Create the demo data set. The caller commits."""
     rng = random.Random(2026)  # noqa: S311  (repeatable demo data, not a secret)  # nosec B311
     now = now or datetime.now(UTC)
@@ -193,7 +195,7 @@ def load_demo(session: Session, *, now: datetime | None = None, cases: int = 50)
 
 
 def _add_notice(
-    session: Session,
+    session: DbSession,
     case: Case,
     route_key: str,
     sent: datetime,

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeAlias
 
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session
 from sqlalchemy.types import TypeDecorator
+
+# What services take: a plain Session (jobs, tests) or Flask-SQLAlchemy's scoped db.session.
+DbSession: TypeAlias = Session | scoped_session[Any]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",

@@ -6,10 +6,11 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+
+from casework.orm import DbSession
 
 
-def insert_ignoring_conflict(session: Session, table: Table, values: dict[str, Any]) -> None:
+def insert_ignoring_conflict(session: DbSession, table: Table, values: dict[str, Any]) -> None:
     """INSERT ... ON CONFLICT DO NOTHING, so racing creators of one row both succeed."""
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite

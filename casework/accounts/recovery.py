@@ -7,7 +7,6 @@ from datetime import datetime
 
 from flask_babel import force_locale, gettext, ngettext
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import Role, User
 from casework.accounts.passwords import hash_password, password_problem
@@ -23,6 +22,7 @@ from casework.actors import SYSTEM, Actor
 from casework.audit.services import record_event
 from casework.jobs import QUEUE_NOTIFICATIONS, enqueue
 from casework.notifications.services import queue_email
+from casework.orm import DbSession
 
 # Builds the absolute link for a token; the web layer knows the site's address.
 LinkBuilder = Callable[[str], str]
@@ -33,7 +33,7 @@ class InvalidLink(Exception):
 
 
 def send_password_link(
-    session: Session,
+    session: DbSession,
     user: User,
     purpose: TokenPurpose,
     *,
@@ -93,7 +93,7 @@ def send_password_link(
 
 
 def invite_user(
-    session: Session,
+    session: DbSession,
     *,
     admin: User,
     email: str,
@@ -139,7 +139,7 @@ def invite_user(
     return user
 
 
-def _tell_of_invitation_elsewhere(session: Session, user: User, *, inviting: str) -> None:
+def _tell_of_invitation_elsewhere(session: DbSession, user: User, *, inviting: str) -> None:
     """Email the owner of an account that another organisation tried to invite."""
     with force_locale(user.locale):
         subject = gettext("An invitation to Casework was not used")
@@ -168,7 +168,7 @@ def _tell_of_invitation_elsewhere(session: Session, user: User, *, inviting: str
 
 
 def resend_invitation(
-    session: Session,
+    session: DbSession,
     *,
     admin: User,
     user: User,
@@ -192,7 +192,7 @@ def resend_invitation(
     )
 
 
-def request_password_reset(session: Session, email: str, *, link_prefix: str) -> None:
+def request_password_reset(session: DbSession, email: str, *, link_prefix: str) -> None:
     """Queue the job that emails a reset link if the address belongs to an account.
 
     The caller shows the same page whatever happened, so the form cannot be used to
@@ -207,7 +207,7 @@ def request_password_reset(session: Session, email: str, *, link_prefix: str) ->
     enqueue(QUEUE_NOTIFICATIONS, send_password_link_job, user_id or 0, link_prefix)
 
 
-def user_for_link(session: Session, token: str, *, secret_key: str, now: datetime) -> User:
+def user_for_link(session: DbSession, token: str, *, secret_key: str, now: datetime) -> User:
     """The active user a link is for, if the link is ours, unexpired and unused."""
     claim = read_token(secret_key, token)
     user = session.get(User, claim.user_id) if claim else None
@@ -222,7 +222,7 @@ def user_for_link(session: Session, token: str, *, secret_key: str, now: datetim
 
 
 def set_password_with_link(
-    session: Session, token: str, password: str, *, secret_key: str, now: datetime
+    session: DbSession, token: str, password: str, *, secret_key: str, now: datetime
 ) -> User:
     """Set the password a link was sent for; the link and every session end. Commits.
 

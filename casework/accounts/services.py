@@ -6,12 +6,12 @@ import re
 
 from flask_babel import gettext
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import Organisation, Role, User
 from casework.accounts.passwords import hash_password, password_problem
 from casework.actors import Actor
 from casework.audit.services import record_event
+from casework.orm import DbSession
 from casework.sessions.services import end_user_sessions
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -21,7 +21,7 @@ class AccountError(ValueError):
     """Bad input for an account operation; the message says what is wrong."""
 
 
-def get_or_create_organisation(session: Session, slug: str, name: str) -> Organisation:
+def get_or_create_organisation(session: DbSession, slug: str, name: str) -> Organisation:
     org = session.scalar(select(Organisation).where(Organisation.slug == slug))
     if org is None:
         org = Organisation(slug=slug, name=name)
@@ -31,7 +31,7 @@ def get_or_create_organisation(session: Session, slug: str, name: str) -> Organi
 
 
 def create_user(
-    session: Session,
+    session: DbSession,
     *,
     organisation: Organisation,
     email: str,
@@ -71,7 +71,7 @@ def create_user(
     return user
 
 
-def load_user_from_session(token: str, session: Session) -> User | None:
+def load_user_from_session(token: str, session: DbSession) -> User | None:
     """Resolve Flask-Login's "<id>:<session_version>" token to an active user.
 
     A bumped session_version (password change, deactivation) invalidates
@@ -86,14 +86,14 @@ def load_user_from_session(token: str, session: Session) -> User | None:
     return user
 
 
-def organisation_user(session: Session, admin: User, user_id: int) -> User | None:
+def organisation_user(session: DbSession, admin: User, user_id: int) -> User | None:
     """A user of the admin's own organisation, or None: other organisations do not exist here."""
     return session.scalar(
         select(User).where(User.id == user_id, User.organisation_id == admin.organisation_id)
     )
 
 
-def organisation_users(session: Session, organisation_id: int) -> list[User]:
+def organisation_users(session: DbSession, organisation_id: int) -> list[User]:
     return list(
         session.scalars(
             select(User)
@@ -103,7 +103,7 @@ def organisation_users(session: Session, organisation_id: int) -> list[User]:
     )
 
 
-def _admin_action(session: Session, admin: User, user: User, action: str, **details: str) -> None:
+def _admin_action(session: DbSession, admin: User, user: User, action: str, **details: str) -> None:
     record_event(
         session,
         action,
@@ -115,7 +115,7 @@ def _admin_action(session: Session, admin: User, user: User, action: str, **deta
     )
 
 
-def end_all_sessions(session: Session, user: User) -> None:
+def end_all_sessions(session: DbSession, user: User) -> None:
     """End every session of the user at once: stored ones, and any half-way sign-in."""
     user.session_version += 1
     end_user_sessions(session, user.id)
@@ -127,7 +127,7 @@ def _not_on_yourself(admin: User, user: User) -> None:
         raise AccountError(gettext("Ask another admin to change your own account."))
 
 
-def change_role(session: Session, *, admin: User, user: User, role: Role) -> None:
+def change_role(session: DbSession, *, admin: User, user: User, role: Role) -> None:
     """Give a user another role; their sessions end so the new role applies. Caller commits."""
     _not_on_yourself(admin, user)
     if user.role is role:
@@ -140,7 +140,7 @@ def change_role(session: Session, *, admin: User, user: User, role: Role) -> Non
     )
 
 
-def deactivate_user(session: Session, *, admin: User, user: User) -> None:
+def deactivate_user(session: DbSession, *, admin: User, user: User) -> None:
     """Stop a user signing in and end their sessions at once. Caller commits."""
     _not_on_yourself(admin, user)
     if not user.is_active_user:
@@ -150,7 +150,7 @@ def deactivate_user(session: Session, *, admin: User, user: User) -> None:
     _admin_action(session, admin, user, "user.deactivated")
 
 
-def reactivate_user(session: Session, *, admin: User, user: User) -> None:
+def reactivate_user(session: DbSession, *, admin: User, user: User) -> None:
     """Let a deactivated user sign in again. Caller commits."""
     _not_on_yourself(admin, user)
     if user.is_active_user:
@@ -159,7 +159,7 @@ def reactivate_user(session: Session, *, admin: User, user: User) -> None:
     _admin_action(session, admin, user, "user.reactivated")
 
 
-def reset_user_totp(session: Session, *, admin: User, user: User) -> None:
+def reset_user_totp(session: DbSession, *, admin: User, user: User) -> None:
     """Remove a lost authenticator: the user enrols again (admins and lawyers must) at next sign-in.
 
     Sessions end too, since they were signed in with the old factor. Caller commits.
@@ -172,7 +172,7 @@ def reset_user_totp(session: Session, *, admin: User, user: User) -> None:
     _admin_action(session, admin, user, "user.totp_reset")
 
 
-def sign_out_everywhere(session: Session, *, admin: User, user: User) -> None:
+def sign_out_everywhere(session: DbSession, *, admin: User, user: User) -> None:
     """End every session of a user (a lost laptop, a shared computer). Caller commits.
 
     The account stays active: the person signs in again with their own factors.

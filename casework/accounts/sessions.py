@@ -14,13 +14,12 @@ from typing import Any
 
 from flask import current_app, session
 from flask_login import current_user, login_user, logout_user
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import User
 from casework.accounts.services import load_user_from_session
 from casework.accounts.signin import NextStep
 from casework.extensions import db
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 from casework.sessions.models import SessionKind
 from casework.sessions.services import (
     end_session as end_stored_session,
@@ -119,7 +118,7 @@ def set_pending(user: User, step: NextStep, next_url: str) -> None:
     session[NONCE] = secrets.token_urlsafe(24)
 
 
-def pending_user(db_session: Session, step: NextStep) -> User | None:
+def pending_user(db_session: DbSession, step: NextStep) -> User | None:
     """The user half-way through signing in at this step, if that is still valid."""
     pending: Any = session.get(PENDING)
     if not isinstance(pending, dict) or pending.get("step") != step.value:

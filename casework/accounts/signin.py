@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
 
 from casework.accounts import totp
 from casework.accounts.models import Role, User
@@ -20,6 +19,7 @@ from casework.accounts.passwords import hash_password, needs_rehash, verify_pass
 from casework.accounts.services import end_all_sessions
 from casework.actors import SYSTEM, Actor
 from casework.audit.services import SYSTEM_CHAIN, record_event
+from casework.orm import DbSession
 
 LOCKOUT_THRESHOLD = 5
 # Roles that never sign in on a password alone: admins hold every account of their
@@ -71,7 +71,7 @@ def _dummy_hash() -> str:
     return hash_password("casework-timing-equaliser")
 
 
-def _record_failure(session: Session, user: User | None, reason: str) -> None:
+def _record_failure(session: DbSession, user: User | None, reason: str) -> None:
     """A failed attempt: the account's id if there is one, never what was typed."""
     record_event(
         session,
@@ -84,7 +84,7 @@ def _record_failure(session: Session, user: User | None, reason: str) -> None:
     )
 
 
-def _count_failure(session: Session, user: User, reason: str, *, now: datetime) -> None:
+def _count_failure(session: DbSession, user: User, reason: str, *, now: datetime) -> None:
     """Add one failure atomically; the threshold-th locks the account for a while."""
     failures = session.execute(
         update(User)
@@ -108,14 +108,16 @@ def _count_failure(session: Session, user: User, reason: str, *, now: datetime) 
     session.commit()
 
 
-def _refuse_if_locked(session: Session, user: User, *, now: datetime) -> None:
+def _refuse_if_locked(session: DbSession, user: User, *, now: datetime) -> None:
     if user.locked_until is not None and user.locked_until > now:
         _record_failure(session, user, "locked")
         session.commit()
         raise AccountLocked(user.locked_until)
 
 
-def check_password(session: Session, email: str, password: str, *, now: datetime) -> PasswordResult:
+def check_password(
+    session: DbSession, email: str, password: str, *, now: datetime
+) -> PasswordResult:
     """The first factor. Raises BadCredentials or AccountLocked; says what step comes next.
 
     Takes as long for an unknown address as for a known one, so timing does not
@@ -146,7 +148,7 @@ def check_password(session: Session, email: str, password: str, *, now: datetime
     return PasswordResult(user, NextStep.DONE)
 
 
-def complete_sign_in(session: Session, user: User, *, now: datetime, second_factor: bool) -> None:
+def complete_sign_in(session: DbSession, user: User, *, now: datetime, second_factor: bool) -> None:
     """Every factor passed: clear the failure count and record the sign-in."""
     user.failed_logins = 0
     user.locked_until = None
@@ -163,7 +165,7 @@ def complete_sign_in(session: Session, user: User, *, now: datetime, second_fact
     session.commit()
 
 
-def _claim_step(session: Session, user: User, step: int) -> bool:
+def _claim_step(session: DbSession, user: User, step: int) -> bool:
     """Mark this time step used; False if it (or a later one) was used already.
 
     One conditional UPDATE, so two requests racing with the same code cannot both win.
@@ -181,7 +183,7 @@ def _claim_step(session: Session, user: User, step: int) -> bool:
     return bool(claimed)
 
 
-def check_code(session: Session, user: User, code: str, *, now: datetime) -> None:
+def check_code(session: DbSession, user: User, code: str, *, now: datetime) -> None:
     """The second factor for an enrolled user; completes the sign-in when it is right.
 
     Wrong codes count towards the lockout like wrong passwords: whoever is here
@@ -199,7 +201,7 @@ def check_code(session: Session, user: User, code: str, *, now: datetime) -> Non
     complete_sign_in(session, user, now=now, second_factor=True)
 
 
-def pending_secret(session: Session, user: User) -> str:
+def pending_secret(session: DbSession, user: User) -> str:
     """The secret to show for enrolment, kept the same across page reloads."""
     if user.totp_pending_secret is None:
         user.totp_pending_secret = totp.new_secret()
@@ -207,7 +209,7 @@ def pending_secret(session: Session, user: User) -> str:
     return user.totp_pending_secret
 
 
-def confirm_enrolment(session: Session, user: User, code: str, *, now: datetime) -> None:
+def confirm_enrolment(session: DbSession, user: User, code: str, *, now: datetime) -> None:
     """Switch the second factor on once a code from the new secret is confirmed.
 
     The session version moves on, so sessions signed in without the second
@@ -232,7 +234,7 @@ def confirm_enrolment(session: Session, user: User, code: str, *, now: datetime)
     session.commit()
 
 
-def record_sign_out(session: Session, user: User, *, expired: bool = False) -> None:
+def record_sign_out(session: DbSession, user: User, *, expired: bool = False) -> None:
     """A sign-out, by the person or by the idle timeout."""
     record_event(
         session,

@@ -20,12 +20,12 @@ from typing import Any
 
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import Organisation
 from casework.audit.models import AuditChain, AuditEvent
 from casework.audit.services import sign
 from casework.notifications.services import queue_email
+from casework.orm import DbSession
 
 
 @dataclass(frozen=True)
@@ -55,7 +55,7 @@ class AnchorProblem:
         return f"anchor line {self.line}: {chain}{self.reason}"
 
 
-def current_heads(session: Session, now: datetime) -> list[Anchor]:
+def current_heads(session: DbSession, now: datetime) -> list[Anchor]:
     stamp = now.isoformat(timespec="seconds")
     return [
         Anchor(chain_id, seq, head_hash, stamp)
@@ -110,7 +110,7 @@ def read_anchors(
     return anchors, problems
 
 
-def check_anchors(session: Session, path: Path, key: bytes | None = None) -> list[AnchorProblem]:
+def check_anchors(session: DbSession, path: Path, key: bytes | None = None) -> list[AnchorProblem]:
     """Every signed head in the file must still be a link of its chain, at its place."""
     anchors, problems = read_anchors(path, key)
     for number, anchor in anchors:
@@ -138,7 +138,7 @@ def check_anchors(session: Session, path: Path, key: bytes | None = None) -> lis
     return problems
 
 
-def queue_digests(session: Session, anchors: list[Anchor]) -> list[int]:
+def queue_digests(session: DbSession, anchors: list[Anchor]) -> list[int]:
     """Email each organisation's escalation list its chain head. The caller commits."""
     by_chain = {a.chain_id: a for a in anchors}
     email_ids: list[int] = []
@@ -169,7 +169,7 @@ def _split_addresses(text: str | None) -> list[str]:
     return [a.strip() for a in (text or "").replace(";", ",").split(",") if a.strip()]
 
 
-def anchor_heads(session: Session, path: Path, now: datetime) -> tuple[list[Anchor], list[int]]:
+def anchor_heads(session: DbSession, path: Path, now: datetime) -> tuple[list[Anchor], list[int]]:
     """Write every chain's head to the anchor file and queue the digests. The caller
     commits, then delivers the emails."""
     anchors = current_heads(session, now)

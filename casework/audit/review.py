@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import User
 from casework.actors import Actor
 from casework.audit.models import AuditEvent
 from casework.audit.services import ChainReport, record_event, verify_chain
 from casework.cases.models import Case
+from casework.orm import DbSession
 
 PAGE_SIZE = 50
 
@@ -34,7 +34,7 @@ class EventPage:
     older_than: int | None
 
 
-def chain_actions(session: Session, organisation_id: int) -> list[str]:
+def chain_actions(session: DbSession, organisation_id: int) -> list[str]:
     """The actions that occur in this organisation's chain, for the filter."""
     return list(
         session.scalars(
@@ -47,7 +47,7 @@ def chain_actions(session: Session, organisation_id: int) -> list[str]:
 
 
 def recent_events(
-    session: Session,
+    session: DbSession,
     organisation_id: int,
     *,
     case_reference: str | None = None,
@@ -104,7 +104,9 @@ def recent_events(
     return EventPage(rows=rows, older_than=events[-1].id if more and events else None)
 
 
-def verify_organisation_chain(session: Session, organisation_id: int, actor: Actor) -> ChainReport:
+def verify_organisation_chain(
+    session: DbSession, organisation_id: int, actor: Actor
+) -> ChainReport:
     """Recompute the organisation's chain, and record that it was checked. Commits.
 
     The check reads the chain before the new event is appended, so the result

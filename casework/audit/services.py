@@ -17,11 +17,10 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import insert, select, update
-from sqlalchemy.orm import Session
 
 from casework.actors import Actor
 from casework.audit.models import AuditChain, AuditEvent
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 from casework.sqlutil import insert_ignoring_conflict
 
 GENESIS_HASH = "0" * 64
@@ -87,7 +86,7 @@ class NewEvent:
     details: dict[str, Any] | None = None
 
 
-def _take_seqs(session: Session, chain_id: int, count: int) -> tuple[int, str]:
+def _take_seqs(session: DbSession, chain_id: int, count: int) -> tuple[int, str]:
     """Reserve `count` sequence numbers; returns the first and the hash before it.
 
     The UPDATE takes the head row's lock first, so concurrent appends queue up
@@ -124,14 +123,14 @@ def _linked_row(new: NewEvent, seq: int, prev_hash: str) -> dict[str, Any]:
     return row
 
 
-def _set_head(session: Session, chain_id: int, head_hash: str) -> None:
+def _set_head(session: DbSession, chain_id: int, head_hash: str) -> None:
     session.execute(
         update(AuditChain).where(AuditChain.chain_id == chain_id).values(head_hash=head_hash)
     )
 
 
 def record_event(
-    session: Session,
+    session: DbSession,
     action: str,
     actor: Actor,
     *,
@@ -154,7 +153,7 @@ def record_event(
     return event
 
 
-def record_events(session: Session, events: list[NewEvent]) -> int:
+def record_events(session: DbSession, events: list[NewEvent]) -> int:
     """Append many events, each chain's head locked once, with the hashes record_event
     would give. The caller commits. Returns how many were written.
 
@@ -199,7 +198,7 @@ class ChainReport:
         return self.problem is None
 
 
-def _events(session: Session, chain_id: int) -> Iterator[AuditEvent]:
+def _events(session: DbSession, chain_id: int) -> Iterator[AuditEvent]:
     stmt = (
         select(AuditEvent)
         .where(AuditEvent.chain_id == chain_id)
@@ -209,7 +208,7 @@ def _events(session: Session, chain_id: int) -> Iterator[AuditEvent]:
     yield from session.scalars(stmt)
 
 
-def verify_chain(session: Session, chain_id: int) -> ChainReport:
+def verify_chain(session: DbSession, chain_id: int) -> ChainReport:
     """Recompute a chain from its first event; report the first broken link."""
     expected_prev = GENESIS_HASH
     expected_seq = 1
@@ -259,6 +258,6 @@ def verify_chain(session: Session, chain_id: int) -> ChainReport:
     return ChainReport(chain_id, count, None)
 
 
-def verify_all(session: Session) -> list[ChainReport]:
+def verify_all(session: DbSession) -> list[ChainReport]:
     chain_ids = session.scalars(select(AuditChain.chain_id).order_by(AuditChain.chain_id)).all()
     return [verify_chain(session, chain_id) for chain_id in chain_ids]

@@ -35,14 +35,13 @@ import numpy as np
 from flask import Flask, current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
-from sqlalchemy.orm import Session
 
 from casework.actors import Actor
 from casework.audit.services import record_event
 from casework.cases.models import Case, CaseLink, Item, LinkReason, LinkState
 from casework.evidence.models import EvidenceFile
 from casework.evidence.pdq_index import PdqIndex, hamming
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 from casework.sqlutil import insert_ignoring_conflict
 
 DEFAULT_PDQ_DISTANCE = 31
@@ -78,7 +77,7 @@ def _linkable_cases(organisation_id: int, case_id: int) -> list[Any]:
     ]
 
 
-def link_items(session: Session, case: Case, items: Sequence[Item]) -> list[CaseLink]:
+def link_items(session: DbSession, case: Case, items: Sequence[Item]) -> list[CaseLink]:
     """Propose links for newly added items: same status id, same posting account. Caller commits."""
     _, ignored = _settings()
     status_ids = sorted({item.status_id for item in items})
@@ -106,7 +105,7 @@ def link_items(session: Session, case: Case, items: Sequence[Item]) -> list[Case
     return _propose(session, case, matches)
 
 
-def link_evidence(session: Session, case: Case, files: Sequence[EvidenceFile]) -> list[CaseLink]:
+def link_evidence(session: DbSession, case: Case, files: Sequence[EvidenceFile]) -> list[CaseLink]:
     """Propose links for new evidence: same SHA-256, near-identical PDQ. Caller commits."""
     max_distance, _ = _settings()
     session.flush()
@@ -145,7 +144,7 @@ def link_evidence(session: Session, case: Case, files: Sequence[EvidenceFile]) -
     return _propose(session, case, matches)
 
 
-def _propose(session: Session, case: Case, matches: Iterable[Match]) -> list[CaseLink]:
+def _propose(session: DbSession, case: Case, matches: Iterable[Match]) -> list[CaseLink]:
     """Insert the links not already there (whatever their state); return the new ones."""
     wanted: dict[tuple[int, int, LinkReason, str], Match] = {}
     for match in matches:
@@ -230,7 +229,7 @@ class PdqIndexCache:
         self._lock = threading.Lock()
         self._by_org: dict[int, _OrgIndex] = {}
 
-    def _entry(self, session: Session, organisation_id: int) -> _OrgIndex:
+    def _entry(self, session: DbSession, organisation_id: int) -> _OrgIndex:
         with self._lock:
             entry = self._by_org.get(organisation_id)
         if entry is None:
@@ -244,7 +243,7 @@ class PdqIndexCache:
         return entry
 
     def search(
-        self, session: Session, organisation_id: int, pdq: str, max_distance: int
+        self, session: DbSession, organisation_id: int, pdq: str, max_distance: int
     ) -> list[tuple[int, int]]:
         entry = self._entry(session, organisation_id)
         with entry.lock:
@@ -266,7 +265,7 @@ class PdqIndexCache:
         entry = self._by_org.get(organisation_id)
         return len(entry.index) if entry else 0
 
-    def _catch_up(self, session: Session, organisation_id: int, entry: _OrgIndex) -> None:
+    def _catch_up(self, session: DbSession, organisation_id: int, entry: _OrgIndex) -> None:
         floor = entry.high_water - CATCH_UP_WINDOW
         rows = session.execute(
             select(EvidenceFile.id, EvidenceFile.pdq)
@@ -288,7 +287,7 @@ class PdqIndexCache:
         entry.recent = {i for i in entry.recent if i > floor}
 
 
-def load_hashes(session: Session, organisation_id: int) -> tuple[Any, Any]:
+def load_hashes(session: DbSession, organisation_id: int) -> tuple[Any, Any]:
     """Every stored PDQ hash of an organisation, as (evidence ids, hashes) for PdqIndex.build.
 
     On PostgreSQL two string aggregates bring a million hashes over in one row,
@@ -330,7 +329,7 @@ def pdq_cache(app: Flask | None = None) -> PdqIndexCache:
 
 
 def near_duplicates(
-    session: Session, organisation_id: int, pdq: str, max_distance: int = DEFAULT_PDQ_DISTANCE
+    session: DbSession, organisation_id: int, pdq: str, max_distance: int = DEFAULT_PDQ_DISTANCE
 ) -> list[NearDuplicate]:
     """Evidence of the organisation within max_distance of a PDQ hash, checked against the rows."""
     cache = pdq_cache()
@@ -398,7 +397,7 @@ def image_clusters(
 # --- decisions on links -----------------------------------------------------------------
 
 
-def dismiss_link(session: Session, link: CaseLink, actor: Actor) -> None:
+def dismiss_link(session: DbSession, link: CaseLink, actor: Actor) -> None:
     """Mark a proposed link as not the same person; both cases' timelines say so. Caller commits."""
     from casework.cases.services import CaseError
 

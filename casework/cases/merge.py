@@ -29,7 +29,6 @@ from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select, update
-from sqlalchemy.orm import Session
 
 from casework.actors import Actor
 from casework.audit.services import record_event
@@ -54,7 +53,7 @@ from casework.cases.worklists import forget_counts, refresh_sort_deadline
 from casework.deadlines.models import Deadline
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Notice, NoticeItem
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 
 _MINOR_RANK = {MinorStatus.NO: 0, MinorStatus.UNSURE: 1, MinorStatus.YES: 2}
 
@@ -77,7 +76,7 @@ class MergeSummary:
     destroyed_keys: list[str] = field(default_factory=list)
 
 
-def check_merge(session: Session, source: Case, target: Case) -> None:
+def check_merge(session: DbSession, source: Case, target: Case) -> None:
     """Raise MergeError when the two cases cannot be merged."""
     if source.id == target.id:
         raise MergeError(_l("A case cannot be merged into itself."))
@@ -105,7 +104,7 @@ def check_merge(session: Session, source: Case, target: Case) -> None:
         )
 
 
-def merge_cases(session: Session, source: Case, target: Case, actor: Actor) -> MergeSummary:
+def merge_cases(session: DbSession, source: Case, target: Case, actor: Actor) -> MergeSummary:
     """Move everything of source into target and close source. The caller commits."""
     check_merge(session, source, target)
     session.flush()
@@ -215,7 +214,7 @@ def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
     return min(present) if present else None
 
 
-def _fold_item(session: Session, item: Item, survivor: Item) -> None:
+def _fold_item(session: DbSession, item: Item, survivor: Item) -> None:
     """Fold a duplicate item into the surviving one, losing nothing it knew."""
     for name in ("handle", "handle_lower", "prompt_text", "posted_at"):
         if getattr(survivor, name) is None:
@@ -252,14 +251,14 @@ def _fold_item(session: Session, item: Item, survivor: Item) -> None:
             session.delete(covered)
 
 
-def _move(session: Session, model: type, source_id: int, target_id: int) -> int:
+def _move(session: DbSession, model: type, source_id: int, target_id: int) -> int:
     result = session.execute(
         update(model).where(model.case_id == source_id).values(case_id=target_id)  # type: ignore[attr-defined]
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def _move_jurisdictions(session: Session, source_id: int, target_id: int) -> int:
+def _move_jurisdictions(session: DbSession, source_id: int, target_id: int) -> int:
     have = set(
         session.scalars(select(CaseJurisdiction.code).where(CaseJurisdiction.case_id == target_id))
     )
@@ -275,7 +274,7 @@ def _move_jurisdictions(session: Session, source_id: int, target_id: int) -> int
     return added
 
 
-def _move_links(session: Session, source_id: int, target_id: int, actor: Actor) -> int:
+def _move_links(session: DbSession, source_id: int, target_id: int, actor: Actor) -> int:
     """Links between the two become merged; links to third cases move to the target."""
     now = utcnow()
     session.execute(

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import distinct, func, select
-from sqlalchemy.orm import Session
 
 from casework.cases.models import OPEN_STATUSES, Case, CaseStatus
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.notices.models import Notice
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 
 MEDIAN_MONTHS = 12
 
@@ -35,7 +34,7 @@ class Overview:
 
 
 def organisation_overview(
-    session: Session, organisation_id: int, *, now: datetime | None = None
+    session: DbSession, organisation_id: int, *, now: datetime | None = None
 ) -> Overview:
     """Figures for one organisation; medians cover reports of the last twelve months."""
     now = now or utcnow()

@@ -21,12 +21,12 @@ from typing import Any
 
 from sqlalchemy import String, and_, cast, exists, false, literal, or_, select, true, update
 from sqlalchemy import case as sql_case
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
 from casework.cases.models import OPEN_STATUSES, Case, CaseStatus
 from casework.notices.models import Letter, Notice
+from casework.orm import DbSession
 from casework.registry import default_registry
 
 # Routes that take a case to a regulator or the police, by their kind in the registry.
@@ -66,7 +66,7 @@ def legal_ready_sql(cases: Any) -> ColumnElement[bool]:
     )
 
 
-def refresh_legal_ready(session: Session, case_ids: Iterable[int | None]) -> None:
+def refresh_legal_ready(session: DbSession, case_ids: Iterable[int | None]) -> None:
     """Recompute cases.legal_ready in SQL for these cases. The caller commits.
 
     Pending changes are flushed first, so the answer sees them.

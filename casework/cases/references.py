@@ -8,9 +8,9 @@ from types import ModuleType
 
 from sqlalchemy import Connection, Engine, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from casework.cases.models import ReferenceCounter
+from casework.orm import DbSession
 
 REFERENCE_RE = re.compile(r"^CW-(\d{4})-(\d{6,})$")
 
@@ -19,7 +19,7 @@ def format_reference(year: int, number: int) -> str:
     return f"CW-{year}-{number:06d}"
 
 
-def next_reference(session: Session, now: datetime) -> str:
+def next_reference(session: DbSession, now: datetime) -> str:
     """Issue the next reference for now's year; two intakes never draw the same number.
 
     On PostgreSQL the number is drawn in a short transaction of its own, so the counter
@@ -40,7 +40,7 @@ def next_reference(session: Session, now: datetime) -> str:
     return format_reference(year, number)
 
 
-def _draw(executor: Session | Connection, year: int, dialect: ModuleType) -> int:
+def _draw(executor: DbSession | Connection, year: int, dialect: ModuleType) -> int:
     table = ReferenceCounter.__table__
     executor.execute(dialect.insert(table).values(year=year, last_value=0).on_conflict_do_nothing())
     number: int = executor.execute(

@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from casework.actors import SYSTEM
 from casework.audit.services import record_event
 from casework.cases.models import Case, CaseStatus, Item
 from casework.evidence.models import EvidenceFile
+from casework.orm import DbSession
 
 CLOSED_STATUSES = (CaseStatus.CLOSED, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN)
 
@@ -31,7 +31,7 @@ class Purge:
     storage_keys: list[str] = field(default_factory=list)
 
 
-def expired_case_ids(session: Session, *, now: datetime, days: int) -> list[int]:
+def expired_case_ids(session: DbSession, *, now: datetime, days: int) -> list[int]:
     """Cases closed more than `days` ago; merged ones only when their target is too."""
     cutoff = now - timedelta(days=days)
     rows = session.execute(
@@ -46,7 +46,7 @@ def expired_case_ids(session: Session, *, now: datetime, days: int) -> list[int]
 
 
 def purge_expired_cases(
-    session: Session, *, now: datetime, days: int, dry_run: bool = False
+    session: DbSession, *, now: datetime, days: int, dry_run: bool = False
 ) -> Purge:
     """Delete (or, dry, only count) the expired cases. The caller commits, then deletes
     the files in the result's storage_keys."""

@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import defer
 
 from casework.accounts.models import Role, User
 from casework.cases.grouping import image_clusters
@@ -18,6 +18,7 @@ from casework.deadlines.removal_outcomes import CheckOutcome
 from casework.deadlines.removals import checks_of_items
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter, Notice, NoticeItem
+from casework.orm import DbSession
 
 
 @dataclass
@@ -63,7 +64,7 @@ class CaseScreen:
     staff: list[User]
 
 
-def assignable_staff(session: Session, organisation_id: int) -> list[User]:
+def assignable_staff(session: DbSession, organisation_id: int) -> list[User]:
     return list(
         session.scalars(
             select(User)
@@ -77,7 +78,7 @@ def assignable_staff(session: Session, organisation_id: int) -> list[User]:
     )
 
 
-def case_screen(session: Session, case: Case) -> CaseScreen:
+def case_screen(session: DbSession, case: Case) -> CaseScreen:
     items = list(session.scalars(select(Item).where(Item.case_id == case.id).order_by(Item.id)))
     files = list(
         session.scalars(

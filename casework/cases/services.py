@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import Role, User
 from casework.actors import Actor
@@ -41,7 +40,7 @@ from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import XLinkError, XPost, parse_x_link
 from casework.notices.models import Notice, NoticeItem, NoticeState
 from casework.notifications.services import notify_user
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 
 NOTE_MAX_CHARS = 10_000
 REPLY_MAX_CHARS = 20_000
@@ -91,7 +90,7 @@ def priority_for(minor: MinorStatus, spreading: bool = False) -> Priority:
 
 
 def open_case(
-    session: Session,
+    session: DbSession,
     new: NewCase,
     items: Iterable[NewItem],
     actor: Actor,
@@ -151,7 +150,7 @@ def open_case(
 
 
 def add_items(
-    session: Session, case: Case, items: Iterable[NewItem], actor: Actor, *, audit: bool = True
+    session: DbSession, case: Case, items: Iterable[NewItem], actor: Actor, *, audit: bool = True
 ) -> list[Item]:
     """Add posts to a case, skipping status ids it already has. The caller commits."""
     known = set(session.scalars(select(Item.status_id).where(Item.case_id == case.id)))
@@ -230,14 +229,14 @@ def parse_link_lines(text: str) -> ParsedLinks:
     return ParsedLinks(posts, errors)
 
 
-def evidence_added(session: Session, case: Case, files: list[EvidenceFile]) -> None:
+def evidence_added(session: DbSession, case: Case, files: list[EvidenceFile]) -> None:
     """Call on every path that stores evidence: propose links to other cases. Caller commits."""
     from casework.cases.grouping import link_evidence
 
     link_evidence(session, case, files)
 
 
-def assign_case(session: Session, case: Case, assignee: User | None, actor: Actor) -> bool:
+def assign_case(session: DbSession, case: Case, assignee: User | None, actor: Actor) -> bool:
     """Give the case to a caseworker or lawyer of its organisation (None: unassign).
 
     Returns False when nothing changed. Tells the new assignee. The caller commits.
@@ -274,7 +273,7 @@ def assign_case(session: Session, case: Case, assignee: User | None, actor: Acto
     return True
 
 
-def change_status(session: Session, case: Case, target: CaseStatus, actor: Actor) -> None:
+def change_status(session: DbSession, case: Case, target: CaseStatus, actor: Actor) -> None:
     """Move the case through the workflow (raises TransitionError). The caller commits."""
     if case.merged_into_id is not None:
         raise CaseError(_l("This case was merged into another; work on that case instead."))
@@ -282,14 +281,14 @@ def change_status(session: Session, case: Case, target: CaseStatus, actor: Actor
     forget_counts(case.organisation_id)
 
 
-def add_staff_items(session: Session, case: Case, posts: list[XPost], actor: Actor) -> list[Item]:
+def add_staff_items(session: DbSession, case: Case, posts: list[XPost], actor: Actor) -> list[Item]:
     """Add posts found by staff; returns the new items (known ones are skipped). Caller commits."""
     if case.merged_into_id is not None:
         raise CaseError(_l("This case was merged into another; work on that case instead."))
     return add_items(session, case, [NewItem(post=post, seen_at=utcnow()) for post in posts], actor)
 
 
-def add_note(session: Session, case: Case, body: str, actor: Actor) -> CaseNote:
+def add_note(session: DbSession, case: Case, body: str, actor: Actor) -> CaseNote:
     """A staff note on the case; the audit event holds its id, never its text. Caller commits."""
     body = (body or "").strip()
     if not body:
@@ -313,7 +312,7 @@ def add_note(session: Session, case: Case, body: str, actor: Actor) -> CaseNote:
 
 
 def record_removal_check(
-    session: Session, item: Item, state: RemovalState, checked_at: datetime, actor: Actor
+    session: DbSession, item: Item, state: RemovalState, checked_at: datetime, actor: Actor
 ) -> None:
     """Record that a post was found removed or still up at a time. The caller commits."""
     if state is RemovalState.UNKNOWN:
@@ -350,7 +349,7 @@ class Classified:
 
 
 def classify_items(
-    session: Session, case: Case, categories: dict[int, ContentCategory], actor: Actor
+    session: DbSession, case: Case, categories: dict[int, ContentCategory], actor: Actor
 ) -> Classified:
     """Say what each post's image shows. The caller commits, then deletes destroyed_keys.
 
@@ -390,7 +389,7 @@ def classify_items(
     return Classified(len(changed), destroyed)
 
 
-def mark_minor(session: Session, case: Case, actor: Actor) -> list[str]:
+def mark_minor(session: DbSession, case: Case, actor: Actor) -> list[str]:
     """Staff found that the person depicted is a minor (find_minor). Returns the storage
     keys of destroyed images: the caller commits, then deletes them (delete_files)."""
     if case.merged_into_id is not None:
@@ -401,7 +400,7 @@ def mark_minor(session: Session, case: Case, actor: Actor) -> list[str]:
 
 
 def record_platform_reply(
-    session: Session, notice: Notice, text: str, received_at: datetime, actor: Actor
+    session: DbSession, notice: Notice, text: str, received_at: datetime, actor: Actor
 ) -> None:
     """Record the platform's answer to a notice (text and when it came). The caller commits."""
     text = (text or "").strip()
@@ -440,7 +439,7 @@ class BulkResult:
 
 
 def cases_of_organisation(
-    session: Session, organisation_id: int, case_ids: Iterable[int]
+    session: DbSession, organisation_id: int, case_ids: Iterable[int]
 ) -> list[Case]:
     """The cases among these ids that belong to the organisation, in reference order."""
     ids = sorted(set(case_ids))
@@ -456,7 +455,7 @@ def cases_of_organisation(
 
 
 def bulk_assign(
-    session: Session, cases: list[Case], assignee: User | None, actor: Actor
+    session: DbSession, cases: list[Case], assignee: User | None, actor: Actor
 ) -> BulkResult:
     """Assign each case; a refusal for one case does not stop the others. Caller commits."""
     result = BulkResult()
@@ -471,7 +470,7 @@ def bulk_assign(
 
 
 def bulk_change_status(
-    session: Session, cases: list[Case], target: CaseStatus, actor: Actor
+    session: DbSession, cases: list[Case], target: CaseStatus, actor: Actor
 ) -> BulkResult:
     """Move each case through the workflow; report each refusal. Caller commits.
 
@@ -524,7 +523,7 @@ def status_label(status: CaseStatus) -> object:
 
 
 def evidence_preview(
-    session: Session,
+    session: DbSession,
     evidence: EvidenceFile,
     storage: EvidenceStorage,
     actor: Actor,
@@ -559,7 +558,7 @@ class CaseSize:
     notes: int
 
 
-def case_sizes(session: Session, cases: list[Case]) -> dict[int, CaseSize]:
+def case_sizes(session: DbSession, cases: list[Case]) -> dict[int, CaseSize]:
     """How much each case holds, for the merge confirmation."""
     from sqlalchemy import func
 

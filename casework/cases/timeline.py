@@ -14,12 +14,12 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import User
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseNote, CaseStatus, RemovalState
 from casework.notices.models import Notice
+from casework.orm import DbSession
 
 TIMELINE_LIMIT = 500
 
@@ -35,7 +35,7 @@ class Entry:
     order: int = 0
 
 
-def related_case_ids(session: Session, case: Case) -> list[int]:
+def related_case_ids(session: DbSession, case: Case) -> list[int]:
     """The case and every case merged into it."""
     merged = session.scalars(select(Case.id).where(Case.merged_into_id == case.id)).all()
     return [case.id, *merged]
@@ -174,7 +174,7 @@ def actor_name(actor_type: str, actor_id: int | None, names: dict[int, str]) -> 
     return names.get(actor_id or 0, _("a former staff member"))
 
 
-def build_timeline(session: Session, case: Case, *, limit: int = TIMELINE_LIMIT) -> list[Entry]:
+def build_timeline(session: DbSession, case: Case, *, limit: int = TIMELINE_LIMIT) -> list[Entry]:
     """Newest first: every audit event of the case (and cases merged into it), notes, notices."""
     case_ids = related_case_ids(session, case)
     events = session.scalars(
@@ -261,13 +261,13 @@ def build_timeline(session: Session, case: Case, *, limit: int = TIMELINE_LIMIT)
     return entries
 
 
-def _user_names(session: Session, ids: set[int]) -> dict[int, str]:
+def _user_names(session: DbSession, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
 
 
-def merged_sources(session: Session, case: Case) -> list[Case]:
+def merged_sources(session: DbSession, case: Case) -> list[Case]:
     return list(
         session.scalars(select(Case).where(Case.merged_into_id == case.id).order_by(Case.id))
     )

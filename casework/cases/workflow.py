@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
 
 from casework.actors import Actor
 from casework.audit.services import NewEvent, record_event, record_events
@@ -18,7 +17,7 @@ from casework.cases.models import Case, CaseStatus, ContentCategory, MinorStatus
 from casework.cases.readiness import refresh_legal_ready
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 
 S = CaseStatus
 STAFF = frozenset({"caseworker", "admin"})
@@ -95,7 +94,7 @@ def check_transition(current: CaseStatus, target: CaseStatus, actor: Actor) -> N
 
 
 def transition(
-    session: Session, case: Case, target: CaseStatus, actor: Actor, *, reason: str | None = None
+    session: DbSession, case: Case, target: CaseStatus, actor: Actor, *, reason: str | None = None
 ) -> None:
     """Move a case to a new status and write the audit event. The caller commits.
 
@@ -123,7 +122,7 @@ def transition(
 
 
 def transition_many(
-    session: Session,
+    session: DbSession,
     cases: list[tuple[int, int, CaseStatus]],
     target: CaseStatus,
     actor: Actor,
@@ -182,7 +181,7 @@ MINOR_FINDINGS = frozenset({"item_classified", "case_marked", "merged"})
 
 
 def find_minor(
-    session: Session, case: Case, actor: Actor, *, reason: str, now: datetime | None = None
+    session: DbSession, case: Case, actor: Actor, *, reason: str, now: datetime | None = None
 ) -> list[str]:
     """Staff found that the person depicted is a minor: the one rule, whatever the path.
 
@@ -276,7 +275,7 @@ def find_minor(
     return keys
 
 
-def letters_with_images(session: Session, case_id: int) -> list[Letter]:
+def letters_with_images(session: DbSession, case_id: int) -> list[Letter]:
     """The case's letters whose PDF holds a screenshot (an exhibit printed blurred or
     clear) or annexes an earlier letter that does, oldest first, not yet destroyed."""
     holding: list[Letter] = []

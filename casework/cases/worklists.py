@@ -48,7 +48,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from casework.cases.models import (
@@ -65,7 +65,7 @@ from casework.cases.models import (
 from casework.cases.references import normalise_reference
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.evidence.xlinks import XLinkError, parse_x_link
-from casework.orm import UTCDateTime, utcnow
+from casework.orm import DbSession, UTCDateTime, utcnow
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
@@ -122,7 +122,7 @@ WORKLIST_HINTS: dict[WorklistKey, Any] = {
 # --- sort keys kept on the case -------------------------------------------------------
 
 
-def refresh_sort_deadline(session: Session, case: Case) -> datetime:
+def refresh_sort_deadline(session: DbSession, case: Case) -> datetime:
     """Set sort_deadline_at to the earliest pending deadline, or NO_DEADLINE. Caller commits."""
     session.flush()
     earliest = session.scalar(
@@ -403,7 +403,7 @@ def _order(backward: bool, *, with_priority: bool) -> list[Any]:
 
 
 def fetch_page(
-    session: Session,
+    session: DbSession,
     spec: WorklistSpec,
     filters: Filters | None = None,
     *,
@@ -447,7 +447,7 @@ def fetch_page(
     return page
 
 
-def _load_cases(session: Session, ids: list[int]) -> list[Case]:
+def _load_cases(session: DbSession, ids: list[int]) -> list[Case]:
     if not ids:
         return []
     rows = session.scalars(
@@ -459,7 +459,7 @@ def _load_cases(session: Session, ids: list[int]) -> list[Case]:
     return [by_id[i] for i in ids if i in by_id]
 
 
-def item_counts(session: Session, case_ids: list[int]) -> dict[int, int]:
+def item_counts(session: DbSession, case_ids: list[int]) -> dict[int, int]:
     if not case_ids:
         return {}
     rows = session.execute(
@@ -534,7 +534,7 @@ def forget_counts(organisation_id: int) -> None:
 
 
 def worklist_counts(
-    session: Session,
+    session: DbSession,
     *,
     organisation_id: int,
     user_id: int,

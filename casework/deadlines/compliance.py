@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.cases.models import Case, Item, RemovalState
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.deadlines.services import FOLLOW_UP
 from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.orm import DbSession
 from casework.registry import default_registry
 
 CSV_COLUMNS = (
@@ -113,7 +113,7 @@ def _removal_time(
     return latest if seen else None
 
 
-def compliance_report(session: Session, organisation_id: int) -> list[ComplianceRow]:
+def compliance_report(session: DbSession, organisation_id: int) -> list[ComplianceRow]:
     """One row per platform and jurisdiction for the organisation's notices that were sent."""
     notices = session.execute(
         select(Notice.id, Notice.route_key, Notice.jurisdiction, Notice.received_at, Notice.sent_at)

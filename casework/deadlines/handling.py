@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, insert, select, update
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import Organisation, Role, User
 from casework.actors import SYSTEM
@@ -27,6 +26,7 @@ from casework.deadlines.services import FOLLOW_UP
 from casework.notices.models import Notice, NoticeItem
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
 from casework.notifications.services import notify_user, queue_email
+from casework.orm import DbSession
 from casework.registry import default_registry
 
 
@@ -59,7 +59,7 @@ class Handled:
     effects: Effects
 
 
-def removed_by(session: Session, notice_id: int, moment: datetime) -> bool:
+def removed_by(session: DbSession, notice_id: int, moment: datetime) -> bool:
     """Whether every item of the notice was recorded as removed at or before `moment`."""
     rows = session.execute(
         select(NoticeItem.removed_at, Item.removal_state, Item.removal_checked_at)
@@ -77,7 +77,7 @@ def removed_by(session: Session, notice_id: int, moment: datetime) -> bool:
     return True
 
 
-def staff_to_tell(session: Session, case: Case) -> list[User]:
+def staff_to_tell(session: DbSession, case: Case) -> list[User]:
     """The assigned caseworker; for an unassigned case, the organisation's active caseworkers."""
     if case.assignee_id is not None:
         assignee = session.get(User, case.assignee_id)
@@ -95,7 +95,7 @@ def staff_to_tell(session: Session, case: Case) -> list[User]:
 
 
 def _tell(
-    session: Session,
+    session: DbSession,
     *,
     kind: str,
     case: Case,
@@ -159,7 +159,7 @@ def _outcome(due: _Due, removed: bool) -> DeadlineState:
     return DeadlineState.MISSED
 
 
-def _removed_in_time(session: Session, dues: list[_Due]) -> dict[int, list[int | None]]:
+def _removed_in_time(session: DbSession, dues: list[_Due]) -> dict[int, list[int | None]]:
     """The deadlines whose notice had every item removed by its due time, each with, per
     item, the id of the automatic check that saw it gone (None where staff recorded it)."""
     by_notice: dict[
@@ -204,7 +204,7 @@ class _Audience:
         return self.caseworkers_by_org.get(due.organisation_id, [])
 
 
-def _audience(session: Session, dues: list[_Due]) -> _Audience:
+def _audience(session: DbSession, dues: list[_Due]) -> _Audience:
     assignee_ids = {d.assignee_id for d in dues if d.assignee_id}
     users = (
         {u.id: u for u in session.scalars(select(User).where(User.id.in_(assignee_ids)))}
@@ -250,7 +250,7 @@ def _escalation_route(route_key: str) -> str | None:
 
 
 def handle_deadlines(
-    session: Session,
+    session: DbSession,
     deadline_ids: Iterable[int],
     *,
     now: datetime,
@@ -470,7 +470,7 @@ def _deadline_details(due: _Due, evidence: list[int | None] | None) -> dict[str,
     return details
 
 
-def _refresh_sort_deadlines(session: Session, case_ids: set[int]) -> None:
+def _refresh_sort_deadlines(session: DbSession, case_ids: set[int]) -> None:
     """Each case's queue sort key: its earliest pending deadline, as refresh_sort_deadline.
 
     Grouped by case rather than a correlated min(): PostgreSQL would answer that by
@@ -501,7 +501,7 @@ def _refresh_sort_deadlines(session: Session, case_ids: set[int]) -> None:
 
 
 def handle_deadline(
-    session: Session, deadline_id: int, *, now: datetime, by: str, email_grace_seconds: int = 120
+    session: DbSession, deadline_id: int, *, now: datetime, by: str, email_grace_seconds: int = 120
 ) -> Handled | None:
     """One deadline through handle_deadlines; None when there was nothing to do."""
     handled = handle_deadlines(
@@ -511,7 +511,7 @@ def handle_deadline(
 
 
 def send_reminder(
-    session: Session,
+    session: DbSession,
     reminder_id: int,
     *,
     now: datetime,

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.orm import Session
 
 from casework.actors import SYSTEM
 from casework.audit.services import record_event
@@ -32,6 +31,7 @@ from casework.deadlines.removal_outcomes import (
 )
 from casework.notices.models import Notice, NoticeItem, NoticeState
 from casework.notifications.services import notify_user
+from casework.orm import DbSession
 
 Fetch = Callable[[str, float], Answer]
 # Notification kinds: a removed post is up again; a post's checks got no answer twice.
@@ -71,7 +71,7 @@ def ask(endpoints: Endpoints, url: str, method: CheckMethod, fetch: Fetch) -> As
     return Asked(method, answer, interpret_syndication(answer))
 
 
-def item_ids_of_notice(session: Session, notice_id: int) -> list[int]:
+def item_ids_of_notice(session: DbSession, notice_id: int) -> list[int]:
     """The items of a notice that is out with its addressee (sent or answered)."""
     return list(
         session.scalars(
@@ -87,7 +87,7 @@ def item_ids_of_notice(session: Session, notice_id: int) -> list[int]:
 
 
 def record_check(
-    session: Session,
+    session: DbSession,
     item: Item,
     *,
     method: CheckMethod,
@@ -150,7 +150,7 @@ def record_check(
     return check
 
 
-def _tell_staff(session: Session, item: Item, kind: str, *, at: datetime) -> None:
+def _tell_staff(session: DbSession, item: Item, kind: str, *, at: datetime) -> None:
     """An in-app notification for the case's caseworker (or its organisation's)."""
     case = session.get(Case, item.case_id)
     if case is None:
@@ -161,7 +161,7 @@ def _tell_staff(session: Session, item: Item, kind: str, *, at: datetime) -> Non
 
 
 def _event(
-    session: Session, action: str, item: Item, organisation_id: int | None, check: RemovalCheck
+    session: DbSession, action: str, item: Item, organisation_id: int | None, check: RemovalCheck
 ) -> None:
     if organisation_id is None:
         return
@@ -182,7 +182,7 @@ def _event(
     )
 
 
-def unknown_streak(session: Session, item_id: int, limit: int = 2) -> int:
+def unknown_streak(session: DbSession, item_id: int, limit: int = 2) -> int:
     """How many of the item's latest checks in a row came back unknown (up to `limit`)."""
     outcomes = session.scalars(
         select(RemovalCheck.outcome)
@@ -198,7 +198,7 @@ def unknown_streak(session: Session, item_id: int, limit: int = 2) -> int:
     return streak
 
 
-def checks_of_items(session: Session, item_ids: list[int]) -> dict[int, list[RemovalCheck]]:
+def checks_of_items(session: DbSession, item_ids: list[int]) -> dict[int, list[RemovalCheck]]:
     """Each item's checks, newest first."""
     found: dict[int, list[RemovalCheck]] = {}
     if not item_ids:
@@ -213,7 +213,7 @@ def checks_of_items(session: Session, item_ids: list[int]) -> dict[int, list[Rem
 
 
 def due_follow_ups(
-    session: Session, *, now: datetime, days: int, every: timedelta, limit: int
+    session: DbSession, *, now: datetime, days: int, every: timedelta, limit: int
 ) -> list[int]:
     """Items removed within the follow-up period whose daily check is overdue (its job
     was lost, or staff recorded the removal and no check has run since)."""

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session
-
 from casework.cases.models import Case
 from casework.cases.worklists import refresh_sort_deadline
 from casework.deadlines.models import Deadline, Reminder
 from casework.deadlines.rules import compute_due, reminder_times, stage_due_dates, to_utc
 from casework.notices.models import Notice
+from casework.orm import DbSession
 from casework.registry import DEFAULT_REMINDERS, Route
 
 # Stage name of the product's own follow-up for routes the law gives no deadline;
@@ -33,7 +32,7 @@ def due_times(route: Route, clock_started_at: datetime) -> dict[str, datetime]:
 
 
 def start_clock(
-    session: Session, notice: Notice, route: Route, *, clock_started_at: datetime
+    session: DbSession, notice: Notice, route: Route, *, clock_started_at: datetime
 ) -> list[Deadline]:
     """Write the notice's Deadline rows and their reminders. The caller commits.
 

@@ -22,13 +22,12 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.deadlines.handling import Effects, handle_deadlines, send_reminder
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
 from casework.deadlines.removals import FOLLOW_UP_EVERY, due_follow_ups
 from casework.notifications.email import due_email_ids
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 from casework.sqlutil import insert_ignoring_conflict
 
 log = logging.getLogger(__name__)
@@ -65,7 +64,7 @@ class SweepReport:
 
 
 def _due_ids(
-    session: Session,
+    session: DbSession,
     model: type[Deadline] | type[Reminder],
     *,
     now: datetime,
@@ -94,7 +93,7 @@ def _due_ids(
 
 
 def sweep(
-    session: Session,
+    session: DbSession,
     *,
     now: datetime,
     by: str,
@@ -180,7 +179,7 @@ def sweep(
 
 
 def record_run(
-    session: Session, report: SweepReport, *, started_at: datetime, redis: Any = None
+    session: DbSession, report: SweepReport, *, started_at: datetime, redis: Any = None
 ) -> None:
     """Keep the sweep's last run in the database (commits) and, when reachable, in Redis."""
     finished = utcnow()
@@ -215,11 +214,11 @@ def record_run(
             log.warning("sweep last run not written to Redis (%s)", type(exc).__name__)
 
 
-def last_run(session: Session) -> SweepRun | None:
+def last_run(session: DbSession) -> SweepRun | None:
     return session.get(SweepRun, SWEEP_NAME)
 
 
-def overdue_unhandled(session: Session, *, now: datetime, grace_seconds: int) -> int:
+def overdue_unhandled(session: DbSession, *, now: datetime, grace_seconds: int) -> int:
     """Pending deadlines more than `grace_seconds` past due: zero when the worker is healthy."""
     from sqlalchemy import func
 

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.cases.models import Case, MinorStatus
 from casework.evidence.crypto import load_key
 from casework.evidence.images import SanitisedImage
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage, LocalEncryptedStorage
+from casework.orm import DbSession
 
 
 class ImagesNotAccepted(Exception):
@@ -32,7 +32,7 @@ def images_allowed(minor: MinorStatus) -> bool:
 
 
 def store_image(
-    session: Session,
+    session: DbSession,
     case: Case,
     storage: EvidenceStorage,
     image: SanitisedImage,
@@ -78,7 +78,7 @@ def keep_in_storage(
 
 
 def image_row(
-    session: Session,
+    session: DbSession,
     case: Case,
     *,
     key: str,
@@ -112,7 +112,7 @@ def image_row(
 
 
 def record_device_file(
-    session: Session,
+    session: DbSession,
     case: Case,
     *,
     sha256: str,
@@ -136,7 +136,7 @@ def record_device_file(
     return evidence
 
 
-def unreferenced_keys(session: Session, keys: Iterable[str]) -> list[str]:
+def unreferenced_keys(session: DbSession, keys: Iterable[str]) -> list[str]:
     """Of these storage keys, those no evidence row points at any more (content is shared)."""
     wanted = sorted(set(keys))
     if not wanted:

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import Organisation
 from casework.actors import VICTIM
@@ -50,6 +49,7 @@ from casework.intake.uploads import (
 )
 from casework.notifications.sealing import PLACEHOLDER
 from casework.notifications.services import queue_email
+from casework.orm import DbSession
 
 
 class IntakeError(Exception):
@@ -317,7 +317,7 @@ def report_from_draft(draft: Draft) -> Report:
     )
 
 
-def receiving_organisation(session: Session) -> Organisation | None:
+def receiving_organisation(session: DbSession) -> Organisation | None:
     """The organisation that takes public reports (the first one set up to, if several are)."""
     return session.scalar(
         select(Organisation)
@@ -336,7 +336,7 @@ class Submission:
 
 
 def submit_report(
-    session: Session,
+    session: DbSession,
     report: Report,
     *,
     read_screenshot: Callable[[str], bytes],
@@ -465,6 +465,6 @@ def evidence_added_event(case: Case, evidence: list[Any]) -> NewEvent:
     )
 
 
-def record_evidence_added(session: Session, case: Case, evidence: list[Any]) -> None:
+def record_evidence_added(session: DbSession, case: Case, evidence: list[Any]) -> None:
     """Record evidence a victim adds to an open case. The caller commits."""
     record_events(session, [evidence_added_event(case, evidence)])

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any, Final
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.actors import Actor
 from casework.audit.models import AuditEvent
@@ -27,7 +26,7 @@ from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
 from casework.notices.exhibits import evidence_storage
 from casework.notices.models import Letter
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 from casework.registry import default_registry
 
 __all__ = [
@@ -128,7 +127,7 @@ def _csv_rows(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def build_bundle(
-    session: Session,
+    session: DbSession,
     case: Case,
     actor: Actor,
     *,

@@ -10,13 +10,13 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.evidence import crypto
 from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.images import blurred_copy, thumbnail
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
+from casework.orm import DbSession
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def evidence_storage(app: Flask | None = None) -> LocalEncryptedStorage:
     )
 
 
-def files_by_item(session: Session, item_ids: Iterable[int]) -> dict[int, list[EvidenceFile]]:
+def files_by_item(session: DbSession, item_ids: Iterable[int]) -> dict[int, list[EvidenceFile]]:
     """Each item's evidence files, oldest first."""
     ids = list(item_ids)
     result: dict[int, list[EvidenceFile]] = defaultdict(list)

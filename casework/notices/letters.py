@@ -9,7 +9,6 @@ from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from casework.actors import Actor, ActorKind
 from casework.audit.services import record_event
@@ -28,7 +27,7 @@ from casework.notices.services import (
     route_or_error,
 )
 from casework.notices.snapshot import build_snapshot, content_fingerprint
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 from casework.registry import Registry, default_registry
 
 __all__ = [
@@ -45,7 +44,7 @@ class LetterError(NoticeError):
     """A letter the rules refuse to make."""
 
 
-def _next_version(session: Session, case_id: int, route_key: str) -> int:
+def _next_version(session: DbSession, case_id: int, route_key: str) -> int:
     current = session.scalar(
         select(func.max(Letter.version)).where(
             Letter.case_id == case_id, Letter.route_key == route_key
@@ -54,7 +53,7 @@ def _next_version(session: Session, case_id: int, route_key: str) -> int:
     return int(current or 0) + 1
 
 
-def latest_letter(session: Session, case_id: int, route_key: str) -> Letter | None:
+def latest_letter(session: DbSession, case_id: int, route_key: str) -> Letter | None:
     return session.scalar(
         select(Letter)
         .where(Letter.case_id == case_id, Letter.route_key == route_key)
@@ -73,7 +72,7 @@ def _letter_items(case: Case, notice: Notice | None, related: Notice | None) -> 
 
 
 def create_letter(
-    session: Session,
+    session: DbSession,
     *,
     case: Case,
     route_key: str,
@@ -217,7 +216,7 @@ def _sent_pdf(related: Notice | None) -> bytes | None:
 
 
 def record_download(
-    session: Session, letter: Letter, actor: Actor, *, inline: bool = False
+    session: DbSession, letter: Letter, actor: Actor, *, inline: bool = False
 ) -> None:
     """Audit that someone took a copy of a letter. The caller commits."""
     record_event(
@@ -244,7 +243,7 @@ def letter_filename(letter: Letter, reference: str | None = None) -> str:
     return f"{stem}.pdf"
 
 
-def letters_of_case(session: Session, case_id: int) -> Sequence[Letter]:
+def letters_of_case(session: DbSession, case_id: int) -> Sequence[Letter]:
     """Every version of every letter of the case, newest first within each route."""
     return session.scalars(
         select(Letter)

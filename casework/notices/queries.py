@@ -8,10 +8,11 @@ from datetime import datetime
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select, true
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import defer
 
 from casework.cases.models import Case, CaseStatus
 from casework.notices.models import Letter, Notice
+from casework.orm import DbSession
 
 PAGE_SIZE = 50
 
@@ -24,7 +25,7 @@ class ReadyRow:
 
 
 def ready_for_legal_action(
-    session: Session, organisation_id: int, *, page: int = 1
+    session: DbSession, organisation_id: int, *, page: int = 1
 ) -> tuple[list[ReadyRow], bool]:
     """The cases ready for legal action (casework.cases.readiness), with their letters:
     escalated first, then urgent first.
@@ -56,13 +57,13 @@ def ready_for_legal_action(
     return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
 
 
-def notices_of_case(session: Session, case_id: int) -> Sequence[Notice]:
+def notices_of_case(session: DbSession, case_id: int) -> Sequence[Notice]:
     return session.scalars(
         select(Notice).where(Notice.case_id == case_id).order_by(Notice.created_at, Notice.id)
     ).all()
 
 
-def letters_by_route(session: Session, case_id: int) -> dict[str, list[Letter]]:
+def letters_by_route(session: DbSession, case_id: int) -> dict[str, list[Letter]]:
     """Each route's letter versions, newest first."""
     grouped: dict[str, list[Letter]] = {}
     for letter in session.scalars(
@@ -75,7 +76,7 @@ def letters_by_route(session: Session, case_id: int) -> dict[str, list[Letter]]:
     return grouped
 
 
-def letters_of_notice(session: Session, notice_id: int) -> Sequence[Letter]:
+def letters_of_notice(session: DbSession, notice_id: int) -> Sequence[Letter]:
     return session.scalars(
         select(Letter)
         .options(defer(Letter.pdf))

@@ -12,7 +12,6 @@ from typing import Final
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from casework.actors import Actor, ActorKind
 from casework.audit.services import record_event
@@ -33,7 +32,7 @@ from casework.notices.completeness import (
 from casework.notices.followups import pick_earlier
 from casework.notices.models import SENT_STATES, Letter, Notice, NoticeItem, NoticeState
 from casework.notices.snapshot import resolve_addressee
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 from casework.registry import Registry, Route, default_registry
 
 __all__ = [
@@ -106,7 +105,7 @@ def _codes(registry: Registry) -> set[str]:
     return {j.code for j in registry.jurisdictions}
 
 
-def _followed_on_file(session: Session, case: Case, route: Route) -> list[Notice]:
+def _followed_on_file(session: DbSession, case: Case, route: Route) -> list[Notice]:
     """The case's sent notices under the routes `route` follows, newest first."""
     if route.follows is None:
         return []
@@ -124,7 +123,7 @@ def _followed_on_file(session: Session, case: Case, route: Route) -> list[Notice
 
 
 def earlier_notice(
-    session: Session,
+    session: DbSession,
     case: Case,
     route: Route,
     *,
@@ -145,13 +144,13 @@ def earlier_notice(
 
 
 def default_related(
-    session: Session, case: Case, route: Route, *, as_of: datetime | None = None
+    session: DbSession, case: Case, route: Route, *, as_of: datetime | None = None
 ) -> Notice | None:
     """The earlier notice a new notice under `route` follows, if one qualifies now."""
     return earlier_notice(session, case, route, as_of=as_of or utcnow())
 
 
-def latest_notice(session: Session, case: Case, route_key: str) -> Notice | None:
+def latest_notice(session: DbSession, case: Case, route_key: str) -> Notice | None:
     """The case's most recent notice under this route, whatever its state."""
     return session.scalar(
         select(Notice)
@@ -162,7 +161,7 @@ def latest_notice(session: Session, case: Case, route_key: str) -> Notice | None
 
 
 def create_notice(
-    session: Session,
+    session: DbSession,
     case: Case,
     route_key: str,
     item_ids: Iterable[int],
@@ -241,7 +240,7 @@ def _clean(text: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
 
 
 def update_notice(
-    session: Session,
+    session: DbSession,
     notice: Notice,
     details: NoticeDetails,
     actor: Actor,
@@ -288,7 +287,7 @@ def update_notice(
     return changed
 
 
-def _evidence_count(session: Session, item_ids: Sequence[int]) -> int:
+def _evidence_count(session: DbSession, item_ids: Sequence[int]) -> int:
     if not item_ids:
         return 0
     return int(
@@ -307,7 +306,7 @@ def letter_moment(notice: Notice | None, now: datetime) -> datetime:
 
 
 def related_of(
-    session: Session,
+    session: DbSession,
     notice: Notice,
     *,
     as_of: datetime | None = None,
@@ -323,7 +322,7 @@ def related_of(
 
 
 def notice_facts(
-    session: Session,
+    session: DbSession,
     notice: Notice,
     *,
     registry: Registry | None = None,
@@ -347,7 +346,7 @@ def notice_facts(
 
 
 def draft_facts(
-    session: Session,
+    session: DbSession,
     case: Case,
     route: Route,
     items: Sequence[Item],
@@ -362,7 +361,7 @@ def draft_facts(
 
 
 def _content_facts(
-    session: Session,
+    session: DbSession,
     case: Case,
     route: Route,
     items: Sequence[Item],
@@ -388,7 +387,7 @@ def missing_elements(
     subject: Notice | Route,
     case: Case,
     *,
-    session: Session,
+    session: DbSession,
     registry: Registry | None = None,
     as_of: datetime | None = None,
 ) -> list[MissingElement]:
@@ -421,7 +420,7 @@ _TO_AWAITING: Final[dict[CaseStatus, tuple[CaseStatus, ...]]] = {
 }
 
 
-def _move_to_awaiting(session: Session, case: Case, actor: Actor) -> None:
+def _move_to_awaiting(session: DbSession, case: Case, actor: Actor) -> None:
     path = _TO_AWAITING.get(case.status, ())
     try:
         steps = list(zip((case.status, *path), path, strict=False))
@@ -434,7 +433,7 @@ def _move_to_awaiting(session: Session, case: Case, actor: Actor) -> None:
 
 
 def record_sent(
-    session: Session,
+    session: DbSession,
     notice: Notice,
     *,
     channel: str,
@@ -538,7 +537,7 @@ def _check_sent_letter(notice: Notice, letter: Letter, sent: datetime) -> None:
 
 
 def record_regulator_notice(
-    session: Session, notice: Notice, *, issued_at: datetime, actor: Actor
+    session: DbSession, notice: Notice, *, issued_at: datetime, actor: Actor
 ) -> list[Deadline]:
     """Start the clock when the regulator issues its notice to the platform. The caller commits."""
     route = route_or_error(notice.route_key)

@@ -19,10 +19,10 @@ from email.utils import format_datetime
 from typing import Any
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
 
 from casework.notifications.models import EmailState, OutgoingEmail
 from casework.notifications.sealing import PLACEHOLDER, SecretExpired, lifetime, unseal
+from casework.orm import DbSession
 
 # Reply codes that will not get better by retrying (mailbox unknown, policy refusal).
 _PERMANENT = range(500, 600)
@@ -115,7 +115,7 @@ def _describe(exc: BaseException) -> tuple[str, bool]:
     return text[:500], permanent
 
 
-def claim(session: Session, email_id: int, *, now: datetime, settings: MailSettings) -> bool:
+def claim(session: DbSession, email_id: int, *, now: datetime, settings: MailSettings) -> bool:
     """Take a pending (or abandoned) row for sending. The caller commits before sending."""
     result = session.execute(
         update(OutgoingEmail)
@@ -138,7 +138,7 @@ def claim(session: Session, email_id: int, *, now: datetime, settings: MailSetti
 
 
 def deliver(
-    session: Session, email_id: int, *, now: datetime, settings: MailSettings, send: Any = None
+    session: DbSession, email_id: int, *, now: datetime, settings: MailSettings, send: Any = None
 ) -> Delivery:
     """Send one outbox email once. Commits twice: the claim, then the result."""
     sender = send or smtp_send
@@ -186,7 +186,7 @@ def _wipe(email: OutgoingEmail) -> None:
     email.sealed_secret = None
 
 
-def wipe_expired_secrets(session: Session, *, now: datetime, config: Any) -> int:
+def wipe_expired_secrets(session: DbSession, *, now: datetime, config: Any) -> int:
     """Forget sealed secrets past their lifetime, sent or not. The caller commits."""
     result = session.execute(
         update(OutgoingEmail)
@@ -200,7 +200,7 @@ def wipe_expired_secrets(session: Session, *, now: datetime, config: Any) -> int
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def due_email_ids(session: Session, *, now: datetime, limit: int = 1000) -> list[int]:
+def due_email_ids(session: DbSession, *, now: datetime, limit: int = 1000) -> list[int]:
     """Outbox rows whose delivery is due: pending past their retry time, or a lapsed lease."""
     return list(
         session.scalars(
@@ -215,7 +215,7 @@ def due_email_ids(session: Session, *, now: datetime, limit: int = 1000) -> list
     )
 
 
-def retry_failed(session: Session, email_id: int, *, now: datetime) -> bool:
+def retry_failed(session: DbSession, email_id: int, *, now: datetime) -> bool:
     """Put a failed email back in the outbox with a fresh set of attempts. The caller commits."""
     result = session.execute(
         update(OutgoingEmail)

@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
 
 from casework.notifications.models import Notification
+from casework.orm import DbSession
 
 PAGE_SIZE = 100
 
 
 def recent_notifications(
-    session: Session, user_id: int, *, limit: int = PAGE_SIZE
+    session: DbSession, user_id: int, *, limit: int = PAGE_SIZE
 ) -> list[Notification]:
     return list(
         session.scalars(
@@ -25,7 +25,7 @@ def recent_notifications(
     )
 
 
-def unread_count(session: Session, user_id: int) -> int:
+def unread_count(session: DbSession, user_id: int) -> int:
     return int(
         session.scalar(
             select(func.count())
@@ -36,7 +36,7 @@ def unread_count(session: Session, user_id: int) -> int:
     )
 
 
-def mark_read(session: Session, user_id: int, notification_id: int, *, now: datetime) -> bool:
+def mark_read(session: DbSession, user_id: int, notification_id: int, *, now: datetime) -> bool:
     """Mark one of the user's own notifications read; False if they have none with that id.
 
     The caller commits.
@@ -53,7 +53,7 @@ def mark_read(session: Session, user_id: int, notification_id: int, *, now: date
     return True
 
 
-def mark_all_read(session: Session, user_id: int, *, now: datetime) -> int:
+def mark_all_read(session: DbSession, user_id: int, *, now: datetime) -> int:
     """Mark every unread notification of the user read; how many. The caller commits."""
     result = session.execute(
         update(Notification)

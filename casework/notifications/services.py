@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from casework.notifications.models import Notification, OutgoingEmail
 from casework.notifications.sealing import seal
+from casework.orm import DbSession
 
 
 def queue_email(
-    session: Session,
+    session: DbSession,
     *,
     recipient: str,
     subject: str,
@@ -40,7 +39,7 @@ def queue_email(
 
 
 def notify_user(
-    session: Session,
+    session: DbSession,
     *,
     user_id: int,
     kind: str,

@@ -18,29 +18,30 @@ from casework.cases.models import Case, Item
 from casework.deadlines.models import Deadline, Escalation, Reminder
 from casework.notices.models import Notice
 from casework.notifications.models import OutgoingEmail
+from casework.orm import DbSession
 
 OwnerOf = Callable[[Session, Sequence[Any]], int | None]
 
 
-def _email(session: Session, args: Sequence[Any]) -> int | None:
+def _email(session: DbSession, args: Sequence[Any]) -> int | None:
     return session.scalar(select(OutgoingEmail.organisation_id).where(OutgoingEmail.id == args[0]))
 
 
-def _user(session: Session, args: Sequence[Any]) -> int | None:
+def _user(session: DbSession, args: Sequence[Any]) -> int | None:
     return session.scalar(select(User.organisation_id).where(User.id == args[0]))
 
 
-def _case(session: Session, args: Sequence[Any]) -> int | None:
+def _case(session: DbSession, args: Sequence[Any]) -> int | None:
     return session.scalar(select(Case.organisation_id).where(Case.id == args[0]))
 
 
-def _cases(session: Session, args: Sequence[Any]) -> int | None:
+def _cases(session: DbSession, args: Sequence[Any]) -> int | None:
     owners = set(session.scalars(select(Case.organisation_id).where(Case.id.in_(list(args[0])))))
     # A batch is one organisation's by construction; anything else is no one's.
     return owners.pop() if len(owners) == 1 else None
 
 
-def _notice(session: Session, args: Sequence[Any]) -> int | None:
+def _notice(session: DbSession, args: Sequence[Any]) -> int | None:
     return session.scalar(
         select(Case.organisation_id)
         .join(Notice, Notice.case_id == Case.id)
@@ -48,7 +49,7 @@ def _notice(session: Session, args: Sequence[Any]) -> int | None:
     )
 
 
-def _deadline(session: Session, args: Sequence[Any]) -> int | None:
+def _deadline(session: DbSession, args: Sequence[Any]) -> int | None:
     return session.scalar(
         select(Case.organisation_id)
         .join(Deadline, Deadline.case_id == Case.id)
@@ -56,7 +57,7 @@ def _deadline(session: Session, args: Sequence[Any]) -> int | None:
     )
 
 
-def _reminder(session: Session, args: Sequence[Any]) -> int | None:
+def _reminder(session: DbSession, args: Sequence[Any]) -> int | None:
     return session.scalar(
         select(Case.organisation_id)
         .join(Deadline, Deadline.case_id == Case.id)
@@ -65,13 +66,13 @@ def _reminder(session: Session, args: Sequence[Any]) -> int | None:
     )
 
 
-def _item(session: Session, args: Sequence[Any]) -> int | None:
+def _item(session: DbSession, args: Sequence[Any]) -> int | None:
     return session.scalar(
         select(Case.organisation_id).join(Item, Item.case_id == Case.id).where(Item.id == args[0])
     )
 
 
-def _escalation(session: Session, args: Sequence[Any]) -> int | None:
+def _escalation(session: DbSession, args: Sequence[Any]) -> int | None:
     return session.scalar(
         select(Case.organisation_id)
         .join(Escalation, Escalation.case_id == Case.id)
@@ -103,7 +104,7 @@ PLATFORM_JOBS = frozenset(
 )
 
 
-def organisation_of(session: Session, func_name: str | None, args: Sequence[Any]) -> int | None:
+def organisation_of(session: DbSession, func_name: str | None, args: Sequence[Any]) -> int | None:
     """The organisation the job works for, or None when it is no single organisation's."""
     owner = OWNERS.get(func_name or "")
     if owner is None or not args:

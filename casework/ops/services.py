@@ -11,7 +11,6 @@ from rq.exceptions import DeserializationError, InvalidJobOperation, NoSuchJobEr
 from rq.job import Job
 from rq.registry import FailedJobRegistry
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.actors import Actor
 from casework.audit.services import SYSTEM_CHAIN, record_event
@@ -19,6 +18,7 @@ from casework.jobs import QUEUES
 from casework.notifications.email import retry_failed
 from casework.notifications.models import EmailState, OutgoingEmail
 from casework.ops.job_owners import organisation_of
+from casework.orm import DbSession
 
 
 class OpsError(Exception):
@@ -50,7 +50,7 @@ def _last_line(exc_info: str | None) -> str:
 
 
 def failed_jobs(
-    session: Session, connection: Redis, organisation_id: int, limit: int = 200
+    session: DbSession, connection: Redis, organisation_id: int, limit: int = 200
 ) -> list[FailedJob]:
     """The organisation's jobs that failed after their retries, newest first, with their error.
 
@@ -77,7 +77,7 @@ def failed_jobs(
     return found[:limit]
 
 
-def _belongs_to(session: Session, job: Job, organisation_id: int) -> bool:
+def _belongs_to(session: DbSession, job: Job, organisation_id: int) -> bool:
     try:
         func_name, args = job.func_name, job.args
     except DeserializationError:
@@ -86,7 +86,7 @@ def _belongs_to(session: Session, job: Job, organisation_id: int) -> bool:
 
 
 def retry_job(
-    session: Session, connection: Redis, job_id: str, actor: Actor, organisation_id: int
+    session: DbSession, connection: Redis, job_id: str, actor: Actor, organisation_id: int
 ) -> str:
     """Put the organisation's failed job back on its queue. Writes the audit event; the caller
     commits. Another organisation's job is refused exactly as a job that does not exist."""
@@ -117,7 +117,7 @@ def retry_job(
 
 
 def outbox_problems(
-    session: Session, organisation_id: int, limit: int = 200
+    session: DbSession, organisation_id: int, limit: int = 200
 ) -> list[OutgoingEmail]:
     """The organisation's emails that failed for good or are being retried, oldest first."""
     return list(
@@ -135,7 +135,7 @@ def outbox_problems(
 
 
 def retry_email(
-    session: Session, email_id: int, organisation_id: int, actor: Actor, *, now: datetime
+    session: DbSession, email_id: int, organisation_id: int, actor: Actor, *, now: datetime
 ) -> None:
     """Put a failed email of the organisation back in the outbox. The caller commits."""
     email = session.get(OutgoingEmail, email_id)

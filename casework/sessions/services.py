@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
 
 from casework.cases.models import Case, new_session_key
+from casework.orm import DbSession
 from casework.sessions.models import SessionKind, WebSession
 
 # last_seen_at is precise to this much: enough for an idle limit counted in minutes.
@@ -53,7 +53,7 @@ def _hash(token: str) -> str:
 
 
 def open_session(
-    session: Session,
+    session: DbSession,
     kind: SessionKind,
     *,
     now: datetime,
@@ -77,7 +77,7 @@ def open_session(
 
 
 def find_session(
-    session: Session, token: object, kind: SessionKind, *, now: datetime, lifetime: Lifetime
+    session: DbSession, token: object, kind: SessionKind, *, now: datetime, lifetime: Lifetime
 ) -> WebSession | None:
     """The live session this token opens, or None; an expired one is deleted (caller commits).
 
@@ -99,7 +99,7 @@ def find_session(
     return record
 
 
-def session_case(session: Session, record: WebSession) -> Case | None:
+def session_case(session: DbSession, record: WebSession) -> Case | None:
     """The case a victim session opens, if the case still holds the key it was opened with."""
     if record.case_id is None or not record.case_key:
         return None
@@ -111,28 +111,28 @@ def session_case(session: Session, record: WebSession) -> Case | None:
     return case
 
 
-def end_session(session: Session, token: object) -> None:
+def end_session(session: DbSession, token: object) -> None:
     if isinstance(token, str) and token:
         session.execute(delete(WebSession).where(WebSession.token_hash == _hash(token)))
 
 
-def end_user_sessions(session: Session, user_id: int) -> None:
+def end_user_sessions(session: DbSession, user_id: int) -> None:
     """End every session of a staff user, on every device."""
     session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
 
-def end_case_sessions(session: Session, case_id: int) -> None:
+def end_case_sessions(session: DbSession, case_id: int) -> None:
     """End every victim session of a case."""
     session.execute(delete(WebSession).where(WebSession.case_id == case_id))
 
 
-def rotate_case_key(session: Session, case: Case) -> None:
+def rotate_case_key(session: DbSession, case: Case) -> None:
     """Give the case a new session key: every session opened on the old one ends."""
     case.session_key = new_session_key()
     end_case_sessions(session, case.id)
 
 
-def purge_expired(session: Session, config: Mapping[str, Any], *, now: datetime) -> None:
+def purge_expired(session: DbSession, config: Mapping[str, Any], *, now: datetime) -> None:
     """Delete sessions past their absolute lifetime (they open nothing already)."""
     for kind in SessionKind:
         oldest = now - lifetime_for(config, kind).absolute

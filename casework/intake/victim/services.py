@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
 
 from casework.actors import VICTIM, Actor, ActorKind
 from casework.audit.services import record_event
@@ -32,6 +31,7 @@ from casework.intake.access_codes import verify_access_code
 from casework.intake.drafts import DeviceFile
 from casework.intake.services import record_evidence_added
 from casework.notifications.models import OutgoingEmail
+from casework.orm import DbSession
 from casework.sessions.services import end_case_sessions, rotate_case_key
 
 __all__ = [
@@ -50,7 +50,7 @@ class CannotWithdraw(Exception):
     """The case is already closed, resolved or withdrawn."""
 
 
-def case_for_access(session: Session, reference_text: str, code: str) -> Case | None:
+def case_for_access(session: DbSession, reference_text: str, code: str) -> Case | None:
     """The case this reference and access code open, or None; a wrong reference and a
     wrong code take the same time and give the same answer."""
     reference = normalise_reference(reference_text)
@@ -62,7 +62,7 @@ def case_for_access(session: Session, reference_text: str, code: str) -> Case | 
     return case
 
 
-def record_sign_in(session: Session, case: Case) -> None:
+def record_sign_in(session: DbSession, case: Case) -> None:
     """The access code was used: earlier sessions of the case end, and it is audited."""
     rotate_case_key(session, case)
     record_event(
@@ -82,14 +82,14 @@ class LinksAdded:
     already_there: int
 
 
-def add_links(session: Session, case: Case, posts: Sequence[XPost]) -> LinksAdded:
+def add_links(session: DbSession, case: Case, posts: Sequence[XPost]) -> LinksAdded:
     """Add posts to the victim's case; posts it already has are counted, not repeated."""
     added = add_items(session, case, [NewItem(post=post) for post in posts], VICTIM)
     return LinksAdded(added=len(added), already_there=len(posts) - len(added))
 
 
 def add_images(
-    session: Session,
+    session: DbSession,
     case: Case,
     storage: EvidenceStorage,
     *,
@@ -133,7 +133,7 @@ def add_images(
     return len(evidence)
 
 
-def image_count(session: Session, case: Case) -> tuple[int, int]:
+def image_count(session: DbSession, case: Case) -> tuple[int, int]:
     """(stored images, hash-only images) of a case; destroyed images are neither."""
     rows = session.execute(
         select(EvidenceFile.kept_on_device, func.count())
@@ -144,7 +144,7 @@ def image_count(session: Session, case: Case) -> tuple[int, int]:
     return counts.get(False, 0), counts.get(True, 0)
 
 
-def update_contact(session: Session, case: Case, *, language: str, email: str | None) -> None:
+def update_contact(session: DbSession, case: Case, *, language: str, email: str | None) -> None:
     """Change the language and email (None: do not contact me)."""
     case.language = language
     case.contact_email = email
@@ -160,7 +160,7 @@ def update_contact(session: Session, case: Case, *, language: str, email: str | 
     )
 
 
-def withdraw_case(session: Session, case: Case) -> None:
+def withdraw_case(session: DbSession, case: Case) -> None:
     """The victim stops the case; the workflow decides whether it still can be.
 
     Every session of the case ends: the caller opens a new one for this browser.
@@ -173,7 +173,7 @@ def withdraw_case(session: Session, case: Case) -> None:
 
 
 def delete_case(
-    session: Session, case: Case, *, actor: Actor = VICTIM, reason: str = "victim_request"
+    session: DbSession, case: Case, *, actor: Actor = VICTIM, reason: str = "victim_request"
 ) -> list[str]:
     """Delete the case with its items, evidence rows, notices, letters and personal data.
 
@@ -219,7 +219,7 @@ def delete_case(
     return unreferenced_keys(session, keys)
 
 
-def withdraw_merged(session: Session, origin_case_id: int, organisation_id: int) -> list[str]:
+def withdraw_merged(session: DbSession, origin_case_id: int, organisation_id: int) -> list[str]:
     """Remove what merges brought from a case into others; each such case's timeline
     records how much was withdrawn. Returns the storage keys of the removed files."""
     items = session.execute(

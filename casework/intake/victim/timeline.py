@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, Item, RemovalState
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.deadlines.services import FOLLOW_UP
 from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.orm import DbSession
 from casework.registry import default_registry
 
 
@@ -39,7 +39,7 @@ _AUDIT_KINDS = {
 }
 
 
-def case_timeline(session: Session, case: Case) -> Timeline:
+def case_timeline(session: DbSession, case: Case) -> Timeline:
     """Oldest first: the report, status changes, additions, notices, replies and removals."""
     past: list[Entry] = []
     events = session.scalars(
