@@ -1,13 +1,16 @@
 """The jurisdiction registry: legal routes, deadlines and contacts, loaded and validated.
 
-`vocabulary` holds the fixed vocabularies, `model` the frozen records the app uses and the
-`Registry` with its queries, `loader` reads and validates the TOML files under letters/registry.
+`vocabulary` holds the fixed vocabularies; `model` the frozen records the app uses and the
+`Registry` with its queries. `loader` reads the TOML files under letters/registry, validates
+each against `schema` (pydantic models of the files) and then across files (`checks`); every
+problem becomes one line of a `RegistryError` (`errors`) naming the file and the field path.
 The package is the app's core: it imports nothing else from `casework`.
 """
 
 from __future__ import annotations
 
-from casework.registry.loader import RegistryError, default_registry, load_registry
+from casework.registry.errors import RegistryError
+from casework.registry.loader import default_registry, load_registry
 from casework.registry.model import (
     Addressee,
     Channel,

@@ -33,8 +33,6 @@ UNITS: Final[tuple[str, ...]] = get_args(Unit)
 CLOCK_STARTS: Final[tuple[str, ...]] = get_args(ClockStart)
 ROUTE_KINDS: Final[tuple[str, ...]] = get_args(RouteKind)
 CATEGORIES: Final[tuple[str, ...]] = get_args(Category)
-ADDRESSEE_SELECTS: Final[tuple[str, ...]] = get_args(AddresseeSelect)
-CHANNEL_KINDS: Final[tuple[str, ...]] = get_args(ChannelKind)
 FOLLOW_CONDITIONS: Final[tuple[str, ...]] = get_args(FollowCondition)
 DEFAULT_REMINDERS: Final[tuple[ReminderAt, ...]] = (0.5, 0.9, timedelta(hours=2))
 
