@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
+from typing import TypeVar
 
 from casework.registry.vocabulary import (
     AddresseeSelect,
@@ -220,8 +221,29 @@ def _unverified_deadline(rule: DeadlineRule, path: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Shown:
+    """A service as the person reporting sees it: its name, its link, and words per language.
+
+    `url` on the service is the address shown as the link's text; English is the fallback.
+    """
+
+    name: str
+    text: Mapping[str, str] = field(hash=False)
+    link: str | None = None
+    caveat: Mapping[str, str] | None = field(default=None, hash=False)
+
+    def text_in(self, language: str) -> str:
+        return self.text.get(language) or self.text["en"]
+
+    def caveat_in(self, language: str) -> str | None:
+        if self.caveat is None:
+            return None
+        return self.caveat.get(language) or self.caveat["en"]
+
+
+@dataclass(frozen=True)
 class SupportService:
-    """A helpline, hotline or reporting service shown to the victim."""
+    """A helpline, hotline or reporting service; offered to the person only when `shown`."""
 
     name: str
     description: str
@@ -232,11 +254,17 @@ class SupportService:
     phone: str | None = None
     email: str | None = None
     note: str | None = None
+    # Takes reports from people in any country, wherever its own jurisdiction is.
+    worldwide: bool = False
+    shown: Shown | None = None
 
 
 @dataclass(frozen=True)
 class ChildProtectionRoute(SupportService):
     """A dedicated route for images of a person under 18."""
+
+
+S = TypeVar("S", bound=SupportService)
 
 
 @dataclass(frozen=True)
@@ -319,6 +347,23 @@ class Registry:
             route for j in self.jurisdictions if j.country == country for route in j.minor_routes
         )
 
+    def minor_routes_shown(self, country_code: str | None) -> tuple[ChildProtectionRoute, ...]:
+        """What a minor's report shows: the country's own routes, then the worldwide ones."""
+        return _shown(self.jurisdictions, lambda j: j.minor_routes, country_code)
+
+    def minor_routes_shown_by_country(self) -> Mapping[str, tuple[ChildProtectionRoute, ...]]:
+        """Every country's own shown routes, for a person who has not named a country yet."""
+        by_country: dict[str, tuple[ChildProtectionRoute, ...]] = {}
+        for j in self.jurisdictions:
+            own = tuple(r for r in j.minor_routes if r.shown is not None and not r.worldwide)
+            if j.country is not None and own:
+                by_country[j.country] = (*by_country.get(j.country, ()), *own)
+        return MappingProxyType(by_country)
+
+    def support_shown(self, country_code: str | None) -> tuple[SupportService, ...]:
+        """Help offered to an adult: the country's own services, then the worldwide ones."""
+        return _shown(self.jurisdictions, lambda j: j.support, country_code)
+
     def dsc(self, country_code: str) -> Addressee | None:
         """The Digital Services Coordinator of an EU member state, if recorded."""
         return self._dscs.get(country_code.upper())
@@ -329,6 +374,25 @@ class Registry:
     def missing_templates(self, templates_dir: Path) -> tuple[str, ...]:
         """Template names the registry uses that do not exist yet under `templates_dir`."""
         return tuple(t for t in self.templates() if not (templates_dir / t).is_file())
+
+
+def _shown(
+    jurisdictions: Iterable[Jurisdiction],
+    services_of: Callable[[Jurisdiction], tuple[S, ...]],
+    country_code: str | None,
+) -> tuple[S, ...]:
+    country = (country_code or "").upper()
+    everywhere = [
+        s for j in jurisdictions for s in services_of(j) if s.shown is not None and s.worldwide
+    ]
+    own = [
+        s
+        for j in jurisdictions
+        if j.country is not None and j.country == country
+        for s in services_of(j)
+        if s.shown is not None and not s.worldwide
+    ]
+    return (*own, *everywhere)
 
 
 def iter_periods(registry: Registry) -> Iterator[tuple[str, Period]]:

@@ -40,6 +40,7 @@ from casework.registry.model import (
     Follows,
     Jurisdiction,
     Route,
+    Shown,
     SupersededRule,
     SupportService,
 )
@@ -611,6 +612,36 @@ class RouteTable(Table):
 # --- services and the file ----------------------------------------------------------------
 
 
+def _https_link(value: str) -> str:
+    if not value.startswith("https://") or " " in value:
+        raise invalid(f"{value!r} is not a link starting with https:// (no spaces)")
+    return value
+
+
+def _in_english_too(texts: dict[str, str]) -> dict[str, str]:
+    if "en" not in texts:
+        raise invalid("missing text in this language", "en")
+    return texts
+
+
+# One text per language, {en = "...", fr = "..."}; English is the fallback for the others.
+Wording = Annotated[dict[LanguageCode, Text], AfterValidator(_in_english_too)]
+Link = Annotated[Text, AfterValidator(_https_link)]
+
+
+class ShownTable(Table):
+    """What the person reporting sees of a service; without it the service is only recorded."""
+
+    name: Text | None = None
+    link: Link | None = None
+    text: Wording
+    caveat: Wording | None = None
+
+
+def _host(address: str) -> str:
+    return address.removeprefix("https://").split("/", 1)[0].lower()
+
+
 class ServiceTable(Table):
     name: Text
     description: Text
@@ -621,8 +652,35 @@ class ServiceTable(Table):
     phone: Text | None = None
     email: EmailAddress | None = None
     note: Text | None = None
+    worldwide: bool = False
+    shown: ShownTable | None = None
+
+    @model_validator(mode="after")
+    def _link_shows_the_address(self) -> ServiceTable:
+        # The page shows `url` as the text of the link, so the two must name one site.
+        if self.shown is None:
+            return self
+        link = self.shown.link
+        if link is None and self.url is not None:
+            raise invalid("missing: a shown service with a `url` links to it", "shown", "link")
+        if link is not None and self.url is None:
+            raise invalid("missing: the address to show as the text of `shown.link`", "url")
+        if link is not None and self.url is not None:
+            host, address = _host(link), _host(self.url)
+            if host != address and not host.endswith(f".{address}"):
+                raise invalid(f"{link!r} is not on {self.url!r}", "shown", "link")
+        return self
 
     def to_model(self, kind: type[S]) -> S:
+        shown = None
+        if self.shown is not None:
+            caveat = self.shown.caveat
+            shown = Shown(
+                name=self.shown.name or self.name,
+                text=MappingProxyType(dict(self.shown.text)),
+                link=self.shown.link,
+                caveat=MappingProxyType(dict(caveat)) if caveat is not None else None,
+            )
         return kind(
             name=self.name,
             description=self.description,
@@ -633,6 +691,8 @@ class ServiceTable(Table):
             phone=self.phone,
             email=self.email,
             note=self.note,
+            worldwide=self.worldwide,
+            shown=shown,
         )
 
 
