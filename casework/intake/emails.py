@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import render_template
 from flask_babel import force_locale, gettext
 
-from casework.intake.minor_routes import routes_for
+from casework.registry import default_registry
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,6 @@ def confirmation_email(
             access_code=access_code,
             sign_in_url=sign_in_url,
             minor=minor,
-            routes=routes_for(country) if minor else (),
+            routes=default_registry().minor_routes_shown(country) if minor else (),
         )
     return EmailText(subject=subject, body=body)

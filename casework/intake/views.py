@@ -52,12 +52,12 @@ from casework.intake.limits import (
     intake_submit_limit,
     register_public_error_pages,
 )
-from casework.intake.minor_routes import FOR_ADULTS, ROUTES, routes_for
 from casework.intake.services import IntakeError
 from casework.intake.templating import error_list
 from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE
 from casework.intake.victim.session import start_victim_session
 from casework.notifications.jobs import deliver_soon
+from casework.registry import default_registry
 from casework.urls import absolute_url
 
 log = logging.getLogger(__name__)
@@ -160,6 +160,7 @@ def _progress(draft: Draft | None, current: flow.Page) -> list[dict[str, Any]]:
 def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: Any) -> str:
     page = flow.BY_NAME[name]
     country = _country(draft)
+    registry = default_registry()
     return render_template(
         f"intake/{name}.html",
         page=page,
@@ -171,8 +172,8 @@ def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: A
         back_url=url_for(prev.endpoint) if (prev := flow.previous_page(draft, name)) else None,
         minor=flow.may_be_minor(draft),
         country=country,
-        routes=routes_for(country),
-        all_routes=ROUTES,
+        routes=registry.minor_routes_shown(country),
+        all_routes=registry.minor_routes_shown_by_country(),
         country_name=country_name,
         regions=REGIONS,
         step_form=name in STEP_FORM_PAGES,
@@ -483,15 +484,16 @@ def submit() -> Response | str | tuple[str, int]:
         deliver_soon([submission.email_id])  # the person may be waiting for their code
     case = submission.case
     start_victim_session(case)
+    registry = default_registry()
     return render_template(
         "intake/done.html",
         reference=case.reference,
         access_code=submission.access_code,
         emailed=bool(case.contact_email),
         minor=flow.may_be_minor(draft),
-        routes=routes_for(case.country),
-        all_routes=ROUTES,
-        adult_services=FOR_ADULTS,
+        routes=registry.minor_routes_shown(case.country),
+        all_routes=registry.minor_routes_shown_by_country(),
+        adult_services=registry.support_shown(case.country),
         country=case.country,
         country_name=country_name,
     )

@@ -493,6 +493,38 @@ def _error(copy: Path) -> str:
             'steps = [\n  { route = "us.tida.removal"',
             "us.toml: routes[1].follows.required: missing required field",
         ),
+        (
+            "fr.toml",
+            'link = "https://www.pointdecontact.net"',
+            'link = "https://www.pointdecontact.com"',
+            "fr.toml: minor_routes[1].shown.link: 'https://www.pointdecontact.com' is not on "
+            "'pointdecontact.net'",
+        ),
+        (
+            "us.toml",
+            'text.en = "The US national',
+            'text.de = "The US national',
+            "us.toml: minor_routes[0].shown.text.en: missing text in this language",
+        ),
+        (
+            "gb.toml",
+            'link = "https://stopncii.org"',
+            'link = "http://stopncii.org"',
+            "gb.toml: support[1].shown.link: 'http://stopncii.org' is not a link starting with",
+        ),
+        (
+            "us.toml",
+            "worldwide = true",
+            'worldwide = "yes"',
+            "us.toml: minor_routes[1].worldwide: expected true or false, got str 'yes'",
+        ),
+        (
+            "us.toml",
+            'link = "https://cybertipline.org"',
+            'link = "https://cybertipline.org"\nphone = "1"',
+            "us.toml: minor_routes[0].shown.phone: unknown key (allowed here: caveat, link, name, "
+            "text)",
+        ),
     ],
 )
 def test_a_broken_file_is_refused_naming_file_and_field(
@@ -543,6 +575,17 @@ def test_the_california_report_requires_the_reporters_residence_and_account(
 ) -> None:
     route = registry.route("us-ca.bpc22671.report")
     assert {"reporter_california_resident", "reporter_x_account"} <= set(route.required_elements)
+
+
+def test_every_problem_in_a_file_is_listed(tmp_path: Path) -> None:
+    copy = _break(tmp_path, "us.toml", 'unit = "hours"', 'unit = "hourz"')
+    path = copy / "us.toml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace('citation = "47 USC 223a"\n', "", 1), encoding="utf-8")
+    errors = _error(copy).splitlines()
+    assert "us.toml: routes[0].citation: missing required field" in " ".join(errors)
+    assert "us.toml: routes[0].deadline.unit: 'hourz' is not one of" in " ".join(errors)
+    assert len(errors) == 2
 
 
 def test_a_duplicate_route_key_across_files_is_refused(tmp_path: Path) -> None:

@@ -106,12 +106,16 @@ def test_french_typography_is_consistent() -> None:
             assert not LOOSE_SPACE.search(form), (message.id, form)
 
 
+# Case references, the names of services and authorities, and commands stay as written.
+KEPT_AS_IS = re.compile(
+    r"CW-\d{4}-\d{6}|\b(?:Casework|NCMEC|CyberTipline|IWF|Yoti|Ofcom|Arcom|eSafety|PHAROS"
+    r"|FreeOTP|Aegis|SHA-256|PDQ|CSV|Redis)\b|python worker\.py|\bon X\b"
+)
+
+
 def test_references_names_and_commands_are_left_as_they_are() -> None:
     """Case references, the names of services and authorities, and commands stay as written."""
-    kept_as_is = re.compile(
-        r"CW-\d{4}-\d{6}|\b(?:Casework|NCMEC|CyberTipline|IWF|Yoti|Ofcom|Arcom|eSafety|PHAROS"
-        r"|FreeOTP|Aegis|SHA-256|PDQ|CSV|Redis)\b|python worker\.py|\bon X\b"
-    )
+    kept_as_is = KEPT_AS_IS
     checked = 0
     for message in load(PO_PATH):
         if not message.id:
@@ -131,3 +135,30 @@ def test_x_link_and_image_messages_match_the_domain_wording() -> None:
 
     assert {k: v._args[0] for k, v in X_LINK_MESSAGES.items()} == LINK_ENGLISH
     assert {k: v._args[0] for k, v in IMAGE_MESSAGES.items()} == IMAGE_ENGLISH
+
+
+def test_the_registrys_words_for_the_person_are_translated_like_the_catalogue() -> None:
+    """Help services carry their own words per language in letters/registry/*.toml; they are
+    held to the catalogue's rules: every language of the app, French typography, names kept."""
+    from casework.registry import default_registry
+
+    languages = {"en", str(load(PO_PATH).locale)}
+
+    wordings: list[tuple[str, dict[str, str]]] = []
+    for jurisdiction in default_registry().jurisdictions:
+        for service in (*jurisdiction.minor_routes, *jurisdiction.support):
+            if service.shown is None:
+                continue
+            wordings.append((service.name, dict(service.shown.text)))
+            if service.shown.caveat is not None:
+                wordings.append((service.name, dict(service.shown.caveat)))
+    assert len(wordings) >= 12
+    names_checked = 0
+    for name, wording in wordings:
+        assert set(wording) == languages, name
+        french = wording["fr"]
+        assert "'" not in french and not LOOSE_SPACE.search(french), (name, french)
+        for kept in KEPT_AS_IS.findall(wording["en"]):
+            names_checked += 1
+            assert kept.removeprefix("on ") in french, (name, kept)
+    assert names_checked >= 5

@@ -47,7 +47,6 @@ from casework.intake.limits import (
     victim_sign_in_limit,
 )
 from casework.intake.links import read_link_lines
-from casework.intake.minor_routes import FOR_ADULTS, ROUTES, routes_for
 from casework.intake.templating import error_list
 from casework.intake.uploads import (
     MAX_DEVICE_FILES_PER_CASE,
@@ -66,6 +65,7 @@ from casework.intake.victim.wording import (
     local_date,
     local_datetime,
 )
+from casework.registry import default_registry
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ def _render_case(**forms: FlaskForm) -> str:
     )
     stored, hash_only = services.image_count(db.session, case)
     timeline = case_timeline(db.session, case)
+    registry = default_registry()
     return render_template(
         "victim/case.html",
         case=case,
@@ -150,14 +151,14 @@ def _render_case(**forms: FlaskForm) -> str:
         images_allowed=images_allowed(case.minor),
         stored_images=stored,
         hash_only_images=hash_only,
-        routes=routes_for(case.country),
+        routes=registry.minor_routes_shown(case.country),
         country_name=country_name,
         max_mb=current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
         max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
         per_request=MAX_FILES_PER_REQUEST,
         minor=not images_allowed(case.minor),
-        all_routes=ROUTES,
-        adult_services=FOR_ADULTS,
+        all_routes=registry.minor_routes_shown_by_country(),
+        adult_services=registry.support_shown(case.country),
         status_words=STATUS_WORDS,
         jurisdiction_label=jurisdiction_label,
         when=lambda value: local_datetime(value, case.timezone),
