@@ -16,7 +16,9 @@ from PIL import ExifTags, Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from casework.extensions import db
 from casework.orm import Base
+from tests import factories
 
 GPS_MARKER = "CaseworkTestGPSArea"
 MAKE_MARKER = "CaseworkTestCamera"
@@ -163,6 +165,17 @@ def submit(client: FlaskClient) -> Confirmation:
     code = re.search(r'class="access-value code"[^>]*>([^<]+)<', html)
     assert reference and code, html
     return Confirmation(html, reference.group(1).strip(), code.group(1).strip())
+
+
+def report_and_sign_out(client: FlaskClient, answers: Answers | None = None) -> Confirmation:
+    """A report sent through the form to an organisation that takes public reports; the
+    browser then signs out, so the case opens again only with the reference and code."""
+    factories.org(receives_public_reports=True)
+    db.session.commit()
+    fill_report(client, answers)
+    confirmation = submit(client)
+    client.post("/my-case/sign-out")
+    return confirmation
 
 
 def sign_in(client: FlaskClient, reference: str, code: str) -> Any:

@@ -27,6 +27,7 @@ from tests.intake_support import (
     files_under,
     fill_report,
     photo,
+    report_and_sign_out,
     sign_in,
     submit,
 )
@@ -38,12 +39,7 @@ POST_A = "https://x.com/grokfan/status/2008000000000000101"
 @pytest.fixture
 def reported(app: Flask, client: FlaskClient) -> Confirmation:
     """A report with an email address, sent through the form; the browser then signs out."""
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers(links=[POST_A]))
-    confirmation = submit(client)
-    client.post("/my-case/sign-out")
-    return confirmation
+    return report_and_sign_out(client, Answers(links=[POST_A]))
 
 
 def _outbox_text() -> str:

@@ -25,6 +25,7 @@ from tests.intake_support import (
     page_text,
     pdf_bytes,
     photo,
+    report_and_sign_out,
     row_counts,
     sign_in,
     submit,
@@ -310,11 +311,7 @@ class TestRateLimits:
     def test_twenty_wrong_access_codes_are_refused_clearly_and_change_nothing(
         self, app: Flask, client: FlaskClient
     ) -> None:
-        factories.org(receives_public_reports=True)
-        db.session.commit()
-        fill_report(client, Answers())
-        confirmation = submit(client)
-        client.post("/my-case/sign-out")
+        confirmation = report_and_sign_out(client)
         before = row_counts(db.session)
 
         answers = []
@@ -338,11 +335,7 @@ class TestRateLimits:
     def test_a_wrong_reference_and_a_wrong_code_get_the_same_answer(
         self, app: Flask, client: FlaskClient
     ) -> None:
-        factories.org(receives_public_reports=True)
-        db.session.commit()
-        fill_report(client, Answers())
-        confirmation = submit(client)
-        client.post("/my-case/sign-out")
+        confirmation = report_and_sign_out(client)
 
         def error_text(reference: str, code: str) -> str:
             html = page_text(sign_in(client, reference, code))

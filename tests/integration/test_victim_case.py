@@ -48,6 +48,7 @@ from tests.intake_support import (
     fill_report,
     page_text,
     photo,
+    report_and_sign_out,
     row_counts,
     sign_in,
     submit,
@@ -62,12 +63,9 @@ POST_NEW = "https://x.com/another/status/2008000000000000909"
 @pytest.fixture
 def reported(app: Flask, client: FlaskClient) -> Confirmation:
     """A report sent through the form (two posts, one screenshot); the browser then signs out."""
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers(links=[POST_A, POST_B], screenshots=[("s.png", photo(1, "PNG"))]))
-    confirmation = submit(client)
-    client.post("/my-case/sign-out")
-    return confirmation
+    return report_and_sign_out(
+        client, Answers(links=[POST_A, POST_B], screenshots=[("s.png", photo(1, "PNG"))])
+    )
 
 
 def the_case() -> Case:
