@@ -14,10 +14,9 @@ from typing import Any
 from flask.testing import FlaskClient
 from PIL import ExifTags, Image
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from casework.extensions import db
-from casework.orm import Base
+from casework.orm import Base, DbSession
 from tests import factories
 
 GPS_MARKER = "CaseworkTestGPSArea"
@@ -61,7 +60,7 @@ def page_text(response: Any) -> str:
     return unescape(response.get_data(as_text=True)).replace("\u00a0", " ").replace("\u202f", " ")
 
 
-def row_counts(session: Session) -> dict[str, int]:
+def row_counts(session: DbSession) -> dict[str, int]:
     """Rows in every table, to show that a refused request changed nothing."""
     session.expire_all()
     return {
