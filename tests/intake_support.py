@@ -166,13 +166,24 @@ def submit(client: FlaskClient) -> Confirmation:
     return Confirmation(html, reference.group(1).strip(), code.group(1).strip())
 
 
-def report_and_sign_out(client: FlaskClient, answers: Answers | None = None) -> Confirmation:
-    """A report sent through the form to an organisation that takes public reports; the
-    browser then signs out, so the case opens again only with the reference and code."""
+def filled_report(client: FlaskClient, answers: Answers | None = None) -> Any:
+    """The form filled in up to its review page, for an organisation that takes public
+    reports; returns the review page."""
     factories.org(receives_public_reports=True)
     db.session.commit()
-    fill_report(client, answers)
-    confirmation = submit(client)
+    return fill_report(client, answers)
+
+
+def sent_report(client: FlaskClient, answers: Answers | None = None) -> Confirmation:
+    """filled_report, then sent: the browser is left signed in to the new case."""
+    filled_report(client, answers)
+    return submit(client)
+
+
+def report_and_sign_out(client: FlaskClient, answers: Answers | None = None) -> Confirmation:
+    """sent_report, then the browser signs out, so the case opens again only with the
+    reference and the access code."""
+    confirmation = sent_report(client, answers)
     client.post("/my-case/sign-out")
     return confirmation
 

@@ -22,11 +22,13 @@ from tests.intake_support import (
     checked,
     files_under,
     fill_report,
+    filled_report,
     page_text,
     pdf_bytes,
     photo,
     report_and_sign_out,
     row_counts,
+    sent_report,
     sign_in,
     submit,
     textarea,
@@ -44,9 +46,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def ready(app: Flask, client: FlaskClient) -> FlaskClient:
     """A client at the screenshots page of a valid draft, with an organisation to receive it."""
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers())
+    filled_report(client)
     return client
 
 
@@ -349,10 +349,7 @@ class TestRateLimits:
     def test_a_successful_sign_in_does_not_use_up_the_allowance(
         self, app: Flask, client: FlaskClient
     ) -> None:
-        factories.org(receives_public_reports=True)
-        db.session.commit()
-        fill_report(client, Answers())
-        confirmation = submit(client)
+        confirmation = sent_report(client)
         for _ in range(12):
             response = sign_in(client, confirmation.reference, confirmation.access_code)
             assert response.status_code == 302

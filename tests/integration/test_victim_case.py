@@ -50,6 +50,7 @@ from tests.intake_support import (
     photo,
     report_and_sign_out,
     row_counts,
+    sent_report,
     sign_in,
     submit,
     textarea,
@@ -360,10 +361,7 @@ def test_a_screenshot_added_from_the_case_page_is_matched_with_other_cases(
 
 
 def test_a_minors_case_page_takes_no_images(app: Flask, client: FlaskClient) -> None:
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers(minor="yes", country="FR"))
-    confirmation = submit(client)
+    confirmation = sent_report(client, Answers(minor="yes", country="FR"))
     html = page_text(client.get("/my-case/case"))
     assert 'type="file"' not in html
     assert "PHAROS" in html and "internet-signalement.gouv.fr" in html
