@@ -1,4 +1,4 @@
-"""The report form in a real Chromium: on-device hashing, no-JS fallback, quick exit, 360 px.
+"""The report form in a real Chromium: on-device hashing, the no-JS fallback, 360 px.
 
 The journeys run under the guards of every browser journey (tests/e2e/conftest.py): the
 shipped settings with CSRF on, and no request to another host nor any console error.
@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from casework.evidence.models import EvidenceFile
 from tests import factories
-from tests.e2e.conftest import LiveServer, NeutralSite
+from tests.e2e.conftest import LiveServer
 from tests.e2e.journeys import database, fits_the_screen
 
 pytestmark = pytest.mark.e2e
@@ -26,17 +26,6 @@ pytestmark = pytest.mark.e2e
 POST = "https://x.com/grokfan/status/2008000000000000101"
 # The narrowest phone screen in common use.
 NARROW = {"viewport": {"width": 360, "height": 800}, "locale": "en-GB"}
-
-
-@pytest.fixture
-def live_config(live_config: dict[str, Any], neutral_site: NeutralSite) -> dict[str, Any]:
-    return {**live_config, "QUICK_EXIT_URL": neutral_site.url}
-
-
-@pytest.fixture
-def allowed_origins(allowed_origins: list[str], neutral_site: NeutralSite) -> list[str]:
-    # The one other place pages may lead: the neutral site the quick exit goes to.
-    return [*allowed_origins, neutral_site.origin]
 
 
 @pytest.fixture
@@ -151,23 +140,6 @@ def test_without_javascript_the_option_explains_itself_and_uploads_still_work(
     finish_report(page)
     row = the_only_evidence_file(live_server)
     assert not row.kept_on_device and row.storage_key == row.sha256
-
-
-def test_quick_exit_replaces_the_page_in_history(
-    page: Any, live_server: LiveServer, neutral_site: NeutralSite
-) -> None:
-    page.goto("/")
-    page.goto("/report/")
-    page.click("#quick-exit")
-    page.wait_for_url(neutral_site.url)
-    page.go_back()
-    # Back leads to the page before the report form, never to the form itself.
-    assert page.url == f"{live_server.url}/"
-    # Pressing Escape twice leaves too.
-    page.goto("/my-case/")
-    page.keyboard.press("Escape")
-    page.keyboard.press("Escape")
-    page.wait_for_url(neutral_site.url)
 
 
 def test_every_page_fits_a_360_pixel_screen(

@@ -64,6 +64,23 @@ def test_quick_exit_button_replaces_the_site_in_the_tabs_history(
     shoot(page, "after-going-back")
 
 
+def test_leaving_the_report_form_goes_back_to_the_page_before_it(
+    page: Any, live_server: LiveServer, neutral_site: NeutralSite
+) -> None:
+    page.goto("/")
+    page.goto("/report/")
+    page.click("#quick-exit")
+    page.wait_for_url(neutral_site.url)
+    page.go_back()
+    # Back leads to the page before the report form, never to the form itself.
+    assert page.url == f"{live_server.url}/"
+    # Pressing Escape twice leaves too.
+    page.goto("/my-case/")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Escape")
+    page.wait_for_url(neutral_site.url)
+
+
 def test_escape_twice_leaves_the_same_way(
     page: Any, live_server: LiveServer, neutral_site: NeutralSite, shoot: Any
 ) -> None:
