@@ -121,12 +121,22 @@ def with_totp(staff: User) -> str:
 
 
 def sign_in_with_password(
-    client: Any, email: str, password: str = PASSWORD, *, next_url: str | None = None
+    client: Any,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    next_url: str | None = None,
+    with_csrf_token: bool = False,
 ) -> Any:
-    """Post the sign-in form as a person would; returns the response (not followed)."""
+    """Post the sign-in form as a person would; returns the response (not followed).
+
+    with_csrf_token: first open the sign-in page and send its token, as a browser does
+    when CSRF protection is on."""
     data = {"email": email, "password": password}
     if next_url is not None:
         data["next"] = next_url
+    if with_csrf_token:
+        data["csrf_token"] = csrf_token(client, "/staff/sign-in")
     return client.post("/staff/sign-in", data=data)
 
 
