@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from casework.accounts import totp
 from casework.accounts.models import Organisation, Role, User
@@ -16,6 +16,8 @@ from casework.cases.readiness import refresh_legal_ready
 from casework.cases.services import NewCase, NewItem, open_case
 from casework.evidence.xlinks import parse_x_link
 from casework.extensions import db
+
+Row = TypeVar("Row")
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -110,6 +112,12 @@ def sign_in(client: Any, staff: User) -> None:
         flask_session["_user_id"] = staff.get_id()
         flask_session["_fresh"] = True
         flask_session["mfa_ok"] = True
+
+
+def reloaded(model: type[Row], row_id: int) -> Row:
+    """The row as the database holds it now, not as this session last saw it."""
+    db.session.expire_all()
+    return db.session.get_one(model, row_id)
 
 
 def with_totp(staff: User) -> str:
