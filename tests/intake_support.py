@@ -11,6 +11,7 @@ from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from PIL import ExifTags, Image
 from sqlalchemy import func, select
@@ -190,6 +191,14 @@ def report_and_sign_out(client: FlaskClient, answers: Answers | None = None) -> 
 
 def sign_in(client: FlaskClient, reference: str, code: str) -> Any:
     return client.post("/my-case/", data={"reference": reference, "code": code})
+
+
+def returning_browser(app: Flask, confirmation: Confirmation) -> FlaskClient:
+    """A fresh browser (no cookies) signed in to the case with its reference and access
+    code, as the victim comes back to it."""
+    browser = app.test_client()
+    sign_in(browser, confirmation.reference, confirmation.access_code)
+    return browser
 
 
 class _FormState(HTMLParser):

@@ -28,7 +28,7 @@ from tests.intake_support import (
     fill_report,
     photo,
     report_and_sign_out,
-    sign_in,
+    returning_browser,
     submit,
 )
 from tests.smtp_server import smtp_server
@@ -86,8 +86,7 @@ def test_an_access_code_not_sent_in_time_is_never_sent(app: Flask, reported: Con
 
 
 def _delete(app: Flask, reported: Confirmation) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     response = browser.post("/my-case/delete", data={"confirm": "y"})
     assert response.headers["Location"].endswith("/my-case/deleted")
     db.session.expire_all()
@@ -96,8 +95,7 @@ def _delete(app: Flask, reported: Confirmation) -> None:
 def test_an_email_to_a_former_address_goes_with_the_case(
     app: Flask, reported: Confirmation
 ) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     response = browser.post(
         "/my-case/contact", data={"language": "en", "contact": "email", "email": "new@example.org"}
     )

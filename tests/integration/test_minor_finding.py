@@ -32,8 +32,8 @@ from tests.intake_support import (
     page_text,
     photo,
     report_and_sign_out,
+    returning_browser,
     row_counts,
-    sign_in,
     submit,
 )
 
@@ -163,8 +163,7 @@ def test_marking_the_case_as_a_minors_destroys_its_images(
 def test_after_the_finding_the_victim_cannot_add_images(app: Flask, reported: Confirmation) -> None:
     case = _case()
     _classify_first_post_as_minor(_staff(app), case)
-    victim = app.test_client()
-    sign_in(victim, reported.reference, reported.access_code)
+    victim = returning_browser(app, reported)
     before = row_counts(db.session)
 
     victim.post(
