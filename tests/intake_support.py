@@ -32,6 +32,7 @@ def photo(
     """A small photo-like image, with EXIF GPS and camera data unless told otherwise."""
     img = Image.new("RGB", size)
     pixels = img.load()
+    assert pixels is not None
     for x in range(size[0]):
         for y in range(size[1]):
             pixels[x, y] = ((x * seed * 7) % 256, (y * 13 + seed * 31) % 256, (x + y + seed) % 256)
