@@ -219,6 +219,38 @@ def notice(case_: Case, route_key: str = "us.tida.removal", **fields: Any) -> An
     return created
 
 
+def letter(
+    case_: Case,
+    notice_: Any = None,
+    *,
+    route_key: str | None = None,
+    pdf: bytes = b"%PDF-1.4\n%%EOF\n",
+    **fields: Any,
+) -> Any:
+    """A stored letter row with placeholder template data: for tests about the row (who may
+    read it, what deletion takes with it), not about making letters."""
+    import hashlib
+
+    from casework.notices.models import Letter
+
+    created = Letter(
+        case_id=case_.id,
+        notice_id=notice_.id if notice_ is not None else None,
+        route_key=route_key or notice_.route_key,
+        version=fields.pop("version", 1),
+        template=fields.pop("template", "t"),
+        template_version=fields.pop("template_version", "1"),
+        registry_version=fields.pop("registry_version", "1"),
+        data_snapshot=fields.pop("data_snapshot", {}),
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        **fields,
+    )
+    db.session.add(created)
+    db.session.flush()
+    return created
+
+
 def deadline(notice_: Any, due_at: datetime, **fields: Any) -> Any:
     from casework.cases.worklists import refresh_sort_deadline
     from casework.deadlines.models import Deadline
