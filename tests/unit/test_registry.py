@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -13,8 +14,12 @@ import pytest
 from casework.deadlines.rules import compute_due
 from casework.registry import (
     REQUIRED_ELEMENTS,
+    Addressee,
+    Jurisdiction,
     Registry,
     RegistryError,
+    Route,
+    SupportService,
     default_registry,
     load_registry,
 )
@@ -581,50 +586,43 @@ class ContactDetail:
 
 def _contact_details(registry: Registry) -> list[ContactDetail]:
     details: list[ContactDetail] = []
+
+    def add(
+        where: str,
+        given: Iterable[tuple[str, str, bool, str | None]],
+        sourced: Route | Jurisdiction | SupportService,
+    ) -> None:
+        details.extend(
+            ContactDetail(
+                f"{where}{kind}",
+                kind,
+                value,
+                verified,
+                note or "",
+                sourced.sources,
+                sourced.last_checked,
+            )
+            for kind, value, verified, note in given
+        )
+
     for j in registry.jurisdictions:
         for route in j.routes:
-            details += [
-                ContactDetail(
-                    f"{route.key} addressee.{c.kind}",
-                    c.kind,
-                    c.value,
-                    c.verified,
-                    c.note or "",
-                    route.sources,
-                    route.last_checked,
-                )
-                for c in route.addressee.channels
-            ]
+            add(f"{route.key} addressee.", _channels(route.addressee), route)
         # A coordinator rests on the sources of the jurisdiction that lists it.
         for dsc in j.digital_services_coordinators:
-            details += [
-                ContactDetail(
-                    f"{j.code} {dsc.name} {c.kind}",
-                    c.kind,
-                    c.value,
-                    c.verified,
-                    c.note or "",
-                    j.sources,
-                    j.last_checked,
-                )
-                for c in dsc.channels
-            ]
+            add(f"{j.code} {dsc.name} ", _channels(dsc), j)
         for service in (*j.minor_routes, *j.support):
             fields = {"url": service.url, "phone": service.phone, "email": service.email}
-            details += [
-                ContactDetail(
-                    f"{j.code} {service.name} {kind}",
-                    kind,
-                    value,
-                    service.verified,
-                    service.note or "",
-                    service.sources,
-                    service.last_checked,
-                )
-                for kind, value in fields.items()
-                if value
-            ]
+            add(
+                f"{j.code} {service.name} ",
+                [(k, v, service.verified, service.note) for k, v in fields.items() if v],
+                service,
+            )
     return details
+
+
+def _channels(addressee: Addressee) -> list[tuple[str, str, bool, str | None]]:
+    return [(c.kind, c.value, c.verified, c.note) for c in addressee.channels]
 
 
 def _host(address: str) -> str:
