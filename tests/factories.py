@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from casework.accounts import totp
 from casework.accounts.models import Organisation, Role, User
@@ -16,6 +16,8 @@ from casework.cases.readiness import refresh_legal_ready
 from casework.cases.services import NewCase, NewItem, open_case
 from casework.evidence.xlinks import parse_x_link
 from casework.extensions import db
+
+Row = TypeVar("Row")
 
 PASSWORD = "correct horse battery staple"
 _counter = itertools.count(1)
@@ -112,6 +114,12 @@ def sign_in(client: Any, staff: User) -> None:
         flask_session["mfa_ok"] = True
 
 
+def reloaded(model: type[Row], row_id: int) -> Row:
+    """The row as the database holds it now, not as this session last saw it."""
+    db.session.expire_all()
+    return db.session.get_one(model, row_id)
+
+
 def with_totp(staff: User) -> str:
     """Give a user a second factor; returns the secret so a test can make codes."""
     secret = totp.new_secret()
@@ -121,12 +129,22 @@ def with_totp(staff: User) -> str:
 
 
 def sign_in_with_password(
-    client: Any, email: str, password: str = PASSWORD, *, next_url: str | None = None
+    client: Any,
+    email: str,
+    password: str = PASSWORD,
+    *,
+    next_url: str | None = None,
+    with_csrf_token: bool = False,
 ) -> Any:
-    """Post the sign-in form as a person would; returns the response (not followed)."""
+    """Post the sign-in form as a person would; returns the response (not followed).
+
+    with_csrf_token: first open the sign-in page and send its token, as a browser does
+    when CSRF protection is on."""
     data = {"email": email, "password": password}
     if next_url is not None:
         data["next"] = next_url
+    if with_csrf_token:
+        data["csrf_token"] = csrf_token(client, "/staff/sign-in")
     return client.post("/staff/sign-in", data=data)
 
 
@@ -198,6 +216,38 @@ def notice(case_: Case, route_key: str = "us.tida.removal", **fields: Any) -> An
     created.items = [NoticeItem(item_id=item.id) for item in case_.items]
     db.session.add(created)
     refresh_legal_ready(db.session, [case_.id])
+    return created
+
+
+def letter(
+    case_: Case,
+    notice_: Any = None,
+    *,
+    route_key: str | None = None,
+    pdf: bytes = b"%PDF-1.4\n%%EOF\n",
+    **fields: Any,
+) -> Any:
+    """A stored letter row with placeholder template data: for tests about the row (who may
+    read it, what deletion takes with it), not about making letters."""
+    import hashlib
+
+    from casework.notices.models import Letter
+
+    created = Letter(
+        case_id=case_.id,
+        notice_id=notice_.id if notice_ is not None else None,
+        route_key=route_key or notice_.route_key,
+        version=fields.pop("version", 1),
+        template=fields.pop("template", "t"),
+        template_version=fields.pop("template_version", "1"),
+        registry_version=fields.pop("registry_version", "1"),
+        data_snapshot=fields.pop("data_snapshot", {}),
+        pdf=pdf,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+        **fields,
+    )
+    db.session.add(created)
+    db.session.flush()
     return created
 
 

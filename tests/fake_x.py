@@ -93,7 +93,7 @@ class FakeX:
     def _failure(self, handler: BaseHTTPRequestHandler, behaviour: str) -> bool:
         send = handler._send  # type: ignore[attr-defined]
         if behaviour == SLOW:
-            time.sleep(SLOW_SECONDS)
+            time.sleep(SLOW_SECONDS)  # the slowness under test: the client must give up first
             send(
                 200, json.dumps({"html": "<blockquote></blockquote>"}).encode(), "application/json"
             )

@@ -11,12 +11,14 @@ from html import unescape
 from html.parser import HTMLParser
 from typing import Any
 
+from flask import Flask
 from flask.testing import FlaskClient
 from PIL import ExifTags, Image
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from casework.orm import Base
+from casework.extensions import db
+from casework.orm import Base, DbSession
+from tests import factories
 
 GPS_MARKER = "CaseworkTestGPSArea"
 MAKE_MARKER = "CaseworkTestCamera"
@@ -30,6 +32,7 @@ def photo(
     """A small photo-like image, with EXIF GPS and camera data unless told otherwise."""
     img = Image.new("RGB", size)
     pixels = img.load()
+    assert pixels is not None
     for x in range(size[0]):
         for y in range(size[1]):
             pixels[x, y] = ((x * seed * 7) % 256, (y * 13 + seed * 31) % 256, (x + y + seed) % 256)
@@ -59,7 +62,7 @@ def page_text(response: Any) -> str:
     return unescape(response.get_data(as_text=True)).replace("\u00a0", " ").replace("\u202f", " ")
 
 
-def row_counts(session: Session) -> dict[str, int]:
+def row_counts(session: DbSession) -> dict[str, int]:
     """Rows in every table, to show that a refused request changed nothing."""
     session.expire_all()
     return {
@@ -165,8 +168,38 @@ def submit(client: FlaskClient) -> Confirmation:
     return Confirmation(html, reference.group(1).strip(), code.group(1).strip())
 
 
+def filled_report(client: FlaskClient, answers: Answers | None = None) -> Any:
+    """The form filled in up to its review page, for an organisation that takes public
+    reports; returns the review page."""
+    factories.org(receives_public_reports=True)
+    db.session.commit()
+    return fill_report(client, answers)
+
+
+def sent_report(client: FlaskClient, answers: Answers | None = None) -> Confirmation:
+    """filled_report, then sent: the browser is left signed in to the new case."""
+    filled_report(client, answers)
+    return submit(client)
+
+
+def report_and_sign_out(client: FlaskClient, answers: Answers | None = None) -> Confirmation:
+    """sent_report, then the browser signs out, so the case opens again only with the
+    reference and the access code."""
+    confirmation = sent_report(client, answers)
+    client.post("/my-case/sign-out")
+    return confirmation
+
+
 def sign_in(client: FlaskClient, reference: str, code: str) -> Any:
     return client.post("/my-case/", data={"reference": reference, "code": code})
+
+
+def returning_browser(app: Flask, confirmation: Confirmation) -> FlaskClient:
+    """A fresh browser (no cookies) signed in to the case with its reference and access
+    code, as the victim comes back to it."""
+    browser = app.test_client()
+    sign_in(browser, confirmation.reference, confirmation.access_code)
+    return browser
 
 
 class _FormState(HTMLParser):

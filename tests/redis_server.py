@@ -5,11 +5,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
 from redis import Redis
+from redis.exceptions import RedisError
+
+from tests.waiting import wait_until
 
 
 def free_port() -> int:
@@ -41,15 +43,15 @@ class PrivateRedis:
             stdout=subprocess.DEVNULL,
         )
         client = Redis.from_url(self.url, socket_connect_timeout=0.2)
-        for _ in range(100):
+
+        def answers() -> bool:
             try:
-                if client.ping():
-                    return self
-            except OSError:
-                time.sleep(0.05)
-            except Exception:
-                time.sleep(0.05)
-        raise AssertionError(f"redis-server did not start on port {self.port}")
+                return bool(client.ping())
+            except (OSError, RedisError):
+                return False
+
+        wait_until(answers, 10, f"redis-server to answer on port {self.port}", interval=0.05)
+        return self
 
     def stop(self) -> None:
         if self.process is not None:

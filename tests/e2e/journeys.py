@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from sqlalchemy.orm import Session
 
 from casework.accounts import totp
 from casework.extensions import db
+from casework.orm import DbSession
 from tests.e2e.conftest import PHONE
 
 # A phone as a person in France would hold it: French first, Paris time.
@@ -24,7 +24,7 @@ def french_phone(new_page: Callable[..., Any], playwright_driver: Any) -> Any:
 
 
 @contextmanager
-def database(app: Flask) -> Iterator[Session]:
+def database(app: Flask) -> Iterator[DbSession]:
     """The live server's database, read afresh (nothing cached from an earlier look)."""
     with app.app_context():
         db.session.expire_all()

@@ -115,18 +115,7 @@ def build_world(slug: str) -> World:
     db.session.add(NoticeItem(notice_id=notice.id, item_id=item.id))
     deadline = Deadline(notice_id=notice.id, case_id=case.id, due_at=utcnow() + timedelta(days=2))
     deadline.reminders = [Reminder(remind_at=utcnow() + timedelta(days=1))]
-    letter = Letter(
-        case_id=case.id,
-        notice_id=notice.id,
-        route_key=notice.route_key,
-        version=1,
-        template="us/tida_removal.html",
-        template_version="t",
-        registry_version="r",
-        data_snapshot={},
-        pdf=pdf,
-        sha256=hashlib.sha256(pdf).hexdigest(),
-    )
+    letter = factories.letter(case, notice, template="us/tida_removal.html", pdf=pdf)
     notification = Notification(
         user_id=users[Role.CASEWORKER].id, case_id=case.id, kind="deadline_missed"
     )
@@ -150,7 +139,7 @@ def build_world(slug: str) -> World:
         state=EmailState.FAILED,
         attempts=5,
     )
-    db.session.add_all([deadline, letter, notification, link, email])
+    db.session.add_all([deadline, notification, link, email])
     db.session.commit()
     return World(
         organisation=organisation,

@@ -24,13 +24,6 @@ def _admin_client(app: Flask, admin: User) -> FlaskClient:
     return client
 
 
-def _reload(user_id: int) -> User:
-    db.session.expire_all()
-    user = db.session.get(User, user_id)
-    assert user is not None
-    return user
-
-
 def _audit(action: str) -> list[AuditEvent]:
     return list(
         db.session.scalars(
@@ -66,8 +59,8 @@ def test_caseworkers_and_lawyers_get_403_on_every_admin_page(
     for method, path in ADMIN_PAGES:
         response = getattr(client, method)(path.format(other=other.id), data={"role": "admin"})
         assert response.status_code == 403, (method, path)
-    assert _reload(other.id).role is Role.CASEWORKER
-    assert _reload(other.id).is_active_user
+    assert factories.reloaded(User, other.id).role is Role.CASEWORKER
+    assert factories.reloaded(User, other.id).is_active_user
     assert "Admin" not in client.get("/staff/notifications/").get_data(as_text=True)
 
 
@@ -85,7 +78,7 @@ def test_an_admin_cannot_see_or_change_another_organisations_users(app: Flask) -
             continue
         response = getattr(client, method)(path.format(other=stranger.id), data={"role": "admin"})
         assert response.status_code == 404, (method, path)
-    untouched = _reload(stranger.id)
+    untouched = factories.reloaded(User, stranger.id)
     assert untouched.role is Role.CASEWORKER
     assert untouched.is_active_user
     assert untouched.totp_secret is not None
@@ -147,7 +140,7 @@ def test_changing_a_role_ends_the_persons_sessions(app: Flask) -> None:
         client.post(f"/staff/admin/users/{worker.id}/role", data={"role": "admin"}).status_code
         == 302
     )
-    assert _reload(worker.id).role is Role.ADMIN
+    assert factories.reloaded(User, worker.id).role is Role.ADMIN
     assert worker_client.get("/staff/notifications/").status_code == 302
     # As an admin now, they must set up two-step sign-in first.
     assert sign_in_with_password(worker_client, worker.email).headers["Location"] == (
@@ -166,11 +159,11 @@ def test_deactivate_and_reactivate(app: Flask) -> None:
     client = _admin_client(app, admin)
 
     client.post(f"/staff/admin/users/{worker.id}/deactivate")
-    assert not _reload(worker.id).is_active_user
+    assert not factories.reloaded(User, worker.id).is_active_user
     assert sign_in_with_password(app.test_client(), worker.email).status_code == 200
 
     client.post(f"/staff/admin/users/{worker.id}/reactivate")
-    assert _reload(worker.id).is_active_user
+    assert factories.reloaded(User, worker.id).is_active_user
     assert sign_in_with_password(app.test_client(), worker.email).status_code == 302
     assert [e.object_id for e in _audit("user.deactivated")] == [worker.id]
     assert [e.object_id for e in _audit("user.reactivated")] == [worker.id]
@@ -185,7 +178,7 @@ def test_an_admin_cannot_deactivate_or_demote_themselves(app: Flask) -> None:
     response = client.post(f"/staff/admin/users/{admin.id}/deactivate", follow_redirects=True)
     assert "Ask another admin to change your own account." in response.get_data(as_text=True)
     client.post(f"/staff/admin/users/{admin.id}/role", data={"role": "caseworker"})
-    me = _reload(admin.id)
+    me = factories.reloaded(User, admin.id)
     assert me.is_active_user
     assert me.role is Role.ADMIN
     assert client.get("/staff/admin/").status_code == 200
@@ -203,7 +196,7 @@ def test_resetting_someones_totp_makes_them_enrol_again(app: Flask) -> None:
     assert their_session.get("/staff/admin/").status_code == 200
 
     _admin_client(app, admin).post(f"/staff/admin/users/{other_admin.id}/reset-two-step")
-    reset = _reload(other_admin.id)
+    reset = factories.reloaded(User, other_admin.id)
     assert reset.totp_secret is None
     assert their_session.get("/staff/admin/").status_code == 302
     next_time = sign_in_with_password(app.test_client(), other_admin.email)
@@ -308,7 +301,7 @@ def test_inviting_another_organisations_staff_answers_as_for_a_new_address(app: 
 
     assert invite(staff_elsewhere.email) == invite("brand.new@example.org")
     # Nothing changed for the person elsewhere, and no account was made for them here.
-    person = _reload(staff_elsewhere.id)
+    person = factories.reloaded(User, staff_elsewhere.id)
     assert (person.organisation_id, person.name, person.role) == (
         elsewhere.id,
         "Their Lawyer",

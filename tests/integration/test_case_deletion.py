@@ -27,7 +27,8 @@ from tests.intake_support import (
     files_under,
     fill_report,
     photo,
-    sign_in,
+    report_and_sign_out,
+    returning_browser,
     submit,
 )
 from tests.smtp_server import smtp_server
@@ -38,12 +39,7 @@ POST_A = "https://x.com/grokfan/status/2008000000000000101"
 @pytest.fixture
 def reported(app: Flask, client: FlaskClient) -> Confirmation:
     """A report with an email address, sent through the form; the browser then signs out."""
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers(links=[POST_A]))
-    confirmation = submit(client)
-    client.post("/my-case/sign-out")
-    return confirmation
+    return report_and_sign_out(client, Answers(links=[POST_A]))
 
 
 def _outbox_text() -> str:
@@ -90,8 +86,7 @@ def test_an_access_code_not_sent_in_time_is_never_sent(app: Flask, reported: Con
 
 
 def _delete(app: Flask, reported: Confirmation) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     response = browser.post("/my-case/delete", data={"confirm": "y"})
     assert response.headers["Location"].endswith("/my-case/deleted")
     db.session.expire_all()
@@ -100,8 +95,7 @@ def _delete(app: Flask, reported: Confirmation) -> None:
 def test_an_email_to_a_former_address_goes_with_the_case(
     app: Flask, reported: Confirmation
 ) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     response = browser.post(
         "/my-case/contact", data={"language": "en", "contact": "email", "email": "new@example.org"}
     )

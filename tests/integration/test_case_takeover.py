@@ -78,19 +78,7 @@ def _case_with_everything() -> tuple[int, int, int, int]:
     case = factories.case(org)
     notice = factories.notice(case)
     evidence = factories.evidence(case)
-    letter = Letter(
-        case_id=case.id,
-        notice_id=notice.id,
-        route_key=notice.route_key,
-        version=1,
-        template="t",
-        template_version="1",
-        registry_version="1",
-        data_snapshot={},
-        pdf=b"%PDF-",
-        sha256="0" * 64,
-    )
-    db.session.add(letter)
+    letter = factories.letter(case, notice)
     db.session.commit()
     return case.id, notice.id, letter.id, evidence.id
 

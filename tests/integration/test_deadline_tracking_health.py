@@ -7,7 +7,6 @@ processes; a stale heartbeat is written as an old worker would have left it.
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,6 +21,7 @@ from casework.cli import cli_group
 from casework.extensions import db
 from tests import factories
 from tests.deadline_factories import quick_deadline, staffed_case
+from tests.waiting import wait_until
 from tests.worker_process import start_worker, stop_worker
 
 pytestmark = pytest.mark.redis
@@ -39,14 +39,13 @@ def _readyz(app: Flask, **environ: Any) -> dict[str, Any]:
 
 
 def _wait_until_running(app: Flask, timeout: float = 60) -> dict[str, Any]:
-    limit = time.monotonic() + timeout
-    body = _readyz(app)
-    while time.monotonic() < limit:
-        body = _readyz(app)
-        if body["deadline_tracking"]["running"]:
-            return body
-        time.sleep(0.3)
-    raise AssertionError(f"deadline tracking never ran: {body}")
+    seen: list[dict[str, Any]] = []
+
+    def running() -> dict[str, Any] | None:
+        seen.append(_readyz(app))
+        return seen[-1] if seen[-1]["deadline_tracking"]["running"] else None
+
+    return wait_until(running, timeout, lambda: f"deadline tracking to run: {seen[-1]}")
 
 
 def test_readyz_says_plainly_when_no_worker_is_running(app: Flask, redis: Redis) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from casework.notifications.models import EmailState, OutgoingEmail
 from casework.notifications.services import queue_email
 from casework.orm import utcnow
 from tests.smtp_server import free_port, smtp_server
+from tests.waiting import wait_until
 from tests.worker_process import run_worker, worker_env
 
 
@@ -154,7 +154,11 @@ def test_smtp_down_then_up_delivers_every_email_once_through_the_worker(
     assert all(r.last_error == "ConnectionRefusedError" for r in rows)
 
     with smtp_server(port) as (inbox, _):
-        time.sleep(1.2)  # past the one-second backoff, so the retries are due
+        wait_until(
+            lambda: sorted(due_email_ids(db.session, now=utcnow())) == sorted(ids),
+            10,
+            "the retries to come due after the backoff",
+        )
         run_worker(app, env=env)
         db.session.expire_all()
         rows = db.session.scalars(select(OutgoingEmail).order_by(OutgoingEmail.id)).all()

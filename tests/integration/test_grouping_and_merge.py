@@ -216,13 +216,7 @@ def test_merging_keeps_every_item_file_notice_deadline_and_event_reachable(
     tgt_notice = factories.notice(target)
     add_note(db.session, source, "Source note", actor)
     add_note(db.session, target, "Target note", actor)
-    db.session.add(
-        Letter(
-            case_id=source.id, route_key="fr.pharos.report", version=1, template="t",
-            template_version="1", registry_version="1", data_snapshot={}, pdf=b"%PDF",
-            sha256="0" * 64,
-        )
-    )  # fmt: skip
+    factories.letter(source, route_key="fr.pharos.report")
     db.session.commit()
 
     status_ids = {i.status_id for i in source.items} | {i.status_id for i in target.items}

@@ -22,10 +22,13 @@ from tests.intake_support import (
     checked,
     files_under,
     fill_report,
+    filled_report,
     page_text,
     pdf_bytes,
     photo,
+    report_and_sign_out,
     row_counts,
+    sent_report,
     sign_in,
     submit,
     textarea,
@@ -43,9 +46,7 @@ def app_config(app_config: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def ready(app: Flask, client: FlaskClient) -> FlaskClient:
     """A client at the screenshots page of a valid draft, with an organisation to receive it."""
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers())
+    filled_report(client)
     return client
 
 
@@ -310,11 +311,7 @@ class TestRateLimits:
     def test_twenty_wrong_access_codes_are_refused_clearly_and_change_nothing(
         self, app: Flask, client: FlaskClient
     ) -> None:
-        factories.org(receives_public_reports=True)
-        db.session.commit()
-        fill_report(client, Answers())
-        confirmation = submit(client)
-        client.post("/my-case/sign-out")
+        confirmation = report_and_sign_out(client)
         before = row_counts(db.session)
 
         answers = []
@@ -338,11 +335,7 @@ class TestRateLimits:
     def test_a_wrong_reference_and_a_wrong_code_get_the_same_answer(
         self, app: Flask, client: FlaskClient
     ) -> None:
-        factories.org(receives_public_reports=True)
-        db.session.commit()
-        fill_report(client, Answers())
-        confirmation = submit(client)
-        client.post("/my-case/sign-out")
+        confirmation = report_and_sign_out(client)
 
         def error_text(reference: str, code: str) -> str:
             html = page_text(sign_in(client, reference, code))
@@ -356,10 +349,7 @@ class TestRateLimits:
     def test_a_successful_sign_in_does_not_use_up_the_allowance(
         self, app: Flask, client: FlaskClient
     ) -> None:
-        factories.org(receives_public_reports=True)
-        db.session.commit()
-        fill_report(client, Answers())
-        confirmation = submit(client)
+        confirmation = sent_report(client)
         for _ in range(12):
             response = sign_in(client, confirmation.reference, confirmation.access_code)
             assert response.status_code == 302

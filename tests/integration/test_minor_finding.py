@@ -31,8 +31,9 @@ from tests.intake_support import (
     fill_report,
     page_text,
     photo,
+    report_and_sign_out,
+    returning_browser,
     row_counts,
-    sign_in,
     submit,
 )
 
@@ -43,18 +44,13 @@ POST_B = "https://x.com/someone/status/2008000000000000202"
 @pytest.fixture
 def reported(app: Flask, client: FlaskClient) -> Confirmation:
     """An adult's report through the form: two posts, two screenshots stored encrypted."""
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(
+    return report_and_sign_out(
         client,
         Answers(
             links=[POST_A, POST_B],
             screenshots=[("a.png", photo(1, "PNG")), ("b.jpg", photo(2, "JPEG"))],
         ),
     )
-    confirmation = submit(client)
-    client.post("/my-case/sign-out")
-    return confirmation
 
 
 def _case() -> Case:
@@ -167,8 +163,7 @@ def test_marking_the_case_as_a_minors_destroys_its_images(
 def test_after_the_finding_the_victim_cannot_add_images(app: Flask, reported: Confirmation) -> None:
     case = _case()
     _classify_first_post_as_minor(_staff(app), case)
-    victim = app.test_client()
-    sign_in(victim, reported.reference, reported.access_code)
+    victim = returning_browser(app, reported)
     before = row_counts(db.session)
 
     victim.post(

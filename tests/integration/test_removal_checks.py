@@ -116,13 +116,6 @@ def _checks(item_id: int) -> list[RemovalCheck]:
     )
 
 
-def _item(item_id: int) -> Item:
-    db.session.expire_all()
-    item = db.session.get(Item, item_id)
-    assert item is not None
-    return item
-
-
 def _one_post(behaviour: str, fake: fx.FakeX, *, due_in: float = 3600) -> tuple[Item, Deadline]:
     case, _ = staffed_case()
     deadline = quick_deadline(case, due_in=due_in)
@@ -173,7 +166,7 @@ def test_each_answer_is_recorded_with_its_method_status_and_meaning(
     (check,) = _checks(item.id)
     assert (check.method.value, check.http_status, check.outcome.value) == (method, status, outcome)
     assert check.reason.value == "sent" and check.checked_at is not None
-    assert _item(item.id).removal_state == state
+    assert factories.reloaded(Item, item.id).removal_state == state
     link = db.session.scalars(
         select(NoticeItem).where(NoticeItem.notice_id == deadline.notice_id)
     ).one()
@@ -395,10 +388,10 @@ def test_a_post_reinstated_before_the_deadline_no_longer_counts_as_removed(
 ) -> None:
     item, deadline = _one_post(fx.DELETED, checks_on, due_in=2)
     check_post(item.id, "sent")
-    assert _item(item.id).removal_state == RemovalState.REMOVED
+    assert factories.reloaded(Item, item.id).removal_state == RemovalState.REMOVED
     checks_on.behaviour[str(item.status_id)] = fx.UP
     check_post(item.id, "follow_up")
-    assert _item(item.id).removal_state == RemovalState.UP
+    assert factories.reloaded(Item, item.id).removal_state == RemovalState.UP
     assert (
         db.session.scalar(select(func.count()).where(AuditEvent.action == "item.reinstated")) == 1
     )
@@ -418,7 +411,7 @@ def test_a_removed_post_is_checked_daily_for_thirty_days(
 ) -> None:
     item, _ = _one_post(fx.DELETED, checks_on)
     check_post(item.id, "sent")
-    removed_since = _item(item.id).removal_checked_at
+    removed_since = factories.reloaded(Item, item.id).removal_checked_at
     assert removed_since is not None
     tomorrow = removed_since + timedelta(days=1)
     scheduled = _scheduled(redis)
@@ -443,7 +436,7 @@ def test_the_sweep_queues_the_daily_checks_whose_jobs_were_lost(
 ) -> None:
     item, _ = _one_post(fx.DELETED, checks_on)
     check_post(item.id, "sent")
-    removed_since = _item(item.id).removal_checked_at
+    removed_since = factories.reloaded(Item, item.id).removal_checked_at
     assert removed_since is not None
     redis.flushdb()  # Redis forgot the follow-up
     by = "test"
@@ -524,7 +517,7 @@ def test_the_victim_sees_when_a_post_was_removed(app: Flask, checks_on: fx.FakeX
     db.session.commit()
     checks_on.behaviour["2008000000000000777"] = fx.DELETED
     check_post(case.items[0].id, "sent")
-    removed = _item(case.items[0].id).removal_checked_at
+    removed = factories.reloaded(Item, case.items[0].id).removal_checked_at
     assert removed is not None
     day = removed.astimezone(UTC)
 

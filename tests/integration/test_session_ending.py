@@ -267,14 +267,7 @@ class TestWithCsrf:
         member = factories.user(factories.org())
         db.session.commit()
         browser = app.test_client()
-        browser.post(
-            "/staff/sign-in",
-            data={
-                "email": member.email,
-                "password": factories.PASSWORD,
-                "csrf_token": csrf_token(browser, "/staff/sign-in"),
-            },
-        )
+        sign_in_with_password(browser, member.email, with_csrf_token=True)
         old_token = csrf_token(browser, "/staff/account")
         thief = copy_of(app, browser)
         browser.post("/staff/sign-out", data={"csrf_token": old_token})
@@ -282,14 +275,7 @@ class TestWithCsrf:
         replayed = thief.post("/staff/sign-out", data={"csrf_token": old_token})
         assert replayed.status_code in (400, 401)
         # The same browser, signed in again, cannot use it either.
-        browser.post(
-            "/staff/sign-in",
-            data={
-                "email": member.email,
-                "password": factories.PASSWORD,
-                "csrf_token": csrf_token(browser, "/staff/sign-in"),
-            },
-        )
+        sign_in_with_password(browser, member.email, with_csrf_token=True)
         assert browser.post("/staff/sign-out", data={"csrf_token": old_token}).status_code == 400
 
     def test_a_csrf_token_from_an_ended_victim_session_is_refused(self, app: Flask) -> None:

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from casework.extensions import db
 from casework.intake.access_codes import generate_access_code, hash_access_code
 from tests import factories
-from tests.factories import csrf_token
+from tests.factories import csrf_token, sign_in_with_password
 from tests.intake_support import Answers, fill_report, row_counts, submit
 
 COOKIE = "session"
@@ -66,11 +66,7 @@ def test_staff_sign_in_issues_a_new_session_and_the_planted_one_gets_nothing(
 
     # The caseworker's browser carries the attacker's cookie, and signs in with it.
     browser = browser_with(app, planted)
-    token = csrf_token(browser, "/staff/sign-in")
-    response = browser.post(
-        "/staff/sign-in",
-        data={"email": member.email, "password": factories.PASSWORD, "csrf_token": token},
-    )
+    response = sign_in_with_password(browser, member.email, with_csrf_token=True)
     assert response.status_code == 302
     assert browser.get("/staff/notifications/").status_code == 200
 
@@ -88,14 +84,7 @@ def test_staff_sign_in_issues_a_new_session_and_the_planted_one_gets_nothing(
 
     # Each sign-in is a session of its own.
     browser.post("/staff/sign-out", data={"csrf_token": csrf_token(browser, "/staff/account")})
-    browser.post(
-        "/staff/sign-in",
-        data={
-            "email": member.email,
-            "password": factories.PASSWORD,
-            "csrf_token": csrf_token(browser, "/staff/sign-in"),
-        },
-    )
+    sign_in_with_password(browser, member.email, with_csrf_token=True)
     assert nonce_of(browser) != first_nonce
 
 

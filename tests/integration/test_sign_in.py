@@ -30,13 +30,6 @@ def _events(action: str) -> list[AuditEvent]:
     )
 
 
-def _reload(user_id: int) -> User:
-    db.session.expire_all()
-    user = db.session.get(User, user_id)
-    assert user is not None
-    return user
-
-
 def test_caseworkers_sign_in_with_a_password(app: Flask, client: FlaskClient) -> None:
     org = factories.org()
     person = factories.user(org, Role.CASEWORKER)
@@ -51,7 +44,7 @@ def test_caseworkers_sign_in_with_a_password(app: Flask, client: FlaskClient) ->
         (person.id, org.id, person.id)
     ]
     assert signed_in[0].details == {"second_factor": False}
-    assert _reload(person.id).last_login_at is not None
+    assert factories.reloaded(User, person.id).last_login_at is not None
 
 
 # Admins hold every account; lawyers download unblurred evidence.
@@ -78,13 +71,13 @@ def test_admins_and_lawyers_must_set_up_totp_before_reaching_anything(
     html = page.get_data(as_text=True)
     assert "<svg" in html
     assert "otpauth://totp/Casework:" in html
-    secret = _reload(admin.id).totp_pending_secret
+    secret = factories.reloaded(User, admin.id).totp_pending_secret
     assert secret is not None
     assert totp.grouped(secret) in html
 
     wrong = client.post("/staff/sign-in/set-up-two-step", data={"code": "000000"})
     assert "That code is not right" in wrong.get_data(as_text=True)
-    assert _reload(admin.id).totp_secret is None
+    assert factories.reloaded(User, admin.id).totp_secret is None
 
     done = client.post(
         "/staff/sign-in/set-up-two-step", data={"code": totp.code_at(secret, utcnow())}
@@ -92,7 +85,7 @@ def test_admins_and_lawyers_must_set_up_totp_before_reaching_anything(
     assert done.status_code == 302
     assert done.headers["Location"] == home
     assert client.get(home).status_code == 200
-    enrolled = _reload(admin.id)
+    enrolled = factories.reloaded(User, admin.id)
     assert enrolled.totp_secret == secret
     assert enrolled.totp_pending_secret is None
     assert [e.object_id for e in _events("auth.totp_enrolled")] == [admin.id]
@@ -109,7 +102,7 @@ def test_totp_is_optional_for_a_caseworker_and_asked_for_once_set_up(
     assert sign_in_with_password(client, worker.email).status_code == 302
     account = client.get("/staff/account")
     assert account.status_code == 200
-    secret = _reload(worker.id).totp_pending_secret
+    secret = factories.reloaded(User, worker.id).totp_pending_secret
     assert secret is not None
     turned_on = client.post(
         "/staff/account/two-step", data={"code": totp.code_at(secret, utcnow())}
@@ -158,7 +151,7 @@ def test_a_wrong_totp_code_is_refused_and_counted(app: Flask, client: FlaskClien
     sign_in_with_password(client, lawyer.email)
     response = client.post("/staff/sign-in/code", data={"code": "12345"})
     assert "That code is not right" in response.get_data(as_text=True)
-    assert _reload(lawyer.id).failed_logins == 1
+    assert factories.reloaded(User, lawyer.id).failed_logins == 1
     assert client.get("/staff/notifications/").status_code == 302
 
 
@@ -211,7 +204,7 @@ def test_five_wrong_passwords_lock_the_account_until_the_lock_expires(
 
     for _ in range(5):
         assert sign_in_with_password(client, worker.email, "wrong password!").status_code == 200
-    locked = _reload(worker.id)
+    locked = factories.reloaded(User, worker.id)
     assert locked.locked_until is not None
     assert locked.locked_until > utcnow() + timedelta(minutes=14)
     assert len(_events("auth.locked")) == 1
@@ -227,8 +220,8 @@ def test_five_wrong_passwords_lock_the_account_until_the_lock_expires(
     db.session.commit()
     assert sign_in_with_password(client, worker.email).status_code == 302
     assert client.get("/staff/notifications/").status_code == 200
-    assert _reload(worker.id).failed_logins == 0
-    assert _reload(worker.id).locked_until is None
+    assert factories.reloaded(User, worker.id).failed_logins == 0
+    assert factories.reloaded(User, worker.id).locked_until is None
 
 
 def test_signing_in_starts_a_new_session(app: Flask, client: FlaskClient) -> None:

@@ -25,7 +25,6 @@ from sqlalchemy.exc import OperationalError
 from casework.evidence.files import evidence_storage
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
-from tests import factories
 from tests.hostile_files import (
     ZIP_MARKER,
     crafted_png,
@@ -37,7 +36,14 @@ from tests.hostile_files import (
     picture,
     svg_with_script,
 )
-from tests.intake_support import Answers, files_under, fill_report, page_text, row_counts, submit
+from tests.intake_support import (
+    files_under,
+    filled_report,
+    page_text,
+    row_counts,
+    sent_report,
+    submit,
+)
 
 SAFELY = "We could not open this picture safely."
 TOO_LARGE = "This picture is too large for us to process."
@@ -73,19 +79,14 @@ def draft_files(app: Flask) -> list[bytes]:
 
 @pytest.fixture
 def at_screenshots(app: Flask, client: FlaskClient) -> FlaskClient:
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers())
+    filled_report(client)
     return client
 
 
 @pytest.fixture
 def victim(app: Flask, client: FlaskClient) -> FlaskClient:
     """Signed in to her case, as the confirmation page leaves her."""
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers())
-    submit(client)
+    sent_report(client)
     return client
 
 

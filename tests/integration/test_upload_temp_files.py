@@ -22,9 +22,7 @@ from PIL import ExifTags, Image
 from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
-from casework.extensions import db
-from tests import factories
-from tests.intake_support import GPS_MARKER, Answers, fill_report
+from tests.intake_support import GPS_MARKER, filled_report
 
 
 def large_photo_with_gps() -> bytes:
@@ -53,9 +51,7 @@ def open_files_under(folder: Path) -> list[str]:
 def test_a_large_screenshot_is_held_in_memory_not_in_a_temporary_file(
     app: Flask, client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers())
+    filled_report(client)
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool))

@@ -48,7 +48,10 @@ from tests.intake_support import (
     fill_report,
     page_text,
     photo,
+    report_and_sign_out,
+    returning_browser,
     row_counts,
+    sent_report,
     sign_in,
     submit,
     textarea,
@@ -62,12 +65,9 @@ POST_NEW = "https://x.com/another/status/2008000000000000909"
 @pytest.fixture
 def reported(app: Flask, client: FlaskClient) -> Confirmation:
     """A report sent through the form (two posts, one screenshot); the browser then signs out."""
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers(links=[POST_A, POST_B], screenshots=[("s.png", photo(1, "PNG"))]))
-    confirmation = submit(client)
-    client.post("/my-case/sign-out")
-    return confirmation
+    return report_and_sign_out(
+        client, Answers(links=[POST_A, POST_B], screenshots=[("s.png", photo(1, "PNG"))])
+    )
 
 
 def the_case() -> Case:
@@ -117,8 +117,7 @@ def test_signing_in_starts_a_fresh_session(app: Flask, reported: Confirmation) -
 
 
 def test_an_idle_session_is_signed_out(app: Flask, reported: Confirmation) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     assert browser.get("/my-case/case").status_code == 200
     with browser.session_transaction() as stored:
         stored[SEEN_KEY] = int(time.time()) - 31 * 60
@@ -156,8 +155,7 @@ def test_the_timeline_shows_notices_replies_removals_and_deadlines_but_no_staff_
     transition(db.session, case, CaseStatus.AWAITING_PLATFORM, actor)
     db.session.commit()
 
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     html = page_text(browser.get("/my-case/case"))
     assert "Waiting for the platform" in html
     assert "A notice was sent on your behalf, under the law of United States." in html
@@ -203,8 +201,7 @@ def test_our_own_follow_up_date_is_not_presented_as_the_law(
     """A DSA notice has no legal deadline: the date is ours, and no escalation is promised."""
     case = the_case()
     _waiting_on(case, "eu.dsa.notice", "EU", FOLLOW_UP)
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     html = page_text(browser.get("/my-case/case", headers={"Accept-Language": language}))
     if language == "en":
         assert "We will check on the notice sent under the law of the European Union" in html
@@ -224,8 +221,7 @@ def test_a_legal_deadline_promises_an_escalation_only_where_the_route_has_one(
 ) -> None:
     case = the_case()
     _waiting_on(case, route_key, route_key.split(".")[0].upper(), "response")
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     html = page_text(browser.get("/my-case/case"))
     assert "The platform must act by this date under the law of" in html
     assert ("If it does not, we will escalate." in html) is escalates
@@ -248,8 +244,7 @@ def test_the_keep_on_device_option_does_not_oversell_what_a_hash_finds(
     app: Flask, reported: Confirmation
 ) -> None:
     """A SHA-256 matches identical files only: it does not let platforms find altered copies."""
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     html = page_text(browser.get("/my-case/case"))
     assert "platforms use to find copies" not in html
     assert "matches only an identical copy of the file, not a resized or edited one." in html
@@ -258,8 +253,7 @@ def test_the_keep_on_device_option_does_not_oversell_what_a_hash_finds(
 def test_adding_links_keeps_bad_lines_out_and_skips_posts_already_there(
     app: Flask, reported: Confirmation
 ) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     before = row_counts(db.session)
     pasted = f"{POST_NEW}\nhttps://x.com/another\n{POST_A}"
     response = browser.post("/my-case/links", data={"links": pasted})
@@ -287,8 +281,7 @@ def test_adding_links_keeps_bad_lines_out_and_skips_posts_already_there(
 def test_adding_screenshots_and_hashes_from_the_case_page(
     app: Flask, reported: Confirmation
 ) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     image = photo(2, "JPEG")
     response = browser.post(
         "/my-case/images",
@@ -362,10 +355,7 @@ def test_a_screenshot_added_from_the_case_page_is_matched_with_other_cases(
 
 
 def test_a_minors_case_page_takes_no_images(app: Flask, client: FlaskClient) -> None:
-    factories.org(receives_public_reports=True)
-    db.session.commit()
-    fill_report(client, Answers(minor="yes", country="FR"))
-    confirmation = submit(client)
+    confirmation = sent_report(client, Answers(minor="yes", country="FR"))
     html = page_text(client.get("/my-case/case"))
     assert 'type="file"' not in html
     assert "PHAROS" in html and "internet-signalement.gouv.fr" in html
@@ -384,8 +374,7 @@ def test_a_minors_case_page_takes_no_images(app: Flask, client: FlaskClient) -> 
 
 
 def test_changing_contact_preferences(app: Flask, reported: Confirmation) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     response = browser.post(
         "/my-case/contact", data={"language": "fr", "contact": "email", "email": ""}
     )
@@ -403,8 +392,7 @@ def test_changing_contact_preferences(app: Flask, reported: Confirmation) -> Non
 
 
 def test_withdrawing_a_case(app: Flask, reported: Confirmation) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     response = browser.post("/my-case/withdraw", data={})
     assert "Tick the box to confirm that you want to withdraw." in page_text(response)
     assert the_case().status is CaseStatus.NEW
@@ -448,8 +436,7 @@ def test_deleting_a_case_removes_evidence_and_personal_data_and_keeps_a_bare_aud
     db.session.add(Deadline(notice_id=notice.id, case_id=case.id, due_at=utcnow()))
     db.session.add(CaseNote(case_id=case.id, body="Spoke to the person on the phone."))
     db.session.commit()
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     browser.post(
         "/my-case/images",
         data={"screenshots": [(io.BytesIO(photo(5, "JPEG")), "only-mine.jpg")]},
@@ -497,8 +484,7 @@ def test_deleting_a_case_removes_evidence_and_personal_data_and_keeps_a_bare_aud
 
 
 def test_deleting_needs_a_confirmation(app: Flask, reported: Confirmation) -> None:
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     before = row_counts(db.session)
     response = browser.post("/my-case/delete", data={})
     assert "Tick the box to confirm that you want to delete everything." in page_text(response)
@@ -526,7 +512,6 @@ def test_removal_checks_without_a_notice_also_show(app: Flask, reported: Confirm
     item.removal_state = RemovalState.REMOVED
     item.removal_checked_at = utcnow()
     db.session.commit()
-    browser = app.test_client()
-    sign_in(browser, reported.reference, reported.access_code)
+    browser = returning_browser(app, reported)
     html = page_text(browser.get("/my-case/case"))
     assert "A post was confirmed removed: x.com/someone/status/2008000000000000202" in html

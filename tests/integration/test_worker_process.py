@@ -33,6 +33,7 @@ from casework.jobs import QUEUE_DEADLINES, QUEUE_NOTIFICATIONS
 from casework.notices.models import Letter
 from casework.notifications.models import Notification
 from tests.deadline_factories import quick_deadline, staffed_case
+from tests.waiting import wait_until
 from tests.worker_process import run_worker, start_worker, stop_worker, worker_env
 
 pytestmark = pytest.mark.redis
@@ -167,15 +168,6 @@ def test_two_workers_racing_handle_each_deadline_once(app: Flask, redis: Redis) 
     assert _count(AuditEvent, AuditEvent.action == "case.status_changed") == 40
 
 
-def _wait_for(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():  # type: ignore[operator]
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_a_worker_killed_mid_job_leaves_the_deadline_for_the_next_run(
     app: Flask, redis: Redis, backend: str
 ) -> None:
@@ -194,10 +186,10 @@ def test_a_worker_killed_mid_job_leaves_the_deadline_for_the_next_run(
     try:
         worker = start_worker(app, "--burst", "--no-sweep")
         started = StartedJobRegistry(QUEUE_DEADLINES, connection=redis)
-        _wait_for(lambda: started.count > 0, 30, "the job to start")
+        wait_until(lambda: started.count > 0, 30, "the job to start")
         if backend == "postgresql":
             # The job has claimed the deadline and now waits for the case row.
-            _wait_for(
+            wait_until(
                 lambda: (
                     connection.execute(
                         text(
@@ -211,6 +203,7 @@ def test_a_worker_killed_mid_job_leaves_the_deadline_for_the_next_run(
                 "the job to block on the case row",
             )
         else:
+            # SQLite shows no waiting lock to look for: let the job reach the held one.
             time.sleep(1.0)
         os.killpg(worker.pid, signal.SIGKILL)
         worker.communicate(timeout=10)
@@ -223,7 +216,7 @@ def test_a_worker_killed_mid_job_leaves_the_deadline_for_the_next_run(
         probe = create_engine(app.config["SQLALCHEMY_DATABASE_URI"])
         with probe.connect() as conn:
             # The dead worker's session ends once the server sees its client gone.
-            _wait_for(
+            wait_until(
                 lambda: (
                     conn.execute(
                         text(
@@ -260,7 +253,7 @@ def test_reminders_and_deadline_fire_at_their_times_with_the_worker_running(
     worker = start_worker(app, "--sweep-interval", "3600")
     output = ""
     try:
-        _wait_for(
+        wait_until(
             lambda: _count(Deadline, Deadline.id == deadline_id, Deadline.state != "pending") == 1,
             40,
             "the deadline to be handled",
@@ -313,9 +306,9 @@ def test_many_workers_enqueue_each_periodic_sweep_once(app: Flask, redis: Redis)
     workers = [start_worker(app, "--sweep-interval", "2", env=env) for _ in range(3)]
     try:
         # Three periods after all three workers are up, however long they take to start.
-        _wait_for(lambda: len(heartbeat.read_all(redis)) == 3, 60, "three workers' heartbeats")
+        wait_until(lambda: len(heartbeat.read_all(redis)) == 3, 60, "three workers' heartbeats")
         first = max(periods(), default=0)
-        _wait_for(lambda: len(periods()) >= 3 and max(periods()) >= first + 3, 60, "sweeps")
+        wait_until(lambda: len(periods()) >= 3 and max(periods()) >= first + 3, 60, "sweeps")
     finally:
         outputs = [stop_worker(w) for w in workers]
     seen = periods()
@@ -331,7 +324,7 @@ def test_a_worker_replaces_itself_after_max_jobs(app: Flask, redis: Redis) -> No
     jobs = [queue.enqueue(echo, n) for n in range(5)]
     worker = start_worker(app, "--max-jobs", "2", "--no-sweep", "--queues", "default")
     try:
-        _wait_for(
+        wait_until(
             lambda: all(j.get_status(refresh=True) == "finished" for j in jobs), 60, "the jobs"
         )
     finally:
@@ -358,8 +351,8 @@ def test_workers_purge_expired_cases_and_anchor_the_audit_chains_daily(
     env = worker_env(app, CASEWORK_AUDIT_ANCHOR_FILE=str(anchor_file))
     workers = [start_worker(app, "--sweep-interval", "2", env=env) for _ in range(2)]
     try:
-        _wait_for(lambda: _count(Case, Case.id == expired_id) == 0, 60, "the purge")
-        _wait_for(anchor_file.exists, 60, "the anchors")
+        wait_until(lambda: _count(Case, Case.id == expired_id) == 0, 60, "the purge")
+        wait_until(anchor_file.exists, 60, "the anchors")
     finally:
         outputs = [stop_worker(w) for w in workers]
     assert _count(Case, Case.id == kept_id) == 1, outputs

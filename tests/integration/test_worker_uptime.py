@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +31,7 @@ from casework.jobs import worker_redis_connection
 from tests.deadline_factories import quick_deadline, staffed_case
 from tests.jobs_for_tests import echo
 from tests.redis_server import PrivateRedis
+from tests.waiting import wait_until
 from tests.worker_process import REPO_ROOT, start_worker, stop_worker, worker_env
 
 pytestmark = pytest.mark.redis
@@ -41,15 +41,6 @@ ON_POSTGRESQL = pytest.mark.parametrize("backend", ["postgresql"])
 SOAK_SECONDS = float(os.environ.get("CASEWORK_SOAK_SECONDS", "150"))
 # A run long enough to outlast one of RQ's blocking pops also has a deadline after it.
 LATE_DUE_SECONDS = 450.0 if SOAK_SECONDS >= 480 else 120.0
-
-
-def wait_for(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    limit = time.monotonic() + timeout
-    while time.monotonic() < limit:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def live_pids(connection: Redis) -> set[int]:
@@ -90,7 +81,7 @@ def test_an_idle_worker_stays_up_and_handles_deadlines_on_time(app: Flask, redis
     worker = start_worker(app)
     output = ""
     try:
-        wait_for(lambda: heartbeat.read_all(redis), 60, "the worker's first heartbeat")
+        wait_until(lambda: heartbeat.read_all(redis), 60, "the worker's first heartbeat")
         # Scheduled while it runs, due LATE_DUE_SECONDS after it started.
         late_in = LATE_DUE_SECONDS - (datetime.now(UTC) - started_at).total_seconds()
         late = quick_deadline(late_case, due_in=late_in)
@@ -100,7 +91,7 @@ def test_an_idle_worker_stays_up_and_handles_deadlines_on_time(app: Flask, redis
         end = time.monotonic() + SOAK_SECONDS - (datetime.now(UTC) - started_at).total_seconds()
         while time.monotonic() < end:
             assert worker.poll() is None, "the worker exited"
-            time.sleep(1)
+            time.sleep(1)  # the soak is time passing: look once a second that it is still up
         assert worker.poll() is None, "the worker exited"
         beats = heartbeat.read_all(redis)
         assert beats, "no heartbeat at the end"
@@ -129,17 +120,17 @@ def test_the_worker_rides_out_a_redis_outage_and_logs_it_once(app: Flask, tmp_pa
     worker = start_worker(app, "--sweep-interval", "3600", env=worker_env(app))
     output = ""
     try:
-        wait_for(lambda: heartbeat.read_all(client), 60, "the worker's first heartbeat")
+        wait_until(lambda: heartbeat.read_all(client), 60, "the worker's first heartbeat")
         server.stop()
-        # An outage longer than redis-py's default read timeout and several retries.
+        # The outage under test: longer than redis-py's read timeout and several retries.
         time.sleep(8)
         assert worker.poll() is None, "the worker exited while Redis was away"
         server.start()
-        wait_for(lambda: heartbeat.read_all(client), 40, "a heartbeat after the outage")
+        wait_until(lambda: heartbeat.read_all(client), 40, "a heartbeat after the outage")
         queue = Queue("default", connection=client)
         now_job = queue.enqueue(echo, 7)
         later_job = queue.enqueue_in(timedelta(seconds=2), echo, 8)
-        wait_for(
+        wait_until(
             lambda: (
                 now_job.get_status(refresh=True) == "finished"
                 and later_job.get_status(refresh=True) == "finished"
@@ -179,10 +170,10 @@ def test_a_worker_killed_with_sigkill_is_running_again_within_ten_seconds(
     output = ""
     seen: set[int] = set()
     try:
-        wait_for(lambda: live_pids(redis), 60, "the first worker's heartbeat")
+        wait_until(lambda: live_pids(redis), 60, "the first worker's heartbeat")
         (first,) = seen = live_pids(redis)
         os.kill(first, signal.SIGKILL)
-        wait_for(lambda: live_pids(redis) - {first}, 10, "a new worker after SIGKILL")
+        wait_until(lambda: live_pids(redis) - {first}, 10, "a new worker after SIGKILL")
         (second,) = live_pids(redis) - {first}
         seen = {first, second}
         supervisor.send_signal(signal.SIGTERM)

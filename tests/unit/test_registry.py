@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -12,8 +14,12 @@ import pytest
 from casework.deadlines.rules import compute_due
 from casework.registry import (
     REQUIRED_ELEMENTS,
+    Addressee,
+    Jurisdiction,
     Registry,
     RegistryError,
+    Route,
+    SupportService,
     default_registry,
     load_registry,
 )
@@ -608,15 +614,131 @@ def test_an_empty_directory_is_refused(tmp_path: Path) -> None:
     assert "no *.toml registry files" in _error(tmp_path)
 
 
-def test_every_address_email_and_phone_rests_on_a_recorded_source(registry: Registry) -> None:
-    """Contact details are facts like any other: each stands under a route or a
-    jurisdiction that names its sources and the date they were last checked."""
-    unsourced: list[str] = []
+@dataclass(frozen=True)
+class ContactDetail:
+    """An address, email, phone or web address, with the record of where it came from."""
+
+    where: str
+    kind: str
+    value: str
+    verified: bool
+    note: str
+    sources: tuple[str, ...]
+    last_checked: date | None
+
+
+def _contact_details(registry: Registry) -> list[ContactDetail]:
+    details: list[ContactDetail] = []
+
+    def add(
+        where: str,
+        given: Iterable[tuple[str, str, bool, str | None]],
+        sourced: Route | Jurisdiction | SupportService,
+    ) -> None:
+        details.extend(
+            ContactDetail(
+                f"{where}{kind}",
+                kind,
+                value,
+                verified,
+                note or "",
+                sourced.sources,
+                sourced.last_checked,
+            )
+            for kind, value, verified, note in given
+        )
+
     for j in registry.jurisdictions:
         for route in j.routes:
-            if route.addressee.channels and not (route.sources and route.last_checked):
-                unsourced.append(route.key)
-        services = (*j.minor_routes, *j.support, *j.digital_services_coordinators)
-        if services and not (j.sources and j.last_checked):
-            unsourced.append(j.code)
-    assert unsourced == []
+            add(f"{route.key} addressee.", _channels(route.addressee), route)
+        # A coordinator rests on the sources of the jurisdiction that lists it.
+        for dsc in j.digital_services_coordinators:
+            add(f"{j.code} {dsc.name} ", _channels(dsc), j)
+        for service in (*j.minor_routes, *j.support):
+            fields = {"url": service.url, "phone": service.phone, "email": service.email}
+            add(
+                f"{j.code} {service.name} ",
+                [(k, v, service.verified, service.note) for k, v in fields.items() if v],
+                service,
+            )
+    return details
+
+
+def _channels(addressee: Addressee) -> list[tuple[str, str, bool, str | None]]:
+    return [(c.kind, c.value, c.verified, c.note) for c in addressee.channels]
+
+
+def _host(address: str) -> str:
+    """'help.x.com/en/forms' and 'legal@hateaid.org' -> 'help.x.com' and 'hateaid.org'."""
+    return address.rsplit("@", 1)[-1].split("/", 1)[0].lower()
+
+
+def _unsourced_contact_details(registry: Registry) -> list[str]:
+    """The contact details whose provenance the registry does not show, and why.
+
+    Nothing is guessed: every detail stands under a fact that records its sources and
+    the date they were checked. The one kind of address the registry derives rather than
+    copies, a website given as the host of a source it cites, must be the host of a
+    source recorded for that fact, and say so. A detail whose only sources are items the
+    research tags [U] is marked unverified, so letters built on it say "check before
+    sending".
+    """
+    problems: list[str] = []
+    for detail in _contact_details(registry):
+        if not (detail.sources and detail.last_checked):
+            problems.append(f"{detail.where}: no sources or check date")
+        says_host = "host of" in detail.note.lower()
+        if (detail.kind == "website" or says_host) and not (
+            says_host and _host(detail.value) in {_host(s) for s in detail.sources}
+        ):
+            problems.append(f"{detail.where}: {detail.value!r} is not a recorded source's host")
+        if detail.verified and all("tagged [U]" in s for s in detail.sources):
+            problems.append(f"{detail.where}: verified, but its only sources are tagged [U]")
+    return problems
+
+
+def test_every_address_email_and_phone_rests_on_a_recorded_source(registry: Registry) -> None:
+    details = _contact_details(registry)
+    # Every kind of contact detail the registry gives is checked here.
+    assert {d.kind for d in details} == {"electronic", "postal", "email", "phone", "website", "url"}
+    assert len([d for d in details if "host of" in d.note.lower()]) >= 6
+    assert _unsourced_contact_details(registry) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new", "expected"),
+    [
+        (
+            "au.toml",
+            'website = { value = "esafety.gov.au"',
+            'website = { value = "esafety.com.au"',
+            "au.esafety.iba_complaint addressee.website: 'esafety.com.au' is not a recorded "
+            "source's host",
+        ),
+        (
+            "eu.toml",
+            'website = { value = "arcom.fr"',
+            'website = { value = "arcom.gouv.fr"',
+            "eu Arcom website: 'arcom.gouv.fr' is not a recorded source's host",
+        ),
+        (
+            "gb.toml",
+            'sources = ["iwf.org.uk", "itv"]',
+            'sources = ["itv"]',
+            "gb Report Remove (IWF and Childline) url: 'iwf.org.uk' is not a recorded "
+            "source's host",
+        ),
+        (
+            "ca.toml",
+            'named without details in jurisdictions.md."\nverified = false',
+            'named without details in jurisdictions.md."\nverified = true',
+            "ca NeedHelpNow.ca url: verified, but its only sources are tagged [U]",
+        ),
+    ],
+)
+def test_a_contact_detail_without_provenance_is_caught(
+    tmp_path: Path, name: str, old: str, new: str, expected: str
+) -> None:
+    # The loader accepts these; only the provenance check stands between them and a letter.
+    broken = load_registry(_break(tmp_path, name, old, new))
+    assert _unsourced_contact_details(broken) == [expected]
