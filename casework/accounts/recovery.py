@@ -224,7 +224,7 @@ def user_for_link(session: DbSession, token: str, *, secret_key: str, now: datet
 def set_password_with_link(
     session: DbSession, token: str, password: str, *, secret_key: str, now: datetime
 ) -> User:
-    """Set the password a link was sent for; the link and every session end. Commits.
+    """Set the password a link was sent for; the link and every session end. The caller commits.
 
     Raises InvalidLink, or AccountError when the password is too weak.
     """
@@ -246,5 +246,4 @@ def set_password_with_link(
         object_type="user",
         object_id=user.id,
     )
-    session.commit()
     return user

@@ -237,6 +237,7 @@ def _broken_link_reason(reason: str) -> str:
 @bp.post("/audit/verify")
 def verify_audit() -> Response:
     report = verify_organisation_chain(db.session, current_staff().organisation_id, current_actor())
+    db.session.commit()
     problem = report.problem
     if problem is None:
         flash(

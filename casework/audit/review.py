@@ -107,7 +107,7 @@ def recent_events(
 def verify_organisation_chain(
     session: DbSession, organisation_id: int, actor: Actor
 ) -> ChainReport:
-    """Recompute the organisation's chain, and record that it was checked. Commits.
+    """Recompute the organisation's chain, and record that it was checked. The caller commits.
 
     The check reads the chain before the new event is appended, so the result
     is about the chain as it was.
@@ -120,5 +120,4 @@ def verify_organisation_chain(
         chain_id=organisation_id,
         details={"ok": report.ok, "events": report.events},
     )
-    session.commit()
     return report

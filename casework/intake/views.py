@@ -483,6 +483,7 @@ def submit() -> Response | str | tuple[str, int]:
         deliver_soon([submission.email_id])  # the person may be waiting for their code
     case = submission.case
     start_victim_session(case)
+    db.session.commit()
     return render_template(
         "intake/done.html",
         reference=case.reference,

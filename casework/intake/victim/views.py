@@ -66,6 +66,7 @@ from casework.intake.victim.wording import (
     local_date,
     local_datetime,
 )
+from casework.saving import commit_if_changed
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,10 @@ def _load_case() -> Response | None:
     case = signed_in_case()
     if case is None:
         end_victim_session()
+        db.session.commit()
         flash(_("Please enter your case reference and access code."))
         return redirect(url_for("victim.sign_in"))
+    commit_if_changed()
     g.victim_case = case
     return None
 
@@ -112,6 +115,7 @@ def sign_in() -> Response | str:
             services.record_sign_in(db.session, case)
             db.session.commit()
             start_victim_session(case)
+            db.session.commit()
             return redirect(url_for("victim.case_page"))
         form.code.errors = [
             _(
@@ -264,6 +268,7 @@ def withdraw() -> Response | str:
             return redirect(url_for("victim.case_page"))
         db.session.commit()
         start_victim_session(_case())
+        db.session.commit()
         flash(_("Your case was withdrawn. Nothing more will be done for it."))
         return redirect(url_for("victim.case_page"))
     return render_template("victim/withdraw.html", form=form, case=_case())
@@ -288,6 +293,7 @@ def delete() -> Response | str:
             return redirect(url_for("victim.case_page"))
         delete_files(storage, keys)
         end_victim_session()
+        db.session.commit()
         return redirect(url_for("victim.deleted"))
     return render_template("victim/delete.html", form=form, case=_case())
 
@@ -300,6 +306,7 @@ def deleted() -> str:
 @bp.post("/sign-out")
 def sign_out() -> Response:
     end_victim_session()
+    db.session.commit()
     flash(_("You are signed out."))
     return redirect(url_for("victim.sign_in"))
 
