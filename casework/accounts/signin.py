@@ -19,7 +19,8 @@ from casework.accounts.models import Role, User
 from casework.accounts.passwords import hash_password, needs_rehash, verify_password
 from casework.accounts.services import end_all_sessions
 from casework.actors import SYSTEM, Actor
-from casework.audit.services import SYSTEM_CHAIN, record_event
+from casework.audit.events import chain_event, user_event
+from casework.audit.services import SYSTEM_CHAIN
 from casework.orm import DbSession
 
 LOCKOUT_THRESHOLD = 5
@@ -74,15 +75,10 @@ def _dummy_hash() -> str:
 
 def _record_failure(session: DbSession, user: User | None, reason: str) -> None:
     """A failed attempt: the account's id if there is one, never what was typed."""
-    record_event(
-        session,
-        "auth.sign_in_failed",
-        SYSTEM,
-        chain_id=user.organisation_id if user else SYSTEM_CHAIN,
-        object_type="user" if user else None,
-        object_id=user.id if user else None,
-        details={"reason": reason},
-    )
+    if user is None:
+        chain_event(session, SYSTEM, SYSTEM_CHAIN, "auth.sign_in_failed", reason=reason)
+    else:
+        user_event(session, SYSTEM, user, "auth.sign_in_failed", reason=reason)
 
 
 def _count_failure(session: DbSession, user: User, reason: str, *, now: datetime) -> None:
@@ -97,15 +93,8 @@ def _count_failure(session: DbSession, user: User, reason: str, *, now: datetime
     if failures >= LOCKOUT_THRESHOLD:
         user.locked_until = now + LOCKOUT_PERIOD
         user.failed_logins = 0
-        record_event(
-            session,
-            "auth.locked",
-            SYSTEM,
-            chain_id=user.organisation_id,
-            object_type="user",
-            object_id=user.id,
-            details={"minutes": int(LOCKOUT_PERIOD.total_seconds() // 60)},
-        )
+        minutes = int(LOCKOUT_PERIOD.total_seconds() // 60)
+        user_event(session, SYSTEM, user, "auth.locked", minutes=minutes)
 
 
 def _refuse_if_locked(session: DbSession, user: User, *, now: datetime) -> None:
@@ -152,15 +141,7 @@ def complete_sign_in(session: DbSession, user: User, *, now: datetime, second_fa
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    record_event(
-        session,
-        "auth.sign_in",
-        actor_for(user),
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
-        details={"second_factor": second_factor},
-    )
+    user_event(session, actor_for(user), user, "auth.sign_in", second_factor=second_factor)
 
 
 def _claim_step(session: DbSession, user: User, step: int) -> bool:
@@ -220,23 +201,10 @@ def confirm_enrolment(session: DbSession, user: User, code: str, *, now: datetim
     user.totp_pending_secret = None
     user.totp_last_counter = step
     end_all_sessions(session, user)
-    record_event(
-        session,
-        "auth.totp_enrolled",
-        actor_for(user),
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
-    )
+    user_event(session, actor_for(user), user, "auth.totp_enrolled")
 
 
 def record_sign_out(session: DbSession, user: User, *, expired: bool = False) -> None:
     """A sign-out, by the person or by the idle timeout. The caller commits."""
-    record_event(
-        session,
-        "auth.session_expired" if expired else "auth.sign_out",
-        actor_for(user),
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
-    )
+    action = "auth.session_expired" if expired else "auth.sign_out"
+    user_event(session, actor_for(user), user, action)

@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from casework.accounts.models import User
 from casework.actors import Actor
+from casework.audit.events import chain_event
 from casework.audit.models import AuditEvent
-from casework.audit.services import ChainReport, record_event, verify_chain
+from casework.audit.services import ChainReport, verify_chain
 from casework.cases.models import Case
 from casework.orm import DbSession
 
@@ -113,11 +114,7 @@ def verify_organisation_chain(
     is about the chain as it was.
     """
     report = verify_chain(session, organisation_id)
-    record_event(
-        session,
-        "audit.verified",
-        actor,
-        chain_id=organisation_id,
-        details={"ok": report.ok, "events": report.events},
+    chain_event(
+        session, actor, organisation_id, "audit.verified", ok=report.ok, events=report.events
     )
     return report
