@@ -116,10 +116,13 @@ def create_app(
 def _configure_login(app: Flask) -> None:
     from casework.accounts.models import User
     from casework.accounts.sessions import load_signed_in_user
+    from casework.saving import commit_if_changed
 
     @login_manager.user_loader
     def _load_user(token: str) -> User | None:
-        return load_signed_in_user(token)
+        user = load_signed_in_user(token)
+        commit_if_changed()
+        return user
 
 
 def _configure_sqlite(app: Flask) -> None:

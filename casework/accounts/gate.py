@@ -61,7 +61,9 @@ def _gate() -> Response | None:
         return _refuse()
     if sessions.idle_expired():
         record_sign_out(db.session, user, expired=True)
+        db.session.commit()
         sessions.end_session()
+        db.session.commit()
         flash(_idle_message(), "info")
         return _refuse()
     sessions.touch()

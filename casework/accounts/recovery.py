@@ -19,7 +19,7 @@ from casework.accounts.tokens import (
     token_is_current,
 )
 from casework.actors import SYSTEM, Actor
-from casework.audit.services import record_event
+from casework.audit.events import user_event
 from casework.jobs import QUEUE_NOTIFICATIONS, enqueue
 from casework.notifications.services import queue_email
 from casework.orm import DbSession
@@ -82,14 +82,10 @@ def send_password_link(
         body=body,
         organisation_id=user.organisation_id,
     )
-    record_event(
-        session,
-        "user.invitation_sent" if purpose is TokenPurpose.INVITE else "password.reset_requested",
-        actor,
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
+    action = (
+        "user.invitation_sent" if purpose is TokenPurpose.INVITE else "password.reset_requested"
     )
+    user_event(session, actor, user, action)
 
 
 def invite_user(
@@ -157,14 +153,7 @@ def _tell_of_invitation_elsewhere(session: DbSession, user: User, *, inviting: s
         body=body,
         organisation_id=user.organisation_id,
     )
-    record_event(
-        session,
-        "user.invitation_elsewhere",
-        SYSTEM,
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
-    )
+    user_event(session, SYSTEM, user, "user.invitation_elsewhere")
 
 
 def resend_invitation(
@@ -224,7 +213,7 @@ def user_for_link(session: DbSession, token: str, *, secret_key: str, now: datet
 def set_password_with_link(
     session: DbSession, token: str, password: str, *, secret_key: str, now: datetime
 ) -> User:
-    """Set the password a link was sent for; the link and every session end. Commits.
+    """Set the password a link was sent for; the link and every session end. The caller commits.
 
     Raises InvalidLink, or AccountError when the password is too weak.
     """
@@ -238,13 +227,6 @@ def set_password_with_link(
     # Proving control of the mailbox is enough to lift a lockout.
     user.failed_logins = 0
     user.locked_until = None
-    record_event(
-        session,
-        "password.set" if first_password else "password.reset",
-        Actor.staff(user.id, user.role.value),
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
-    )
-    session.commit()
+    action = "password.set" if first_password else "password.reset"
+    user_event(session, Actor.staff(user.id, user.role.value), user, action)
     return user

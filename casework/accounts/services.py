@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from casework.accounts.models import Organisation, Role, User
 from casework.accounts.passwords import hash_password, password_problem
 from casework.actors import Actor
-from casework.audit.services import record_event
+from casework.audit.events import user_event
 from casework.orm import DbSession
 from casework.sessions.services import end_user_sessions
 
@@ -59,15 +59,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    record_event(
-        session,
-        "user.created",
-        actor,
-        chain_id=organisation.id,
-        object_type="user",
-        object_id=user.id,
-        details={"role": role.value},
-    )
+    user_event(session, actor, user, "user.created", role=role.value)
     return user
 
 
@@ -104,15 +96,8 @@ def organisation_users(session: DbSession, organisation_id: int) -> list[User]:
 
 
 def _admin_action(session: DbSession, admin: User, user: User, action: str, **details: str) -> None:
-    record_event(
-        session,
-        action,
-        Actor.staff(admin.id, admin.role.value),
-        chain_id=admin.organisation_id,
-        object_type="user",
-        object_id=user.id,
-        details=details,
-    )
+    """An admin's change to a user of their own organisation, on that organisation's chain."""
+    user_event(session, Actor.staff(admin.id, admin.role.value), user, action, **details)
 
 
 def end_all_sessions(session: DbSession, user: User) -> None:

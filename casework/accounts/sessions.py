@@ -52,13 +52,15 @@ def _clear() -> None:
 
 
 def start_session(user: User) -> None:
-    """Sign the user in on a brand-new session (every factor has been checked). Commits."""
+    """Sign the user in on a brand-new session (every factor has been checked).
+
+    The caller commits, so the new session's row is stored with the response.
+    """
     end_stored_session(db.session, session.get(SID))
     _clear()
     now = utcnow()
     purge_expired(db.session, current_app.config, now=now)
     token = open_session(db.session, SessionKind.STAFF, now=now, user_id=user.id)
-    db.session.commit()
     login_user(user)
     session[SID] = token
     session[MFA_OK] = True
@@ -70,7 +72,8 @@ def load_signed_in_user(user_token: str) -> User | None:
     """Flask-Login's user loader: the user, only while this browser's server session lives.
 
     An unknown, ended or expired session loads nobody, whatever the cookie says.
-    Commits when the session's last-seen time moved on or an expired one was removed.
+    The session's last-seen time may move on or an expired one go: the caller commits
+    when db.session.dirty or db.session.deleted says so.
     """
     user = load_user_from_session(user_token, db.session)
     if user is None:
@@ -82,8 +85,6 @@ def load_signed_in_user(user_token: str) -> User | None:
         now=utcnow(),
         lifetime=lifetime_for(current_app.config, SessionKind.STAFF),
     )
-    if db.session.dirty or db.session.deleted:
-        db.session.commit()
     if record is None or record.user_id != user.id:
         return None
     return user
@@ -98,9 +99,8 @@ def current_signed_in_user() -> User | None:
 
 
 def end_session() -> None:
-    """End this browser's session on the server and in the cookie. Commits."""
+    """End this browser's session on the server and in the cookie. The caller commits."""
     end_stored_session(db.session, session.get(SID))
-    db.session.commit()
     logout_user()
     _clear()
 

@@ -1,7 +1,8 @@
 """Signing in: the password with lockout, the second factor, enrolment, and their audit events.
 
-Every function here commits: a refused attempt must leave its failure count and
-audit event behind even though the caller only shows an error.
+Nothing here commits. The caller commits after every call, the refused ones too: a
+refused attempt must leave its failure count and audit event behind even though the
+caller only shows an error.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from casework.accounts.models import Role, User
 from casework.accounts.passwords import hash_password, needs_rehash, verify_password
 from casework.accounts.services import end_all_sessions
 from casework.actors import SYSTEM, Actor
-from casework.audit.services import SYSTEM_CHAIN, record_event
+from casework.audit.events import chain_event, user_event
+from casework.audit.services import SYSTEM_CHAIN
 from casework.orm import DbSession
 
 LOCKOUT_THRESHOLD = 5
@@ -73,15 +75,10 @@ def _dummy_hash() -> str:
 
 def _record_failure(session: DbSession, user: User | None, reason: str) -> None:
     """A failed attempt: the account's id if there is one, never what was typed."""
-    record_event(
-        session,
-        "auth.sign_in_failed",
-        SYSTEM,
-        chain_id=user.organisation_id if user else SYSTEM_CHAIN,
-        object_type="user" if user else None,
-        object_id=user.id if user else None,
-        details={"reason": reason},
-    )
+    if user is None:
+        chain_event(session, SYSTEM, SYSTEM_CHAIN, "auth.sign_in_failed", reason=reason)
+    else:
+        user_event(session, SYSTEM, user, "auth.sign_in_failed", reason=reason)
 
 
 def _count_failure(session: DbSession, user: User, reason: str, *, now: datetime) -> None:
@@ -96,22 +93,13 @@ def _count_failure(session: DbSession, user: User, reason: str, *, now: datetime
     if failures >= LOCKOUT_THRESHOLD:
         user.locked_until = now + LOCKOUT_PERIOD
         user.failed_logins = 0
-        record_event(
-            session,
-            "auth.locked",
-            SYSTEM,
-            chain_id=user.organisation_id,
-            object_type="user",
-            object_id=user.id,
-            details={"minutes": int(LOCKOUT_PERIOD.total_seconds() // 60)},
-        )
-    session.commit()
+        minutes = int(LOCKOUT_PERIOD.total_seconds() // 60)
+        user_event(session, SYSTEM, user, "auth.locked", minutes=minutes)
 
 
 def _refuse_if_locked(session: DbSession, user: User, *, now: datetime) -> None:
     if user.locked_until is not None and user.locked_until > now:
         _record_failure(session, user, "locked")
-        session.commit()
         raise AccountLocked(user.locked_until)
 
 
@@ -119,6 +107,8 @@ def check_password(
     session: DbSession, email: str, password: str, *, now: datetime
 ) -> PasswordResult:
     """The first factor. Raises BadCredentials or AccountLocked; says what step comes next.
+
+    The caller commits, after a refusal too: the failure counts towards the lockout.
 
     Takes as long for an unknown address as for a known one, so timing does not
     tell which addresses have accounts.
@@ -132,7 +122,6 @@ def check_password(
             else ("no_password" if user.password_hash is None else "inactive")
         )
         _record_failure(session, user, reason)
-        session.commit()
         raise BadCredentials
     _refuse_if_locked(session, user, now=now)
     if not verify_password(user.password_hash, password):
@@ -140,7 +129,6 @@ def check_password(
         raise BadCredentials
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-        session.commit()
     if user.has_totp:
         return PasswordResult(user, NextStep.TOTP)
     if user.role in SECOND_FACTOR_REQUIRED:
@@ -149,20 +137,11 @@ def check_password(
 
 
 def complete_sign_in(session: DbSession, user: User, *, now: datetime, second_factor: bool) -> None:
-    """Every factor passed: clear the failure count and record the sign-in."""
+    """Every factor passed: clear the failure count and record the sign-in. The caller commits."""
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = now
-    record_event(
-        session,
-        "auth.sign_in",
-        actor_for(user),
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
-        details={"second_factor": second_factor},
-    )
-    session.commit()
+    user_event(session, actor_for(user), user, "auth.sign_in", second_factor=second_factor)
 
 
 def _claim_step(session: DbSession, user: User, step: int) -> bool:
@@ -187,7 +166,7 @@ def check_code(session: DbSession, user: User, code: str, *, now: datetime) -> N
     """The second factor for an enrolled user; completes the sign-in when it is right.
 
     Wrong codes count towards the lockout like wrong passwords: whoever is here
-    already knows the password.
+    already knows the password. The caller commits, after a refusal too.
     """
     _refuse_if_locked(session, user, now=now)
     secret = user.totp_secret
@@ -202,10 +181,9 @@ def check_code(session: DbSession, user: User, code: str, *, now: datetime) -> N
 
 
 def pending_secret(session: DbSession, user: User) -> str:
-    """The secret to show for enrolment, kept the same across page reloads."""
+    """The secret to show for enrolment, the same across page reloads once the caller commits."""
     if user.totp_pending_secret is None:
         user.totp_pending_secret = totp.new_secret()
-        session.commit()
     return user.totp_pending_secret
 
 
@@ -213,7 +191,7 @@ def confirm_enrolment(session: DbSession, user: User, code: str, *, now: datetim
     """Switch the second factor on once a code from the new secret is confirmed.
 
     The session version moves on, so sessions signed in without the second
-    factor end; the caller signs the current one in again.
+    factor end; the caller commits and signs the current one in again.
     """
     secret = user.totp_pending_secret
     step = totp.matching_counter(secret, code, now) if secret else None
@@ -223,25 +201,10 @@ def confirm_enrolment(session: DbSession, user: User, code: str, *, now: datetim
     user.totp_pending_secret = None
     user.totp_last_counter = step
     end_all_sessions(session, user)
-    record_event(
-        session,
-        "auth.totp_enrolled",
-        actor_for(user),
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
-    )
-    session.commit()
+    user_event(session, actor_for(user), user, "auth.totp_enrolled")
 
 
 def record_sign_out(session: DbSession, user: User, *, expired: bool = False) -> None:
-    """A sign-out, by the person or by the idle timeout."""
-    record_event(
-        session,
-        "auth.session_expired" if expired else "auth.sign_out",
-        actor_for(user),
-        chain_id=user.organisation_id,
-        object_type="user",
-        object_id=user.id,
-    )
-    session.commit()
+    """A sign-out, by the person or by the idle timeout. The caller commits."""
+    action = "auth.session_expired" if expired else "auth.sign_out"
+    user_event(session, actor_for(user), user, action)

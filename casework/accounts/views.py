@@ -111,6 +111,7 @@ def home_url(user: User) -> str:
 
 def _signed_in(user: User, next_url: str) -> Response:
     sessions.start_session(user)
+    db.session.commit()
     return redirect(safe_next(next_url, default=home_url(user)))
 
 
@@ -135,12 +136,16 @@ def login() -> Response | str:
         try:
             result = check_password(db.session, form.email.data, form.password.data, now=utcnow())
         except AccountLocked as exc:
+            db.session.commit()  # the refused attempt is audited all the same
             return _locked(exc)
         except BadCredentials:
+            db.session.commit()  # the failure counts towards the lockout all the same
             form.password.errors = [_("The email address or password is not right.")]
         else:
+            db.session.commit()  # keeps the password if it was hashed again, stronger
             if result.next_step is NextStep.DONE:
                 complete_sign_in(db.session, result.user, now=utcnow(), second_factor=False)
+                db.session.commit()
                 return _signed_in(result.user, next_url)
             sessions.set_pending(result.user, result.next_step, next_url)
             endpoint = "auth.totp" if result.next_step is NextStep.TOTP else "auth.enrol"
@@ -164,15 +169,20 @@ def code_step() -> Response | str:
         try:
             check_code(db.session, user, form.code.data, now=utcnow())
         except AccountLocked as exc:
+            db.session.commit()  # the refused attempt is audited all the same
             sessions.end_session()
+            db.session.commit()
             return _locked(exc)
         except BadCode:
+            db.session.commit()  # the failure counts towards the lockout all the same
             form.code.errors = [_("That code is not right. Enter the code your app shows now.")]
         except CodeReused:
+            db.session.commit()  # the failure counts towards the lockout all the same
             form.code.errors = [
                 _("That code has been used already. Wait for the next one and enter it.")
             ]
         else:
+            db.session.commit()
             return _signed_in(user, sessions.pending_next())
     return render_template("auth/code.html", form=form)
 
@@ -191,7 +201,9 @@ def enrol() -> Response | str:
         except BadCode:
             form.code.errors = [_("That code is not right. Enter the code your app shows now.")]
         else:
+            db.session.commit()
             complete_sign_in(db.session, user, now=utcnow(), second_factor=True)
+            db.session.commit()
             next_url = sessions.pending_next()
             response = _signed_in(user, next_url)
             flash(_("Two-step sign-in is on."), "success")
@@ -201,6 +213,7 @@ def enrol() -> Response | str:
 
 def _setup(user: User) -> dict[str, object]:
     secret = pending_secret(db.session, user)
+    db.session.commit()
     uri = totp.provisioning_uri(secret, user.email)
     return {"secret": totp.grouped(secret), "uri": uri, "qr": totp.qr_svg(uri)}
 
@@ -208,7 +221,9 @@ def _setup(user: User) -> dict[str, object]:
 @bp.post("/sign-out")
 def logout() -> Response:
     record_sign_out(db.session, current_staff())
+    db.session.commit()
     sessions.end_session()
+    db.session.commit()
     flash(_("You have signed out."), "info")
     return redirect(url_for("auth.login"))
 
@@ -233,8 +248,10 @@ def account_enrol() -> Response | str:
         except BadCode:
             form.code.errors = [_("That code is not right. Enter the code your app shows now.")]
         else:
+            db.session.commit()
             # The session version moved on: sign this session in again on it.
             sessions.start_session(user)
+            db.session.commit()
             flash(_("Two-step sign-in is on."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/account.html", user=user, form=form, setup=_setup(user))
@@ -276,7 +293,9 @@ def reset_confirm(token: str) -> Response | str | tuple[str, int]:
         except AccountError as exc:
             form.password.errors = [str(exc)]
         else:
+            db.session.commit()
             sessions.end_session()
+            db.session.commit()
             flash(_("Your password is set. Sign in with it now."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/reset_confirm.html", form=form, first_password=first_password)

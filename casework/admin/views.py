@@ -40,6 +40,7 @@ from casework.audit.review import (
 )
 from casework.extensions import db
 from casework.orm import utcnow
+from casework.saving import saving
 from casework.urls import absolute_url
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
@@ -79,7 +80,7 @@ def index() -> tuple[str, int]:
 def invite() -> Response | tuple[str, int]:
     form = InviteForm()
     if form.validate_on_submit():
-        try:
+        with saving(AccountError) as saved:
             user = invite_user(
                 db.session,
                 admin=current_staff(),
@@ -91,11 +92,9 @@ def invite() -> Response | tuple[str, int]:
                 link_for=_link_for,
                 now=utcnow(),
             )
-        except AccountError as exc:
-            db.session.rollback()
-            form.email.errors = [str(exc)]
+        if saved.error is not None:
+            form.email.errors = [str(saved.error)]
         else:
-            db.session.commit()
             # The same answer whether or not the address was staff elsewhere (user is None):
             # the name as create_user keeps it, and back to the list.
             shown = user.name if user is not None else form.name.data.strip() or form.email.data
@@ -117,13 +116,9 @@ def user(user_id: int) -> str:
 def _act(user_id: int, action: Callable[[User], None], done: str) -> Response:
     """Run one admin action on a user of this organisation, then back to their page."""
     person = _user_or_404(user_id)
-    try:
+    with saving(AccountError, flash_error=True) as saved:
         action(person)
-    except AccountError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
-    else:
-        db.session.commit()
+    if saved.error is None:
         flash(done, "success")
     return redirect(url_for("admin.user", user_id=person.id))
 
@@ -237,6 +232,7 @@ def _broken_link_reason(reason: str) -> str:
 @bp.post("/audit/verify")
 def verify_audit() -> Response:
     report = verify_organisation_chain(db.session, current_staff().organisation_id, current_actor())
+    db.session.commit()
     problem = report.problem
     if problem is None:
         flash(

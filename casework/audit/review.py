@@ -8,8 +8,9 @@ from sqlalchemy import select
 
 from casework.accounts.models import User
 from casework.actors import Actor
+from casework.audit.events import chain_event
 from casework.audit.models import AuditEvent
-from casework.audit.services import ChainReport, record_event, verify_chain
+from casework.audit.services import ChainReport, verify_chain
 from casework.cases.models import Case
 from casework.orm import DbSession
 
@@ -107,18 +108,13 @@ def recent_events(
 def verify_organisation_chain(
     session: DbSession, organisation_id: int, actor: Actor
 ) -> ChainReport:
-    """Recompute the organisation's chain, and record that it was checked. Commits.
+    """Recompute the organisation's chain, and record that it was checked. The caller commits.
 
     The check reads the chain before the new event is appended, so the result
     is about the chain as it was.
     """
     report = verify_chain(session, organisation_id)
-    record_event(
-        session,
-        "audit.verified",
-        actor,
-        chain_id=organisation_id,
-        details={"ok": report.ok, "events": report.events},
+    chain_event(
+        session, actor, organisation_id, "audit.verified", ok=report.ok, events=report.events
     )
-    session.commit()
     return report

@@ -37,7 +37,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select
 
 from casework.actors import Actor
-from casework.audit.services import record_event
+from casework.audit.events import case_link_event
 from casework.cases.models import Case, CaseLink, Item, LinkReason, LinkState
 from casework.evidence.models import EvidenceFile
 from casework.evidence.pdq_index import PdqIndex, hamming
@@ -407,13 +407,13 @@ def dismiss_link(session: DbSession, link: CaseLink, actor: Actor) -> None:
     link.decided_at = utcnow()
     link.decided_by_id = actor.id
     for case_id, other_id in ((link.case_a_id, link.case_b_id), (link.case_b_id, link.case_a_id)):
-        record_event(
+        case_link_event(
             session,
-            "case.link_dismissed",
             actor,
-            chain_id=link.organisation_id,
-            case_id=case_id,
-            object_type="case_link",
-            object_id=link.id,
-            details={"link_id": link.id, "other_case_id": other_id, "reason": link.reason.value},
+            link,
+            case_id,
+            "case.link_dismissed",
+            link_id=link.id,
+            other_case_id=other_id,
+            reason=link.reason.value,
         )

@@ -24,14 +24,15 @@ Decisions:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from casework.actors import Actor
-from casework.audit.services import record_event
+from casework.audit.events import case_change
+from casework.audit.services import record_events
 from casework.cases.models import (
     NO_DEADLINE,
     Case,
@@ -179,17 +180,9 @@ def merge_cases(session: DbSession, source: Case, target: Case, actor: Actor) ->
         "links": summary.links,
         "jurisdictions": summary.jurisdictions,
     }
-    for case_id in (target_id, source_id):
-        record_event(
-            session,
-            "case.merged",
-            actor,
-            chain_id=target.organisation_id,
-            case_id=case_id,
-            object_type="case",
-            object_id=target_id,
-            details=details,
-        )
+    merged = case_change(actor, target, "case.merged", **details)
+    # The same event on the source's timeline too, naming the case it went into.
+    record_events(session, [merged, replace(merged, case_id=source_id)])
     session.flush()
     refresh_legal_ready(session, [source_id, target_id])
     forget_counts(target.organisation_id)

@@ -34,6 +34,7 @@ def next_reference(session: DbSession, now: datetime) -> str:
     if isinstance(bind, Engine) and dialect is postgresql:
         with bind.connect() as connection:
             number = _draw(connection, year, dialect)
+            # Not a savepoint: that would keep the counter row locked until the intake commits.
             connection.commit()
     else:
         number = _draw(session, year, dialect)

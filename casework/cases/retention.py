@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 
 from casework.actors import SYSTEM
-from casework.audit.services import record_event
+from casework.audit.events import chain_event
 from casework.cases.models import Case, CaseStatus, Item
 from casework.evidence.models import EvidenceFile
 from casework.orm import DbSession
@@ -77,16 +77,14 @@ def purge_expired_cases(
         )
         purge.storage_keys += delete_case(session, case, actor=SYSTEM, reason="retention")
     for org_id, cases in sorted(by_organisation.items()):
-        record_event(
+        chain_event(
             session,
-            "retention.purged",
             SYSTEM,
-            chain_id=org_id,
-            details={
-                "cases": cases,
-                "items": items[org_id],
-                "evidence_files": files[org_id],
-                "retention_days": days,
-            },
+            org_id,
+            "retention.purged",
+            cases=cases,
+            items=items[org_id],
+            evidence_files=files[org_id],
+            retention_days=days,
         )
     return purge

@@ -15,7 +15,15 @@ from sqlalchemy import select, update
 
 from casework.accounts.models import Role, User
 from casework.actors import Actor
-from casework.audit.services import NewEvent, record_event, record_events
+from casework.audit.events import (
+    case_change,
+    case_event,
+    evidence_event,
+    item_event,
+    note_event,
+    notice_event,
+)
+from casework.audit.services import NewEvent, record_events
 from casework.cases.jurisdiction import jurisdictions_for
 from casework.cases.models import (
     Case,
@@ -133,14 +141,13 @@ def open_case(
     session.flush()
     refresh_legal_ready(session, [case.id])
     added = add_items(session, case, items, actor, audit=False)
-    opened = NewEvent(
-        "case.opened",
+    opened = case_change(
         actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-        details={"reference": case.reference, "items": len(added), "priority": case.priority},
+        case,
+        "case.opened",
+        reference=case.reference,
+        items=len(added),
+        priority=case.priority,
     )
     if audit_later is None:
         record_events(session, [opened])
@@ -176,16 +183,7 @@ def add_items(
         added.append(item)
     session.flush()
     if audit and added:
-        record_event(
-            session,
-            "case.items_added",
-            actor,
-            chain_id=case.organisation_id,
-            case_id=case.id,
-            object_type="case",
-            object_id=case.id,
-            details={"items": [item.id for item in added]},
-        )
+        case_event(session, actor, case, "case.items_added", items=[item.id for item in added])
     if added:
         from casework.cases.grouping import link_items
 
@@ -251,15 +249,13 @@ def assign_case(session: DbSession, case: Case, assignee: User | None, actor: Ac
         return False
     previous = case.assignee_id
     case.assignee_id = new_id
-    record_event(
+    case_event(
         session,
-        "case.assigned",
         actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-        details={"assignee_id": new_id, "previous_assignee_id": previous},
+        case,
+        "case.assigned",
+        assignee_id=new_id,
+        previous_assignee_id=previous,
     )
     if assignee is not None and assignee.id != actor.id:
         notify_user(
@@ -298,16 +294,7 @@ def add_note(session: DbSession, case: Case, body: str, actor: Actor) -> CaseNot
     note = CaseNote(case_id=case.id, author_id=actor.id, body=body)
     session.add(note)
     session.flush()
-    record_event(
-        session,
-        "case.note_added",
-        actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="note",
-        object_id=note.id,
-        details={"note_id": note.id},
-    )
+    note_event(session, actor, note, "case.note_added", note_id=note.id)
     return note
 
 
@@ -328,16 +315,7 @@ def record_removal_check(
             .where(NoticeItem.item_id == item.id, NoticeItem.removed_at.is_(None))
             .values(removed_at=checked_at)
         )
-    record_event(
-        session,
-        "item.removal_checked",
-        actor,
-        chain_id=item.case.organisation_id,
-        case_id=item.case_id,
-        object_type="item",
-        object_id=item.id,
-        details={"item_id": item.id, "state": state.value},
-    )
+    item_event(session, actor, item, "item.removal_checked", item_id=item.id, state=state.value)
 
 
 @dataclass(frozen=True)
@@ -372,16 +350,7 @@ def classify_items(
             item.category = category
             changed[str(item.id)] = category.value
     if changed:
-        record_event(
-            session,
-            "items.classified",
-            actor,
-            chain_id=case.organisation_id,
-            case_id=case.id,
-            object_type="case",
-            object_id=case.id,
-            details={"categories": changed},
-        )
+        case_event(session, actor, case, "items.classified", categories=changed)
     destroyed: list[str] = []
     if ContentCategory.MINOR in categories.values():
         destroyed = find_minor(session, case, actor, reason="item_classified")
@@ -416,16 +385,7 @@ def record_platform_reply(
     notice.response_at = received_at
     if notice.state in (NoticeState.DRAFT, NoticeState.SENT):
         notice.state = NoticeState.ANSWERED
-    record_event(
-        session,
-        "notice.reply_recorded",
-        actor,
-        chain_id=notice.case.organisation_id,
-        case_id=notice.case_id,
-        object_type="notice",
-        object_id=notice.id,
-        details={"notice_id": notice.id},
-    )
+    notice_event(session, actor, notice, "notice.reply_recorded", notice_id=notice.id)
 
 
 _CLOCK_SLACK = timedelta(minutes=5)
@@ -537,15 +497,13 @@ def evidence_preview(
         raise CaseError(_l("Only the hash of this image was kept."))
     data = storage.get(evidence.storage_key)
     body = blurred_copy(data) if blurred else thumbnail(data)
-    record_event(
+    evidence_event(
         session,
-        "evidence.viewed",
         actor,
-        chain_id=evidence.case.organisation_id,
-        case_id=evidence.case_id,
-        object_type="evidence",
-        object_id=evidence.id,
-        details={"evidence_id": evidence.id, "variant": "blurred" if blurred else "clear"},
+        evidence,
+        "evidence.viewed",
+        evidence_id=evidence.id,
+        variant="blurred" if blurred else "clear",
     )
     return body
 

@@ -68,6 +68,7 @@ from casework.notices.forms import CHANNEL_LABELS
 from casework.notices.models import Letter, Notice
 from casework.notices.services import NoticeError
 from casework.orm import utcnow
+from casework.saving import saving
 from casework.timefmt import zone_or_utc
 from casework.urls import safe_next
 
@@ -315,15 +316,12 @@ def assign(case_id: int) -> Response:
     if not form.validate():
         flash(_("Choose someone from the list."), "error")
         return _back(case, "assign")
-    try:
+    with saving(services.CaseError, flash_error=True) as saved:
         changed = services.assign_case(
             db.session, case, _assignee(form.assignee.data), current_actor()
         )
-    except services.CaseError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
+    if saved.error is not None:
         return _back(case, "assign")
-    db.session.commit()
     if changed:
         flash(_("Assignment saved."), "info")
     return _back(case)
@@ -340,13 +338,11 @@ def change_status(case_id: int) -> Response:
         flash(_("Choose the status to move the case to."), "error")
         return _back(case, "status")
     current = case.status
-    try:
+    with saving(TransitionError, services.CaseError) as saved:
         services.change_status(db.session, case, target, actor)
-    except (TransitionError, services.CaseError) as exc:
-        db.session.rollback()
-        flash(str(services.transition_message(current, target, exc)), "error")
+    if saved.error is not None:
+        flash(str(services.transition_message(current, target, saved.error)), "error")
         return _back(case, "status")
-    db.session.commit()
     flash(_("The case is now %(status)s.", status=services.STATUS_LABELS[target]), "info")
     return _back(case)
 
@@ -361,13 +357,11 @@ def add_items(case_id: int) -> Response | tuple[str, int]:
     parsed = services.parse_link_lines(form.links.data or "")
     if parsed.errors:
         return _render_detail(case, 400, items_form=form, link_errors=parsed.errors)
-    try:
+    with saving(services.CaseError) as saved:
         added = services.add_staff_items(db.session, case, parsed.posts, current_actor())
-    except services.CaseError as exc:
-        db.session.rollback()
-        form.links.errors = [exc.message]
+    if saved.error is not None:
+        form.links.errors = [saved.error.message]
         return _render_detail(case, 400, items_form=form)
-    db.session.commit()
     known = len({p.status_id for p in parsed.posts}) - len(added)
     flash(ngettext("%(num)d post added.", "%(num)d posts added.", len(added)), "info")
     if known:
@@ -388,13 +382,11 @@ def add_note(case_id: int) -> Response | tuple[str, int]:
     form = NoteForm()
     if not form.validate():
         return _render_detail(case, 400, note_form=form)
-    try:
+    with saving(services.CaseError) as saved:
         services.add_note(db.session, case, form.body.data or "", current_actor())
-    except services.CaseError as exc:
-        db.session.rollback()
-        form.body.errors = [exc.message]
+    if saved.error is not None:
+        form.body.errors = [saved.error.message]
         return _render_detail(case, 400, note_form=form)
-    db.session.commit()
     flash(_("Note saved."), "info")
     return _back(case, "timeline")
 
@@ -409,15 +401,13 @@ def record_removal(case_id: int, item_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         return _render_detail(case, 400, removal_failed={item.id: form})
     checked_at = to_utc(form.checked_at.data, current_staff().timezone) or utcnow()
-    try:
+    with saving(services.CaseError) as saved:
         services.record_removal_check(
             db.session, item, RemovalState(form.state.data), checked_at, current_actor()
         )
-    except services.CaseError as exc:
-        db.session.rollback()
-        form.checked_at.errors = [exc.message]
+    if saved.error is not None:
+        form.checked_at.errors = [saved.error.message]
         return _render_detail(case, 400, removal_failed={item.id: form})
-    db.session.commit()
     flash(_("Removal check recorded."), "info")
     return _back(case, f"item-{item.id}")
 
@@ -449,13 +439,11 @@ def classify(case_id: int) -> Response | tuple[str, int]:
             errors[item_id] = _("Choose what the image shows from the list.")
     if errors:
         return _render_detail(case, 400, classify_failed=ClassifyFailure(entered, errors))
-    try:
+    with saving(services.CaseError) as saved:
         classified = services.classify_items(db.session, case, categories, current_actor())
-    except services.CaseError as exc:
-        db.session.rollback()
-        failure = ClassifyFailure(entered, {}, str(exc.message))
+    if saved.error is not None:
+        failure = ClassifyFailure(entered, {}, str(saved.error.message))
         return _render_detail(case, 400, classify_failed=failure)
-    db.session.commit()
     _destroy_files(classified.destroyed_keys)
     changed = classified.changed
     flash(
@@ -473,13 +461,10 @@ def mark_minor(case_id: int) -> Response:
     case = get_case_or_404(case_id)
     if not DismissForm().validate():
         abort(400)
-    try:
+    with saving(services.CaseError, flash_error=True) as saved:
         destroyed = services.mark_minor(db.session, case, current_actor())
-    except services.CaseError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
+    if saved.error is not None:
         return _back(case, "subject")
-    db.session.commit()
     _destroy_files(destroyed)
     flash(
         ngettext(
@@ -511,15 +496,13 @@ def record_reply(case_id: int, notice_id: int) -> Response | tuple[str, int]:
     if not form.validate():
         return _render_detail(case, 400, reply_failed={notice.id: form})
     received = to_utc(form.received_at.data, current_staff().timezone)
-    try:
+    with saving(services.CaseError) as saved:
         services.record_platform_reply(
             db.session, notice, form.text.data or "", received or utcnow(), current_actor()
         )
-    except services.CaseError as exc:
-        db.session.rollback()
-        form.received_at.errors = [exc.message]
+    if saved.error is not None:
+        form.received_at.errors = [saved.error.message]
         return _render_detail(case, 400, reply_failed={notice.id: form})
-    db.session.commit()
     flash(_("The platform's reply was recorded."), "info")
     return _back(case, f"notice-{notice.id}")
 
@@ -650,13 +633,10 @@ def dismiss(case_id: int, link_id: int) -> Response:
     )
     if link is None:
         abort(404)
-    try:
+    with saving(services.CaseError, flash_error=True) as saved:
         dismiss_link(db.session, link, current_actor())
-    except services.CaseError as exc:
-        db.session.rollback()
-        flash(str(exc.message), "error")
+    if saved.error is not None:
         return _back(case, "links")
-    db.session.commit()
     flash(_("The link was dismissed."), "info")
     return _back(case, "links")
 

@@ -12,7 +12,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from casework.actors import Actor
-from casework.audit.services import NewEvent, record_event, record_events
+from casework.audit.events import CaseRef, case_change, case_event
+from casework.audit.services import record_events
 from casework.cases.models import Case, CaseStatus, ContentCategory, MinorStatus, Priority
 from casework.cases.readiness import refresh_legal_ready
 from casework.evidence.models import EvidenceFile
@@ -109,16 +110,7 @@ def transition(
     if reason:
         details["reason"] = reason
     refresh_legal_ready(session, [case.id])
-    record_event(
-        session,
-        "case.status_changed",
-        actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-        details=details,
-    )
+    case_event(session, actor, case, "case.status_changed", **details)
 
 
 def transition_many(
@@ -161,14 +153,11 @@ def transition_many(
     record_events(
         session,
         [
-            NewEvent(
-                "case.status_changed",
+            case_change(
                 actor,
-                chain_id=org,
-                case_id=cid,
-                object_type="case",
-                object_id=cid,
-                details={"from": current.value, **details_base},
+                CaseRef(cid, org),
+                "case.status_changed",
+                **{"from": current.value, **details_base},
             )
             for cid, org, current in moved
         ],
@@ -235,42 +224,32 @@ def find_minor(
         letter.pdf = b""
         letter.destroyed_at = moment
     session.flush()
-    record_event(
+    case_event(
         session,
-        "case.minor_found",
         actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-        details={
-            "reason": reason,
-            "previous": previous.value,
-            "posts_reclassified": len(relabelled),
-            "destroyed_files": len(stored),
-            "files": _hashes(stored),
-            "destroyed_letters": len(letters),
-            "letters": [{"letter_id": x.id, "sha256": x.sha256} for x in letters],
-        },
+        case,
+        "case.minor_found",
+        reason=reason,
+        previous=previous.value,
+        posts_reclassified=len(relabelled),
+        destroyed_files=len(stored),
+        files=_hashes(stored),
+        destroyed_letters=len(letters),
+        letters=[{"letter_id": x.id, "sha256": x.sha256} for x in letters],
     )
     by_case: dict[int, list[EvidenceFile]] = {}
     for row in elsewhere:
         by_case.setdefault(row.case_id, []).append(row)
     for other_id, rows in by_case.items():
         other = session.get_one(Case, other_id)
-        record_event(
+        case_event(
             session,
-            "evidence.destroyed",
             actor,
-            chain_id=other.organisation_id,
-            case_id=other.id,
-            object_type="case",
-            object_id=other.id,
-            details={
-                "reason": "minor_found_elsewhere",
-                "destroyed_files": len(rows),
-                "files": _hashes(rows),
-            },
+            other,
+            "evidence.destroyed",
+            reason="minor_found_elsewhere",
+            destroyed_files=len(rows),
+            files=_hashes(rows),
         )
     return keys
 

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from casework.accounts.models import Organisation
 from casework.actors import VICTIM
+from casework.audit.events import case_change
 from casework.audit.services import NewEvent, record_events
 from casework.cases.models import Case, FilerRole, ItemKind, MinorStatus
 from casework.cases.services import NewCase, NewItem, evidence_added, open_case
@@ -451,17 +452,12 @@ def submit_report(
 
 def evidence_added_event(case: Case, evidence: list[Any]) -> NewEvent:
     """The chain-of-custody entry for new evidence: ids and counts, never names or contents."""
-    return NewEvent(
-        "evidence.added",
+    return case_change(
         VICTIM,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-        details={
-            "evidence_files": [e.id for e in evidence],
-            "hash_only": sum(1 for e in evidence if e.kept_on_device),
-        },
+        case,
+        "evidence.added",
+        evidence_files=[e.id for e in evidence],
+        hash_only=sum(1 for e in evidence if e.kept_on_device),
     )
 
 

@@ -16,8 +16,9 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from casework.actors import Actor
+from casework.audit.events import case_event
 from casework.audit.models import AuditEvent
-from casework.audit.services import event_hash, record_event
+from casework.audit.services import event_hash
 from casework.cases.models import Case
 from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.files import images_allowed
@@ -236,15 +237,14 @@ def build_bundle(
         )
 
     # Recorded before the extract is taken, so the bundle carries its own export event.
-    record_event(
+    case_event(
         session,
-        "bundle.exported",
         actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-        details={"letters": len(letters), "exhibits": len(exhibits), "decrypted": decrypted},
+        case,
+        "bundle.exported",
+        letters=len(letters),
+        exhibits=len(exhibits),
+        decrypted=decrypted,
     )
     session.flush()
     events = session.scalars(

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from casework.actors import Actor, ActorKind
-from casework.audit.services import record_event
+from casework.audit.events import letter_event
 from casework.cases.models import Case, Item, MinorStatus
 from casework.cases.readiness import refresh_legal_ready
 from casework.notices.completeness import missing_for
@@ -172,26 +172,21 @@ def create_letter(
     session.flush()
     refresh_legal_ready(session, [letter.case_id])
 
-    record_event(
+    letter_event(
         session,
-        "letter.generated",
         actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="letter",
-        object_id=letter.id,
-        details={
-            "route": route.key,
-            "version": version,
-            "notice": notice.id if notice is not None else None,
-            "sha256": letter.sha256,
-            "template_version": letter.template_version,
-            "registry_version": letter.registry_version,
-            "screenshots": len(images),
-            "missing": missing,
-            "draft": letter.draft,
-            "annexed_letter": related.sent_letter_id if related is not None else None,
-        },
+        letter,
+        "letter.generated",
+        route=route.key,
+        version=version,
+        notice=notice.id if notice is not None else None,
+        sha256=letter.sha256,
+        template_version=letter.template_version,
+        registry_version=letter.registry_version,
+        screenshots=len(images),
+        missing=missing,
+        draft=letter.draft,
+        annexed_letter=related.sent_letter_id if related is not None else None,
     )
     return letter
 
@@ -219,20 +214,15 @@ def record_download(
     session: DbSession, letter: Letter, actor: Actor, *, inline: bool = False
 ) -> None:
     """Audit that someone took a copy of a letter. The caller commits."""
-    record_event(
+    letter_event(
         session,
-        "letter.downloaded",
         actor,
-        chain_id=letter.case.organisation_id,
-        case_id=letter.case_id,
-        object_type="letter",
-        object_id=letter.id,
-        details={
-            "route": letter.route_key,
-            "version": letter.version,
-            "sha256": letter.sha256,
-            "mode": "inline" if inline else "attachment",
-        },
+        letter,
+        "letter.downloaded",
+        route=letter.route_key,
+        version=letter.version,
+        sha256=letter.sha256,
+        mode="inline" if inline else "attachment",
     )
 
 

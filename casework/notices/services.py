@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 
 from casework.actors import Actor, ActorKind
-from casework.audit.services import record_event
+from casework.audit.events import notice_event
 from casework.cases.models import Case, CaseStatus, Item, MinorStatus
 from casework.cases.readiness import refresh_legal_ready
 from casework.cases.workflow import TransitionError, check_transition, transition
@@ -205,16 +205,7 @@ def create_notice(
     session.add(notice)
     session.flush()
     refresh_legal_ready(session, [case.id])
-    record_event(
-        session,
-        "notice.created",
-        actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="notice",
-        object_id=notice.id,
-        details={"route": route.key, "items": len(wanted)},
-    )
+    notice_event(session, actor, notice, "notice.created", route=route.key, items=len(wanted))
     return notice
 
 
@@ -274,16 +265,7 @@ def update_notice(
     if "signature_name" in changed:
         notice.signed_at = (now or utcnow()) if notice.signature_name else None
     if changed:
-        record_event(
-            session,
-            "notice.updated",
-            actor,
-            chain_id=notice.case.organisation_id,
-            case_id=notice.case_id,
-            object_type="notice",
-            object_id=notice.id,
-            details={"fields": changed},
-        )
+        notice_event(session, actor, notice, "notice.updated", fields=changed)
     return changed
 
 
@@ -497,21 +479,16 @@ def record_sent(
     if clock is not None:
         notice.clock_started_at = clock
         deadlines = start_clock(session, notice, route, clock_started_at=clock)
-    record_event(
+    notice_event(
         session,
-        "notice.sent",
         actor,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="notice",
-        object_id=notice.id,
-        details={
-            "route": route.key,
-            "channel": channel,
-            "deadlines": len(deadlines),
-            "letter": letter.id if letter is not None else None,
-            "sha256": letter.sha256 if letter is not None else None,
-        },
+        notice,
+        "notice.sent",
+        route=route.key,
+        channel=channel,
+        deadlines=len(deadlines),
+        letter=letter.id if letter is not None else None,
+        sha256=letter.sha256 if letter is not None else None,
     )
     return deadlines
 
@@ -554,15 +531,13 @@ def record_regulator_notice(
         )
     notice.clock_started_at = issued
     deadlines = start_clock(session, notice, route, clock_started_at=issued)
-    record_event(
+    notice_event(
         session,
-        "notice.clock_started",
         actor,
-        chain_id=notice.case.organisation_id,
-        case_id=notice.case_id,
-        object_type="notice",
-        object_id=notice.id,
-        details={"route": route.key, "deadlines": len(deadlines)},
+        notice,
+        "notice.clock_started",
+        route=route.key,
+        deadlines=len(deadlines),
     )
     return deadlines
 

@@ -55,6 +55,7 @@ from casework.notices.services import (
     update_notice,
 )
 from casework.registry import Route, default_registry
+from casework.saving import saving
 
 bp = Blueprint("notices", __name__, url_prefix="/staff/notices")
 
@@ -140,7 +141,7 @@ def generate(case_id: int) -> Response:
     notice = _scoped(Notice, int(form.notice_id.data)) if form.notice_id.data else None
     if notice is not None:
         back = url_for(".notice", notice_id=notice.id)
-    try:
+    with saving(NoticeError, LetterRenderError, flash_error=True) as saved:
         letter = create_letter(
             db.session,
             case=case,
@@ -150,11 +151,8 @@ def generate(case_id: int) -> Response:
             include_screenshots=form.include_screenshots.data,
             blur_screenshots=not form.unblurred.data,
         )
-    except (NoticeError, LetterRenderError) as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.error is not None:
         return redirect(back)
-    db.session.commit()
     flash(_("Version %(version)d of the letter is ready.", version=letter.version))
     return redirect(url_for(".letter", letter_id=letter.id))
 
@@ -228,13 +226,10 @@ def bundle(case_id: int) -> Response:
     case = get_case_or_404(case_id)
     if not BundleForm().validate_on_submit():
         abort(400)
-    try:
+    with saving(BundleError, flash_error=True) as saved:
         made = build_bundle(db.session, case, current_actor())
-    except BundleError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.error is not None:
         return redirect(url_for(".case_letters", case_id=case.id))
-    db.session.commit()
     return send_file(
         io.BytesIO(made.data),
         mimetype="application/zip",
@@ -257,7 +252,7 @@ def new_notice(case_id: int) -> Response | tuple[str, int] | str:
         form.route_key.data = request.args.get("route") or None
         form.item_ids.data = [item.id for item in case.items]
     elif form.validate_on_submit():
-        try:
+        with saving(NoticeError) as saved:
             created = create_notice(
                 db.session,
                 case,
@@ -265,11 +260,9 @@ def new_notice(case_id: int) -> Response | tuple[str, int] | str:
                 form.item_ids.data or [],
                 current_actor(),
             )
-        except NoticeError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+        if saved.error is not None:
+            _apply_error(form, saved.error)
         else:
-            db.session.commit()
             flash(_("Notice opened. Fill in what it must say, then generate the letter."))
             return redirect(url_for(".notice", notice_id=created.id))
     status = 422 if form.errors or form.form_errors else 200
@@ -347,7 +340,7 @@ def notice(notice_id: int) -> Response | tuple[str, int]:
     form = _details_form(row, route)
     if request.method == "POST":
         if form.validate_on_submit():
-            try:
+            with saving(NoticeError) as saved:
                 update_notice(
                     db.session,
                     row,
@@ -363,11 +356,9 @@ def notice(notice_id: int) -> Response | tuple[str, int]:
                     ),
                     current_actor(),
                 )
-            except NoticeError as exc:
-                db.session.rollback()
-                _apply_error(form, exc)
+            if saved.error is not None:
+                _apply_error(form, saved.error)
             else:
-                db.session.commit()
                 flash(_("Notice saved."))
                 return redirect(url_for(".notice", notice_id=row.id))
         return _notice_page(row, route, form, 422)
@@ -393,7 +384,7 @@ def mark_sent(notice_id: int) -> Response | tuple[str, int]:
     if form.validate_on_submit():
         zone_name = current_staff().timezone
         chosen = next((v for v in versions if v.id == form.letter_id.data), None)
-        try:
+        with saving(NoticeError) as saved:
             if chosen is None:
                 raise NoticeError(_("Choose a letter version of this notice."), "letter_id")
             deadlines = record_sent(
@@ -406,15 +397,12 @@ def mark_sent(notice_id: int) -> Response | tuple[str, int]:
                 clock_started_at=aware(form.clock_started_at.data, zone_name),
                 actor=current_actor(),
             )
-        except IncompleteNotice as exc:
-            db.session.rollback()
-            missing = exc.missing
-            form.form_errors.append(str(exc))
-        except NoticeError as exc:
-            db.session.rollback()
-            _apply_error(form, exc)
+        if isinstance(saved.error, IncompleteNotice):
+            missing = saved.error.missing
+            form.form_errors.append(str(saved.error))
+        elif saved.error is not None:
+            _apply_error(form, saved.error)
         else:
-            db.session.commit()
             schedule_deadlines([d.id for d in deadlines])
             flash(_("Recorded as sent. The deadline clock has started."))
             return redirect(url_for(".notice", notice_id=row.id))
@@ -448,18 +436,15 @@ def regulator_notice(notice_id: int) -> Response:
     if not form.validate_on_submit():
         flash(_("Give the date and time of the regulator's notice."), "error")
         return redirect(url_for(".notice", notice_id=row.id))
-    try:
+    with saving(NoticeError, flash_error=True) as saved:
         deadlines = record_regulator_notice(
             db.session,
             row,
             issued_at=aware(form.issued_at.data, current_staff().timezone),  # type: ignore[arg-type]
             actor=current_actor(),
         )
-    except NoticeError as exc:
-        db.session.rollback()
-        flash(str(exc), "error")
+    if saved.error is not None:
         return redirect(url_for(".notice", notice_id=row.id))
-    db.session.commit()
     schedule_deadlines([d.id for d in deadlines])
     flash(_("The deadline clock has started."))
     return redirect(url_for(".notice", notice_id=row.id))

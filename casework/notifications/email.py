@@ -1,8 +1,9 @@
 """Deliver outbox emails over SMTP: claim, send, mark sent; back off and keep what fails.
 
 Delivery is at-least-once. A sender claims a row (pending → sending, with a lease),
-commits, talks to the SMTP server, then marks it sent. If the process dies after the
-server accepted the message but before that last commit, the lease runs out and the
+commits, talks to the SMTP server, then marks it sent and commits again (the commits
+are the delivery job's: casework.notifications.jobs.deliver). If the process dies after
+the server accepted the message but before that last commit, the lease runs out and the
 sweep sends it again: a reminder sent twice is better than a deadline nobody heard
 about. Every attempt carries the same Message-ID, so mail clients can fold a repeat.
 Two senders never send the same row at once: only one wins the claim.
@@ -137,15 +138,11 @@ def claim(session: DbSession, email_id: int, *, now: datetime, settings: MailSet
     return result.rowcount == 1  # type: ignore[attr-defined]
 
 
-def deliver(
+def send_claimed(
     session: DbSession, email_id: int, *, now: datetime, settings: MailSettings, send: Any = None
 ) -> Delivery:
-    """Send one outbox email once. Commits twice: the claim, then the result."""
+    """Send an email whose claim is committed, and mark how it went. The caller commits."""
     sender = send or smtp_send
-    if not claim(session, email_id, now=now, settings=settings):
-        session.rollback()
-        return Delivery(email_id, "skipped")
-    session.commit()
     email = session.get(OutgoingEmail, email_id)
     if email is None:  # pragma: no cover - deleted between the two statements
         return Delivery(email_id, "skipped")
@@ -160,7 +157,6 @@ def deliver(
             _wipe(email)
             email.state = EmailState.FAILED
             email.last_error = "SecretExpired"
-            session.commit()
             return Delivery(email_id, "failed", "SecretExpired")
     try:
         sender(build_message(email, settings, secret), settings)
@@ -170,13 +166,11 @@ def deliver(
         email.state = EmailState.FAILED if failed else EmailState.PENDING
         email.last_error = error
         email.next_attempt_at = now + settings.backoff(email.attempts)
-        session.commit()
         return Delivery(email_id, "failed" if failed else "retry", error)
     email.state = EmailState.SENT
     email.sent_at = now
     email.last_error = None
     _wipe(email)
-    session.commit()
     return Delivery(email_id, "sent")
 
 

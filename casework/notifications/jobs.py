@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
 
 from flask import current_app
 from rq import Retry
 
 from casework.extensions import db
 from casework.jobs import QUEUE_NOTIFICATIONS, app_job, enqueue
-from casework.notifications.email import DeliveryFailed, MailSettings, deliver
-from casework.orm import utcnow
+from casework.notifications.email import (
+    Delivery,
+    DeliveryFailed,
+    MailSettings,
+    claim,
+    send_claimed,
+)
+from casework.orm import DbSession, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +29,20 @@ def email_retry() -> Retry:
     settings = MailSettings.from_config(current_app.config)
     intervals = settings.retry_intervals()
     return Retry(max=len(intervals), interval=intervals)
+
+
+def deliver(
+    session: DbSession, email_id: int, *, now: datetime, settings: MailSettings, send: Any = None
+) -> Delivery:
+    """Send one outbox email once. Commits twice: the claim before the SMTP server hears of
+    it, so no other sender takes the row meanwhile, then the result."""
+    if not claim(session, email_id, now=now, settings=settings):
+        session.rollback()
+        return Delivery(email_id, "skipped")
+    session.commit()
+    result = send_claimed(session, email_id, now=now, settings=settings, send=send)
+    session.commit()
+    return result
 
 
 @app_job

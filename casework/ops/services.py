@@ -13,7 +13,7 @@ from rq.registry import FailedJobRegistry
 from sqlalchemy import select
 
 from casework.actors import Actor
-from casework.audit.services import SYSTEM_CHAIN, record_event
+from casework.audit.events import email_event, job_event
 from casework.jobs import QUEUES
 from casework.notifications.email import retry_failed
 from casework.notifications.models import EmailState, OutgoingEmail
@@ -104,14 +104,7 @@ def retry_job(
             registry.requeue(job_id)
         except (NoSuchJobError, InvalidJobOperation) as exc:
             raise OpsError(f"job {job_id} can no longer be retried") from exc
-        record_event(
-            session,
-            "job.retried",
-            actor,
-            chain_id=SYSTEM_CHAIN,
-            object_type="job",
-            details={"job": job_id[:64], "queue": name},
-        )
+        job_event(session, actor, "job.retried", job=job_id[:64], queue=name)
         return name
     raise OpsError(f"no failed job {job_id}")
 
@@ -143,11 +136,4 @@ def retry_email(
         raise OpsNotFound(f"no email {email_id} in this organisation")
     if not retry_failed(session, email_id, now=now):
         raise OpsError(f"email {email_id} is not a failed email")
-    record_event(
-        session,
-        "email.retried",
-        actor,
-        chain_id=organisation_id,
-        object_type="email",
-        object_id=email_id,
-    )
+    email_event(session, actor, email, "email.retried")

@@ -27,6 +27,7 @@ from casework.notifications.email import mask_address
 from casework.ops import services
 from casework.ops.charts import compliance_charts
 from casework.orm import utcnow
+from casework.saving import saving
 
 bp = Blueprint("ops", __name__, url_prefix="/staff/ops")
 
@@ -52,7 +53,7 @@ def failed_jobs() -> str:
 @bp.post("/failed-jobs/<job_id>/retry")
 @roles_required(Role.ADMIN)
 def retry_job(job_id: str) -> BaseResponse:
-    try:
+    with saving(services.OpsError) as saved:
         queue = services.retry_job(
             db.session,
             redis_connection(),
@@ -60,11 +61,9 @@ def retry_job(job_id: str) -> BaseResponse:
             current_actor(),
             current_staff().organisation_id,
         )
-    except services.OpsError:
-        db.session.rollback()
+    if saved.error is not None:
         flash(_("That job is no longer waiting for a retry."), "error")
     else:
-        db.session.commit()
         flash(_("Job put back on the %(queue)s queue.", queue=queue), "info")
     return redirect(url_for("ops.failed_jobs"))
 
@@ -81,17 +80,15 @@ def outbox() -> str:
 def retry_email(email_id: int) -> BaseResponse:
     from casework.notifications.jobs import deliver_email, email_retry
 
-    try:
+    with saving(services.OpsError) as saved:
         services.retry_email(
             db.session, email_id, current_staff().organisation_id, current_actor(), now=utcnow()
         )
-    except services.OpsNotFound:
+    if isinstance(saved.error, services.OpsNotFound):
         abort(404)
-    except services.OpsError:
-        db.session.rollback()
+    if saved.error is not None:
         flash(_("That email is not waiting for a retry."), "error")
     else:
-        db.session.commit()
         enqueue(QUEUE_NOTIFICATIONS, deliver_email, email_id, retry=email_retry())
         flash(_("Email put back in the outbox."), "info")
     return redirect(url_for("ops.outbox"))

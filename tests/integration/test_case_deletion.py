@@ -17,7 +17,8 @@ from casework.cases.models import Case, CaseStatus, Item
 from casework.cli import cli_group
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
-from casework.notifications.email import MailSettings, deliver
+from casework.notifications.email import MailSettings
+from casework.notifications.jobs import deliver
 from casework.notifications.models import OutgoingEmail
 from casework.orm import utcnow
 from tests import factories

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from casework.deadlines.handling import Effects
 from casework.deadlines.jobs import dispatch
 from casework.extensions import db
-from casework.notifications.email import MailSettings, deliver, due_email_ids, retry_failed
+from casework.notifications.email import MailSettings, due_email_ids, retry_failed
+from casework.notifications.jobs import deliver
 from casework.notifications.models import EmailState, OutgoingEmail
 from casework.notifications.services import queue_email
 from casework.orm import utcnow

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 
 from casework.actors import VICTIM, Actor, ActorKind
-from casework.audit.services import record_event
+from casework.audit.events import CaseRef, case_event
 from casework.cases.models import Case, CaseStatus, Item
 from casework.cases.references import normalise_reference
 from casework.cases.services import NewItem, add_items, evidence_added
@@ -65,15 +65,7 @@ def case_for_access(session: DbSession, reference_text: str, code: str) -> Case 
 def record_sign_in(session: DbSession, case: Case) -> None:
     """The access code was used: earlier sessions of the case end, and it is audited."""
     rotate_case_key(session, case)
-    record_event(
-        session,
-        "case.victim_signed_in",
-        VICTIM,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-    )
+    case_event(session, VICTIM, case, "case.victim_signed_in")
 
 
 @dataclass(frozen=True)
@@ -148,15 +140,8 @@ def update_contact(session: DbSession, case: Case, *, language: str, email: str 
     """Change the language and email (None: do not contact me)."""
     case.language = language
     case.contact_email = email
-    record_event(
-        session,
-        "case.contact_changed",
-        VICTIM,
-        chain_id=case.organisation_id,
-        case_id=case.id,
-        object_type="case",
-        object_id=case.id,
-        details={"language": language, "email": email is not None},
+    case_event(
+        session, VICTIM, case, "case.contact_changed", language=language, email=email is not None
     )
 
 
@@ -202,19 +187,14 @@ def delete_case(
     end_case_sessions(session, case_id)
     session.delete(case)
     session.flush()
-    record_event(
+    case_event(
         session,
-        "case.deleted",
         VICTIM,
-        chain_id=organisation_id,
-        case_id=case_id,
-        object_type="case",
-        object_id=case_id,
-        details={
-            "items": int(item_count),
-            "evidence_files": int(file_count),
-            "reason": reason,
-        },
+        CaseRef(case_id, organisation_id),
+        "case.deleted",
+        items=int(item_count),
+        evidence_files=int(file_count),
+        reason=reason,
     )
     return unreferenced_keys(session, keys)
 
@@ -247,14 +227,11 @@ def withdraw_merged(session: DbSession, origin_case_id: int, organisation_id: in
     for target_id, n in files:
         counts.setdefault(target_id, {"items": 0, "evidence_files": 0})["evidence_files"] = int(n)
     for target_id, details in sorted(counts.items()):
-        record_event(
+        case_event(
             session,
-            "case.merged_items_withdrawn",
             VICTIM,
-            chain_id=organisation_id,
-            case_id=target_id,
-            object_type="case",
-            object_id=target_id,
-            details=details,
+            CaseRef(target_id, organisation_id),
+            "case.merged_items_withdrawn",
+            **details,
         )
     return keys

@@ -42,27 +42,32 @@ def _clear() -> None:
 
 
 def start_victim_session(case: Case) -> None:
-    """Throw away the old session (and its CSRF token), then open one on the case. Commits."""
+    """Throw away the old session (and its CSRF token), then open one on the case.
+
+    The caller commits, so the new session's row is stored with the response.
+    """
     end_stored_session(db.session, session.get(SID_KEY))
     _clear()
     now = utcnow()
     purge_expired(db.session, current_app.config, now=now)
     token = open_session(db.session, SessionKind.VICTIM, now=now, case=case)
-    db.session.commit()
     session[SID_KEY] = token
     session[SEEN_KEY] = int(time.time())
     session[NONCE_KEY] = secrets.token_urlsafe(24)
 
 
 def end_victim_session() -> None:
-    """End this browser's session on the server and in the cookie. Commits."""
+    """End this browser's session on the server and in the cookie. The caller commits."""
     end_stored_session(db.session, session.get(SID_KEY))
-    db.session.commit()
     _clear()
 
 
 def signed_in_case() -> Case | None:
-    """The case this browser may see, or None when signed out, ended or idle for too long."""
+    """The case this browser may see, or None when signed out, ended or idle for too long.
+
+    The session's last-seen time may move on or an expired one go: the caller commits
+    when db.session.dirty or db.session.deleted says so.
+    """
     seen = session.get(SEEN_KEY)
     if not isinstance(seen, int):
         return None
@@ -78,8 +83,6 @@ def signed_in_case() -> Case | None:
         lifetime=lifetime_for(current_app.config, SessionKind.VICTIM),
     )
     case = session_case(db.session, record) if record is not None else None
-    if db.session.dirty or db.session.deleted:
-        db.session.commit()
     if case is None:
         return None
     session[SEEN_KEY] = now

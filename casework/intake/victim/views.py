@@ -66,6 +66,7 @@ from casework.intake.victim.wording import (
     local_datetime,
 )
 from casework.registry import default_registry
+from casework.saving import commit_if_changed, saving
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +90,10 @@ def _load_case() -> Response | None:
     case = signed_in_case()
     if case is None:
         end_victim_session()
+        db.session.commit()
         flash(_("Please enter your case reference and access code."))
         return redirect(url_for("victim.sign_in"))
+    commit_if_changed()
     g.victim_case = case
     return None
 
@@ -112,6 +115,7 @@ def sign_in() -> Response | str:
             services.record_sign_in(db.session, case)
             db.session.commit()
             start_victim_session(case)
+            db.session.commit()
             return redirect(url_for("victim.case_page"))
         form.code.errors = [
             _(
@@ -215,7 +219,7 @@ def add_images() -> Response | str:
         return _render_case(images_form=form)
     storage = evidence_storage(current_app.config)
     new_keys: list[str] = []
-    try:
+    with saving(ImagesNotAccepted, SQLAlchemyError, OSError) as saved:
         count = services.add_images(
             db.session,
             case,
@@ -224,15 +228,12 @@ def add_images() -> Response | str:
             device_files=device_files,
             new_keys=new_keys,
         )
-        db.session.commit()
-    except ImagesNotAccepted:
-        db.session.rollback()
+    if isinstance(saved.error, ImagesNotAccepted):
         flash(messages.minor_images_refused(), "error")
         return redirect(url_for("victim.case_page"))
-    except (SQLAlchemyError, OSError) as exc:
-        db.session.rollback()
+    if saved.error is not None:
         delete_files(storage, unreferenced_keys(db.session, new_keys))
-        log.error("images not saved: %s", type(exc).__name__)
+        log.error("images not saved: %s", type(saved.error).__name__)
         flash(_("We could not save the images. Nothing was changed; please try again."), "error")
         return redirect(url_for("victim.case_page"))
     flash(_("Images added: %(count)s.", count=count))
@@ -257,14 +258,13 @@ def contact() -> Response | str:
 def withdraw() -> Response | str:
     form = WithdrawForm()
     if form.validate_on_submit():
-        try:
+        with saving(services.CannotWithdraw) as saved:
             services.withdraw_case(db.session, _case())
-        except services.CannotWithdraw:
-            db.session.rollback()
+        if saved.error is not None:
             flash(_("This case is already finished, so it cannot be withdrawn."), "error")
             return redirect(url_for("victim.case_page"))
-        db.session.commit()
         start_victim_session(_case())
+        db.session.commit()
         flash(_("Your case was withdrawn. Nothing more will be done for it."))
         return redirect(url_for("victim.case_page"))
     return render_template("victim/withdraw.html", form=form, case=_case())
@@ -276,12 +276,10 @@ def delete() -> Response | str:
     form = DeleteForm()
     if form.validate_on_submit():
         storage = evidence_storage(current_app.config)
-        try:
+        with saving(SQLAlchemyError) as saved:
             keys = services.delete_case(db.session, _case())
-            db.session.commit()
-        except SQLAlchemyError as exc:
-            db.session.rollback()
-            log.error("case not deleted: %s", type(exc).__name__)
+        if saved.error is not None:
+            log.error("case not deleted: %s", type(saved.error).__name__)
             flash(
                 _("We could not delete your case just now. Nothing was changed; please try again."),
                 "error",
@@ -289,6 +287,7 @@ def delete() -> Response | str:
             return redirect(url_for("victim.case_page"))
         delete_files(storage, keys)
         end_victim_session()
+        db.session.commit()
         return redirect(url_for("victim.deleted"))
     return render_template("victim/delete.html", form=form, case=_case())
 
@@ -301,6 +300,7 @@ def deleted() -> str:
 @bp.post("/sign-out")
 def sign_out() -> Response:
     end_victim_session()
+    db.session.commit()
     flash(_("You are signed out."))
     return redirect(url_for("victim.sign_in"))
 
