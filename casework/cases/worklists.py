@@ -36,6 +36,8 @@ from typing import Any
 from flask import current_app, has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    ColumnExpressionArgument,
+    CompoundSelect,
     Select,
     exists,
     false,
@@ -48,7 +50,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from casework.cases.models import (
@@ -240,7 +242,8 @@ def filter_predicates(filters: Filters) -> list[ColumnElement[bool]]:
 class WorklistSpec:
     """The predicates of one worklist for one user, and an optional sort_deadline_at range."""
 
-    where: list[ColumnElement[bool]]
+    # Some are text(): the literal SQL the partial indexes are declared with.
+    where: list[ColumnExpressionArgument[bool]]
     deadline_from: datetime | None = None
     deadline_before: datetime | None = None
 
@@ -397,7 +400,7 @@ def key_select(
 
 
 def _order(backward: bool, *, with_priority: bool) -> list[Any]:
-    columns = [Case.priority] if with_priority else []
+    columns: list[InstrumentedAttribute[Any]] = [Case.priority] if with_priority else []
     columns += [Case.sort_deadline_at, Case.id]
     return [c.desc() if backward else c.asc() for c in columns]
 
@@ -428,7 +431,7 @@ def fetch_page(
     more = len(keys) > page_size
     keys = keys[:page_size]
     if backward:
-        keys.reverse()
+        keys = keys[::-1]
         if not more and len(keys) < page_size:
             # Back at the start with a short page: show a full first page instead.
             return fetch_page(session, spec, filters, page_size=page_size)
@@ -481,6 +484,7 @@ class WorklistCount:
 
 
 def _capped_count(spec: WorklistSpec, cap: int) -> Any:
+    inner: Select[Any] | CompoundSelect
     if not spec.by_priority:
         inner = select(literal(1).label("one")).where(*spec.where).limit(cap + 1)
     else:
@@ -523,7 +527,8 @@ def count_cache() -> _CountCache | None:
     if not has_app_context():
         return None
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app.extensions.setdefault("casework_worklist_counts", _CountCache())  # type: ignore[no-any-return]
+    cache: _CountCache = app.extensions.setdefault("casework_worklist_counts", _CountCache())
+    return cache
 
 
 def forget_counts(organisation_id: int) -> None:
