@@ -114,12 +114,9 @@ def create_app(
 
 
 def _configure_login(app: Flask) -> None:
-    from casework.accounts.models import User
     from casework.accounts.sessions import load_signed_in_user
 
-    @login_manager.user_loader
-    def _load_user(token: str) -> User | None:
-        return load_signed_in_user(token)
+    login_manager.user_loader(load_signed_in_user)
 
 
 def _configure_sqlite(app: Flask) -> None:

@@ -22,7 +22,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def current_staff() -> User:
     """The signed-in staff user; the staff gate guarantees there is one."""
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     if not isinstance(user, User):
         abort(401)
     return user

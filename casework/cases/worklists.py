@@ -484,7 +484,7 @@ class WorklistCount:
 
 
 def _capped_count(spec: WorklistSpec, cap: int) -> Any:
-    inner: Select[Any] | CompoundSelect
+    inner: Select[Any] | CompoundSelect[Any]
     if not spec.by_priority:
         inner = select(literal(1).label("one")).where(*spec.where).limit(cap + 1)
     else:
