@@ -252,9 +252,14 @@ def _fold_item(session: DbSession, item: Item, survivor: Item) -> None:
             session.delete(covered)
 
 
-def _move(session: DbSession, model: type, source_id: int, target_id: int) -> int:
+def _move(
+    session: DbSession,
+    model: type[Notice | Deadline | CaseNote],
+    source_id: int,
+    target_id: int,
+) -> int:
     result = session.execute(
-        update(model).where(model.case_id == source_id).values(case_id=target_id)  # type: ignore[attr-defined]
+        update(model).where(model.case_id == source_id).values(case_id=target_id)
     )
     return rowcount(result)
 
