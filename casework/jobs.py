@@ -17,6 +17,8 @@ from rq import Queue, Retry
 from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
 
+from casework.extensions import current_app_object
+
 log = logging.getLogger(__name__)
 
 QUEUE_DEADLINES = "deadlines"
@@ -76,7 +78,7 @@ def enqueue(
     sweep finds anything a lost job would have done, so a Redis outage only
     delays work: it is logged, never raised.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     if app.config.get("JOBS_SYNC"):
         # Work for later has no one to wait for it in sync mode: the sweep does it when due.
         if at is not None and at > datetime.now(UTC):

@@ -41,6 +41,7 @@ from casework.audit.services import record_event
 from casework.cases.models import Case, CaseLink, Item, LinkReason, LinkState
 from casework.evidence.models import EvidenceFile
 from casework.evidence.pdq_index import PdqIndex, hamming
+from casework.extensions import current_app_object
 from casework.orm import DbSession, utcnow
 from casework.sqlutil import insert_ignoring_conflict
 
@@ -321,7 +322,7 @@ def load_hashes(session: DbSession, organisation_id: int) -> tuple[Any, Any]:
 
 
 def pdq_cache(app: Flask | None = None) -> PdqIndexCache:
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
+    app = app or current_app_object()
     cache: PdqIndexCache | None = app.extensions.get("casework_pdq_indexes")
     if cache is None:
         cache = app.extensions.setdefault("casework_pdq_indexes", PdqIndexCache())

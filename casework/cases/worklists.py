@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
     ColumnExpressionArgument,
@@ -67,6 +67,7 @@ from casework.cases.models import (
 from casework.cases.references import normalise_reference
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.evidence.xlinks import XLinkError, parse_x_link
+from casework.extensions import current_app_object
 from casework.orm import DbSession, UTCDateTime, utcnow
 
 PAGE_SIZE = 50
@@ -526,7 +527,7 @@ def count_cache() -> _CountCache | None:
     """This app's count cache (one per app, so tests never see another app's counts)."""
     if not has_app_context():
         return None
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     cache: _CountCache = app.extensions.setdefault("casework_worklist_counts", _CountCache())
     return cache
 
