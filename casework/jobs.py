@@ -8,7 +8,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
@@ -96,13 +96,14 @@ def enqueue(
         return None
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 _process_app: Flask | None = None
 # RQ's name (module and function) of every job declared with @app_job.
 APP_JOBS: set[str] = set()
 
 
-def app_job(func: F) -> F:
+def app_job(func: Callable[P, R]) -> Callable[P, R]:
     """Run a job inside an app context: the worker's own, or one built once per process.
 
     worker.py pushes a fresh context per job; the fallback lets RQ's own CLI or a
@@ -110,7 +111,7 @@ def app_job(func: F) -> F:
     """
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if has_app_context():
             return func(*args, **kwargs)
         global _process_app
@@ -122,7 +123,7 @@ def app_job(func: F) -> F:
             return func(*args, **kwargs)
 
     APP_JOBS.add(f"{func.__module__}.{func.__qualname__}")
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def runner_label(kind: str) -> str:
