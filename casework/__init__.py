@@ -118,11 +118,12 @@ def _configure_login(app: Flask) -> None:
     from casework.accounts.sessions import load_signed_in_user
     from casework.saving import commit_if_changed
 
-    @login_manager.user_loader
     def _load_user(token: str) -> User | None:
         user = load_signed_in_user(token)
         commit_if_changed()
         return user
+
+    login_manager.user_loader(_load_user)
 
 
 def _configure_sqlite(app: Flask) -> None:

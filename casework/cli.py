@@ -17,7 +17,7 @@ from casework.actors import SYSTEM
 from casework.audit.anchors import check_anchors
 from casework.audit.services import verify_all
 from casework.evidence.xlinks import XLinkError, parse_x_link
-from casework.extensions import db
+from casework.extensions import current_app_object, db
 from casework.health import check_database, check_redis, worker_status
 
 
@@ -114,7 +114,7 @@ def demo_command(if_empty: bool) -> None:
 @with_appcontext
 def check_command() -> None:
     """Check configuration, database, Redis and deadline tracking; say plainly what is wrong."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     click.echo(f"environment: {app.config['CASEWORK_ENV']}")
     problems = 0
     for check in (check_database(app), check_redis(app)):
@@ -244,7 +244,7 @@ def sweep_command(at: str | None) -> None:
             raise click.BadParameter(
                 "give the time zone too, e.g. 2026-03-04T09:30:00Z or +01:00", param_hint="--at"
             )
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     report = sweep(
         db.session,
         now=now,

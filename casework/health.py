@@ -108,14 +108,14 @@ def worker_status(app: Flask) -> dict[str, Any]:
                 "failed": FailedJobRegistry(queue=queue).count,
             }
         status["queues"] = queues
-        beats = []
+        scheduler_beats = []
         for name in QUEUES:
             holder = connection.get(RQScheduler.get_locking_key(name))
             if holder:
                 beat = connection.hget(f"rq:scheduler:{_text(holder)}", "last_heartbeat")
                 if beat:
-                    beats.append(_text(beat))
-        status["scheduler_last_heartbeat"] = max(beats) if beats else None
+                    scheduler_beats.append(_text(beat))
+        status["scheduler_last_heartbeat"] = max(scheduler_beats) if scheduler_beats else None
         crons = CronScheduler.all(connection)
         cron_beats = [c.last_heartbeat for c in crons if c.last_heartbeat]
         status["cron_schedulers"] = len(crons)

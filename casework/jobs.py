@@ -8,7 +8,7 @@ import os
 import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
@@ -16,6 +16,8 @@ from redis.exceptions import RedisError
 from rq import Queue, Retry
 from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
+
+from casework.extensions import current_app_object
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def enqueue(
     sweep finds anything a lost job would have done, so a Redis outage only
     delays work: it is logged, never raised.
     """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     if app.config.get("JOBS_SYNC"):
         # Work for later has no one to wait for it in sync mode: the sweep does it when due.
         if at is not None and at > datetime.now(UTC):
@@ -94,13 +96,14 @@ def enqueue(
         return None
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 _process_app: Flask | None = None
 # RQ's name (module and function) of every job declared with @app_job.
 APP_JOBS: set[str] = set()
 
 
-def app_job(func: F) -> F:
+def app_job(func: Callable[P, R]) -> Callable[P, R]:
     """Run a job inside an app context: the worker's own, or one built once per process.
 
     worker.py pushes a fresh context per job; the fallback lets RQ's own CLI or a
@@ -108,7 +111,7 @@ def app_job(func: F) -> F:
     """
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         if has_app_context():
             return func(*args, **kwargs)
         global _process_app
@@ -120,7 +123,7 @@ def app_job(func: F) -> F:
             return func(*args, **kwargs)
 
     APP_JOBS.add(f"{func.__module__}.{func.__qualname__}")
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def runner_label(kind: str) -> str:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeAlias
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeAlias
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -66,6 +66,11 @@ str_short = Annotated[str, mapped_column(String(64))]
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # SQLAlchemy types this as any FromClause (a model may map a join or a
+        # subquery); every model here maps one Table, so Core statements take it as is.
+        __table__: ClassVar[Table]
 
 
 def enum_type(enum_cls: type[enum.Enum], name: str) -> Enum:

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 from flask import Flask, current_app
+from flask_limiter import RouteLimit
 from redis import Redis
 from redis.exceptions import RedisError
 
 from casework.extensions import limiter
 
 log = logging.getLogger(__name__)
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 # What a client is told to wait when the limit's own reset time cannot be read.
 FALLBACK_RETRY_SECONDS = 60
@@ -58,7 +55,7 @@ def init_rate_limits(app: Flask) -> None:
     limiter._storage_dead = False
 
 
-def rate_limit(config_key: str, *, methods: tuple[str, ...] = ("POST",)) -> Callable[[F], F]:
+def rate_limit(config_key: str, *, methods: tuple[str, ...] = ("POST",)) -> RouteLimit:
     """Limit a view per client address with the limit named in config (e.g. RATELIMIT_SIGN_IN).
 
     Only the given methods count, so showing a form is free and submitting it is not.
@@ -67,7 +64,7 @@ def rate_limit(config_key: str, *, methods: tuple[str, ...] = ("POST",)) -> Call
     def limit_value() -> str:
         return str(current_app.config[config_key])
 
-    return limiter.limit(limit_value, methods=list(methods))  # type: ignore[return-value]
+    return limiter.limit(limit_value, methods=list(methods))
 
 
 def seconds_until_reset() -> float:

@@ -109,7 +109,8 @@ def init_security(app: Flask) -> None:
     if hops:
         # Trust exactly this many proxies' X-Forwarded-For and -Proto, never more. Never
         # X-Forwarded-Host: the Host header stays what the client sent, and TRUSTED_HOSTS
-        # (the public address) refuses any other with 400.
+        # (the public address) refuses any other with 400. Replacing wsgi_app is how Flask
+        # adds middleware; to mypy it is a method, hence the ignore.
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=0, x_port=0, x_prefix=0
         )

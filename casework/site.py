@@ -8,6 +8,7 @@ import ipaddress
 from flask import Blueprint, current_app, jsonify, redirect, render_template, request, session
 from werkzeug.wrappers import Response
 
+from casework.extensions import current_app_object
 from casework.health import check_database, check_redis, worker_status
 from casework.ratelimit import rate_limit
 from casework.urls import safe_next
@@ -30,7 +31,7 @@ def readyz() -> tuple[Response, int]:
     """Whether this web process can serve (its HTTP status), and, for operators, whether
     deadlines are being tracked: the worker, queue and sweep facts are shown only to a
     caller on this host or one holding the operator token."""
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     checks = [check_database(app), check_redis(app)]
     ready = all(check.ok for check in checks)
     status = 200 if ready else 503

@@ -85,7 +85,7 @@ def _unauthorised(error: HTTPException) -> tuple[str, int]:
 def init_staff_gate(app: Flask) -> None:
     """Run the gate before every request and send Flask-Login's refusals to the same place."""
     login_manager.login_view = "auth.login"
-    login_manager.login_message = None  # type: ignore[assignment]
+    login_manager.login_message = None
     login_manager.unauthorized_handler(_refuse)
     app.before_request(_forget_loaded_user)
     app.before_request(_gate)

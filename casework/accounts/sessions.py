@@ -92,7 +92,7 @@ def load_signed_in_user(user_token: str) -> User | None:
 
 def current_signed_in_user() -> User | None:
     """The user of this session if every factor was passed, else None."""
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user._get_current_object()
     if isinstance(user, User) and session.get(MFA_OK):
         return user
     return None

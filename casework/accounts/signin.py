@@ -22,6 +22,7 @@ from casework.actors import SYSTEM, Actor
 from casework.audit.events import chain_event, user_event
 from casework.audit.services import SYSTEM_CHAIN
 from casework.orm import DbSession
+from casework.sqlutil import rowcount
 
 LOCKOUT_THRESHOLD = 5
 # Roles that never sign in on a password alone: admins hold every account of their
@@ -149,15 +150,17 @@ def _claim_step(session: DbSession, user: User, step: int) -> bool:
 
     One conditional UPDATE, so two requests racing with the same code cannot both win.
     """
-    claimed = session.execute(
-        update(User)
-        .where(
-            User.id == user.id,
-            or_(User.totp_last_counter.is_(None), User.totp_last_counter < step),
+    claimed = rowcount(
+        session.execute(
+            update(User)
+            .where(
+                User.id == user.id,
+                or_(User.totp_last_counter.is_(None), User.totp_last_counter < step),
+            )
+            .values(totp_last_counter=step)
+            .execution_options(synchronize_session=False)
         )
-        .values(totp_last_counter=step)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     session.refresh(user)
     return bool(claimed)
 

@@ -16,6 +16,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.wrappers import Response as FlaskResponse
 from flask_babel import gettext as _
 from flask_limiter import RequestLimit, RouteLimit
 from flask_limiter.util import get_remote_address
@@ -68,7 +69,7 @@ def _refused(response: Response) -> bool:
     return response.status_code != 302
 
 
-def _too_many_attempts(seconds: float) -> Response:
+def _too_many_attempts(seconds: float) -> FlaskResponse:
     # A few seconds of slack, so a fresh 15-minute pause reads "15 minutes", not 16.
     minutes = max(1, math.ceil((seconds - 5) / 60))
     response = current_app.make_response(
@@ -79,7 +80,7 @@ def _too_many_attempts(seconds: float) -> Response:
     return response
 
 
-def _on_breach(limit: RequestLimit) -> Response:
+def _on_breach(limit: RequestLimit) -> FlaskResponse:
     return _too_many_attempts(limit.reset_at - time.time())
 
 

@@ -97,7 +97,9 @@ def recent_events(
     rows = [
         EventRow(
             event=e,
-            actor_name=names.get(e.actor_id) if e.actor_type == "user" else None,
+            actor_name=(
+                names.get(e.actor_id) if e.actor_type == "user" and e.actor_id is not None else None
+            ),
             case_reference=references.get(e.case_id) if e.case_id is not None else None,
         )
         for e in events

@@ -41,6 +41,7 @@ from casework.audit.events import case_link_event
 from casework.cases.models import Case, CaseLink, Item, LinkReason, LinkState
 from casework.evidence.models import EvidenceFile
 from casework.evidence.pdq_index import PdqIndex, hamming
+from casework.extensions import current_app_object
 from casework.orm import DbSession, utcnow
 from casework.sqlutil import insert_ignoring_conflict
 
@@ -84,14 +85,14 @@ def link_items(session: DbSession, case: Case, items: Sequence[Item]) -> list[Ca
     handles = sorted({item.handle_lower for item in items if item.handle_lower} - set(ignored))
     matches: list[Match] = []
     if status_ids:
-        rows = session.execute(
+        status_rows = session.execute(
             select(Item.case_id, Item.status_id)
             .join(Case, Case.id == Item.case_id)
             .where(Item.status_id.in_(status_ids), *_linkable_cases(case.organisation_id, case.id))
             .order_by(Item.case_id.desc())
             .limit(MAX_LINKS_PER_MATCH * len(status_ids))
         ).all()
-        matches += [Match(cid, LinkReason.STATUS_ID, str(sid)) for cid, sid in rows]
+        matches += [Match(cid, LinkReason.STATUS_ID, str(sid)) for cid, sid in status_rows]
     for handle in handles:
         rows = session.execute(
             select(Item.case_id)
@@ -294,15 +295,15 @@ def load_hashes(session: DbSession, organisation_id: int) -> tuple[Any, Any]:
     several times faster than a million result rows.
     """
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import Text, cast, func
+        from sqlalchemy import Text, cast, func, literal
         from sqlalchemy.dialects.postgresql import aggregate_order_by
 
         ids_text, hex_text = session.execute(
             select(
                 func.string_agg(
-                    cast(EvidenceFile.id, Text), aggregate_order_by(",", EvidenceFile.id)
+                    cast(EvidenceFile.id, Text), aggregate_order_by(literal(","), EvidenceFile.id)
                 ),
-                func.string_agg(EvidenceFile.pdq, aggregate_order_by("", EvidenceFile.id)),
+                func.string_agg(EvidenceFile.pdq, aggregate_order_by(literal(""), EvidenceFile.id)),
             )
             .join(Case, Case.id == EvidenceFile.case_id)
             .where(Case.organisation_id == organisation_id, EvidenceFile.pdq.is_not(None))
@@ -321,11 +322,11 @@ def load_hashes(session: DbSession, organisation_id: int) -> tuple[Any, Any]:
 
 
 def pdq_cache(app: Flask | None = None) -> PdqIndexCache:
-    app = app or current_app._get_current_object()  # type: ignore[attr-defined]
-    cache = app.extensions.get("casework_pdq_indexes")
+    app = app or current_app_object()
+    cache: PdqIndexCache | None = app.extensions.get("casework_pdq_indexes")
     if cache is None:
         cache = app.extensions.setdefault("casework_pdq_indexes", PdqIndexCache())
-    return cache  # type: ignore[no-any-return]
+    return cache
 
 
 def near_duplicates(

@@ -55,6 +55,7 @@ from casework.deadlines.models import Deadline
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Notice, NoticeItem
 from casework.orm import DbSession, utcnow
+from casework.sqlutil import rowcount
 
 _MINOR_RANK = {MinorStatus.NO: 0, MinorStatus.UNSURE: 1, MinorStatus.YES: 2}
 
@@ -145,7 +146,7 @@ def merge_cases(session: DbSession, source: Case, target: Case, actor: Actor) ->
             origin_case_id=func.coalesce(EvidenceFile.origin_case_id, source_id),
         )
     )
-    summary.evidence = int(evidence.rowcount or 0)  # type: ignore[attr-defined]
+    summary.evidence = rowcount(evidence)
     summary.notices = _move(session, Notice, source_id, target_id)
     summary.deadlines = _move(session, Deadline, source_id, target_id)
     summary.notes = _move(session, CaseNote, source_id, target_id)
@@ -244,11 +245,16 @@ def _fold_item(session: DbSession, item: Item, survivor: Item) -> None:
             session.delete(covered)
 
 
-def _move(session: DbSession, model: type, source_id: int, target_id: int) -> int:
+def _move(
+    session: DbSession,
+    model: type[Notice | Deadline | CaseNote],
+    source_id: int,
+    target_id: int,
+) -> int:
     result = session.execute(
-        update(model).where(model.case_id == source_id).values(case_id=target_id)  # type: ignore[attr-defined]
+        update(model).where(model.case_id == source_id).values(case_id=target_id)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def _move_jurisdictions(session: DbSession, source_id: int, target_id: int) -> int:

@@ -43,7 +43,9 @@ def organisation_overview(
             select(Case.status, func.count())
             .where(Case.organisation_id == organisation_id, Case.status.in_(OPEN_STATUSES))
             .group_by(Case.status)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     open_by_status = [(status, int(counts.get(status, 0))) for status in OPEN_STATUSES]
 

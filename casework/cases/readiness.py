@@ -88,6 +88,6 @@ def refresh_legal_ready(session: DbSession, case_ids: Iterable[int | None]) -> N
     ).all()
     # Keep loaded objects in step without marking them dirty.
     for case_id, ready in rows:
-        loaded = session.identity_map.get(session.identity_key(Case, case_id))  # type: ignore[arg-type]
+        loaded = session.identity_map.get(session.identity_key(Case, case_id))
         if loaded is not None:
             set_committed_value(loaded, "legal_ready", bool(ready))

@@ -522,8 +522,8 @@ def case_sizes(session: DbSession, cases: list[Case]) -> dict[int, CaseSize]:
 
     ids = [c.id for c in cases]
 
-    def per_case(model: type) -> dict[int, int]:
-        column = model.case_id  # type: ignore[attr-defined]
+    def per_case(model: type[Item | EvidenceFile | Notice | CaseNote]) -> dict[int, int]:
+        column = model.case_id
         rows = session.execute(
             select(column, func.count()).where(column.in_(ids)).group_by(column)
         ).all()

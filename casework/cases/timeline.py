@@ -204,7 +204,9 @@ def build_timeline(session: DbSession, case: Case, *, limit: int = TIMELINE_LIMI
             value = (e.details or {}).get(key)
             if isinstance(value, int):
                 ref_ids.add(value)
-    refs = dict(session.execute(select(Case.id, Case.reference).where(Case.id.in_(ref_ids))).all())
+    refs = dict(
+        session.execute(select(Case.id, Case.reference).where(Case.id.in_(ref_ids))).tuples().all()
+    )
 
     entries: list[Entry] = []
     shown_notes: set[int] = set()
@@ -264,7 +266,7 @@ def build_timeline(session: DbSession, case: Case, *, limit: int = TIMELINE_LIMI
 def _user_names(session: DbSession, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).all())
+    return dict(session.execute(select(User.id, User.name).where(User.id.in_(ids))).tuples().all())
 
 
 def merged_sources(session: DbSession, case: Case) -> list[Case]:

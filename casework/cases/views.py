@@ -139,7 +139,10 @@ def worklist() -> str:
         user_id=user.id,
         cache_seconds=float(current_app.config.get("WORKLIST_COUNT_CACHE_SECONDS", 0)),
     )
-    keep = {k: v for k, v in request.args.items() if v and k not in ("after", "before")}
+    # Any, not str: to mypy, a str dict spread into url_for could fill its bool _external.
+    keep: dict[str, Any] = {
+        k: v for k, v in request.args.items() if v and k not in ("after", "before")
+    }
     keep["worklist"] = key.value
     filter_args = {k: v for k, v in keep.items() if k != "worklist"}
     bulk = BulkForm(formdata=None, staff=staff, letters=True)

@@ -33,9 +33,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import current_app, has_app_context
+from flask import has_app_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import (
+    ColumnExpressionArgument,
+    CompoundSelect,
     Select,
     exists,
     false,
@@ -48,7 +50,7 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 from sqlalchemy.sql.elements import ColumnElement
 
 from casework.cases.models import (
@@ -65,6 +67,7 @@ from casework.cases.models import (
 from casework.cases.references import normalise_reference
 from casework.deadlines.models import Deadline, DeadlineState
 from casework.evidence.xlinks import XLinkError, parse_x_link
+from casework.extensions import current_app_object
 from casework.orm import DbSession, UTCDateTime, utcnow
 
 PAGE_SIZE = 50
@@ -240,7 +243,8 @@ def filter_predicates(filters: Filters) -> list[ColumnElement[bool]]:
 class WorklistSpec:
     """The predicates of one worklist for one user, and an optional sort_deadline_at range."""
 
-    where: list[ColumnElement[bool]]
+    # Some are text(): the literal SQL the partial indexes are declared with.
+    where: list[ColumnExpressionArgument[bool]]
     deadline_from: datetime | None = None
     deadline_before: datetime | None = None
 
@@ -397,7 +401,7 @@ def key_select(
 
 
 def _order(backward: bool, *, with_priority: bool) -> list[Any]:
-    columns = [Case.priority] if with_priority else []
+    columns: list[InstrumentedAttribute[Any]] = [Case.priority] if with_priority else []
     columns += [Case.sort_deadline_at, Case.id]
     return [c.desc() if backward else c.asc() for c in columns]
 
@@ -428,7 +432,7 @@ def fetch_page(
     more = len(keys) > page_size
     keys = keys[:page_size]
     if backward:
-        keys.reverse()
+        keys = keys[::-1]
         if not more and len(keys) < page_size:
             # Back at the start with a short page: show a full first page instead.
             return fetch_page(session, spec, filters, page_size=page_size)
@@ -481,6 +485,7 @@ class WorklistCount:
 
 
 def _capped_count(spec: WorklistSpec, cap: int) -> Any:
+    inner: Select[Any] | CompoundSelect[Any]
     if not spec.by_priority:
         inner = select(literal(1).label("one")).where(*spec.where).limit(cap + 1)
     else:
@@ -522,8 +527,9 @@ def count_cache() -> _CountCache | None:
     """This app's count cache (one per app, so tests never see another app's counts)."""
     if not has_app_context():
         return None
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return app.extensions.setdefault("casework_worklist_counts", _CountCache())  # type: ignore[no-any-return]
+    app = current_app_object()
+    cache: _CountCache = app.extensions.setdefault("casework_worklist_counts", _CountCache())
+    return cache
 
 
 def forget_counts(organisation_id: int) -> None:

@@ -43,7 +43,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # pydyf compresses every stream at zlib level 9, a seventh of a letter's render time for a
 # file 0.6 % smaller than at the default level 6. Compression levels do not change what a
 # PDF reader decodes, and the output stays the same for the same input.
-pydyf.zlib = types.SimpleNamespace(  # type: ignore[attr-defined]
+pydyf.zlib = types.SimpleNamespace(
     compress=zlib.compress,
     compressobj=lambda level=6, **options: zlib.compressobj(min(level, 6), **options),
 )

@@ -24,6 +24,7 @@ from sqlalchemy import or_, select, update
 from casework.notifications.models import EmailState, OutgoingEmail
 from casework.notifications.sealing import PLACEHOLDER, SecretExpired, lifetime, unseal
 from casework.orm import DbSession
+from casework.sqlutil import rowcount
 
 # Reply codes that will not get better by retrying (mailbox unknown, policy refusal).
 _PERMANENT = range(500, 600)
@@ -135,7 +136,7 @@ def claim(session: DbSession, email_id: int, *, now: datetime, settings: MailSet
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(result) == 1
 
 
 def send_claimed(
@@ -191,7 +192,7 @@ def wipe_expired_secrets(session: DbSession, *, now: datetime, config: Any) -> i
         .values(sealed_secret=None)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return rowcount(result)
 
 
 def due_email_ids(session: DbSession, *, now: datetime, limit: int = 1000) -> list[int]:
@@ -217,7 +218,7 @@ def retry_failed(session: DbSession, email_id: int, *, now: datetime) -> bool:
         .values(state=EmailState.PENDING, attempts=0, next_attempt_at=now, last_error=None)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1  # type: ignore[attr-defined]
+    return rowcount(result) == 1
 
 
 def mask_address(address: str) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import func, select, update
 
 from casework.notifications.models import Notification
 from casework.orm import DbSession
+from casework.sqlutil import rowcount
 
 PAGE_SIZE = 100
 
@@ -61,4 +62,4 @@ def mark_all_read(session: DbSession, user_id: int, *, now: datetime) -> int:
         .values(read_at=now)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)
+    return rowcount(result)

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from casework.accounts.models import User
 from casework.cases.models import Case, Item
@@ -20,7 +19,7 @@ from casework.notices.models import Notice
 from casework.notifications.models import OutgoingEmail
 from casework.orm import DbSession
 
-OwnerOf = Callable[[Session, Sequence[Any]], int | None]
+OwnerOf = Callable[[DbSession, Sequence[Any]], int | None]
 
 
 def _email(session: DbSession, args: Sequence[Any]) -> int | None:

@@ -7,7 +7,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -20,7 +19,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from casework.accounts.access import current_actor, current_staff, roles_required
 from casework.accounts.models import Role
 from casework.deadlines.compliance import compliance_report, to_csv
-from casework.extensions import db
+from casework.extensions import current_app_object, db
 from casework.health import worker_status
 from casework.jobs import QUEUE_NOTIFICATIONS, enqueue, redis_connection
 from casework.notifications.email import mask_address
@@ -35,7 +34,7 @@ bp = Blueprint("ops", __name__, url_prefix="/staff/ops")
 @bp.get("/")
 @roles_required(Role.ADMIN)
 def health() -> str:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app_object()
     return render_template("ops/health.html", status=worker_status(app))
 
 
