@@ -40,9 +40,14 @@ def to_utc(moment: datetime, name: str = "datetime") -> datetime:
 def _add_months(moment: datetime, months: int) -> datetime:
     index = moment.month - 1 + months
     year, month = moment.year + index // 12, index % 12 + 1
-    # 31 January + 1 month is the last day of February, never 3 March.
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
+    last_day = calendar.monthrange(year, month)[1]
+    if moment.day <= last_day:
+        return moment.replace(year=year, month=month)
+    # The month has no such day (31 January + 1 month): the period ends when the month's
+    # last day ends (Reg. 1182/71 Art. 3(2)(c)), so a later start is never due earlier.
+    return moment.replace(
+        year=year, month=month, day=last_day, hour=23, minute=59, second=59, microsecond=999_999
+    )
 
 
 def _add_business_days(moment: datetime, days: int) -> datetime:
@@ -56,7 +61,7 @@ def _add_business_days(moment: datetime, days: int) -> datetime:
 
 
 def add_period(start: datetime, amount: int, unit: Unit) -> datetime:
-    """`start` plus a period, in UTC: exact hours, calendar days, clamped months, weekdays."""
+    """`start` plus a period, in UTC: exact hours, calendar days, months, weekdays."""
     if amount < 0:
         raise ValueError(f"a period cannot be negative: {amount} {unit}")
     moment = to_utc(start, "start")

@@ -57,29 +57,43 @@ def test_thirty_calendar_days() -> None:
     )
 
 
+def end_of_day(year: int, month: int, day: int) -> datetime:
+    return datetime(year, month, day, 23, 59, 59, 999_999, tzinfo=UTC)
+
+
 @pytest.mark.parametrize(
     ("received", "due"),
     [
-        (utc(2026, 1, 31, 12, 0), utc(2026, 2, 28, 12, 0)),
-        (utc(2028, 1, 31, 12, 0), utc(2028, 2, 29, 12, 0)),  # leap year
-        (utc(2026, 3, 31, 12, 0), utc(2026, 4, 30, 12, 0)),
+        (utc(2026, 1, 31, 12, 0), end_of_day(2026, 2, 28)),
+        (utc(2028, 1, 31, 12, 0), end_of_day(2028, 2, 29)),  # leap year
+        (utc(2026, 3, 31, 12, 0), end_of_day(2026, 4, 30)),
         (utc(2026, 12, 31, 12, 0), utc(2027, 1, 31, 12, 0)),
         (utc(2026, 2, 15, 0, 0), utc(2026, 3, 15, 0, 0)),
     ],
 )
-def test_one_month_clamps_to_the_end_of_a_shorter_month(received: datetime, due: datetime) -> None:
+def test_one_month_ends_with_a_shorter_month(received: datetime, due: datetime) -> None:
     assert compute_due(received, deadline("eu.gdpr.erasure_x")) == due
 
 
 def test_leap_day_in_hours_and_months() -> None:
     assert add_period(utc(2028, 2, 28, 12, 0), 24, "hours") == utc(2028, 2, 29, 12, 0)
-    assert add_period(utc(2028, 2, 29, 12, 0), 12, "months") == utc(2029, 2, 28, 12, 0)
+    # 2029 has no 29 February: the year ends as 28 February ends.
+    assert add_period(utc(2028, 2, 29, 12, 0), 12, "months") == end_of_day(2029, 2, 28)
+
+
+def test_a_month_without_the_start_day_ends_with_its_last_day() -> None:
+    late_on_the_29th = add_period(utc(2020, 1, 29, 23, 56), 1, "months")
+    start_of_the_30th = add_period(utc(2020, 1, 30, 0, 0), 1, "months")
+    assert late_on_the_29th == utc(2020, 2, 29, 23, 56)
+    assert start_of_the_30th > late_on_the_29th
+    assert start_of_the_30th == add_period(utc(2020, 1, 31, 18, 0), 1, "months")
+    assert start_of_the_30th.date().isoformat() == "2020-02-29"
     assert add_period(utc(2028, 2, 29, 12, 0), 1, "days") == utc(2028, 3, 1, 12, 0)
 
 
 def test_gdpr_extension_counts_three_months_from_receipt() -> None:
     rule = deadline("eu.gdpr.erasure_x")
-    assert with_extension(utc(2026, 1, 31, 9, 0), rule) == utc(2026, 4, 30, 9, 0)
+    assert with_extension(utc(2026, 1, 31, 9, 0), rule) == end_of_day(2026, 4, 30)
     assert with_extension(utc(2026, 1, 15, 9, 0), rule) == utc(2026, 4, 15, 9, 0)
     with pytest.raises(ValueError, match="no extension"):
         with_extension(utc(2026, 1, 15), deadline("us.tida.removal"))

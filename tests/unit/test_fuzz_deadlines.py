@@ -153,6 +153,7 @@ def test_india_switches_from_24_to_2_hours_on_20_february_2026(received: datetim
 
 @FAST
 @given(first=receipts, gap=st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=400)))
+@example(first=datetime(2020, 1, 29, 23, 56, tzinfo=UTC), gap=timedelta(minutes=4))
 def test_a_later_receipt_is_never_due_earlier_under_one_rule(
     first: datetime, gap: timedelta
 ) -> None:
