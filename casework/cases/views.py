@@ -61,6 +61,7 @@ from casework.charts import Bar, bar_chart
 from casework.evidence.files import delete_files, evidence_storage, images_allowed
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError
+from casework.evidence.xlinks import read_link_lines
 from casework.extensions import db
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
 from casework.notices.bulk import enqueue_letters
@@ -358,17 +359,18 @@ def add_items(case_id: int) -> Response | tuple[str, int]:
     form = ItemsForm()
     if not form.validate():
         return _render_detail(case, 400, items_form=form)
-    parsed = services.parse_link_lines(form.links.data or "")
-    if parsed.errors:
-        return _render_detail(case, 400, items_form=form, link_errors=parsed.errors)
+    links = read_link_lines(form.links.data or "", max_links=services.LINKS_MAX_LINES)
+    errors = services.link_errors(links)
+    if errors:
+        return _render_detail(case, 400, items_form=form, link_errors=errors)
     try:
-        added = services.add_staff_items(db.session, case, parsed.posts, current_actor())
+        added = services.add_staff_items(db.session, case, links.posts, current_actor())
     except services.CaseError as exc:
         db.session.rollback()
         form.links.errors = [exc.message]
         return _render_detail(case, 400, items_form=form)
     db.session.commit()
-    known = len({p.status_id for p in parsed.posts}) - len(added)
+    known = len(links.posts) - len(added)
     flash(ngettext("%(num)d post added.", "%(num)d posts added.", len(added)), "info")
     if known:
         flash(

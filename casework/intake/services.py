@@ -30,14 +30,13 @@ from casework.evidence.files import (
     record_device_file,
 )
 from casework.evidence.storage import EvidenceStorage
-from casework.evidence.xlinks import XPost
+from casework.evidence.xlinks import LinkList, XPost, read_link_lines
 from casework.intake import flow
 from casework.intake.access_codes import generate_access_code, hash_access_code
 from casework.intake.choices import LANGUAGES, RELATIONSHIPS, WANTED_ACTIONS, is_known_country
 from casework.intake.drafts import DeviceFile, Draft, DraftScreenshot, DraftStore
 from casework.intake.emails import confirmation_email
 from casework.intake.forms import MAX_PROMPT_CHARS, NOT_SAYING
-from casework.intake.links import LinkList, read_link_lines
 from casework.intake.uploads import (
     MAX_DEVICE_FILES_PER_CASE,
     MAX_IMAGES_PER_CASE,
