@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from flask import current_app
 from sqlalchemy import select
 
 from casework.actors import Actor
@@ -20,11 +21,10 @@ from casework.audit.models import AuditEvent
 from casework.audit.services import event_hash, record_event
 from casework.cases.models import Case
 from casework.evidence.crypto import EvidenceDecryptError
-from casework.evidence.files import images_allowed
+from casework.evidence.files import evidence_storage, images_allowed
 from casework.evidence.images import blurred_copy
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
-from casework.notices.exhibits import evidence_storage
 from casework.notices.models import Letter
 from casework.orm import DbSession, utcnow
 from casework.registry import default_registry
@@ -143,7 +143,7 @@ def build_bundle(
     the export instead of going out unnoticed.
     """
     now = now or utcnow()
-    storage = storage or evidence_storage()
+    storage = storage or evidence_storage(current_app.config)
     images = images_allowed(case.minor)
     decrypted = actor.permission == "lawyer" and images
     letters = session.scalars(

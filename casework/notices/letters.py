@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -14,8 +15,9 @@ from casework.actors import Actor, ActorKind
 from casework.audit.services import record_event
 from casework.cases.models import Case, Item, MinorStatus
 from casework.cases.readiness import refresh_legal_ready
+from casework.evidence.files import evidence_storage
 from casework.notices.completeness import missing_for
-from casework.notices.exhibits import evidence_storage, exhibit_images, files_by_item
+from casework.notices.exhibits import exhibit_images, files_by_item
 from casework.notices.models import Letter, Notice
 from casework.notices.rendering import letter_is_draft, render_letter_pdf, template_version
 from casework.notices.services import (
@@ -123,7 +125,9 @@ def create_letter(
     images: dict[str, bytes] = {}
     if show:
         all_files = [f for item in items for f in files.get(item.id, ())]
-        images = exhibit_images(all_files, evidence_storage(), blur=blur_screenshots)
+        images = exhibit_images(
+            all_files, evidence_storage(current_app.config), blur=blur_screenshots
+        )
     template = route.templates[0]
 
     # The case row's lock orders concurrent generations, so each takes the next version
