@@ -77,12 +77,6 @@ bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
 CASEWORK_ROLES = (Role.CASEWORKER, Role.ADMIN)
 
 
-@bp.before_request
-def _staff_only() -> None:
-    # Until the workspace-wide gate runs first, every view here checks sign-in itself.
-    current_staff()
-
-
 def _reader_zone() -> ZoneInfo:
     zone = g.get("reader_zone")
     if zone is None:
