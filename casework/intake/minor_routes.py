@@ -160,7 +160,3 @@ FOR_ADULTS: Final[tuple[MinorRoute, ...]] = (
 def routes_for(country: str | None) -> tuple[MinorRoute, ...]:
     """A minor's routes in a country (ISO 3166-1 alpha-2): its own, then the worldwide ones."""
     return (*ROUTES.get((country or "").upper(), ()), TAKE_IT_DOWN)
-
-
-def countries_with_routes() -> list[str]:
-    return list(ROUTES)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from datetime import datetime
 
 from flask import current_app
@@ -245,12 +244,3 @@ def letter_filename(letter: Letter, reference: str | None = None) -> str:
     ref = reference or letter.case.reference
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{ref}_{letter.route_key}_v{letter.version}")
     return f"{stem}.pdf"
-
-
-def letters_of_case(session: DbSession, case_id: int) -> Sequence[Letter]:
-    """Every version of every letter of the case, newest first within each route."""
-    return session.scalars(
-        select(Letter)
-        .where(Letter.case_id == case_id)
-        .order_by(Letter.route_key, Letter.version.desc())
-    ).all()
