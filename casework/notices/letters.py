@@ -27,7 +27,7 @@ from casework.notices.services import (
     notice_facts,
     route_or_error,
 )
-from casework.notices.snapshot import build_snapshot, content_fingerprint
+from casework.notices.snapshot import LetterSource, build_snapshot, content_fingerprint
 from casework.orm import DbSession, utcnow
 from casework.registry import Registry, default_registry
 
@@ -133,7 +133,7 @@ def create_letter(
     # number (the version is printed in the letter, so it is fixed before rendering).
     session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
     version = _next_version(session, case.id, route.key)
-    snapshot = build_snapshot(
+    source = LetterSource(
         case=case,
         route=route,
         registry=registry,
@@ -141,13 +141,12 @@ def create_letter(
         related=related,
         items=items,
         files=files,
-        version=version,
-        generated_at=now,
         missing=missing,
         include_screenshots=show,
         blur_screenshots=blur_screenshots,
         images=frozenset(images),
     )
+    snapshot = build_snapshot(source, version=version, generated_at=now)
     if skip_if_unchanged:
         previous = latest_letter(session, case.id, route.key)
         if previous is not None and content_fingerprint(
