@@ -60,8 +60,6 @@ def create_app(
     # context serves several (tests, scripts).
     app.before_request(refresh)
     app.jinja_env.globals["get_locale"] = get_locale
-    # Pages link to other parts only once those parts are registered.
-    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 
     from casework.errors import init_error_pages
     from casework.ratelimit import init_rate_limits

@@ -6,7 +6,7 @@ import enum
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeAlias
 
-from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, String, Table
+from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, scoped_session
 from sqlalchemy.types import TypeDecorator
@@ -60,8 +60,6 @@ def utcnow() -> datetime:
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 intpk = Annotated[int, mapped_column(BigId, primary_key=True)]
-utc_datetime = Annotated[datetime, mapped_column(UTCDateTime())]
-str_short = Annotated[str, mapped_column(String(64))]
 
 
 class Base(DeclarativeBase):

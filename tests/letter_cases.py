@@ -70,9 +70,9 @@ def evidence_file(item: Case | Any, *, colour: tuple[int, int, int] = (200, 80, 
     from flask import current_app
     from PIL import Image
 
+    from casework.evidence.files import evidence_storage
     from casework.evidence.images import sanitise_image
     from casework.evidence.models import EvidenceFile
-    from casework.notices.exhibits import evidence_storage
 
     buffer = io.BytesIO()
     image = Image.new("RGB", (96, 64), colour)
@@ -80,7 +80,7 @@ def evidence_file(item: Case | Any, *, colour: tuple[int, int, int] = (200, 80, 
         image.putpixel((x, x % 64), (0, 0, 0))
     image.save(buffer, format="PNG")
     clean = sanitise_image(buffer.getvalue(), max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
-    key = evidence_storage().put(clean.sha256, clean.data)
+    key = evidence_storage(current_app.config).put(clean.sha256, clean.data)
     row = EvidenceFile(
         case_id=item.case_id,
         item_id=item.id,

@@ -64,15 +64,6 @@ def get_case_or_404(case_id: int) -> Case:
     return case
 
 
-def scoped(model: type[Any], object_id: int, *, case_attr: str = "case_id") -> Any:
-    """Any case-owned row (item, notice, letter, evidence) of the user's organisation, or 404."""
-    row = db.session.get(model, object_id)
-    if row is None:
-        abort(404)
-    get_case_or_404(getattr(row, case_attr))
-    return row
-
-
 def audit_staff_action(
     action: str,
     *,

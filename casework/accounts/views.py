@@ -100,14 +100,9 @@ def _limit(config_key: str, *, by_email: bool = False, failures_only: bool = Tru
 
 
 def home_url(user: User) -> str:
-    """Where someone lands after signing in: the first part of the workspace that exists."""
-    candidates = ["cases.worklist", "notices.ready", "notifications.index", "auth.account"]
-    if user.role is Role.LAWYER:
-        candidates.insert(0, "notices.ready")
-    for endpoint in candidates:
-        if endpoint in current_app.view_functions:
-            return url_for(endpoint)
-    return url_for("auth.account")
+    """Where someone lands after signing in: a lawyer on the cases ready for legal action,
+    everyone else on the queues."""
+    return url_for("notices.ready" if user.role is Role.LAWYER else "cases.worklist")
 
 
 def _signed_in(user: User, next_url: str) -> Response:

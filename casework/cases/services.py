@@ -45,7 +45,7 @@ from casework.cases.worklists import forget_counts
 from casework.evidence.files import images_allowed
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
-from casework.evidence.xlinks import XLinkError, XPost, parse_x_link
+from casework.evidence.xlinks import MESSAGES, LinkList, XPost
 from casework.notices.models import Notice, NoticeItem, NoticeState
 from casework.notifications.services import notify_user
 from casework.orm import DbSession, utcnow
@@ -198,33 +198,25 @@ class LineError:
     message: object
 
 
-@dataclass(frozen=True)
-class ParsedLinks:
-    posts: list[XPost]
-    errors: list[LineError]
-
-
-def parse_link_lines(text: str) -> ParsedLinks:
-    """One post link per line; blank lines skipped, each bad line named with its reason."""
-    from casework.evidence.xlinks import MESSAGES
-
-    posts: list[XPost] = []
-    errors: list[LineError] = []
-    lines = (text or "").splitlines()
-    if len([line for line in lines if line.strip()]) > LINKS_MAX_LINES:
-        return ParsedLinks(
-            [], [LineError(0, "", _l("Paste at most %(n)d links at a time.", n=LINKS_MAX_LINES))]
-        )
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            posts.append(parse_x_link(line))
-        except XLinkError as exc:
-            errors.append(LineError(number, line.strip()[:120], _l(MESSAGES[exc.code])))
-    if not posts and not errors:
+def link_errors(links: LinkList) -> list[LineError]:
+    """What is wrong with a pasted list of links: each bad line with its reason, or the list."""
+    if links.too_long:
+        return [
+            LineError(
+                0,
+                "",
+                _l("This is too much text to be a list of links. Please paste the links only."),
+            )
+        ]
+    if links.too_many is not None:
+        return [LineError(0, "", _l("Paste at most %(n)d links at a time.", n=LINKS_MAX_LINES))]
+    errors = [
+        LineError(problem.line, problem.text[:120], _l(MESSAGES[problem.code]))
+        for problem in links.problems
+    ]
+    if not links.posts and not errors:
         errors.append(LineError(0, "", _l("Paste at least one link to a post on X.")))
-    return ParsedLinks(posts, errors)
+    return errors
 
 
 def evidence_added(session: DbSession, case: Case, files: list[EvidenceFile]) -> None:

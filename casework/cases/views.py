@@ -61,6 +61,7 @@ from casework.charts import Bar, bar_chart
 from casework.evidence.files import delete_files, evidence_storage, images_allowed
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError
+from casework.evidence.xlinks import read_link_lines
 from casework.extensions import db
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
 from casework.notices.bulk import enqueue_letters
@@ -75,12 +76,6 @@ from casework.urls import safe_next
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
 
 CASEWORK_ROLES = (Role.CASEWORKER, Role.ADMIN)
-
-
-@bp.before_request
-def _staff_only() -> None:
-    # Until the workspace-wide gate runs first, every view here checks sign-in itself.
-    current_staff()
 
 
 def _reader_zone() -> ZoneInfo:
@@ -357,15 +352,16 @@ def add_items(case_id: int) -> Response | tuple[str, int]:
     form = ItemsForm()
     if not form.validate():
         return _render_detail(case, 400, items_form=form)
-    parsed = services.parse_link_lines(form.links.data or "")
-    if parsed.errors:
-        return _render_detail(case, 400, items_form=form, link_errors=parsed.errors)
+    links = read_link_lines(form.links.data or "", max_links=services.LINKS_MAX_LINES)
+    errors = services.link_errors(links)
+    if errors:
+        return _render_detail(case, 400, items_form=form, link_errors=errors)
     with saving(services.CaseError) as saved:
-        added = services.add_staff_items(db.session, case, parsed.posts, current_actor())
+        added = services.add_staff_items(db.session, case, links.posts, current_actor())
     if saved.error is not None:
         form.links.errors = [saved.error.message]
         return _render_detail(case, 400, items_form=form)
-    known = len({p.status_id for p in parsed.posts}) - len(added)
+    known = len(links.posts) - len(added)
     flash(ngettext("%(num)d post added.", "%(num)d posts added.", len(added)), "info")
     if known:
         flash(

@@ -13,6 +13,10 @@ predicates and whose trailing columns are that triple (see Case.__table_args__):
   priority in the index; the query is cut into one branch per priority (four),
   each an ordered range scan, and the branches are merged.
 
+A page may list the rows matching a predicate first (the notices' Ready for legal
+action page lists escalated cases first): one branch for those, one for the rest,
+merged, the cursor saying which part it points into.
+
 Counts never COUNT(*) a whole worklist: each counts at most COUNT_CAP + 1 rows of
 its index range (shown as "1,000+"), all in one round trip, and the result is
 kept per process for COUNT_CACHE_SECONDS (config WORKLIST_COUNT_CACHE_SECONDS),
@@ -43,6 +47,8 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
+    not_,
     or_,
     select,
     text,
@@ -241,12 +247,17 @@ def filter_predicates(filters: Filters) -> list[ColumnElement[bool]]:
 
 @dataclass(frozen=True)
 class WorklistSpec:
-    """The predicates of one worklist for one user, and an optional sort_deadline_at range."""
+    """The predicates of one worklist for one user, and an optional sort_deadline_at range.
+
+    With `first`, the rows it matches come before the others, each part in the usual
+    order (not for a worklist with a deadline range).
+    """
 
     # Some are text(): the literal SQL the partial indexes are declared with.
     where: list[ColumnExpressionArgument[bool]]
     deadline_from: datetime | None = None
     deadline_before: datetime | None = None
+    first: ColumnElement[bool] | None = None
 
     @property
     def by_priority(self) -> bool:
@@ -289,20 +300,26 @@ def worklist_spec(
 # --- keyset cursors ---------------------------------------------------------------------
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR_RE = re.compile(r"(\d{1,2})\.(-?\d{1,19})\.(\d{1,19})")
+_CURSOR_RE = re.compile(r"(?:([01]):)?(\d{1,2})\.(-?\d{1,19})\.(\d{1,19})")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Cursor:
-    """A position in a worklist: the sort key of the row it points at."""
+    """A position in a worklist: the sort key of the row it points at.
+
+    `part` is 0 for a row matched by the worklist's `first` predicate (or when it has
+    none), 1 for a row after them.
+    """
 
     priority: int
     deadline: datetime
     id: int
+    part: int = 0
 
     def encode(self) -> str:
         micros = (self.deadline - _EPOCH) // timedelta(microseconds=1)
-        return f"{self.priority}.{micros}.{self.id}"
+        key = f"{self.priority}.{micros}.{self.id}"
+        return f"{self.part}:{key}" if self.part else key
 
     @classmethod
     def decode(cls, raw: str | None) -> Cursor | None:
@@ -311,10 +328,10 @@ class Cursor:
         if not match:
             return None
         try:
-            deadline = _EPOCH + timedelta(microseconds=int(match.group(2)))
+            deadline = _EPOCH + timedelta(microseconds=int(match.group(3)))
         except OverflowError:
             return None
-        return cls(int(match.group(1)), deadline, int(match.group(3)))
+        return cls(int(match.group(2)), deadline, int(match.group(4)), int(match.group(1) or 0))
 
     @classmethod
     def of(cls, case: Case) -> Cursor:
@@ -330,6 +347,10 @@ class WorklistPage:
 
 
 _KEY_COLUMNS = (Case.id, Case.priority, Case.sort_deadline_at)
+
+
+def _part(number: int) -> Any:
+    return literal_column(str(number)).label("part")
 
 
 def _deadline_bounds(spec: WorklistSpec) -> list[ColumnElement[bool]]:
@@ -358,21 +379,18 @@ def key_select(
     limit: int,
     priority: int | None = None,
 ) -> Select[Any]:
-    """The ordered (id, priority, sort_deadline_at) rows of a worklist page: one index range each.
+    """The ordered (id, priority, sort_deadline_at, part) rows of a worklist page.
 
-    `after` pages forward (ascending), `before` pages backward (descending).
+    Each is read from one index range. `after` pages forward (ascending), `before`
+    pages backward (descending).
     """
     backward = before is not None
     cursor = before if backward else after
     where = [*spec.where, *filters_where]
+    if spec.first is not None:
+        return _parts_select(spec.first, where, cursor, backward, limit)
     if not spec.by_priority:
-        stmt = select(*_KEY_COLUMNS).where(*where)
-        if cursor is not None:
-            key = tuple_(Case.priority, Case.sort_deadline_at, Case.id)
-            stmt = stmt.where(
-                key < tuple_(*_typed(cursor)) if backward else key > tuple_(*_typed(cursor))
-            )
-        return stmt.order_by(*_order(backward, with_priority=True)).limit(limit)
+        return _ordered(select(*_KEY_COLUMNS, _part(0)).where(*where), cursor, backward, limit)
 
     # sort_deadline_at is ranged, so a single scan of (priority, sort_deadline_at, id)
     # would read every priority's rows; one branch per priority keeps each a range scan.
@@ -394,7 +412,41 @@ def key_select(
     merged = union_all(*branches).subquery()
     order = [merged.c.priority, merged.c.sort_deadline_at, merged.c.id]
     return (
-        select(merged.c.id, merged.c.priority, merged.c.sort_deadline_at)
+        select(merged.c.id, merged.c.priority, merged.c.sort_deadline_at, _part(0))
+        .order_by(*(c.desc() if backward else c.asc() for c in order))
+        .limit(limit)
+    )
+
+
+def _ordered(stmt: Select[Any], cursor: Cursor | None, backward: bool, limit: int) -> Select[Any]:
+    """Rows of `stmt` from the cursor on, by (priority, sort_deadline_at, id)."""
+    if cursor is not None:
+        key = tuple_(Case.priority, Case.sort_deadline_at, Case.id)
+        stmt = stmt.where(
+            key < tuple_(*_typed(cursor)) if backward else key > tuple_(*_typed(cursor))
+        )
+    return stmt.order_by(*_order(backward, with_priority=True)).limit(limit)
+
+
+def _parts_select(
+    first: ColumnElement[bool],
+    where: list[ColumnExpressionArgument[bool]],
+    cursor: Cursor | None,
+    backward: bool,
+    limit: int,
+) -> Select[Any]:
+    """The rows `first` matches (part 0), then the others (part 1): one branch each."""
+    branches = []
+    for part, predicate in enumerate((first, not_(first))):
+        if cursor is not None and ((part > cursor.part) if backward else (part < cursor.part)):
+            continue
+        branch = select(*_KEY_COLUMNS, _part(part)).where(*where, predicate)
+        at = cursor if cursor is not None and part == cursor.part else None
+        branches.append(select(*_ordered(branch, at, backward, limit).subquery().c))
+    merged = union_all(*branches).subquery()
+    order = [merged.c.part, merged.c.priority, merged.c.sort_deadline_at, merged.c.id]
+    return (
+        select(merged.c.id, merged.c.priority, merged.c.sort_deadline_at, merged.c.part)
         .order_by(*(c.desc() if backward else c.asc() for c in order))
         .limit(limit)
     )
@@ -439,8 +491,11 @@ def fetch_page(
     ids = [row.id for row in keys]
     cases = _load_cases(session, ids)
     page = WorklistPage(cases)
-    if cases:
-        first, last = Cursor.of(cases[0]), Cursor.of(cases[-1])
+    if keys:
+        first, last = (
+            Cursor(row.priority, row.sort_deadline_at, row.id, row.part)
+            for row in (keys[0], keys[-1])
+        )
         if backward:
             page.prev_cursor = first if more else None
             page.next_cursor = last

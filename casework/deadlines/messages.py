@@ -16,7 +16,6 @@ from casework.timefmt import zone_or_utc
 KIND_REMINDER = "deadline_reminder"
 KIND_MISSED = "deadline_missed"
 KIND_FOLLOW_UP = "follow_up_due"
-KINDS = (KIND_REMINDER, KIND_MISSED, KIND_FOLLOW_UP)
 
 
 @dataclass(frozen=True)

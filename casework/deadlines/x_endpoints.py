@@ -11,8 +11,6 @@ from urllib.parse import urlencode, urlsplit
 
 from casework.deadlines.removal_outcomes import Answer
 
-DEFAULT_OEMBED_URL = "https://publish.twitter.com/oembed"
-DEFAULT_SYNDICATION_URL = "https://cdn.syndication.twimg.com/tweet-result"
 # Enough for any oEmbed or syndication answer; a larger body is not one of theirs.
 MAX_BODY_BYTES = 256 * 1024
 USER_AGENT = "casework-removal-check"

@@ -28,8 +28,6 @@ RejectionCode = Literal[
     "corrupt",
 ]
 
-# Previews are always opaque JPEGs so callers never have to guess the media type.
-PREVIEW_MEDIA_TYPE: Final = "image/jpeg"
 # The blur is applied to a copy no larger than this, so `radius` means the same
 # thing (heavy) whatever the size of the original.
 BLUR_PREVIEW_SIDE: Final = 512

@@ -11,7 +11,7 @@ from typing import Final
 from flask_babel import LazyString, gettext
 from flask_babel import lazy_gettext as _l
 
-from casework.intake.links import MAX_LINKS_PER_REPORT, LinkList
+from casework.evidence.xlinks import MAX_LINKS_PER_REPORT, LinkList
 from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE, FileProblem
 
 X_LINK_MESSAGES: Final[dict[str, LazyString]] = {

@@ -30,15 +30,15 @@ from casework.evidence.files import (
     keep_in_storage,
     record_device_file,
 )
+from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
-from casework.evidence.xlinks import XPost
+from casework.evidence.xlinks import LinkList, XPost, read_link_lines
 from casework.intake import flow
 from casework.intake.access_codes import generate_access_code, hash_access_code
 from casework.intake.choices import LANGUAGES, RELATIONSHIPS, WANTED_ACTIONS, is_known_country
 from casework.intake.drafts import DeviceFile, Draft, DraftScreenshot, DraftStore
 from casework.intake.emails import confirmation_email
 from casework.intake.forms import MAX_PROMPT_CHARS, NOT_SAYING
-from casework.intake.links import LinkList, read_link_lines
 from casework.intake.uploads import (
     MAX_DEVICE_FILES_PER_CASE,
     MAX_IMAGES_PER_CASE,
@@ -332,7 +332,6 @@ def receiving_organisation(session: DbSession) -> Organisation | None:
 class Submission:
     case: Case
     access_code: str  # shown once, then forgotten: only its hash is stored
-    new_storage_keys: list[str]
     email_id: int | None = None  # the confirmation, to deliver once committed
 
 
@@ -358,20 +357,51 @@ def submit_report(
     if not images_allowed(report.minor) and (report.screenshots or report.device_files):
         raise IntakeError("images_for_minor", "age")
 
-    new_keys = [] if new_keys is None else new_keys
     # Into storage before the case is opened: opening it takes the organisation's audit
     # chain until the commit, and no report should wait there for another's disk writes.
+    stored = _store_screenshots(
+        report, read_screenshot, storage, [] if new_keys is None else new_keys
+    )
+    access_code = generate_access_code()
+    # Recorded last: the audit chain's head stays locked from the first event to the
+    # commit, and every report to the organisation waits behind it.
+    audit_events: list[NewEvent] = []
+    case = _open_reported_case(session, organisation, report, access_code, audit_events)
+    evidence = _evidence_rows(session, case, report, stored)
+    session.flush()
+    if evidence:
+        evidence_added(session, case, evidence)  # the same image in other cases
+        audit_events.append(evidence_added_event(case, evidence))
+    email_id = _queue_confirmation(session, case, report, sign_in_url, access_code)
+    record_events(session, audit_events)
+    return Submission(case=case, access_code=access_code, email_id=email_id)
+
+
+def _store_screenshots(
+    report: Report,
+    read_screenshot: Callable[[str], bytes],
+    storage: EvidenceStorage,
+    new_keys: list[str],
+) -> list[tuple[DraftScreenshot, str, int]]:
+    """Each screenshot with its storage key and size; keys written for the first time
+    are appended to new_keys."""
     stored = []
     for shot in report.screenshots:
         data = read_screenshot(shot.sha256)
         key = keep_in_storage(storage, data=data, sha256=shot.sha256, new_keys=new_keys)
         stored.append((shot, key, len(data)))
+    return stored
 
-    access_code = generate_access_code()
-    # Recorded last: the audit chain's head stays locked from the first event to the
-    # commit, and every report to the organisation waits behind it.
-    audit_events: list[NewEvent] = []
-    case = open_case(
+
+def _open_reported_case(
+    session: DbSession,
+    organisation: Organisation,
+    report: Report,
+    access_code: str,
+    audit_events: list[NewEvent],
+) -> Case:
+    """The case and its posts; its audit events are appended to audit_events."""
+    return open_case(
         session,
         NewCase(
             organisation_id=organisation.id,
@@ -399,6 +429,15 @@ def submit_report(
         VICTIM,
         audit_later=audit_events,
     )
+
+
+def _evidence_rows(
+    session: DbSession,
+    case: Case,
+    report: Report,
+    stored: list[tuple[DraftScreenshot, str, int]],
+) -> list[EvidenceFile]:
+    """A row for each stored screenshot, then one for each image kept on the device."""
     evidence = [
         image_row(
             session,
@@ -421,33 +460,32 @@ def submit_report(
         )
         for f in report.device_files
     ]
-    session.flush()
-    if evidence:
-        evidence_added(session, case, evidence)  # the same image in other cases
-        audit_events.append(evidence_added_event(case, evidence))
-    email_id = None
-    if report.contact_email:
-        email = confirmation_email(
-            reference=case.reference,
-            access_code=PLACEHOLDER,
-            language=report.language,
-            sign_in_url=sign_in_url,
-            minor=not images_allowed(report.minor),
-            country=report.country,
-        )
-        email_id = queue_email(
-            session,
-            recipient=report.contact_email,
-            subject=email.subject,
-            body=email.body,
-            organisation_id=case.organisation_id,
-            case_id=case.id,
-            secret=access_code,
-        ).id
-    record_events(session, audit_events)
-    return Submission(
-        case=case, access_code=access_code, new_storage_keys=new_keys, email_id=email_id
+    return evidence
+
+
+def _queue_confirmation(
+    session: DbSession, case: Case, report: Report, sign_in_url: str, access_code: str
+) -> int | None:
+    """Queue the confirmation email, the access code sealed in it; None without an address."""
+    if not report.contact_email:
+        return None
+    email = confirmation_email(
+        reference=case.reference,
+        access_code=PLACEHOLDER,
+        language=report.language,
+        sign_in_url=sign_in_url,
+        minor=not images_allowed(report.minor),
+        country=report.country,
     )
+    return queue_email(
+        session,
+        recipient=report.contact_email,
+        subject=email.subject,
+        body=email.body,
+        organisation_id=case.organisation_id,
+        case_id=case.id,
+        secret=access_code,
+    ).id
 
 
 def evidence_added_event(case: Case, evidence: list[Any]) -> NewEvent:

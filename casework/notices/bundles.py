@@ -7,12 +7,13 @@ import hashlib
 import io
 import json
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from flask import current_app
 from sqlalchemy import select
 
 from casework.actors import Actor
@@ -21,11 +22,10 @@ from casework.audit.models import AuditEvent
 from casework.audit.services import event_hash
 from casework.cases.models import Case
 from casework.evidence.crypto import EvidenceDecryptError
-from casework.evidence.files import images_allowed
+from casework.evidence.files import evidence_storage, images_allowed
 from casework.evidence.images import blurred_copy
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
-from casework.notices.exhibits import evidence_storage
 from casework.notices.models import Letter
 from casework.orm import DbSession, utcnow
 from casework.registry import default_registry
@@ -144,9 +144,59 @@ def build_bundle(
     the export instead of going out unnoticed.
     """
     now = now or utcnow()
-    storage = storage or evidence_storage()
+    storage = storage or evidence_storage(current_app.config)
     images = images_allowed(case.minor)
     decrypted = actor.permission == "lawyer" and images
+    letters = _checked_letters(session, case)
+    files: dict[str, bytes] = {}
+    exhibits = _exhibits(session, case, storage, files, images=images, decrypted=decrypted)
+    items = _items(case, exhibits)
+    letter_entries = _letter_entries(letters, files)
+
+    # Recorded before the extract is taken, so the bundle carries its own export event.
+    case_event(
+        session,
+        actor,
+        case,
+        "bundle.exported",
+        letters=len(letters),
+        exhibits=len(exhibits),
+        decrypted=decrypted,
+    )
+    session.flush()
+    files[AUDIT_EXTRACT], events = _audit_extract(session, case)
+    manifest = {
+        "format": BUNDLE_FORMAT,
+        "case": case.reference,
+        "generated_at": _iso(now),
+        "generated_by": {"actor_type": actor.kind.value, "actor_id": actor.id},
+        "registry_version": default_registry().version,
+        "exhibits_decrypted": decrypted,
+        "items": items,
+        "letters": letter_entries,
+        "exhibits": exhibits,
+        "audit": {
+            "path": AUDIT_EXTRACT,
+            "events": events,
+            "note": "Events of this case from the organisation's hash chain; each event's "
+            "hash covers its fields and the previous event's hash.",
+        },
+    }
+    files[MANIFEST_JSON] = (
+        json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False).encode() + b"\n"
+    )
+    files[MANIFEST_CSV] = _csv_bytes(_csv_rows(items))
+    files[SUMS] = "".join(f"{_sha256(files[p])}  {p}\n" for p in sorted(files)).encode()
+    stamp = now.astimezone(UTC)
+    return Bundle(
+        data=_zip(files, stamp),
+        filename=f"{case.reference}-evidence-{stamp:%Y%m%dT%H%M%SZ}.zip",
+        files=len(files),
+    )
+
+
+def _checked_letters(session: DbSession, case: Case) -> Sequence[Letter]:
+    """The case's letters, each still matching its recorded SHA-256 (else BundleError)."""
     letters = session.scalars(
         select(Letter).where(Letter.case_id == case.id).order_by(Letter.route_key, Letter.version)
     ).all()
@@ -155,13 +205,23 @@ def build_bundle(
             raise BundleError(
                 f"letter {letter.route_key} v{letter.version} no longer matches its SHA-256"
             )
+    return letters
+
+
+def _exhibits(
+    session: DbSession,
+    case: Case,
+    storage: LocalEncryptedStorage,
+    files: dict[str, bytes],
+    *,
+    images: bool,
+    decrypted: bool,
+) -> list[dict[str, Any]]:
+    """One manifest entry per evidence file; the images it may carry are added to `files`."""
     evidence = session.scalars(
         select(EvidenceFile).where(EvidenceFile.case_id == case.id).order_by(EvidenceFile.id)
     ).all()
-
-    files: dict[str, bytes] = {}
     exhibits: list[dict[str, Any]] = []
-    by_item: dict[int | None, list[dict[str, Any]]] = {}
     for row in evidence:
         entry: dict[str, Any] = {
             "sha256": row.sha256,
@@ -189,9 +249,15 @@ def build_bundle(
             entry["blurred_copy"] = f"exhibits/blurred/{row.sha256}.jpg"
             files[entry["blurred_copy"]] = blurred_copy(data)
         exhibits.append(entry)
-        by_item.setdefault(row.item_id, []).append(entry)
+    return exhibits
 
-    items = [
+
+def _items(case: Case, exhibits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One manifest entry per post, with the files of its evidence."""
+    by_item: dict[int | None, list[dict[str, Any]]] = {}
+    for entry in exhibits:
+        by_item.setdefault(entry["item_id"], []).append(entry)
+    return [
         {
             "item": item.id,
             "url": item.url,
@@ -213,14 +279,18 @@ def build_bundle(
         }
         for item in case.items
     ]
-    letter_entries = []
+
+
+def _letter_entries(letters: Sequence[Letter], files: dict[str, bytes]) -> list[dict[str, Any]]:
+    """One manifest entry per letter version; the PDFs still held are added to `files`."""
+    entries = []
     for letter in letters:
         # A letter that printed images of a person later found to be a minor is listed
         # with its hash and when it was destroyed, without a file.
         path = None if letter.destroyed_at else f"letters/{letter.route_key}/v{letter.version}.pdf"
         if path is not None:
             files[path] = letter.pdf
-        letter_entries.append(
+        entries.append(
             {
                 "path": path,
                 "destroyed_at": _iso(letter.destroyed_at),
@@ -235,55 +305,21 @@ def build_bundle(
                 "notice": letter.notice_id,
             }
         )
+    return entries
 
-    # Recorded before the extract is taken, so the bundle carries its own export event.
-    case_event(
-        session,
-        actor,
-        case,
-        "bundle.exported",
-        letters=len(letters),
-        exhibits=len(exhibits),
-        decrypted=decrypted,
-    )
-    session.flush()
+
+def _audit_extract(session: DbSession, case: Case) -> tuple[bytes, int]:
+    """The case's events from its organisation's chain, one JSON line each, and their count."""
     events = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.chain_id == case.organisation_id, AuditEvent.case_id == case.id)
         .order_by(AuditEvent.seq)
     ).all()
-    files[AUDIT_EXTRACT] = b"".join(
+    extract = b"".join(
         json.dumps(_event_record(e), sort_keys=True, ensure_ascii=False).encode() + b"\n"
         for e in events
     )
-    manifest = {
-        "format": BUNDLE_FORMAT,
-        "case": case.reference,
-        "generated_at": _iso(now),
-        "generated_by": {"actor_type": actor.kind.value, "actor_id": actor.id},
-        "registry_version": default_registry().version,
-        "exhibits_decrypted": decrypted,
-        "items": items,
-        "letters": letter_entries,
-        "exhibits": exhibits,
-        "audit": {
-            "path": AUDIT_EXTRACT,
-            "events": len(events),
-            "note": "Events of this case from the organisation's hash chain; each event's "
-            "hash covers its fields and the previous event's hash.",
-        },
-    }
-    files[MANIFEST_JSON] = (
-        json.dumps(manifest, sort_keys=True, indent=2, ensure_ascii=False).encode() + b"\n"
-    )
-    files[MANIFEST_CSV] = _csv_bytes(_csv_rows(items))
-    files[SUMS] = "".join(f"{_sha256(files[p])}  {p}\n" for p in sorted(files)).encode()
-    stamp = now.astimezone(UTC)
-    return Bundle(
-        data=_zip(files, stamp),
-        filename=f"{case.reference}-evidence-{stamp:%Y%m%dT%H%M%SZ}.zip",
-        files=len(files),
-    )
+    return extract, len(events)
 
 
 def _zip(files: Mapping[str, bytes], stamp: datetime) -> bytes:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Iterable, Sequence
 
-from flask import Flask, current_app
 from sqlalchemy import select
 
-from casework.evidence import crypto
 from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.images import blurred_copy, thumbnail
 from casework.evidence.models import EvidenceFile
@@ -22,14 +18,6 @@ log = logging.getLogger(__name__)
 
 # Largest side of an unblurred screenshot shown in a letter's annex.
 CLEAR_IMAGE_SIDE = 1200
-
-
-def evidence_storage(app: Flask | None = None) -> LocalEncryptedStorage:
-    """The configured evidence store (the local encrypted backend)."""
-    config: Mapping[str, Any] = (app or current_app).config
-    return LocalEncryptedStorage(
-        Path(config["EVIDENCE_DIR"]), crypto.load_key(config["CASEWORK_EVIDENCE_KEY"])
-    )
 
 
 def files_by_item(session: DbSession, item_ids: Iterable[int]) -> dict[int, list[EvidenceFile]]:

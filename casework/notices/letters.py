@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
@@ -14,8 +14,9 @@ from casework.actors import Actor, ActorKind
 from casework.audit.events import letter_event
 from casework.cases.models import Case, Item, MinorStatus
 from casework.cases.readiness import refresh_legal_ready
+from casework.evidence.files import evidence_storage
 from casework.notices.completeness import missing_for
-from casework.notices.exhibits import evidence_storage, exhibit_images, files_by_item
+from casework.notices.exhibits import exhibit_images, files_by_item
 from casework.notices.models import Letter, Notice
 from casework.notices.rendering import letter_is_draft, render_letter_pdf, template_version
 from casework.notices.services import (
@@ -26,7 +27,7 @@ from casework.notices.services import (
     notice_facts,
     route_or_error,
 )
-from casework.notices.snapshot import build_snapshot, content_fingerprint
+from casework.notices.snapshot import LetterSource, build_snapshot, content_fingerprint
 from casework.orm import DbSession, utcnow
 from casework.registry import Registry, default_registry
 
@@ -123,14 +124,16 @@ def create_letter(
     images: dict[str, bytes] = {}
     if show:
         all_files = [f for item in items for f in files.get(item.id, ())]
-        images = exhibit_images(all_files, evidence_storage(), blur=blur_screenshots)
+        images = exhibit_images(
+            all_files, evidence_storage(current_app.config), blur=blur_screenshots
+        )
     template = route.templates[0]
 
     # The case row's lock orders concurrent generations, so each takes the next version
     # number (the version is printed in the letter, so it is fixed before rendering).
     session.execute(select(Case.id).where(Case.id == case.id).with_for_update())
     version = _next_version(session, case.id, route.key)
-    snapshot = build_snapshot(
+    source = LetterSource(
         case=case,
         route=route,
         registry=registry,
@@ -138,13 +141,12 @@ def create_letter(
         related=related,
         items=items,
         files=files,
-        version=version,
-        generated_at=now,
         missing=missing,
         include_screenshots=show,
         blur_screenshots=blur_screenshots,
         images=frozenset(images),
     )
+    snapshot = build_snapshot(source, version=version, generated_at=now)
     if skip_if_unchanged:
         previous = latest_letter(session, case.id, route.key)
         if previous is not None and content_fingerprint(
@@ -231,12 +233,3 @@ def letter_filename(letter: Letter, reference: str | None = None) -> str:
     ref = reference or letter.case.reference
     stem = re.sub(r"[^A-Za-z0-9_-]+", "-", f"{ref}_{letter.route_key}_v{letter.version}")
     return f"{stem}.pdf"
-
-
-def letters_of_case(session: DbSession, case_id: int) -> Sequence[Letter]:
-    """Every version of every letter of the case, newest first within each route."""
-    return session.scalars(
-        select(Letter)
-        .where(Letter.case_id == case_id)
-        .order_by(Letter.route_key, Letter.version.desc())
-    ).all()

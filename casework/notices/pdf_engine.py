@@ -199,12 +199,3 @@ def append_annex(pdf: bytes, annex: bytes, *, stamp: str | None) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
-
-
-def warm() -> None:
-    """Build this thread's renderer and lay out one small page with every font."""
-    renderer = _renderer()
-    _LetterHTML(
-        string="<p>Casework · é à ü ß œ <b>b</b> <i>i</i></p><pre class=itemlist>0f</pre>",
-        base_url=TEMPLATES_DIR.as_uri() + "/",
-    ).write_pdf(stylesheets=[renderer.stylesheet], font_config=renderer.font_config)

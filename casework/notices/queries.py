@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import case as sql_case
-from sqlalchemy import func, select, true
+from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from casework.cases.models import Case, CaseStatus
+from casework.cases.worklists import Cursor, WorklistKey, fetch_page, worklist_spec
 from casework.notices.models import Letter, Notice
 from casework.orm import DbSession
-
-PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -24,37 +22,38 @@ class ReadyRow:
     latest_letter_at: datetime | None
 
 
-def ready_for_legal_action(
-    session: DbSession, organisation_id: int, *, page: int = 1
-) -> tuple[list[ReadyRow], bool]:
-    """The cases ready for legal action (casework.cases.readiness), with their letters:
-    escalated first, then urgent first.
+@dataclass(frozen=True)
+class ReadyPage:
+    rows: list[ReadyRow]
+    next_cursor: Cursor | None
+    prev_cursor: Cursor | None
 
-    Returns one page of rows and whether another page follows.
-    """
-    counts = (
-        select(
-            Letter.case_id,
-            func.count(Letter.id).label("letters"),
-            func.max(Letter.created_at).label("latest"),
+
+def ready_for_legal_action(
+    session: DbSession,
+    organisation_id: int,
+    user_id: int,
+    *,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+) -> ReadyPage:
+    """One keyset page of the Ready for legal action worklist, escalated cases first,
+    with each case's letters."""
+    legal = worklist_spec(WorklistKey.LEGAL, organisation_id=organisation_id, user_id=user_id)
+    # Escalated cases first: the platform has already failed them.
+    spec = replace(legal, first=Case.status == CaseStatus.ESCALATED)
+    page = fetch_page(session, spec, after=after, before=before)
+    ids = [case.id for case in page.cases]
+    letters = {
+        case_id: (int(count), latest)
+        for case_id, count, latest in session.execute(
+            select(Letter.case_id, func.count(Letter.id), func.max(Letter.created_at))
+            .where(Letter.case_id.in_(ids))
+            .group_by(Letter.case_id)
         )
-        .group_by(Letter.case_id)
-        .subquery()
-    )
-    escalated_first = sql_case((Case.status == CaseStatus.ESCALATED, 0), else_=1)
-    stmt = (
-        select(Case, counts.c.letters, counts.c.latest)
-        .outerjoin(counts, counts.c.case_id == Case.id)
-        .where(Case.organisation_id == organisation_id, Case.legal_ready == true())
-        .order_by(escalated_first, Case.priority, Case.sort_deadline_at, Case.id)
-        .offset((max(page, 1) - 1) * PAGE_SIZE)
-        .limit(PAGE_SIZE + 1)
-    )
-    rows = [
-        ReadyRow(case=row[0], letters=int(row[1] or 0), latest_letter_at=row[2])
-        for row in session.execute(stmt)
-    ]
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    }
+    rows = [ReadyRow(case, *letters.get(case.id, (0, None))) for case in page.cases]
+    return ReadyPage(rows, page.next_cursor, page.prev_cursor)
 
 
 def notices_of_case(session: DbSession, case_id: int) -> Sequence[Notice]:

@@ -27,6 +27,7 @@ from casework.registry import Addressee, DeadlineRule, Registry, Route
 
 __all__ = [
     "SNAPSHOT_SCHEMA",
+    "LetterSource",
     "ResolvedAddressee",
     "build_snapshot",
     "content_fingerprint",
@@ -233,40 +234,95 @@ def _filing_window(route: Route, related: Notice | None) -> dict[str, Any] | Non
     }
 
 
-def build_snapshot(
-    *,
-    case: Case,
-    route: Route,
-    registry: Registry,
-    notice: Notice | None,
-    related: Notice | None,
-    items: Sequence[Item],
-    files: Mapping[int, Sequence[EvidenceFile]],
-    version: int,
-    generated_at: datetime,
-    missing: Sequence[str],
-    include_screenshots: bool,
-    blur_screenshots: bool,
-    images: frozenset[str] = frozenset(),
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class LetterSource:
+    """What a letter is made from: rows the caller has loaded, and how screenshots show.
+
+    `images` holds the SHA-256 of each screenshot the caller could read for the annex.
+    """
+
+    case: Case
+    route: Route
+    registry: Registry
+    notice: Notice | None
+    related: Notice | None
+    items: Sequence[Item]
+    files: Mapping[int, Sequence[EvidenceFile]]
+    missing: Sequence[str] = ()
+    include_screenshots: bool = False
+    blur_screenshots: bool = True
+    images: frozenset[str] = frozenset()
+
+    @property
+    def minor(self) -> bool:
+        return self.case.minor is not MinorStatus.NO
+
+    @property
+    def screenshots(self) -> str | None:
+        """How screenshots are shown: "blurred", "clear", or None when not at all."""
+        if not self.include_screenshots:
+            return None
+        return "blurred" if self.blur_screenshots else "clear"
+
+
+def build_snapshot(source: LetterSource, *, version: int, generated_at: datetime) -> dict[str, Any]:
     """Freeze everything a letter shows into JSON-ready data.
 
     Pure: the caller loads the rows. Holding only what the letter prints (and the hashes
     the annex lists), the snapshot is what the stored version proves it was made from.
     """
-    minor = case.minor is not MinorStatus.NO
-    addressee = resolve_addressee(route, registry, case, notice)
+    case, route, notice = source.case, source.route, source.notice
     received = notice is not None and notice.received_at is not None
     as_of = (notice.received_at if received and notice else None) or generated_at
     # A letter is dated the day it is sent: a version made after sending keeps that day.
     dated = notice.sent_at if notice is not None and notice.sent_at is not None else generated_at
+    items, exhibits = _items_and_exhibits(source)
+    return {
+        "schema": SNAPSHOT_SCHEMA,
+        "letter": {
+            "version": version,
+            "reference": letter_reference(case, route, version),
+            "generated_at": _iso(generated_at),
+            "date": dated.astimezone(UTC).date().isoformat(),
+        },
+        "organisation": {"name": case.organisation.name},
+        "case": {"reference": case.reference, "minor": source.minor, "country": case.country},
+        "route": _route_part(source),
+        "addressee": _addressee_part(resolve_addressee(route, source.registry, case, notice)),
+        **_notice_parts(notice),
+        "related": (
+            _notice_summary(source.related, source.registry, route.language)
+            if source.related is not None
+            else None
+        ),
+        "items": items,
+        "exhibits": exhibits,
+        "screenshots": source.screenshots,
+        "deadline": deadline_snapshot(
+            route,
+            as_of=as_of,
+            received=received,
+            clock_started_at=notice.clock_started_at if notice is not None else None,
+            follow_up_from=as_of,
+        ),
+        "missing": list(source.missing),
+        # Set by the letter's maker once the text is rendered (placeholders make a draft too).
+        "draft": bool(source.missing),
+    }
+
+
+def _items_and_exhibits(
+    source: LetterSource,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The posts, numbered from 1, and their evidence files as exhibits E1, E2, ..."""
     exhibits: list[dict[str, Any]] = []
-    snapshot_items: list[dict[str, Any]] = []
-    for number, item in enumerate(items, start=1):
+    items: list[dict[str, Any]] = []
+    shown_as = source.screenshots if not source.minor else None
+    for number, item in enumerate(source.items, start=1):
         item_files = []
-        for evidence in files.get(item.id, ()):
+        for evidence in source.files.get(item.id, ()):
             label = f"E{len(exhibits) + 1}"
-            shown = include_screenshots and not minor and evidence.sha256 in images
+            shown = shown_as is not None and evidence.sha256 in source.images
             exhibits.append(
                 {
                     "label": label,
@@ -278,11 +334,11 @@ def build_snapshot(
                     "width": evidence.width,
                     "height": evidence.height,
                     "kept_on_device": evidence.kept_on_device,
-                    "image": ("blurred" if blur_screenshots else "clear") if shown else None,
+                    "image": shown_as if shown else None,
                 }
             )
             item_files.append({"sha256": evidence.sha256, "pdq": evidence.pdq, "exhibit": label})
-        snapshot_items.append(
+        items.append(
             {
                 "n": number,
                 "id": item.id,
@@ -297,84 +353,74 @@ def build_snapshot(
                 "files": item_files,
             }
         )
-    statements = set(notice.statements or ()) if notice is not None else set()
-    elements = [*route.required_elements, *route.recommended_elements]
+    return items, exhibits
+
+
+def _route_part(source: LetterSource) -> dict[str, Any]:
+    route, registry = source.route, source.registry
     return {
-        "schema": SNAPSHOT_SCHEMA,
-        "letter": {
-            "version": version,
-            "reference": letter_reference(case, route, version),
-            "generated_at": _iso(generated_at),
-            "date": dated.astimezone(UTC).date().isoformat(),
+        "key": route.key,
+        "kind": route.kind,
+        "jurisdiction": route.jurisdiction,
+        "jurisdiction_name": registry.jurisdiction(route.jurisdiction).name,
+        "language": route.language,
+        "title": route.title_in(route.language),
+        "citation": route.citation,
+        "minor_citation": route.minor_citation,
+        "elements": [*route.required_elements, *route.recommended_elements],
+        "unverified_facts": list(route.unverified_facts()),
+        "escalation_body": route.escalation.body if route.escalation else None,
+        "filing_window": _filing_window(route, source.related),
+    }
+
+
+def _addressee_part(addressee: ResolvedAddressee) -> dict[str, Any]:
+    return {
+        "name": addressee.name,
+        "lines": list(addressee.lines),
+        "channels": [
+            {"kind": kind, "value": value, "verified": verified}
+            for kind, value, verified in addressee.channels
+        ],
+        "verified": addressee.verified,
+    }
+
+
+def _notice_parts(notice: Notice | None) -> dict[str, Any]:
+    """The notice, its signature and the sender's statements (all None for a draft)."""
+    if notice is None:
+        return {
+            "notice": None,
+            "signature": None,
+            "capacity": None,
+            "contact": None,
+            "statements": [],
+            "explanation": None,
+            "copyrighted_work": None,
+        }
+    statements = set(notice.statements or ())
+    return {
+        "notice": {
+            "id": notice.id,
+            "state": notice.state.value,
+            "channel": notice.channel,
+            "sent_at": _iso(notice.sent_at),
+            "received_at": _iso(notice.received_at),
         },
-        "organisation": {"name": case.organisation.name},
-        "case": {"reference": case.reference, "minor": minor, "country": case.country},
-        "route": {
-            "key": route.key,
-            "kind": route.kind,
-            "jurisdiction": route.jurisdiction,
-            "jurisdiction_name": registry.jurisdiction(route.jurisdiction).name,
-            "language": route.language,
-            "title": route.title_in(route.language),
-            "citation": route.citation,
-            "minor_citation": route.minor_citation,
-            "elements": elements,
-            "unverified_facts": list(route.unverified_facts()),
-            "escalation_body": route.escalation.body if route.escalation else None,
-            "filing_window": _filing_window(route, related),
-        },
-        "addressee": {
-            "name": addressee.name,
-            "lines": list(addressee.lines),
-            "channels": [
-                {"kind": kind, "value": value, "verified": verified}
-                for kind, value, verified in addressee.channels
-            ],
-            "verified": addressee.verified,
-        },
-        "notice": (
-            {
-                "id": notice.id,
-                "state": notice.state.value,
-                "channel": notice.channel,
-                "sent_at": _iso(notice.sent_at),
-                "received_at": _iso(notice.received_at),
-            }
-            if notice is not None
-            else None
-        ),
         "signature": (
             {
                 "name": notice.signature_name.strip(),
                 "signed_at": _iso(notice.signed_at),
                 "capacity": notice.signatory_capacity,
             }
-            if notice is not None and notice.signature_name and notice.signed_at
+            if notice.signature_name and notice.signed_at
             else None
         ),
-        "capacity": notice.signatory_capacity if notice is not None else None,
-        "contact": _text(notice.contact_details) if notice is not None else None,
+        "capacity": notice.signatory_capacity,
+        "contact": _text(notice.contact_details),
         "statements": [code for code in STATEMENT_ELEMENTS if code in statements],
-        "explanation": _text(notice.explanation) if notice is not None else None,
-        "copyrighted_work": _text(notice.copyrighted_work) if notice is not None else None,
-        "related": (
-            _notice_summary(related, registry, route.language) if related is not None else None
-        ),
-        "items": snapshot_items,
-        "exhibits": exhibits,
-        "screenshots": (
-            ("blurred" if blur_screenshots else "clear") if include_screenshots else None
-        ),
-        "deadline": deadline_snapshot(
-            route,
-            as_of=as_of,
-            received=received,
-            clock_started_at=notice.clock_started_at if notice is not None else None,
-            follow_up_from=as_of,
-        ),
-        "missing": list(missing),
-        # Set by the letter's maker once the text is rendered (placeholders make a draft too).
-        "draft": bool(missing),
+        "explanation": _text(notice.explanation),
+        "copyrighted_work": _text(notice.copyrighted_work),
     }
 
 
@@ -418,17 +464,7 @@ def sample_snapshot(route: Route, registry: Registry, *, items: int = 3) -> dict
         )
         for n in range(1, items + 1)
     ]
-    return build_snapshot(
-        case=case,
-        route=route,
-        registry=registry,
-        notice=None,
-        related=None,
-        items=rows,
-        files={},
-        version=1,
-        generated_at=moment,
-        missing=[],
-        include_screenshots=False,
-        blur_screenshots=True,
+    source = LetterSource(
+        case=case, route=route, registry=registry, notice=None, related=None, items=rows, files={}
     )
+    return build_snapshot(source, version=1, generated_at=moment)

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
 from casework.accounts.models import Role
 from casework.cases.models import Case
+from casework.cases.worklists import Cursor
 from casework.extensions import db
 from casework.notices.bundles import BundleError, build_bundle
 from casework.notices.completeness import (
@@ -103,9 +104,18 @@ def _apply_error(form: Any, exc: NoticeError) -> None:
 @bp.get("/")
 @roles_required(*STAFF)
 def ready() -> str:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    rows, more = ready_for_legal_action(db.session, current_staff().organisation_id, page=page)
-    return render_template("notices/ready.html", rows=rows, page=page, more=more)
+    user = current_staff()
+    after = Cursor.decode(request.args.get("after"))
+    before = None if after else Cursor.decode(request.args.get("before"))
+    page = ready_for_legal_action(
+        db.session, user.organisation_id, user.id, after=after, before=before
+    )
+    return render_template(
+        "notices/ready.html",
+        rows=page.rows,
+        next_url=url_for(".ready", after=page.next_cursor.encode()) if page.next_cursor else None,
+        prev_url=url_for(".ready", before=page.prev_cursor.encode()) if page.prev_cursor else None,
+    )
 
 
 @bp.get("/cases/<int:case_id>")

@@ -1,83 +1,80 @@
-"""Geometry for the compliance report's SVG charts, drawn on the server (no script needed)."""
+"""The compliance report's charts: how notices ended, and how long removals took."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask_babel import LazyString
-from flask_babel import lazy_gettext as _l
+from flask_babel import format_decimal, gettext
+from markupsafe import Markup
 
+from casework.charts import LegendEntry, Mark, Row, draw_chart
 from casework.deadlines.compliance import ComplianceRow
 
-BAR_WIDTH = 400  # SVG user units for 100 %
-ROW_HEIGHT = 28
-
 
 @dataclass(frozen=True)
-class Segment:
-    css: str  # class that sets the fill colour in casework.css
-    label: LazyString
-    count: int
-    x: float
-    width: float
+class ComplianceCharts:
+    outcomes: Markup
+    times: Markup
 
 
-@dataclass(frozen=True)
-class OutcomeBar:
-    label: str
-    y: int
-    segments: tuple[Segment, ...]
+def _hours(value: float | None) -> str:
+    return format_decimal(value, "#,##0.#") if value is not None else "–"
 
 
-@dataclass(frozen=True)
-class TimeBar:
-    label: str
-    y: int
-    median: float | None
-    p90: float | None
-    median_width: float
-    p90_width: float
+def _label(row: ComplianceRow) -> str:
+    return f"{row.platform} · {row.jurisdiction}"
 
 
-@dataclass(frozen=True)
-class Charts:
-    outcomes: tuple[OutcomeBar, ...]
-    times: tuple[TimeBar, ...]
-    height: int
-    max_hours: float
-    bar_width: int = BAR_WIDTH
-
-
-def compliance_charts(rows: list[ComplianceRow]) -> Charts:
-    outcomes: list[OutcomeBar] = []
-    times: list[TimeBar] = []
-    max_hours = max((r.p90_response_hours or 0 for r in rows), default=0) or 1.0
-    for index, row in enumerate(rows):
-        label = f"{row.platform} · {row.jurisdiction}"
-        y = index * ROW_HEIGHT
-        parts = (
-            ("in-time", _l("in time"), row.removed_in_time),
-            ("late", _l("late"), row.removed_late),
-            ("no-deadline", _l("no legal deadline"), row.removed_no_legal_deadline),
-            ("not-removed", _l("not removed"), row.not_removed),
+def _outcomes(rows: list[ComplianceRow]) -> Markup:
+    """Each row's notices as one bar, split by outcome."""
+    kinds = (
+        ("seg-in-time", gettext("in time")),
+        ("seg-late", gettext("late")),
+        ("seg-no-deadline", gettext("no legal deadline")),
+        ("seg-not-removed", gettext("not removed")),
+    )
+    bars = []
+    for row in rows:
+        counts = (
+            row.removed_in_time,
+            row.removed_late,
+            row.removed_no_legal_deadline,
+            row.not_removed,
         )
-        x = 0.0
-        segments = []
-        for css, text, count in parts:
-            width = BAR_WIDTH * count / row.notices_sent if row.notices_sent else 0
+        marks = []
+        start = 0.0
+        for (css, text), count in zip(kinds, counts, strict=True):
+            share = count / row.notices_sent if row.notices_sent else 0
             if count:
-                segments.append(Segment(css, text, count, round(x, 2), round(width, 2)))
-            x += width
-        outcomes.append(OutcomeBar(label, y, tuple(segments)))
+                tooltip = gettext("%(label)s: %(count)d", label=text, count=count)
+                marks.append(Mark(css, start, share, tooltip))
+            start += share
+        bars.append(Row(_label(row), tuple(marks)))
+    return draw_chart(
+        "outcomes",
+        gettext("Share of notices removed in time, late, without a legal deadline, or not removed"),
+        bars,
+        legend=[LegendEntry(css, text) for css, text in kinds],
+    )
+
+
+def _times(rows: list[ComplianceRow]) -> Markup:
+    """Each row's 90th-percentile hours as a bar, with the median drawn inside it."""
+    longest = max((r.p90_response_hours or 0 for r in rows), default=0) or 1.0
+    bars = []
+    for row in rows:
         median, p90 = row.median_response_hours, row.p90_response_hours
-        times.append(
-            TimeBar(
-                label,
-                y,
-                median,
-                p90,
-                round(BAR_WIDTH * (median or 0) / max_hours, 2),
-                round(BAR_WIDTH * (p90 or 0) / max_hours, 2),
-            )
+        p90_text = gettext("90th percentile: %(hours)s h", hours=_hours(p90))
+        median_text = gettext("median: %(hours)s h", hours=_hours(median))
+        marks = (
+            Mark("seg-p90", 0, (p90 or 0) / longest, p90_text),
+            Mark("seg-median", 0, (median or 0) / longest, median_text, thin=True),
         )
-    return Charts(tuple(outcomes), tuple(times), max(len(rows), 1) * ROW_HEIGHT, max_hours)
+        bars.append(Row(_label(row), marks, f"{_hours(median)} / {_hours(p90)}"))
+    return draw_chart(
+        "times", gettext("Median and 90th-percentile hours from receipt to removal"), bars
+    )
+
+
+def compliance_charts(rows: list[ComplianceRow]) -> ComplianceCharts:
+    return ComplianceCharts(outcomes=_outcomes(rows), times=_times(rows))

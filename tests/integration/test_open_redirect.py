@@ -153,7 +153,7 @@ def test_the_sign_in_page_keeps_an_on_site_target_through_the_form(
     member = staff_member(organisation)
     client = app.test_client()
     refused = client.get("/staff/cases/?worklist=mine")
-    assert refused.headers["Location"] == "/staff/sign-in?next=/staff/cases/?queue%3Dmine"
+    assert refused.headers["Location"] == "/staff/sign-in?next=/staff/cases/?worklist%3Dmine"
     page = client.get(refused.headers["Location"]).get_data(as_text=True)
     assert 'name="next" type="hidden" value="/staff/cases/?worklist=mine"' in page
     response = sign_in_with_password(client, member.email, next_url="/staff/cases/?worklist=mine")

@@ -98,8 +98,8 @@ def test_a_case_the_worker_escalates_is_ready_for_legal_action_in_both_lists(
     assert escalated.status == CaseStatus.ESCALATED
     assert escalated.legal_ready is True
     assert [c.id for c in fetch_page(db.session, legal, None, page_size=50).cases] == [case_id]
-    rows, _more = ready_for_legal_action(db.session, org_id)
-    assert [row.case.id for row in rows] == [case_id]
+    ready = ready_for_legal_action(db.session, org_id, caseworker.id)
+    assert [row.case.id for row in ready.rows] == [case_id]
 
 
 def test_a_missed_deadline_gets_its_escalation_letter_drafted_by_the_worker(

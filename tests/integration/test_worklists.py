@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -241,6 +242,44 @@ def test_keyset_pages_forward_and_back_with_ties(app: Flask, key: WorklistKey) -
         seen.append([c.id for c in page.cases])
     assert list(reversed(seen)) == pages
     assert page.next_cursor is not None
+
+
+def test_rows_put_first_page_by_keyset_before_the_others_both_ways(app: Flask) -> None:
+    org = factories.org()
+    me = factories.user(org, password=None)
+    past = utcnow() - timedelta(hours=3)
+    for n in range(17):
+        case = factories.case(org, priority=int(Priority.URGENT if n % 4 == 0 else Priority.NORMAL))
+        case.status = CaseStatus.ESCALATED if n % 3 == 0 else CaseStatus.AWAITING_PLATFORM
+        case.sort_deadline_at = past if n % 2 else past - timedelta(minutes=n)
+    db.session.commit()
+    spec = replace(
+        worklist_spec(WorklistKey.ALL, organisation_id=org.id, user_id=me.id),
+        first=Case.status == CaseStatus.ESCALATED,
+    )
+    everything = fetch_page(db.session, spec, page_size=100).cases
+    expected = sorted(
+        (c.status is not CaseStatus.ESCALATED, c.priority, c.sort_deadline_at, c.id)
+        for c in everything
+    )
+    assert len(expected) == 17 and expected[5][0] is False and expected[6][0] is True
+
+    pages = _walk(spec, 4)
+    assert [len(p) for p in pages] == [4, 4, 4, 4, 1]
+    assert [i for p in pages for i in p] == [k[3] for k in expected]
+
+    # Back from the last page to the first, the cursors going through their URL form.
+    page = fetch_page(db.session, spec, after=None, page_size=4)
+    while page.next_cursor is not None:
+        page = fetch_page(
+            db.session, spec, after=Cursor.decode(page.next_cursor.encode()), page_size=4
+        )
+    seen = [[c.id for c in page.cases]]
+    while page.prev_cursor is not None:
+        before = Cursor.decode(page.prev_cursor.encode())
+        page = fetch_page(db.session, spec, before=before, page_size=4)
+        seen.append([c.id for c in page.cases])
+    assert list(reversed(seen)) == pages
 
 
 def test_a_filtered_priority_pages_by_keyset_too(app: Flask) -> None:

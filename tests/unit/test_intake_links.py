@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from casework.intake.links import MAX_LINK_TEXT_CHARS, MAX_LINKS_PER_REPORT, read_link_lines
+from casework.evidence.xlinks import MAX_LINK_TEXT_CHARS, MAX_LINKS_PER_REPORT, read_link_lines
 
 
 def test_good_lines_are_kept_and_each_bad_line_is_named_with_its_reason() -> None:

@@ -29,6 +29,7 @@ from casework.evidence.files import (
     images_allowed,
     unreferenced_keys,
 )
+from casework.evidence.xlinks import read_link_lines
 from casework.extensions import db, limiter
 from casework.intake import messages
 from casework.intake.choices import country_name
@@ -46,7 +47,6 @@ from casework.intake.limits import (
     register_public_error_pages,
     victim_sign_in_limit,
 )
-from casework.intake.links import read_link_lines
 from casework.intake.templating import error_list
 from casework.intake.uploads import (
     MAX_DEVICE_FILES_PER_CASE,
