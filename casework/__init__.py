@@ -10,6 +10,7 @@ from typing import Any
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale, refresh
 
+from casework import jobs
 from casework.config import REPO_ROOT, ConfigError, load_config
 from casework.extensions import babel, csrf, db, login_manager, migrate
 
@@ -111,6 +112,11 @@ def create_app(
 
     app.cli.add_command(cli_group)
     return app
+
+
+# Python imports this package before any of its modules, so a job that RQ's own CLI or a
+# worker pool runs, outside worker.py, finds the factory to build its app with.
+jobs.use_app_factory(create_app)
 
 
 def _configure_login(app: Flask) -> None:
