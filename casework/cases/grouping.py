@@ -34,7 +34,8 @@ from typing import Any
 import numpy as np
 from flask import Flask, current_app, has_app_context
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Text, and_, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from casework.actors import Actor
 from casework.audit.services import record_event
@@ -294,9 +295,6 @@ def load_hashes(session: DbSession, organisation_id: int) -> tuple[Any, Any]:
     several times faster than a million result rows.
     """
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import Text, cast, func
-        from sqlalchemy.dialects.postgresql import aggregate_order_by
-
         ids_text, hex_text = session.execute(
             select(
                 func.string_agg(

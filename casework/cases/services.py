@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from casework.accounts.models import Role, User
 from casework.actors import Actor
@@ -32,12 +32,19 @@ from casework.cases.models import (
 )
 from casework.cases.readiness import refresh_legal_ready
 from casework.cases.references import next_reference
-from casework.cases.workflow import find_minor, transition
+from casework.cases.workflow import (
+    ForbiddenTransition,
+    NotAllowedForActor,
+    TransitionError,
+    find_minor,
+    transition,
+)
 from casework.cases.worklists import forget_counts
 from casework.evidence.files import images_allowed
+from casework.evidence.images import blurred_copy, thumbnail
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
-from casework.evidence.xlinks import XLinkError, XPost, parse_x_link
+from casework.evidence.xlinks import MESSAGES, XLinkError, XPost, parse_x_link
 from casework.notices.models import Notice, NoticeItem, NoticeState
 from casework.notifications.services import notify_user
 from casework.orm import DbSession, utcnow
@@ -208,8 +215,6 @@ class ParsedLinks:
 
 def parse_link_lines(text: str) -> ParsedLinks:
     """One post link per line; blank lines skipped, each bad line named with its reason."""
-    from casework.evidence.xlinks import MESSAGES
-
     posts: list[XPost] = []
     errors: list[LineError] = []
     lines = (text or "").splitlines()
@@ -476,8 +481,6 @@ def bulk_change_status(
 
     check_transition runs before anything changes, so a refused case is untouched.
     """
-    from casework.cases.workflow import TransitionError
-
     result = BulkResult()
     for case in cases:
         if case.status is target:
@@ -494,8 +497,6 @@ def bulk_change_status(
 
 def transition_message(current: CaseStatus, target: CaseStatus, exc: Exception) -> object:
     """A translated sentence for a refused status change."""
-    from casework.cases.workflow import ForbiddenTransition, NotAllowedForActor
-
     if isinstance(exc, CaseError):
         return exc.message
     names = {"current": status_label(current), "target": status_label(target)}
@@ -531,8 +532,6 @@ def evidence_preview(
     blurred: bool,
 ) -> bytes:
     """A blurred or plain thumbnail of a stored image; every call is audited. Caller commits."""
-    from casework.evidence.images import blurred_copy, thumbnail
-
     if evidence.storage_key is None or not images_allowed(evidence.case.minor):
         raise CaseError(_l("Only the hash of this image was kept."))
     data = storage.get(evidence.storage_key)
@@ -560,8 +559,6 @@ class CaseSize:
 
 def case_sizes(session: DbSession, cases: list[Case]) -> dict[int, CaseSize]:
     """How much each case holds, for the merge confirmation."""
-    from sqlalchemy import func
-
     ids = [c.id for c in cases]
 
     def per_case(model: type) -> dict[int, int]:

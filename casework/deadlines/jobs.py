@@ -37,6 +37,7 @@ from casework.jobs import (
     runner_label,
 )
 from casework.notices.models import Notice
+from casework.notifications.jobs import deliver_soon
 from casework.orm import utcnow
 
 log = logging.getLogger(__name__)
@@ -57,8 +58,6 @@ def _grace() -> int:
 
 def dispatch(effects: Effects) -> None:
     """Hand committed follow-up work to the queues (a lost job is re-found by the sweep)."""
-    from casework.notifications.jobs import deliver_soon
-
     deliver_soon(effects.email_ids)
     if letters_available():
         for escalation_id in effects.escalation_ids:

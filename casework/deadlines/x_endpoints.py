@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode, urlsplit
 
 from casework.deadlines.removal_outcomes import Answer
+from casework.orm import utcnow
 
 DEFAULT_OEMBED_URL = "https://publish.twitter.com/oembed"
 DEFAULT_SYNDICATION_URL = "https://cdn.syndication.twimg.com/tweet-result"
@@ -73,8 +74,6 @@ def _retry_after(value: str | None) -> float | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from casework.orm import utcnow
-
     return max((moment - utcnow()).total_seconds(), 0.0)
 
 

@@ -24,6 +24,7 @@ from casework.extensions import db
 from casework.health import worker_status
 from casework.jobs import QUEUE_NOTIFICATIONS, enqueue, redis_connection
 from casework.notifications.email import mask_address
+from casework.notifications.jobs import deliver_email, email_retry
 from casework.ops import services
 from casework.ops.charts import compliance_charts
 from casework.orm import utcnow
@@ -79,8 +80,6 @@ def outbox() -> str:
 @bp.post("/outbox/<int:email_id>/retry")
 @roles_required(Role.ADMIN)
 def retry_email(email_id: int) -> BaseResponse:
-    from casework.notifications.jobs import deliver_email, email_retry
-
     try:
         services.retry_email(
             db.session, email_id, current_staff().organisation_id, current_actor(), now=utcnow()
