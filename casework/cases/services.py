@@ -16,16 +16,19 @@ from sqlalchemy import func, select, update
 from casework.accounts.models import Role, User
 from casework.actors import Actor
 from casework.audit.services import NewEvent, record_event, record_events
+from casework.cases.grouping import link_evidence, link_items
 from casework.cases.jurisdiction import jurisdictions_for
 from casework.cases.models import (
     Case,
     CaseJurisdiction,
+    CaseLink,
     CaseNote,
     CaseStatus,
     ContentCategory,
     FilerRole,
     Item,
     ItemKind,
+    LinkState,
     MinorStatus,
     Priority,
     RemovalState,
@@ -194,8 +197,6 @@ def add_items(
             details={"items": [item.id for item in added]},
         )
     if added:
-        from casework.cases.grouping import link_items
-
         link_items(session, case, added)
     return added
 
@@ -236,8 +237,6 @@ def parse_link_lines(text: str) -> ParsedLinks:
 
 def evidence_added(session: DbSession, case: Case, files: list[EvidenceFile]) -> None:
     """Call on every path that stores evidence: propose links to other cases. Caller commits."""
-    from casework.cases.grouping import link_evidence
-
     link_evidence(session, case, files)
 
 
@@ -573,3 +572,23 @@ def case_sizes(session: DbSession, cases: list[Case]) -> dict[int, CaseSize]:
         i: CaseSize(items.get(i, 0), files.get(i, 0), notices.get(i, 0), notes.get(i, 0))
         for i in ids
     }
+
+
+def dismiss_link(session: DbSession, link: CaseLink, actor: Actor) -> None:
+    """Mark a proposed link as not the same person; both cases' timelines say so. Caller commits."""
+    if link.state is not LinkState.PROPOSED:
+        raise CaseError(_l("This link was already decided."))
+    link.state = LinkState.DISMISSED
+    link.decided_at = utcnow()
+    link.decided_by_id = actor.id
+    for case_id, other_id in ((link.case_a_id, link.case_b_id), (link.case_b_id, link.case_a_id)):
+        record_event(
+            session,
+            "case.link_dismissed",
+            actor,
+            chain_id=link.organisation_id,
+            case_id=case_id,
+            object_type="case_link",
+            object_id=link.id,
+            details={"link_id": link.id, "other_case_id": other_id, "reason": link.reason.value},
+        )

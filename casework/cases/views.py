@@ -40,7 +40,6 @@ from casework.cases.forms import (
     StatusForm,
     to_utc,
 )
-from casework.cases.grouping import dismiss_link
 from casework.cases.merge import MergeError, check_merge, merge_cases
 from casework.cases.models import Case, CaseLink, CaseStatus, ContentCategory, Item, RemovalState
 from casework.cases.overview import organisation_overview
@@ -651,7 +650,7 @@ def dismiss(case_id: int, link_id: int) -> Response:
     if link is None:
         abort(404)
     try:
-        dismiss_link(db.session, link, current_actor())
+        services.dismiss_link(db.session, link, current_actor())
     except services.CaseError as exc:
         db.session.rollback()
         flash(str(exc.message), "error")
