@@ -110,6 +110,12 @@ def create_app(
     from casework.cli import cli_group
 
     app.cli.add_command(cli_group)
+
+    # A missed deadline's escalation letter is drafted by notices, a layer above deadlines.
+    from casework.deadlines.jobs import use_letter_drafter
+    from casework.notices.letters import create_letter
+
+    use_letter_drafter(create_letter)
     return app
 
 

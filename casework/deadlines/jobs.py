@@ -11,13 +11,12 @@ nothing is scheduled and the periodic sweep handles each row when it comes due.
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import random
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app
 from redis import Redis
@@ -26,8 +25,8 @@ from rq import Retry
 from rq.job import Job
 from sqlalchemy import func, select, update
 
-from casework.actors import SYSTEM
-from casework.cases.models import Item, RemovalState
+from casework.actors import SYSTEM, Actor
+from casework.cases.models import Case, Item, RemovalState
 from casework.deadlines import handling, host_limiter, removals, x_endpoints
 from casework.deadlines.handling import Effects
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
@@ -50,20 +49,35 @@ from casework.jobs import (
     redis_connection,
     runner_label,
 )
-from casework.notices.models import Notice, NoticeItem
+from casework.notices.models import Letter, Notice, NoticeItem
 from casework.notifications.jobs import deliver_soon
-from casework.orm import utcnow
+from casework.orm import DbSession, utcnow
 
 log = logging.getLogger(__name__)
 
 # RQ's scheduler works in whole seconds and may release a job up to a second early;
 # a job that early waits for the due time rather than going round the queue again.
 MAX_EARLY_WAIT_SECONDS = 3.0
-LETTERS_MODULE = "casework.notices.letters"
+
+
+class LetterDrafter(Protocol):
+    def __call__(
+        self, session: DbSession, *, case: Case, route_key: str, actor: Actor
+    ) -> Letter: ...
+
+
+_draft_letter: LetterDrafter | None = None
+
+
+def use_letter_drafter(draft: LetterDrafter) -> None:
+    """How escalation letters are drafted: notices, above this package, hands its own over
+    when the app starts."""
+    global _draft_letter
+    _draft_letter = draft
 
 
 def letters_available() -> bool:
-    return importlib.util.find_spec(LETTERS_MODULE) is not None
+    return _draft_letter is not None
 
 
 def _grace() -> int:
@@ -372,7 +386,8 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
     escalation = db.session.get(Escalation, escalation_id)
     if escalation is None or escalation.letter_id is not None or escalation.route_key is None:
         return None
-    if not letters_available():
+    draft = _draft_letter
+    if draft is None:
         return None
     # Claim it first: a second job waits on this row, then finds it drafted.
     claimed = db.session.execute(
@@ -384,7 +399,6 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         return None
-    letters = importlib.import_module(LETTERS_MODULE)
     notice = db.session.get(Notice, escalation.notice_id)
     case = notice.case if notice is not None else None
     if case is None:
@@ -392,9 +406,7 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
         return None
     # The escalation route's letter is a draft on the case: it finds the missed notice
     # itself, covers its items and attaches a copy of it.
-    letter = letters.create_letter(
-        db.session, case=case, route_key=escalation.route_key, actor=SYSTEM
-    )
+    letter = draft(db.session, case=case, route_key=escalation.route_key, actor=SYSTEM)
     db.session.refresh(escalation)
     escalation.letter_id = letter.id
     db.session.commit()
