@@ -14,6 +14,7 @@ soak:
 lint:
 	.venv/bin/ruff check .
 	.venv/bin/bandit -q -c pyproject.toml -r casework worker.py
+	.venv/bin/lint-imports
 
 bench:
 	./scripts/bench
