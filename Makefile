@@ -15,6 +15,7 @@ lint:
 	.venv/bin/ruff check .
 	.venv/bin/bandit -q -c pyproject.toml -r casework worker.py
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 bench:
 	./scripts/bench

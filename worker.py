@@ -41,7 +41,11 @@ from rq.scheduler import RQScheduler
 from rq.utils import now as rq_now
 
 from casework import heartbeat
+from casework.audit.jobs import anchor_audit_job
+from casework.cases.jobs import purge_expired_cases_job
+from casework.deadlines.jobs import sweep_job
 from casework.jobs import QUEUE_DEADLINES, QUEUE_LETTERS, QUEUES, worker_redis_connection
+from casework.notices.rendering import warm_up
 from casework.orm import utcnow
 from casework.wsgi import create_app_or_exit
 
@@ -330,10 +334,6 @@ class Housekeeping(threading.Thread):
 
 
 def sweep_cron(connection: Redis, interval: int, name: str) -> LockedCronScheduler:
-    from casework.audit.jobs import anchor_audit_job
-    from casework.cases.jobs import purge_expired_cases_job
-    from casework.deadlines.jobs import sweep_job
-
     scheduler = LockedCronScheduler(connection=connection, name=f"{name}:cron")
     scheduler.register(
         sweep_job,
@@ -454,8 +454,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         housekeeping: Housekeeping | None = None
         if sweeping and args.burst:
-            from casework.deadlines.jobs import sweep_job
-
             Queue(QUEUE_DEADLINES, connection=connection).enqueue(sweep_job, job_timeout=600)
             log.info("burst: one sweep enqueued")
         elif not args.burst:
@@ -464,8 +462,6 @@ def main(argv: list[str] | None = None) -> int:
             housekeeping.start()
         if QUEUE_LETTERS in args.queues:
             # Load fonts and the stylesheet once, not in the first letter job.
-            from casework.notices.rendering import warm_up
-
             warm_up()
         work_options: dict[str, Any] = {
             "with_scheduler": True,

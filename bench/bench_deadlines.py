@@ -314,8 +314,8 @@ def _lateness(app, database_url: str, redis_url: str, instance: str) -> None:  #
     """Deadlines due a few seconds from now, with a worker running: how late are they handled?"""
     from sqlalchemy import select
 
+    from casework.deadlines.jobs import schedule_deadline_jobs
     from casework.deadlines.models import Deadline
-    from casework.deadlines.scheduling import schedule_deadline_jobs
     from casework.extensions import db
 
     with app.app_context():

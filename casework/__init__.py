@@ -9,9 +9,15 @@ from typing import Any
 
 from flask import Flask, has_request_context, request, session
 from flask_babel import get_locale, refresh
+from sqlalchemy import event
 
-from casework.config import REPO_ROOT, ConfigError, load_config
+from casework import jobs
+from casework.config import REPO_ROOT, ConfigError, load_config, normalise_database_url
+from casework.errors import init_error_pages
 from casework.extensions import babel, csrf, db, login_manager, migrate
+from casework.ratelimit import init_rate_limits
+from casework.security import init_security
+from casework.timefmt import local_time
 
 __all__ = ["ConfigError", "create_app"]
 
@@ -40,13 +46,13 @@ def create_app(
     if overrides:
         app.config.update(overrides)
         if "SQLALCHEMY_DATABASE_URI" in overrides:
-            from casework.config import normalise_database_url
-
             app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(
                 overrides["SQLALCHEMY_DATABASE_URI"]
             )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
+    # The domain and its pages are imported here, not at the top: Python imports this
+    # package before any of its modules, and importing one of them must not load the app.
     import casework.models  # noqa: F401  (register every table with the metadata)
 
     db.init_app(app)
@@ -61,10 +67,6 @@ def create_app(
     app.before_request(refresh)
     app.jinja_env.globals["get_locale"] = get_locale
 
-    from casework.errors import init_error_pages
-    from casework.ratelimit import init_rate_limits
-    from casework.security import init_security
-
     init_rate_limits(app)
     init_security(app)
     init_error_pages(app)
@@ -72,8 +74,6 @@ def create_app(
     from casework.accounts.gate import init_staff_gate
 
     init_staff_gate(app)
-
-    from casework.timefmt import local_time
 
     app.add_template_filter(local_time, "local_time")
 
@@ -108,10 +108,22 @@ def create_app(
     from casework.cli import cli_group
 
     app.cli.add_command(cli_group)
+
+    # A missed deadline's escalation letter is drafted by notices, a layer above deadlines.
+    from casework.deadlines.jobs import use_letter_drafter
+    from casework.notices.letters import create_letter
+
+    use_letter_drafter(create_letter)
     return app
 
 
+# Python imports this package before any of its modules, so a job that RQ's own CLI or a
+# worker pool runs, outside worker.py, finds the factory to build its app with.
+jobs.use_app_factory(create_app)
+
+
 def _configure_login(app: Flask) -> None:
+    # Imported here, like the rest of the app in create_app.
     from casework.accounts.models import User
     from casework.accounts.sessions import load_signed_in_user
     from casework.saving import commit_if_changed
@@ -128,8 +140,6 @@ def _configure_sqlite(app: Flask) -> None:
     """Foreign keys on and a busy timeout, so SQLite behaves like the server database."""
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         return
-    from sqlalchemy import event
-
     with app.app_context():
         engine = db.engine
 

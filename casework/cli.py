@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -15,10 +16,26 @@ from casework.accounts.models import Organisation, Role
 from casework.accounts.services import AccountError, create_user, get_or_create_organisation
 from casework.actors import SYSTEM
 from casework.audit.anchors import check_anchors
+from casework.audit.jobs import anchor_audit_job
+from casework.audit.roles import app_role_statements
 from casework.audit.services import verify_all
+from casework.cases.jobs import run_purge
+from casework.cases.models import Case
+from casework.deadlines.jobs import dispatch, letters_available
+from casework.deadlines.sweep import record_run, sweep
+from casework.demo import DEMO_PASSWORD, demo_is_loaded, load_demo
 from casework.evidence.xlinks import XLinkError, parse_x_link
 from casework.extensions import current_app_object, db
 from casework.health import check_database, check_redis, worker_status
+from casework.intake.services import draft_store
+from casework.jobs import redis_connection, runner_label
+from casework.notices.bundles import verify_bundle
+from casework.notices.describe import describe_deadline
+from casework.notices.letters import create_letter
+from casework.notices.models import Notice
+from casework.notices.services import NoticeError, latest_notice
+from casework.orm import utcnow
+from casework.registry import default_registry
 
 
 @click.group("casework")
@@ -94,8 +111,6 @@ def create_user_command(
 @with_appcontext
 def demo_command(if_empty: bool) -> None:
     """Load the demo data set (development only)."""
-    from casework.demo import DEMO_PASSWORD, demo_is_loaded, load_demo
-
     if current_app.config["CASEWORK_ENV"] == "production":
         raise click.ClickException("The demo data set is not loaded in production.")
     if if_empty and demo_is_loaded(db.session):
@@ -166,8 +181,6 @@ def verify_audit_command(anchor_file: Path | None) -> None:
 @click.option("--role", default="casework_app", show_default=True)
 def app_role_sql_command(role: str) -> None:
     """Print the SQL that lets a PostgreSQL role run the app without rewriting the audit trail."""
-    from casework.audit.roles import app_role_statements
-
     try:
         statements = app_role_statements(role)
     except ValueError as exc:
@@ -180,8 +193,6 @@ def app_role_sql_command(role: str) -> None:
 @with_appcontext
 def anchor_audit_command() -> None:
     """Append every chain's signed head to the anchor file and email the digests."""
-    from casework.audit.jobs import anchor_audit_job
-
     chains = anchor_audit_job()
     click.echo(f"Anchored {chains} audit chains in {current_app.config['AUDIT_ANCHOR_FILE']}.")
 
@@ -191,8 +202,6 @@ def anchor_audit_command() -> None:
 @with_appcontext
 def purge_command(dry_run: bool) -> None:
     """Delete cases closed more than CASEWORK_RETENTION_DAYS ago, with their files."""
-    from casework.cases.jobs import run_purge
-
     purge = run_purge(dry_run=dry_run)
     files = "evidence file" if purge.evidence_files == 1 else "evidence files"
     counts = f"{purge.cases} cases, {purge.items} posts, {purge.evidence_files} {files}"
@@ -207,8 +216,6 @@ def purge_command(dry_run: bool) -> None:
 @with_appcontext
 def purge_drafts_command() -> None:
     """Delete half-finished public reports not saved for DRAFT_MAX_AGE_HOURS."""
-    from casework.intake.services import draft_store
-
     removed = draft_store(current_app.config).purge_expired()
     click.echo(f"Deleted {removed} expired draft reports.")
 
@@ -223,13 +230,6 @@ def purge_drafts_command() -> None:
 @with_appcontext
 def sweep_command(at: str | None) -> None:
     """Handle every reminder and deadline that is due, once, and print what was handled."""
-    from datetime import datetime
-
-    from casework.deadlines.jobs import dispatch, letters_available
-    from casework.deadlines.sweep import record_run, sweep
-    from casework.jobs import redis_connection, runner_label
-    from casework.orm import utcnow
-
     started = utcnow()
     now = started
     if at:
@@ -263,9 +263,6 @@ def sweep_command(at: str | None) -> None:
 @cli_group.command("routes")
 def routes_command() -> None:
     """List the legal routes with their deadlines and whether their facts are verified."""
-    from casework.notices.describe import describe_deadline
-    from casework.registry import default_registry
-
     registry = default_registry()
     click.echo(f"registry version {registry.version}")
     for route in registry.routes:
@@ -282,13 +279,6 @@ def routes_command() -> None:
 @with_appcontext
 def letter_command(case_reference: str, route_key: str, out: str, notice_id: int | None) -> None:
     """Render and store a new version of the route's letter for a case; write it to --out."""
-    from pathlib import Path
-
-    from casework.cases.models import Case
-    from casework.notices.letters import create_letter
-    from casework.notices.models import Notice
-    from casework.notices.services import NoticeError, latest_notice
-
     session = db.session
     case = session.scalar(select(Case).where(Case.reference == case_reference.strip().upper()))
     if case is None:
@@ -318,10 +308,6 @@ def letter_command(case_reference: str, route_key: str, out: str, notice_id: int
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 def verify_bundle_command(path: str) -> None:
     """Check an evidence bundle against its SHA256SUMS, manifest and audit extract."""
-    from pathlib import Path
-
-    from casework.notices.bundles import verify_bundle
-
     report = verify_bundle(Path(path))
     for problem in report.problems:
         click.echo(f"FAILED {problem}")

@@ -9,12 +9,18 @@ from typing import Any
 
 from flask import Flask
 from redis.exceptions import RedisError
+from rq import Queue, Worker
+from rq.cron import CronScheduler
+from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
+from rq.scheduler import RQScheduler
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from casework import heartbeat
+from casework.deadlines.sweep import REDIS_LAST_RUN_KEY, last_run, overdue_unhandled
 from casework.extensions import db
-from casework.jobs import redis_connection
+from casework.jobs import QUEUES, redis_connection
+from casework.orm import utcnow
 
 
 @dataclass(frozen=True)
@@ -58,15 +64,6 @@ def worker_status(app: Flask) -> dict[str, Any]:
     overdue, unhandled deadlines come from the database, so they are right even when
     Redis has been flushed.
     """
-    from rq import Queue, Worker
-    from rq.cron import CronScheduler
-    from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegistry
-    from rq.scheduler import RQScheduler
-
-    from casework.deadlines.sweep import REDIS_LAST_RUN_KEY, last_run, overdue_unhandled
-    from casework.jobs import QUEUES
-    from casework.orm import utcnow
-
     now = utcnow()
     status: dict[str, Any] = {"checked_at": now.isoformat(), "redis": True}
     with app.app_context():

@@ -99,8 +99,15 @@ def enqueue(
 P = ParamSpec("P")
 R = TypeVar("R")
 _process_app: Flask | None = None
+_app_factory: Callable[[], Flask] | None = None
 # RQ's name (module and function) of every job declared with @app_job.
 APP_JOBS: set[str] = set()
+
+
+def use_app_factory(factory: Callable[[], Flask]) -> None:
+    """How app_job builds an app where none is pushed: the package gives its create_app."""
+    global _app_factory
+    _app_factory = factory
 
 
 def app_job(func: Callable[P, R]) -> Callable[P, R]:
@@ -116,9 +123,9 @@ def app_job(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         global _process_app
         if _process_app is None:
-            from casework import create_app
-
-            _process_app = create_app()
+            if _app_factory is None:
+                raise RuntimeError("no app factory: import casework before running its jobs")
+            _process_app = _app_factory()
         with _process_app.app_context():
             return func(*args, **kwargs)
 

@@ -20,7 +20,6 @@ from casework.accounts.tokens import (
 )
 from casework.actors import SYSTEM, Actor
 from casework.audit.events import user_event
-from casework.jobs import QUEUE_NOTIFICATIONS, enqueue
 from casework.notifications.services import queue_email
 from casework.orm import DbSession
 
@@ -179,21 +178,6 @@ def resend_invitation(
         now=now,
         actor=Actor.staff(admin.id, admin.role.value),
     )
-
-
-def request_password_reset(session: DbSession, email: str, *, link_prefix: str) -> None:
-    """Queue the job that emails a reset link if the address belongs to an account.
-
-    The caller shows the same page whatever happened, so the form cannot be used to
-    find out who has an account; and since this request does the same work either
-    way (one look-up, one job queued with a user id or 0), its timing cannot either.
-    Redis being unreachable loses the request, as it would lose the job. link_prefix
-    is the link without its token.
-    """
-    from casework.accounts.jobs import send_password_link_job
-
-    user_id = session.scalar(select(User.id).where(User.email == email.strip().lower()))
-    enqueue(QUEUE_NOTIFICATIONS, send_password_link_job, user_id or 0, link_prefix)
 
 
 def user_for_link(session: DbSession, token: str, *, secret_key: str, now: datetime) -> User:

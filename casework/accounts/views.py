@@ -25,13 +25,9 @@ from werkzeug.wrappers import Response
 from casework.accounts import sessions, totp
 from casework.accounts.access import current_staff
 from casework.accounts.forms import CodeForm, NewPasswordForm, ResetRequestForm, SignInForm
+from casework.accounts.jobs import request_password_reset
 from casework.accounts.models import Role, User
-from casework.accounts.recovery import (
-    InvalidLink,
-    request_password_reset,
-    set_password_with_link,
-    user_for_link,
-)
+from casework.accounts.recovery import InvalidLink, set_password_with_link, user_for_link
 from casework.accounts.services import AccountError
 from casework.accounts.signin import (
     AccountLocked,

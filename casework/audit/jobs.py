@@ -10,6 +10,7 @@ from flask import current_app
 from casework.audit.anchors import anchor_heads
 from casework.extensions import db
 from casework.jobs import app_job
+from casework.notifications.jobs import deliver_soon
 from casework.orm import utcnow
 
 log = logging.getLogger(__name__)
@@ -21,8 +22,6 @@ def anchor_audit_job() -> int:
     path = Path(current_app.config["AUDIT_ANCHOR_FILE"])
     anchors, email_ids = anchor_heads(db.session, path, utcnow())
     db.session.commit()
-    from casework.notifications.jobs import deliver_soon
-
     deliver_soon(email_ids)
     log.info("audit anchors: %s chains, %s digest emails", len(anchors), len(email_ids))
     return len(anchors)

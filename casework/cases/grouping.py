@@ -33,16 +33,14 @@ from typing import Any
 
 import numpy as np
 from flask import Flask, current_app, has_app_context
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Text, and_, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
-from casework.actors import Actor
-from casework.audit.events import case_link_event
 from casework.cases.models import Case, CaseLink, Item, LinkReason, LinkState
 from casework.evidence.models import EvidenceFile
 from casework.evidence.pdq_index import PdqIndex, hamming
 from casework.extensions import current_app_object
-from casework.orm import DbSession, utcnow
+from casework.orm import DbSession
 from casework.sqlutil import insert_ignoring_conflict
 
 DEFAULT_PDQ_DISTANCE = 31
@@ -295,9 +293,6 @@ def load_hashes(session: DbSession, organisation_id: int) -> tuple[Any, Any]:
     several times faster than a million result rows.
     """
     if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy import Text, cast, func, literal
-        from sqlalchemy.dialects.postgresql import aggregate_order_by
-
         ids_text, hex_text = session.execute(
             select(
                 func.string_agg(
@@ -393,28 +388,3 @@ def image_clusters(
     for i, file in enumerate(files):
         groups.setdefault(find(i), []).append(file)
     return sorted(groups.values(), key=lambda g: (-len(g), g[0].id))
-
-
-# --- decisions on links -----------------------------------------------------------------
-
-
-def dismiss_link(session: DbSession, link: CaseLink, actor: Actor) -> None:
-    """Mark a proposed link as not the same person; both cases' timelines say so. Caller commits."""
-    from casework.cases.services import CaseError
-
-    if link.state is not LinkState.PROPOSED:
-        raise CaseError(_l("This link was already decided."))
-    link.state = LinkState.DISMISSED
-    link.decided_at = utcnow()
-    link.decided_by_id = actor.id
-    for case_id, other_id in ((link.case_a_id, link.case_b_id), (link.case_b_id, link.case_a_id)):
-        case_link_event(
-            session,
-            actor,
-            link,
-            case_id,
-            "case.link_dismissed",
-            link_id=link.id,
-            other_case_id=other_id,
-            reason=link.reason.value,
-        )

@@ -1,5 +1,6 @@
-"""Retention: closed, resolved and withdrawn cases are deleted RETENTION_DAYS_AFTER_CLOSE
-days after they were closed, with their evidence files; the audit trail keeps the counts.
+"""Deleting a case, at the victim's request or by retention: closed, resolved and withdrawn
+cases are deleted RETENTION_DAYS_AFTER_CLOSE days after they were closed, with their
+evidence files; the audit trail keeps the counts.
 
 A case merged into another is deleted only with its target: its letters are part of
 the target's file, and what it brought into the target stays there until the target goes.
@@ -11,13 +12,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from casework.actors import SYSTEM
-from casework.audit.events import chain_event
+from casework.actors import SYSTEM, VICTIM, Actor, ActorKind
+from casework.audit.events import CaseRef, case_event, chain_event
 from casework.cases.models import Case, CaseStatus, Item
+from casework.evidence.files import unreferenced_keys
 from casework.evidence.models import EvidenceFile
+from casework.notifications.models import OutgoingEmail
 from casework.orm import DbSession
+from casework.sessions.services import end_case_sessions
 
 CLOSED_STATUSES = (CaseStatus.CLOSED, CaseStatus.RESOLVED, CaseStatus.WITHDRAWN)
 
@@ -50,8 +54,6 @@ def purge_expired_cases(
 ) -> Purge:
     """Delete (or, dry, only count) the expired cases. The caller commits, then deletes
     the files in the result's storage_keys."""
-    from casework.intake.victim.services import delete_case
-
     case_ids = expired_case_ids(session, now=now, days=days)
     purge = Purge(cases=len(case_ids))
     if not case_ids:
@@ -88,3 +90,83 @@ def purge_expired_cases(
             retention_days=days,
         )
     return purge
+
+
+def delete_case(
+    session: DbSession, case: Case, *, actor: Actor = VICTIM, reason: str = "victim_request"
+) -> list[str]:
+    """Delete the case with its items, evidence rows, notices, letters and personal data.
+
+    At the victim's request, items and files a merge took from this case into another
+    are withdrawn from that one too. Only the audit trail stays, with an event saying
+    that a deletion happened (audit details never hold personal data, so nothing in
+    it needs erasing). Returns the storage keys no other case uses: the caller deletes
+    those files after committing, so a failed commit never leaves rows without their files.
+    """
+    case_id, organisation_id = case.id, case.organisation_id
+    keys = [
+        key
+        for key in session.scalars(
+            select(EvidenceFile.storage_key).where(EvidenceFile.case_id == case_id)
+        )
+        if key is not None
+    ]
+    if actor.kind is ActorKind.VICTIM:
+        keys += withdraw_merged(session, case_id, organisation_id)
+    item_count = session.scalar(select(func.count()).where(Item.case_id == case_id)) or 0
+    file_count = session.scalar(select(func.count()).where(EvidenceFile.case_id == case_id)) or 0
+    # Every email about the case names the case, whatever address or state it has.
+    session.execute(delete(OutgoingEmail).where(OutgoingEmail.case_id == case_id))
+    session.execute(update(Case).where(Case.merged_into_id == case_id).values(merged_into_id=None))
+    session.execute(delete(EvidenceFile).where(EvidenceFile.case_id == case_id))
+    end_case_sessions(session, case_id)
+    session.delete(case)
+    session.flush()
+    case_event(
+        session,
+        actor,
+        CaseRef(case_id, organisation_id),
+        "case.deleted",
+        items=int(item_count),
+        evidence_files=int(file_count),
+        reason=reason,
+    )
+    return unreferenced_keys(session, keys)
+
+
+def withdraw_merged(session: DbSession, origin_case_id: int, organisation_id: int) -> list[str]:
+    """Remove what merges brought from a case into others; each such case's timeline
+    records how much was withdrawn. Returns the storage keys of the removed files."""
+    items = session.execute(
+        select(Item.case_id, func.count())
+        .where(Item.origin_case_id == origin_case_id)
+        .group_by(Item.case_id)
+    ).all()
+    files = session.execute(
+        select(EvidenceFile.case_id, func.count())
+        .where(EvidenceFile.origin_case_id == origin_case_id)
+        .group_by(EvidenceFile.case_id)
+    ).all()
+    keys = [
+        key
+        for key in session.scalars(
+            select(EvidenceFile.storage_key).where(EvidenceFile.origin_case_id == origin_case_id)
+        )
+        if key is not None
+    ]
+    session.execute(delete(EvidenceFile).where(EvidenceFile.origin_case_id == origin_case_id))
+    session.execute(delete(Item).where(Item.origin_case_id == origin_case_id))
+    counts: dict[int, dict[str, int]] = {}
+    for target_id, n in items:
+        counts.setdefault(target_id, {"items": 0, "evidence_files": 0})["items"] = int(n)
+    for target_id, n in files:
+        counts.setdefault(target_id, {"items": 0, "evidence_files": 0})["evidence_files"] = int(n)
+    for target_id, details in sorted(counts.items()):
+        case_event(
+            session,
+            VICTIM,
+            CaseRef(target_id, organisation_id),
+            "case.merged_items_withdrawn",
+            **details,
+        )
+    return keys

@@ -14,8 +14,6 @@ from casework.cases.models import Case, CaseLink, Item, LinkState
 from casework.cases.readiness import is_legal_route
 from casework.cases.timeline import Entry, build_timeline, merged_sources
 from casework.deadlines.models import Deadline, RemovalCheck
-from casework.deadlines.removal_outcomes import CheckOutcome
-from casework.deadlines.removals import checks_of_items
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter, Notice, NoticeItem
 from casework.orm import DbSession
@@ -31,7 +29,7 @@ class ItemRow:
     def unknown_twice(self) -> bool:
         """The last two automatic checks got no usable answer: a person should look."""
         latest = self.checks[:2]
-        return len(latest) == 2 and all(c.outcome is CheckOutcome.UNKNOWN for c in latest)
+        return len(latest) == 2 and all(c.unanswered for c in latest)
 
 
 @dataclass
@@ -76,6 +74,20 @@ def assignable_staff(session: DbSession, organisation_id: int) -> list[User]:
             .order_by(User.name)
         )
     )
+
+
+def checks_of_items(session: DbSession, item_ids: list[int]) -> dict[int, list[RemovalCheck]]:
+    """Each item's checks, newest first."""
+    found: dict[int, list[RemovalCheck]] = {}
+    if not item_ids:
+        return found
+    for check in session.scalars(
+        select(RemovalCheck)
+        .where(RemovalCheck.item_id.in_(item_ids))
+        .order_by(RemovalCheck.checked_at.desc(), RemovalCheck.id.desc())
+    ):
+        found.setdefault(check.item_id, []).append(check)
+    return found
 
 
 def case_screen(session: DbSession, case: Case) -> CaseScreen:

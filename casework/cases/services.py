@@ -11,38 +11,49 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from casework.accounts.models import Role, User
 from casework.actors import Actor
 from casework.audit.events import (
     case_change,
     case_event,
+    case_link_event,
     evidence_event,
     item_event,
     note_event,
     notice_event,
 )
 from casework.audit.services import NewEvent, record_events
+from casework.cases.grouping import link_evidence, link_items
 from casework.cases.jurisdiction import jurisdictions_for
 from casework.cases.models import (
     Case,
     CaseJurisdiction,
+    CaseLink,
     CaseNote,
     CaseStatus,
     ContentCategory,
     FilerRole,
     Item,
     ItemKind,
+    LinkState,
     MinorStatus,
     Priority,
     RemovalState,
 )
 from casework.cases.readiness import refresh_legal_ready
 from casework.cases.references import next_reference
-from casework.cases.workflow import find_minor, transition
+from casework.cases.workflow import (
+    ForbiddenTransition,
+    NotAllowedForActor,
+    TransitionError,
+    find_minor,
+    transition,
+)
 from casework.cases.worklists import forget_counts
 from casework.evidence.files import images_allowed
+from casework.evidence.images import blurred_copy, thumbnail
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import MESSAGES, LinkList, XPost
@@ -185,8 +196,6 @@ def add_items(
     if audit and added:
         case_event(session, actor, case, "case.items_added", items=[item.id for item in added])
     if added:
-        from casework.cases.grouping import link_items
-
         link_items(session, case, added)
     return added
 
@@ -221,8 +230,6 @@ def link_errors(links: LinkList) -> list[LineError]:
 
 def evidence_added(session: DbSession, case: Case, files: list[EvidenceFile]) -> None:
     """Call on every path that stores evidence: propose links to other cases. Caller commits."""
-    from casework.cases.grouping import link_evidence
-
     link_evidence(session, case, files)
 
 
@@ -428,8 +435,6 @@ def bulk_change_status(
 
     check_transition runs before anything changes, so a refused case is untouched.
     """
-    from casework.cases.workflow import TransitionError
-
     result = BulkResult()
     for case in cases:
         if case.status is target:
@@ -446,8 +451,6 @@ def bulk_change_status(
 
 def transition_message(current: CaseStatus, target: CaseStatus, exc: Exception) -> object:
     """A translated sentence for a refused status change."""
-    from casework.cases.workflow import ForbiddenTransition, NotAllowedForActor
-
     if isinstance(exc, CaseError):
         return exc.message
     names = {"current": status_label(current), "target": status_label(target)}
@@ -483,8 +486,6 @@ def evidence_preview(
     blurred: bool,
 ) -> bytes:
     """A blurred or plain thumbnail of a stored image; every call is audited. Caller commits."""
-    from casework.evidence.images import blurred_copy, thumbnail
-
     if evidence.storage_key is None or not images_allowed(evidence.case.minor):
         raise CaseError(_l("Only the hash of this image was kept."))
     data = storage.get(evidence.storage_key)
@@ -510,8 +511,6 @@ class CaseSize:
 
 def case_sizes(session: DbSession, cases: list[Case]) -> dict[int, CaseSize]:
     """How much each case holds, for the merge confirmation."""
-    from sqlalchemy import func
-
     ids = [c.id for c in cases]
 
     def per_case(model: type[Item | EvidenceFile | Notice | CaseNote]) -> dict[int, int]:
@@ -526,3 +525,23 @@ def case_sizes(session: DbSession, cases: list[Case]) -> dict[int, CaseSize]:
         i: CaseSize(items.get(i, 0), files.get(i, 0), notices.get(i, 0), notes.get(i, 0))
         for i in ids
     }
+
+
+def dismiss_link(session: DbSession, link: CaseLink, actor: Actor) -> None:
+    """Mark a proposed link as not the same person; both cases' timelines say so. Caller commits."""
+    if link.state is not LinkState.PROPOSED:
+        raise CaseError(_l("This link was already decided."))
+    link.state = LinkState.DISMISSED
+    link.decided_at = utcnow()
+    link.decided_by_id = actor.id
+    for case_id, other_id in ((link.case_a_id, link.case_b_id), (link.case_b_id, link.case_a_id)):
+        case_link_event(
+            session,
+            actor,
+            link,
+            case_id,
+            "case.link_dismissed",
+            link_id=link.id,
+            other_case_id=other_id,
+            reason=link.reason.value,
+        )

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from casework.accounts.models import User
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseNote, CaseStatus, RemovalState
+from casework.cases.services import STATUS_LABELS
 from casework.notices.models import Notice
 from casework.orm import DbSession
 
@@ -42,8 +43,6 @@ def related_case_ids(session: DbSession, case: Case) -> list[int]:
 
 
 def _status(value: Any) -> str:
-    from casework.cases.services import STATUS_LABELS
-
     try:
         return str(STATUS_LABELS[CaseStatus(value)])
     except ValueError:

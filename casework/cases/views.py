@@ -40,7 +40,6 @@ from casework.cases.forms import (
     StatusForm,
     to_utc,
 )
-from casework.cases.grouping import dismiss_link
 from casework.cases.merge import MergeError, check_merge, merge_cases
 from casework.cases.models import Case, CaseLink, CaseStatus, ContentCategory, Item, RemovalState
 from casework.cases.overview import organisation_overview
@@ -633,7 +632,7 @@ def dismiss(case_id: int, link_id: int) -> Response:
     if link is None:
         abort(404)
     with saving(services.CaseError, flash_error=True) as saved:
-        dismiss_link(db.session, link, current_actor())
+        services.dismiss_link(db.session, link, current_actor())
     if saved.error is not None:
         return _back(case, "links")
     flash(_("The link was dismissed."), "info")

@@ -3,29 +3,42 @@
 Each job takes ids, reloads its rows, returns quietly when they are gone or already
 handled, commits once, and is safe to run twice. Jobs compare times with the real
 clock; the functions they call take `now`, so tests and the command line pass one in.
+
+schedule_deadline_jobs and schedule_missing put committed deadlines and reminders on
+RQ's schedule, one job each at its due time. The rows are the truth: if Redis is down,
+nothing is scheduled and the periodic sweep handles each row when it comes due.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask import current_app
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import Retry
-from sqlalchemy import update
+from rq.job import Job
+from sqlalchemy import func, select, update
 
-from casework.actors import SYSTEM
-from casework.cases.models import Item, RemovalState
-from casework.deadlines import handling, host_limiter, removals, scheduling, x_endpoints
+from casework.actors import SYSTEM, Actor
+from casework.cases.models import Case, Item, RemovalState
+from casework.deadlines import handling, host_limiter, removals, x_endpoints
 from casework.deadlines.handling import Effects
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
 from casework.deadlines.removal_outcomes import CheckMethod, CheckOutcome, CheckReason
+from casework.deadlines.scheduling import (
+    FINAL_CHECK_BEFORE,
+    RESCHEDULE_BATCH,
+    deadline_job_id,
+    job_retry,
+    reminder_job_id,
+    removal_check_job_id,
+)
 from casework.deadlines.sweep import record_run, sweep
 from casework.extensions import db
 from casework.jobs import (
@@ -36,19 +49,35 @@ from casework.jobs import (
     redis_connection,
     runner_label,
 )
-from casework.notices.models import Notice
-from casework.orm import utcnow
+from casework.notices.models import Letter, Notice, NoticeItem
+from casework.notifications.jobs import deliver_soon
+from casework.orm import DbSession, utcnow
 
 log = logging.getLogger(__name__)
 
 # RQ's scheduler works in whole seconds and may release a job up to a second early;
 # a job that early waits for the due time rather than going round the queue again.
 MAX_EARLY_WAIT_SECONDS = 3.0
-LETTERS_MODULE = "casework.notices.letters"
+
+
+class LetterDrafter(Protocol):
+    def __call__(
+        self, session: DbSession, *, case: Case, route_key: str, actor: Actor
+    ) -> Letter: ...
+
+
+_draft_letter: LetterDrafter | None = None
+
+
+def use_letter_drafter(draft: LetterDrafter) -> None:
+    """How escalation letters are drafted: notices, above this package, hands its own over
+    when the app starts."""
+    global _draft_letter
+    _draft_letter = draft
 
 
 def letters_available() -> bool:
-    return importlib.util.find_spec(LETTERS_MODULE) is not None
+    return _draft_letter is not None
 
 
 def _grace() -> int:
@@ -57,8 +86,6 @@ def _grace() -> int:
 
 def dispatch(effects: Effects) -> None:
     """Hand committed follow-up work to the queues (a lost job is re-found by the sweep)."""
-    from casework.notifications.jobs import deliver_soon
-
     deliver_soon(effects.email_ids)
     if letters_available():
         for escalation_id in effects.escalation_ids:
@@ -166,7 +193,7 @@ def sweep_job() -> dict[str, int]:
     if report.deadlines or report.reminders:
         log.info("%s", report.summary())
     try:
-        rescheduled = scheduling.schedule_missing(connection, now=utcnow())
+        rescheduled = schedule_missing(connection, now=utcnow())
     except RedisError as exc:
         log.warning("sweep: could not check the schedule (%s)", type(exc).__name__)
         rescheduled = 0
@@ -359,7 +386,8 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
     escalation = db.session.get(Escalation, escalation_id)
     if escalation is None or escalation.letter_id is not None or escalation.route_key is None:
         return None
-    if not letters_available():
+    draft = _draft_letter
+    if draft is None:
         return None
     # Claim it first: a second job waits on this row, then finds it drafted.
     claimed = db.session.execute(
@@ -371,7 +399,6 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         return None
-    letters = importlib.import_module(LETTERS_MODULE)
     notice = db.session.get(Notice, escalation.notice_id)
     case = notice.case if notice is not None else None
     if case is None:
@@ -379,11 +406,130 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
         return None
     # The escalation route's letter is a draft on the case: it finds the missed notice
     # itself, covers its items and attaches a copy of it.
-    letter = letters.create_letter(
-        db.session, case=case, route_key=escalation.route_key, actor=SYSTEM
-    )
+    letter = draft(db.session, case=case, route_key=escalation.route_key, actor=SYSTEM)
     db.session.refresh(escalation)
     escalation.letter_id = letter.id
     db.session.commit()
     log.info("escalation %s: letter %s drafted", escalation_id, letter.id)
     return int(letter.id)
+
+
+def schedule_deadline_jobs(deadline_ids: Iterable[int]) -> int:
+    """Schedule a job at each pending deadline's due time and each unsent reminder's time,
+    and, when removal checks are on, a check of the notice's posts now (the notice has
+    just gone out) and a last one a minute before each due time.
+
+    Call after the transaction that wrote the rows has committed. Returns how many jobs
+    were scheduled (0 when Redis is unreachable: the sweep takes over).
+    """
+    ids = list(deadline_ids)
+    if not ids:
+        return 0
+    session = db.session
+    deadlines = session.execute(
+        select(Deadline.id, Deadline.due_at, Deadline.notice_id).where(
+            Deadline.id.in_(ids), Deadline.state == DeadlineState.PENDING
+        )
+    ).all()
+    reminders = session.execute(
+        select(Reminder.id, Reminder.remind_at).where(
+            Reminder.deadline_id.in_(ids), Reminder.sent_at.is_(None)
+        )
+    ).all()
+    scheduled = 0
+    checks = bool(current_app.config.get("REMOVAL_CHECKS_ENABLED"))
+    for reminder_id, remind_at in reminders:
+        job = enqueue(
+            QUEUE_DEADLINES,
+            send_reminder,
+            reminder_id,
+            at=remind_at,
+            job_id=reminder_job_id(reminder_id),
+            retry=job_retry(),
+        )
+        scheduled += job is not None
+    posts: dict[int, int] = {}
+    if checks:
+        notice_ids = list(dict.fromkeys(notice_id for _, _, notice_id in deadlines))
+        posts = dict(
+            session.execute(
+                select(NoticeItem.notice_id, func.count())
+                .where(NoticeItem.notice_id.in_(notice_ids))
+                .group_by(NoticeItem.notice_id)
+            )
+            .tuples()
+            .all()
+        )
+        for notice_id in notice_ids:
+            enqueue(QUEUE_DEADLINES, check_removals, notice_id, CheckReason.SENT.value)
+    interval = float(current_app.config.get("REMOVAL_CHECK_HOST_INTERVAL", 0))
+    for deadline_id, due_at, notice_id in deadlines:
+        job = enqueue(
+            QUEUE_DEADLINES,
+            handle_deadline,
+            deadline_id,
+            at=due_at,
+            job_id=deadline_job_id(deadline_id),
+            retry=job_retry(),
+        )
+        scheduled += job is not None
+        if checks:
+            enqueue(
+                QUEUE_DEADLINES,
+                check_removals,
+                notice_id,
+                # Earlier by one turn on the host per post, so the last post is
+                # asked before the due time too.
+                at=due_at
+                - FINAL_CHECK_BEFORE
+                - timedelta(seconds=interval * posts.get(notice_id, 0)),
+                job_id=removal_check_job_id(deadline_id),
+            )
+    return scheduled
+
+
+def schedule_missing(connection: Redis, *, now: datetime) -> int:
+    """Put back on RQ's schedule each pending deadline and unsent reminder still to come
+    whose job Redis does not hold: written while Redis was down, or lost when Redis was
+    flushed or restarted. Returns how many jobs were scheduled.
+
+    The nearest RESCHEDULE_BATCH of each are checked (one EXISTS each, pipelined); rows
+    further ahead are taken by a later sweep. Rows already due are the sweep's own work.
+    Only reads rows: the caller has nothing to commit.
+    """
+    session = db.session
+    deadlines = session.execute(
+        select(Deadline.id, Deadline.due_at)
+        .where(Deadline.state == DeadlineState.PENDING, Deadline.due_at > now)
+        .order_by(Deadline.due_at)
+        .limit(RESCHEDULE_BATCH)
+    ).all()
+    reminders = session.execute(
+        select(Reminder.id, Reminder.remind_at)
+        .join(Deadline, Deadline.id == Reminder.deadline_id)
+        .where(
+            Reminder.sent_at.is_(None),
+            Deadline.state == DeadlineState.PENDING,
+            Reminder.remind_at > now,
+        )
+        .order_by(Reminder.remind_at)
+        .limit(RESCHEDULE_BATCH)
+    ).all()
+    wanted = [(deadline_job_id(i), handle_deadline, i, at) for i, at in deadlines] + [
+        (reminder_job_id(i), send_reminder, i, at) for i, at in reminders
+    ]
+    if not wanted:
+        return 0
+    with connection.pipeline(transaction=False) as pipe:
+        for job_id, *_ in wanted:
+            pipe.exists(Job.key_for(job_id))
+        held = pipe.execute()
+    scheduled = 0
+    for (job_id, job_function, row_id, at), exists in zip(wanted, held, strict=True):
+        if exists:
+            continue
+        job = enqueue(
+            QUEUE_DEADLINES, job_function, row_id, at=at, job_id=job_id, retry=job_retry()
+        )
+        scheduled += job is not None
+    return scheduled

@@ -130,3 +130,8 @@ class RemovalCheck(Base):
     http_status: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[CheckOutcome] = mapped_column(enum_type(CheckOutcome, "removal_check_outcome"))
     reason: Mapped[CheckReason] = mapped_column(enum_type(CheckReason, "removal_check_reason"))
+
+    @property
+    def unanswered(self) -> bool:
+        """X gave no usable answer: the check proves nothing either way."""
+        return self.outcome is CheckOutcome.UNKNOWN

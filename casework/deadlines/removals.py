@@ -198,20 +198,6 @@ def unknown_streak(session: DbSession, item_id: int, limit: int = 2) -> int:
     return streak
 
 
-def checks_of_items(session: DbSession, item_ids: list[int]) -> dict[int, list[RemovalCheck]]:
-    """Each item's checks, newest first."""
-    found: dict[int, list[RemovalCheck]] = {}
-    if not item_ids:
-        return found
-    for check in session.scalars(
-        select(RemovalCheck)
-        .where(RemovalCheck.item_id.in_(item_ids))
-        .order_by(RemovalCheck.checked_at.desc(), RemovalCheck.id.desc())
-    ):
-        found.setdefault(check.item_id, []).append(check)
-    return found
-
-
 def due_follow_ups(
     session: DbSession, *, now: datetime, days: int, every: timedelta, limit: int
 ) -> list[int]:

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.deadlines.handling import Effects, handle_deadlines, send_reminder
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
@@ -220,8 +220,6 @@ def last_run(session: DbSession) -> SweepRun | None:
 
 def overdue_unhandled(session: DbSession, *, now: datetime, grace_seconds: int) -> int:
     """Pending deadlines more than `grace_seconds` past due: zero when the worker is healthy."""
-    from sqlalchemy import func
-
     return int(
         session.scalar(
             select(func.count(Deadline.id)).where(

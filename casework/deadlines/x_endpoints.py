@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 from urllib.parse import urlencode, urlsplit
 
 from casework.deadlines.removal_outcomes import Answer
+from casework.orm import utcnow
 
 # Enough for any oEmbed or syndication answer; a larger body is not one of theirs.
 MAX_BODY_BYTES = 256 * 1024
@@ -71,8 +72,6 @@ def _retry_after(value: str | None) -> float | None:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    from casework.orm import utcnow
-
     return max((moment - utcnow()).total_seconds(), 0.0)
 
 

@@ -20,6 +20,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from jinja2.exceptions import UndefinedError
 
 from casework.config import REPO_ROOT
+from casework.notices.snapshot import sample_snapshot
+from casework.registry import default_registry
 
 __all__ = [
     "LETTERS_DIR",
@@ -218,9 +220,6 @@ def warm_up() -> None:
     loaded, the stylesheet parsed, the templates compiled and the date formats read,
     instead of spending half a second on them itself.
     """
-    from casework.notices.snapshot import sample_snapshot
-    from casework.registry import default_registry
-
     env = _environment()
     for name in env.list_templates(extensions=["html"]):
         env.get_template(name)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -18,6 +16,7 @@ from casework.audit.events import notice_event
 from casework.cases.models import Case, CaseStatus, Item, MinorStatus
 from casework.cases.readiness import refresh_legal_ready
 from casework.cases.workflow import TransitionError, check_transition, transition
+from casework.deadlines.jobs import schedule_deadline_jobs
 from casework.deadlines.models import Deadline
 from casework.deadlines.rules import to_utc
 from casework.deadlines.services import start_clock
@@ -543,13 +542,12 @@ def record_regulator_notice(
 
 
 def schedule_deadlines(deadline_ids: Sequence[int]) -> bool:
-    """Schedule the reminder and expiry jobs of committed deadlines, where a scheduler exists.
+    """Schedule the reminder and expiry jobs of committed deadlines.
 
     The deadline rows are the source of truth and the periodic sweep finds them anyway,
-    so this only makes the jobs run on time. Returns whether a scheduler was called.
+    so this only makes the jobs run on time. Returns whether there was anything to schedule.
     """
-    if not deadline_ids or importlib.util.find_spec("casework.deadlines.scheduling") is None:
+    if not deadline_ids:
         return False
-    scheduling = importlib.import_module("casework.deadlines.scheduling")
-    scheduling.schedule_deadline_jobs(list(deadline_ids))
+    schedule_deadline_jobs(list(deadline_ids))
     return True

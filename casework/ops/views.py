@@ -23,6 +23,7 @@ from casework.extensions import current_app_object, db
 from casework.health import worker_status
 from casework.jobs import QUEUE_NOTIFICATIONS, enqueue, redis_connection
 from casework.notifications.email import mask_address
+from casework.notifications.jobs import deliver_email, email_retry
 from casework.ops import services
 from casework.ops.charts import compliance_charts
 from casework.orm import utcnow
@@ -77,8 +78,6 @@ def outbox() -> str:
 @bp.post("/outbox/<int:email_id>/retry")
 @roles_required(Role.ADMIN)
 def retry_email(email_id: int) -> BaseResponse:
-    from casework.notifications.jobs import deliver_email, email_retry
-
     with saving(services.OpsError) as saved:
         services.retry_email(
             db.session, email_id, current_staff().organisation_id, current_actor(), now=utcnow()

@@ -28,8 +28,8 @@ from casework.accounts.models import Role, User
 from casework.actors import Actor
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseStatus
+from casework.deadlines.jobs import schedule_deadline_jobs
 from casework.deadlines.models import Deadline, DeadlineState, Escalation
-from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.jobs import redis_connection
 from casework.notices.letters import create_letter
 from casework.notices.models import Letter

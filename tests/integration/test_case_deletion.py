@@ -203,4 +203,10 @@ def test_closed_cases_are_deleted_after_the_retention_period(app: Flask) -> None
         "evidence_files": 1,
         "retention_days": days,
     }
+    deletions = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "case.deleted")
+    ).all()
+    # Retention deleted them, not the people they were about.
+    assert {(e.case_id, e.actor_type) for e in deletions} == {(i, "system") for i in expired_ids}
+    assert {e.details["reason"] for e in deletions} == {"retention"}
     assert all(report.ok for report in verify_all(db.session))

@@ -23,10 +23,10 @@ from casework.accounts.models import Organisation, Role
 from casework.actors import SYSTEM, VICTIM, Actor
 from casework.audit.services import record_event
 from casework.cases.models import Case
+from casework.cases.retention import delete_case
 from casework.cases.timeline import build_timeline
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
-from casework.intake.victim.services import delete_case
 from casework.intake.victim.timeline import case_timeline
 from casework.notices.bundles import AUDIT_EXTRACT, build_bundle
 from casework.notices.models import Letter, Notice

@@ -62,6 +62,7 @@ from casework.deadlines.jobs import (
     dispatch,
     follow_up_job_id,
     handle_deadline,
+    schedule_deadline_jobs,
 )
 from casework.deadlines.models import Deadline, RemovalCheck
 from casework.deadlines.removal_outcomes import (
@@ -70,7 +71,7 @@ from casework.deadlines.removal_outcomes import (
     interpret_oembed,
     interpret_syndication,
 )
-from casework.deadlines.scheduling import removal_check_job_id, schedule_deadline_jobs
+from casework.deadlines.scheduling import removal_check_job_id
 from casework.deadlines.sweep import sweep
 from casework.extensions import db
 from casework.jobs import QUEUE_DEADLINES

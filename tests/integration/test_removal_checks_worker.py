@@ -19,8 +19,8 @@ from sqlalchemy import select
 
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseStatus, Item, RemovalState
+from casework.deadlines.jobs import schedule_deadline_jobs
 from casework.deadlines.models import Deadline, DeadlineState, RemovalCheck
-from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.extensions import db
 from tests import fake_x as fx
 from tests.deadline_factories import quick_deadline, staffed_case

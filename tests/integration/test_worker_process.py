@@ -24,10 +24,9 @@ from casework import heartbeat
 from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseStatus
 from casework.cli import cli_group
-from casework.deadlines.jobs import handle_deadline
+from casework.deadlines.jobs import handle_deadline, schedule_deadline_jobs
 from casework.deadlines.messages import KIND_MISSED, KIND_REMINDER
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
-from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.extensions import db
 from casework.jobs import QUEUE_DEADLINES, QUEUE_NOTIFICATIONS
 from casework.notices.models import Letter

@@ -24,8 +24,8 @@ from rq import Queue
 from sqlalchemy import select
 
 from casework import heartbeat
+from casework.deadlines.jobs import schedule_deadline_jobs
 from casework.deadlines.models import Deadline
-from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.extensions import db
 from casework.jobs import worker_redis_connection
 from tests.deadline_factories import quick_deadline, staffed_case

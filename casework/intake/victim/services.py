@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select
 
-from casework.actors import VICTIM, Actor, ActorKind
-from casework.audit.events import CaseRef, case_event
-from casework.cases.models import Case, CaseStatus, Item
+from casework.actors import VICTIM
+from casework.audit.events import case_event
+from casework.cases.models import Case, CaseStatus
 from casework.cases.references import normalise_reference
+from casework.cases.retention import delete_case
 from casework.cases.services import NewItem, add_items, evidence_added
 from casework.cases.workflow import TransitionError, transition
 from casework.evidence.files import (
@@ -21,7 +22,6 @@ from casework.evidence.files import (
     images_allowed,
     record_device_file,
     store_image,
-    unreferenced_keys,
 )
 from casework.evidence.images import SanitisedImage
 from casework.evidence.models import EvidenceFile
@@ -30,9 +30,8 @@ from casework.evidence.xlinks import XPost
 from casework.intake.access_codes import verify_access_code
 from casework.intake.drafts import DeviceFile
 from casework.intake.services import record_evidence_added
-from casework.notifications.models import OutgoingEmail
 from casework.orm import DbSession
-from casework.sessions.services import end_case_sessions, rotate_case_key
+from casework.sessions.services import rotate_case_key
 
 __all__ = [
     "CannotWithdraw",
@@ -155,83 +154,3 @@ def withdraw_case(session: DbSession, case: Case) -> None:
     except TransitionError as exc:
         raise CannotWithdraw(case.status.value) from exc
     rotate_case_key(session, case)
-
-
-def delete_case(
-    session: DbSession, case: Case, *, actor: Actor = VICTIM, reason: str = "victim_request"
-) -> list[str]:
-    """Delete the case with its items, evidence rows, notices, letters and personal data.
-
-    At the victim's request, items and files a merge took from this case into another
-    are withdrawn from that one too. Only the audit trail stays, with an event saying
-    that a deletion happened (audit details never hold personal data, so nothing in
-    it needs erasing). Returns the storage keys no other case uses: the caller deletes
-    those files after committing, so a failed commit never leaves rows without their files.
-    """
-    case_id, organisation_id = case.id, case.organisation_id
-    keys = [
-        key
-        for key in session.scalars(
-            select(EvidenceFile.storage_key).where(EvidenceFile.case_id == case_id)
-        )
-        if key is not None
-    ]
-    if actor.kind is ActorKind.VICTIM:
-        keys += withdraw_merged(session, case_id, organisation_id)
-    item_count = session.scalar(select(func.count()).where(Item.case_id == case_id)) or 0
-    file_count = session.scalar(select(func.count()).where(EvidenceFile.case_id == case_id)) or 0
-    # Every email about the case names the case, whatever address or state it has.
-    session.execute(delete(OutgoingEmail).where(OutgoingEmail.case_id == case_id))
-    session.execute(update(Case).where(Case.merged_into_id == case_id).values(merged_into_id=None))
-    session.execute(delete(EvidenceFile).where(EvidenceFile.case_id == case_id))
-    end_case_sessions(session, case_id)
-    session.delete(case)
-    session.flush()
-    case_event(
-        session,
-        VICTIM,
-        CaseRef(case_id, organisation_id),
-        "case.deleted",
-        items=int(item_count),
-        evidence_files=int(file_count),
-        reason=reason,
-    )
-    return unreferenced_keys(session, keys)
-
-
-def withdraw_merged(session: DbSession, origin_case_id: int, organisation_id: int) -> list[str]:
-    """Remove what merges brought from a case into others; each such case's timeline
-    records how much was withdrawn. Returns the storage keys of the removed files."""
-    items = session.execute(
-        select(Item.case_id, func.count())
-        .where(Item.origin_case_id == origin_case_id)
-        .group_by(Item.case_id)
-    ).all()
-    files = session.execute(
-        select(EvidenceFile.case_id, func.count())
-        .where(EvidenceFile.origin_case_id == origin_case_id)
-        .group_by(EvidenceFile.case_id)
-    ).all()
-    keys = [
-        key
-        for key in session.scalars(
-            select(EvidenceFile.storage_key).where(EvidenceFile.origin_case_id == origin_case_id)
-        )
-        if key is not None
-    ]
-    session.execute(delete(EvidenceFile).where(EvidenceFile.origin_case_id == origin_case_id))
-    session.execute(delete(Item).where(Item.origin_case_id == origin_case_id))
-    counts: dict[int, dict[str, int]] = {}
-    for target_id, n in items:
-        counts.setdefault(target_id, {"items": 0, "evidence_files": 0})["items"] = int(n)
-    for target_id, n in files:
-        counts.setdefault(target_id, {"items": 0, "evidence_files": 0})["evidence_files"] = int(n)
-    for target_id, details in sorted(counts.items()):
-        case_event(
-            session,
-            VICTIM,
-            CaseRef(target_id, organisation_id),
-            "case.merged_items_withdrawn",
-            **details,
-        )
-    return keys
