@@ -13,13 +13,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from casework.accounts.models import Organisation, Role, User
 from casework.actors import SYSTEM
 from casework.audit.services import NewEvent, record_events
-from casework.cases.models import NO_DEADLINE, Case, CaseStatus, Item, RemovalState
+from casework.cases.models import Case, CaseStatus, Item, RemovalState
 from casework.cases.workflow import OPEN_STATUSES, transition_many
+from casework.cases.worklists import refresh_sort_deadlines
 from casework.deadlines import messages
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
 from casework.deadlines.services import FOLLOW_UP
@@ -439,7 +440,7 @@ def handle_deadlines(
         for owner, email_id in zip(email_owner, returned_ids, strict=True):
             email_ids.setdefault(owner, []).append(email_id)
 
-    _refresh_sort_deadlines(session, {d.case_id for d in dues})
+    refresh_sort_deadlines(session, {d.case_id for d in dues})
     return [
         Handled(
             "deadline",
@@ -468,36 +469,6 @@ def _deadline_details(due: _Due, evidence: list[int | None] | None) -> dict[str,
             "check" if len(checks) == len(evidence) else "staff" if not checks else "both"
         )
     return details
-
-
-def _refresh_sort_deadlines(session: DbSession, case_ids: set[int]) -> None:
-    """Each case's queue sort key: its earliest pending deadline, as refresh_sort_deadline.
-
-    Grouped by case rather than a correlated min(): PostgreSQL would answer that by
-    walking the pending-due index until it met the case, which over a million pending
-    rows is most of them.
-    """
-    if not case_ids:
-        return
-    earliest = session.execute(
-        select(Deadline.case_id, func.min(Deadline.due_at))
-        .where(Deadline.case_id.in_(case_ids), Deadline.state == DeadlineState.PENDING)
-        .group_by(Deadline.case_id)
-    ).all()
-    session.execute(
-        update(Case)
-        .where(Case.id.in_(case_ids))
-        .values(sort_deadline_at=NO_DEADLINE)
-        .execution_options(synchronize_session=False)
-    )
-    if earliest:
-        table = Case.__table__
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("case_id"))
-            .values(sort_deadline_at=bindparam("earliest")),
-            [{"case_id": case_id, "earliest": due} for case_id, due in earliest],
-        )
 
 
 def handle_deadline(
