@@ -225,7 +225,7 @@ def sweep_command(at: str | None) -> None:
     """Handle every reminder and deadline that is due, once, and print what was handled."""
     from datetime import datetime
 
-    from casework.deadlines.jobs import dispatch, letters_available
+    from casework.deadlines.jobs import dispatch
     from casework.deadlines.sweep import record_run, sweep
     from casework.jobs import redis_connection, runner_label
     from casework.orm import utcnow
@@ -254,7 +254,6 @@ def sweep_command(at: str | None) -> None:
         removal_follow_up_days=int(app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30)),
         email_grace_seconds=int(app.config.get("SWEEP_EMAIL_GRACE_SECONDS", 120)),
         after_commit=dispatch,
-        letters_available=letters_available(),
     )
     record_run(db.session, report, started_at=started, redis=redis_connection(app))
     click.echo(report.summary())

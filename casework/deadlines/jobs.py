@@ -7,7 +7,6 @@ clock; the functions they call take `now`, so tests and the command line pass on
 
 from __future__ import annotations
 
-import importlib.util
 import logging
 import random
 import time
@@ -36,6 +35,7 @@ from casework.jobs import (
     redis_connection,
     runner_label,
 )
+from casework.notices.letters import create_letter
 from casework.notices.models import Notice
 from casework.orm import utcnow
 
@@ -44,11 +44,6 @@ log = logging.getLogger(__name__)
 # RQ's scheduler works in whole seconds and may release a job up to a second early;
 # a job that early waits for the due time rather than going round the queue again.
 MAX_EARLY_WAIT_SECONDS = 3.0
-LETTERS_MODULE = "casework.notices.letters"
-
-
-def letters_available() -> bool:
-    return importlib.util.find_spec(LETTERS_MODULE) is not None
 
 
 def _grace() -> int:
@@ -60,15 +55,14 @@ def dispatch(effects: Effects) -> None:
     from casework.notifications.jobs import deliver_soon
 
     deliver_soon(effects.email_ids)
-    if letters_available():
-        for escalation_id in effects.escalation_ids:
-            enqueue(
-                QUEUE_LETTERS,
-                draft_escalation_letter,
-                escalation_id,
-                job_id=f"escalation-letter-{escalation_id}",
-                retry=Retry(max=3, interval=[10, 60, 300]),
-            )
+    for escalation_id in effects.escalation_ids:
+        enqueue(
+            QUEUE_LETTERS,
+            draft_escalation_letter,
+            escalation_id,
+            job_id=f"escalation-letter-{escalation_id}",
+            retry=Retry(max=3, interval=[10, 60, 300]),
+        )
     if current_app.config.get("REMOVAL_CHECKS_ENABLED"):
         for notice_id, reason in dict.fromkeys(effects.removal_checks):
             enqueue(QUEUE_DEADLINES, check_removals, notice_id, reason)
@@ -158,7 +152,6 @@ def sweep_job() -> dict[str, int]:
         removal_follow_up_days=int(current_app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30)),
         email_grace_seconds=_grace(),
         after_commit=dispatch,
-        letters_available=letters_available(),
         on_backlog=_call_for_help,
     )
     connection = redis_connection()
@@ -359,8 +352,6 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
     escalation = db.session.get(Escalation, escalation_id)
     if escalation is None or escalation.letter_id is not None or escalation.route_key is None:
         return None
-    if not letters_available():
-        return None
     # Claim it first: a second job waits on this row, then finds it drafted.
     claimed = db.session.execute(
         update(Escalation)
@@ -371,7 +362,6 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         db.session.rollback()
         return None
-    letters = importlib.import_module(LETTERS_MODULE)
     notice = db.session.get(Notice, escalation.notice_id)
     case = notice.case if notice is not None else None
     if case is None:
@@ -379,9 +369,7 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
         return None
     # The escalation route's letter is a draft on the case: it finds the missed notice
     # itself, covers its items and attaches a copy of it.
-    letter = letters.create_letter(
-        db.session, case=case, route_key=escalation.route_key, actor=SYSTEM
-    )
+    letter = create_letter(db.session, case=case, route_key=escalation.route_key, actor=SYSTEM)
     db.session.refresh(escalation)
     escalation.letter_id = letter.id
     db.session.commit()

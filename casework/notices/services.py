@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +18,7 @@ from casework.cases.readiness import refresh_legal_ready
 from casework.cases.workflow import TransitionError, check_transition, transition
 from casework.deadlines.models import Deadline
 from casework.deadlines.rules import to_utc
+from casework.deadlines.scheduling import schedule_deadline_jobs
 from casework.deadlines.services import start_clock
 from casework.evidence.models import EvidenceFile
 from casework.notices.completeness import (
@@ -567,14 +566,11 @@ def record_regulator_notice(
     return deadlines
 
 
-def schedule_deadlines(deadline_ids: Sequence[int]) -> bool:
-    """Schedule the reminder and expiry jobs of committed deadlines, where a scheduler exists.
+def schedule_deadlines(deadline_ids: Sequence[int]) -> None:
+    """Schedule the reminder and expiry jobs of committed deadlines.
 
     The deadline rows are the source of truth and the periodic sweep finds them anyway,
-    so this only makes the jobs run on time. Returns whether a scheduler was called.
+    so this only makes the jobs run on time.
     """
-    if not deadline_ids or importlib.util.find_spec("casework.deadlines.scheduling") is None:
-        return False
-    scheduling = importlib.import_module("casework.deadlines.scheduling")
-    scheduling.schedule_deadline_jobs(list(deadline_ids))
-    return True
+    if deadline_ids:
+        schedule_deadline_jobs(list(deadline_ids))
