@@ -54,9 +54,5 @@ def generate_letter_job(case_id: int, route_key: str, actor_user_id: int | None)
 def generate_letters_job(
     case_ids: Sequence[int], route_key: str, actor_user_id: int | None
 ) -> list[int | None]:
-    """generate_letter_job for several cases in one job, each committed on its own.
-
-    A worker forks once per job; in one fork the renderer stays warm from one letter to
-    the next, so a batch makes letters several times faster than a job per letter.
-    """
+    """generate_letter_job for several cases in one job, each committed on its own."""
     return [generate_letter_job(case_id, route_key, actor_user_id) for case_id in case_ids]
