@@ -41,7 +41,13 @@ from rq.scheduler import RQScheduler
 from rq.utils import now as rq_now
 
 from casework import heartbeat
-from casework.jobs import QUEUE_DEADLINES, QUEUE_LETTERS, QUEUES, worker_redis_connection
+from casework.jobs import (
+    QUEUE_DEADLINES,
+    QUEUE_LETTERS,
+    QUEUES,
+    log_job_ids,
+    worker_redis_connection,
+)
 from casework.orm import utcnow
 from casework.wsgi import create_app_or_exit
 
@@ -423,6 +429,7 @@ def build_worker(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     app = create_app_or_exit()
+    log_job_ids()
     outage = OutageLog()
     for name in ("rq.worker", "rq.scheduler"):
         logging.getLogger(name).addFilter(RQOutageFilter(outage))

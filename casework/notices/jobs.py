@@ -9,12 +9,14 @@ from casework.accounts.models import User
 from casework.actors import SYSTEM, Actor
 from casework.cases.models import Case
 from casework.extensions import db
+from casework.jobs import app_job
 from casework.notices.letters import create_letter
 from casework.registry import default_registry
 
 log = logging.getLogger(__name__)
 
 
+@app_job
 def generate_letter_job(case_id: int, route_key: str, actor_user_id: int | None) -> int | None:
     """Draft the route's letter for a case; return the letter id, or None when skipped.
 
@@ -51,6 +53,7 @@ def generate_letter_job(case_id: int, route_key: str, actor_user_id: int | None)
     return letter_id
 
 
+@app_job
 def generate_letters_job(
     case_ids: Sequence[int], route_key: str, actor_user_id: int | None
 ) -> list[int | None]:
