@@ -309,6 +309,7 @@ def _load_due(session: DbSession, deadline_ids: list[int], *, now: datetime) -> 
 
 
 def _decide(session: DbSession, dues: list[_Due]) -> list[_Decision]:
+    """Each due deadline's outcome, from what was removed by its due time."""
     removed = removed_by(session, [(d.notice_id, d.due_at) for d in dues])
     decisions = []
     for due in dues:
