@@ -44,7 +44,13 @@ from casework import heartbeat
 from casework.audit.jobs import anchor_audit_job
 from casework.cases.jobs import purge_expired_cases_job
 from casework.deadlines.jobs import sweep_job
-from casework.jobs import QUEUE_DEADLINES, QUEUE_LETTERS, QUEUES, worker_redis_connection
+from casework.jobs import (
+    QUEUE_DEADLINES,
+    QUEUE_LETTERS,
+    QUEUES,
+    log_job_ids,
+    worker_redis_connection,
+)
 from casework.notices.rendering import warm_up
 from casework.orm import utcnow
 from casework.wsgi import create_app_or_exit
@@ -423,6 +429,7 @@ def build_worker(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     app = create_app_or_exit()
+    log_job_ids()
     outage = OutageLog()
     for name in ("rq.worker", "rq.scheduler"):
         logging.getLogger(name).addFilter(RQOutageFilter(outage))

@@ -21,7 +21,7 @@ from casework.audit.roles import app_role_statements
 from casework.audit.services import verify_all
 from casework.cases.jobs import run_purge
 from casework.cases.models import Case
-from casework.deadlines.jobs import dispatch, letters_available
+from casework.deadlines.jobs import dispatch
 from casework.deadlines.sweep import record_run, sweep
 from casework.demo import DEMO_PASSWORD, demo_is_loaded, load_demo
 from casework.evidence.xlinks import XLinkError, parse_x_link
@@ -254,7 +254,6 @@ def sweep_command(at: str | None) -> None:
         removal_follow_up_days=int(app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30)),
         email_grace_seconds=int(app.config.get("SWEEP_EMAIL_GRACE_SECONDS", 120)),
         after_commit=dispatch,
-        letters_available=letters_available(),
     )
     record_run(db.session, report, started_at=started, redis=redis_connection(app))
     click.echo(report.summary())

@@ -6,14 +6,14 @@ import functools
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
 from redis import Redis
 from redis.exceptions import RedisError
-from rq import Queue, Retry
+from rq import Queue, Retry, get_current_job
 from rq.defaults import DEFAULT_WORKER_TTL
 from rq.job import Job
 
@@ -96,6 +96,31 @@ def enqueue(
         return None
 
 
+# The app's log format with the id of the RQ job that wrote the line ("-" outside a job).
+JOB_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [job %(job_id)s] %(message)s"
+
+
+class JobIdFilter(logging.Filter):
+    """Gives every record passing through a handler the running RQ job's id as `job_id`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        job = get_current_job()
+        record.job_id = job.id if job is not None else "-"
+        return True
+
+
+def log_job_ids(handlers: Iterable[logging.Handler] | None = None) -> None:
+    """Make these handlers (the root logger's by default) print each line's job id.
+
+    On the handlers rather than on each logger: a logger's filters do not see what its
+    children log, a handler's see every line that reaches it, RQ's own included.
+    """
+    for handler in logging.getLogger().handlers if handlers is None else handlers:
+        if not any(isinstance(f, JobIdFilter) for f in handler.filters):
+            handler.addFilter(JobIdFilter())
+        handler.setFormatter(logging.Formatter(JOB_LOG_FORMAT))
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 _process_app: Flask | None = None
@@ -113,8 +138,8 @@ def use_app_factory(factory: Callable[[], Flask]) -> None:
 def app_job(func: Callable[P, R]) -> Callable[P, R]:
     """Run a job inside an app context: the worker's own, or one built once per process.
 
-    worker.py pushes a fresh context per job; the fallback lets RQ's own CLI or a
-    worker pool run Casework jobs too.
+    worker.py pushes a fresh context per job and prints job ids in its log; the fallback
+    lets RQ's own CLI or a worker pool run Casework jobs too, their log lines with ids.
     """
 
     @functools.wraps(func)
@@ -126,6 +151,7 @@ def app_job(func: Callable[P, R]) -> Callable[P, R]:
             if _app_factory is None:
                 raise RuntimeError("no app factory: import casework before running its jobs")
             _process_app = _app_factory()
+            log_job_ids()
         with _process_app.app_context():
             return func(*args, **kwargs)
 

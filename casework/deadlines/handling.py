@@ -12,14 +12,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple, Protocol
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import insert, select, update
 
 from casework.accounts.models import Organisation, Role, User
 from casework.actors import SYSTEM
 from casework.audit.services import NewEvent, record_events
-from casework.cases.models import NO_DEADLINE, Case, CaseStatus, Item, RemovalState
+from casework.cases.models import Case, CaseStatus, Item, RemovalState
 from casework.cases.workflow import OPEN_STATUSES, transition_many
+from casework.cases.worklists import refresh_sort_deadlines
 from casework.deadlines import messages
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
 from casework.deadlines.services import FOLLOW_UP
@@ -59,39 +61,96 @@ class Handled:
     effects: Effects
 
 
-def removed_by(session: DbSession, notice_id: int, moment: datetime) -> bool:
-    """Whether every item of the notice was recorded as removed at or before `moment`."""
-    rows = session.execute(
-        select(NoticeItem.removed_at, Item.removal_state, Item.removal_checked_at)
+# A notice and a moment: were all its posts removed by then?
+NoticeAt = tuple[int, datetime]
+# Per item of a notice removed in time, the id of the automatic check that saw it gone
+# (None where staff recorded the removal).
+RemovalEvidence = list[int | None]
+
+
+def removed_by(
+    session: DbSession, questions: Iterable[NoticeAt]
+) -> dict[NoticeAt, RemovalEvidence]:
+    """The (notice, moment) pairs whose every item was recorded as removed at or before
+    the moment, each with its evidence. A notice without items was not removed."""
+    wanted = set(questions)
+    if not wanted:
+        return {}
+    links: dict[int, list[tuple[datetime | None, int | None, RemovalState, datetime | None]]] = {}
+    for notice_id, removed_at, check_id, state, checked_at in session.execute(
+        select(
+            NoticeItem.notice_id,
+            NoticeItem.removed_at,
+            NoticeItem.removal_check_id,
+            Item.removal_state,
+            Item.removal_checked_at,
+        )
         .join(Item, Item.id == NoticeItem.item_id)
-        .where(NoticeItem.notice_id == notice_id)
-    ).all()
-    if not rows:
-        return False
-    for removed_at, state, checked_at in rows:
-        if removed_at is not None and removed_at <= moment:
-            continue
-        if state == RemovalState.REMOVED and checked_at is not None and checked_at <= moment:
-            continue
-        return False
-    return True
+        .where(NoticeItem.notice_id.in_({notice_id for notice_id, _ in wanted}))
+    ):
+        links.setdefault(notice_id, []).append((removed_at, check_id, state, checked_at))
+    removed: dict[NoticeAt, RemovalEvidence] = {}
+    for notice_id, moment in wanted:
+        items = links.get(notice_id)
+        if items and all(
+            (removed_at is not None and removed_at <= moment)
+            or (state == RemovalState.REMOVED and checked is not None and checked <= moment)
+            for removed_at, _, state, checked in items
+        ):
+            removed[(notice_id, moment)] = [check_id for _, check_id, _, _ in items]
+    return removed
 
 
-def staff_to_tell(session: DbSession, case: Case) -> list[User]:
-    """The assigned caseworker; for an unassigned case, the organisation's active caseworkers."""
-    if case.assignee_id is not None:
-        assignee = session.get(User, case.assignee_id)
+class Staffed(Protocol):
+    """A case, or a row about one: whom it is assigned to, in which organisation."""
+
+    @property
+    def assignee_id(self) -> int | None: ...
+
+    @property
+    def organisation_id(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class StaffToTell:
+    """Who hears about a case: its assigned caseworker while active, else every active
+    caseworker of its organisation."""
+
+    users: dict[int, User]
+    caseworkers_by_org: dict[int, list[User]]
+
+    def of(self, case: Staffed) -> list[User]:
+        assignee = self.users.get(case.assignee_id) if case.assignee_id else None
         if assignee is not None and assignee.is_active_user:
             return [assignee]
-    return list(
-        session.scalars(
+        return self.caseworkers_by_org.get(case.organisation_id, [])
+
+
+def staff_to_tell(session: DbSession, cases: Iterable[Staffed]) -> StaffToTell:
+    """The staff to tell about each of these cases, read in two statements at most."""
+    cases = list(cases)
+    assignee_ids = {c.assignee_id for c in cases if c.assignee_id}
+    users = (
+        {u.id: u for u in session.scalars(select(User).where(User.id.in_(assignee_ids)))}
+        if assignee_ids
+        else {}
+    )
+    orphan_orgs = {
+        c.organisation_id
+        for c in cases
+        if not (c.assignee_id in users and users[c.assignee_id].is_active_user)
+    }
+    caseworkers: dict[int, list[User]] = {}
+    if orphan_orgs:
+        for user in session.scalars(
             select(User).where(
-                User.organisation_id == case.organisation_id,
+                User.organisation_id.in_(orphan_orgs),
                 User.role == Role.CASEWORKER,
                 User.is_active_user.is_(True),
             )
-        )
-    )
+        ):
+            caseworkers.setdefault(user.organisation_id, []).append(user)
+    return StaffToTell(users, caseworkers)
 
 
 def _tell(
@@ -136,6 +195,8 @@ def _tell(
 
 @dataclass(frozen=True)
 class _Due:
+    """A pending deadline that has come due, with what deciding and telling about it needs."""
+
     id: int
     notice_id: int
     case_id: int
@@ -149,104 +210,23 @@ class _Due:
     timezone: str
 
 
-def _outcome(due: _Due, removed: bool) -> DeadlineState:
-    if removed:
-        return DeadlineState.MET
-    if due.status not in OPEN_STATUSES:
-        return DeadlineState.CANCELLED
-    if due.stage == FOLLOW_UP:
-        return DeadlineState.LAPSED
-    return DeadlineState.MISSED
+@dataclass(frozen=True)
+class _Decision:
+    """What becomes of a due deadline, and for a met one the evidence of removal."""
+
+    due: _Due
+    outcome: DeadlineState
+    evidence: RemovalEvidence | None
 
 
-def _removed_in_time(session: DbSession, dues: list[_Due]) -> dict[int, list[int | None]]:
-    """The deadlines whose notice had every item removed by its due time, each with, per
-    item, the id of the automatic check that saw it gone (None where staff recorded it)."""
-    by_notice: dict[
-        int, list[tuple[datetime | None, int | None, RemovalState, datetime | None]]
-    ] = {}
-    for notice_id, removed_at, check_id, state, checked_at in session.execute(
-        select(
-            NoticeItem.notice_id,
-            NoticeItem.removed_at,
-            NoticeItem.removal_check_id,
-            Item.removal_state,
-            Item.removal_checked_at,
-        )
-        .join(Item, Item.id == NoticeItem.item_id)
-        .where(NoticeItem.notice_id.in_({d.notice_id for d in dues}))
-    ):
-        by_notice.setdefault(notice_id, []).append((removed_at, check_id, state, checked_at))
-    done: dict[int, list[int | None]] = {}
-    for due in dues:
-        links = by_notice.get(due.notice_id)
-        if links and all(
-            (removed_at is not None and removed_at <= due.due_at)
-            or (state == RemovalState.REMOVED and checked is not None and checked <= due.due_at)
-            for removed_at, _, state, checked in links
-        ):
-            done[due.id] = [check_id for _, check_id, _, _ in links]
-    return done
+class _DigestKey(NamedTuple):
+    """One email per message kind, organisation and recipient in a batch."""
 
-
-@dataclass
-class _Audience:
-    """Who hears about the cases of one batch: assignees, fallbacks, escalation lists."""
-
-    users: dict[int, User]
-    caseworkers_by_org: dict[int, list[User]]
-    escalation_by_org: dict[int, list[str]]
-
-    def staff(self, due: _Due) -> list[User]:
-        assignee = self.users.get(due.assignee_id) if due.assignee_id else None
-        if assignee is not None and assignee.is_active_user:
-            return [assignee]
-        return self.caseworkers_by_org.get(due.organisation_id, [])
-
-
-def _audience(session: DbSession, dues: list[_Due]) -> _Audience:
-    assignee_ids = {d.assignee_id for d in dues if d.assignee_id}
-    users = (
-        {u.id: u for u in session.scalars(select(User).where(User.id.in_(assignee_ids)))}
-        if assignee_ids
-        else {}
-    )
-    orphan_orgs = {
-        d.organisation_id
-        for d in dues
-        if not (d.assignee_id in users and users[d.assignee_id].is_active_user)
-    }
-    caseworkers: dict[int, list[User]] = {}
-    if orphan_orgs:
-        for user in session.scalars(
-            select(User).where(
-                User.organisation_id.in_(orphan_orgs),
-                User.role == Role.CASEWORKER,
-                User.is_active_user.is_(True),
-            )
-        ):
-            caseworkers.setdefault(user.organisation_id, []).append(user)
-    escalation = {
-        org_id: _split_addresses(addresses)
-        for org_id, addresses in session.execute(
-            select(Organisation.id, Organisation.escalation_emails).where(
-                Organisation.id.in_({d.organisation_id for d in dues})
-            )
-        )
-    }
-    return _Audience(users, caseworkers, escalation)
-
-
-def _split_addresses(text: str | None) -> list[str]:
-    return [a.strip() for a in (text or "").replace(";", ",").split(",") if a.strip()]
-
-
-def _escalation_route(route_key: str) -> str | None:
-    try:
-        route = default_registry().route(route_key)
-    except KeyError:
-        return None
-    return route.escalation.route if route.escalation else None
+    kind: str
+    organisation_id: int
+    address_key: str  # the address lowercased: one email per mailbox
+    address: str
+    locale: str
 
 
 def handle_deadlines(
@@ -268,10 +248,40 @@ def handle_deadlines(
 
     Set-based, so the sweep handles a batch in a fixed number of statements.
     """
-    ids = list(deadline_ids)
-    if not ids:
+    dues = _load_due(session, list(deadline_ids), now=now)
+    if not dues:
         return []
-    dues = [
+    decisions = _claim(session, _decide(session, dues), now=now, by=by)
+    if not decisions:
+        return []
+    _record_outcomes(session, decisions)
+    escalation_ids = _escalate(
+        session, [d.due for d in decisions if d.outcome == DeadlineState.MISSED], now=now
+    )
+    email_ids = _notify(session, decisions, now=now, email_grace_seconds=email_grace_seconds)
+    refresh_sort_deadlines(session, {d.due.case_id for d in decisions})
+    return [
+        Handled(
+            "deadline",
+            d.due.id,
+            d.outcome.value,
+            d.due.case_id,
+            Effects(
+                email_ids=email_ids.get(d.due.id, []),
+                escalation_ids=[escalation_ids[d.due.id]] if d.due.id in escalation_ids else [],
+                # Just after the deadline: what stood at the due time, for the record.
+                removal_checks=[(d.due.notice_id, "after_deadline")],
+            ),
+        )
+        for d in decisions
+    ]
+
+
+def _load_due(session: DbSession, deadline_ids: list[int], *, now: datetime) -> list[_Due]:
+    """The deadlines among these that are still pending and due at `now`."""
+    if not deadline_ids:
+        return []
+    return [
         _Due(*row)
         for row in session.execute(
             select(
@@ -290,21 +300,42 @@ def handle_deadlines(
             .join(Notice, Notice.id == Deadline.notice_id)
             .join(Case, Case.id == Deadline.case_id)
             .where(
-                Deadline.id.in_(ids),
+                Deadline.id.in_(deadline_ids),
                 Deadline.state == DeadlineState.PENDING,
                 Deadline.due_at <= now,
             )
         )
     ]
-    if not dues:
-        return []
-    removed = _removed_in_time(session, dues)
-    outcomes = {d.id: _outcome(d, d.id in removed) for d in dues}
 
-    # The claim: only rows still pending move, so a racing handler gets nothing back.
+
+def _decide(session: DbSession, dues: list[_Due]) -> list[_Decision]:
+    """Each due deadline's outcome, from what was removed by its due time."""
+    removed = removed_by(session, [(d.notice_id, d.due_at) for d in dues])
+    decisions = []
+    for due in dues:
+        evidence = removed.get((due.notice_id, due.due_at))
+        decisions.append(_Decision(due, _outcome(due, evidence is not None), evidence))
+    return decisions
+
+
+def _outcome(due: _Due, removed: bool) -> DeadlineState:
+    if removed:
+        return DeadlineState.MET
+    if due.status not in OPEN_STATUSES:
+        return DeadlineState.CANCELLED
+    if due.stage == FOLLOW_UP:
+        return DeadlineState.LAPSED
+    return DeadlineState.MISSED
+
+
+def _claim(
+    session: DbSession, decisions: list[_Decision], *, now: datetime, by: str
+) -> list[_Decision]:
+    """Move each deadline to its outcome; only rows still pending move, so a racing handler
+    gets nothing back. Returns the decisions this caller claimed, in their order."""
     claimed: set[int] = set()
-    for outcome in set(outcomes.values()):
-        group = [i for i, o in outcomes.items() if o == outcome]
+    for outcome in {d.outcome for d in decisions}:
+        group = [d.due.id for d in decisions if d.outcome == outcome]
         claimed |= set(
             session.scalars(
                 update(Deadline)
@@ -318,26 +349,43 @@ def handle_deadlines(
                 .execution_options(synchronize_session=False)
             )
         )
-    dues = [d for d in dues if d.id in claimed]
-    if not dues:
-        return []
+    return [d for d in decisions if d.due.id in claimed]
 
+
+def _record_outcomes(session: DbSession, decisions: list[_Decision]) -> None:
     record_events(
         session,
         [
             NewEvent(
-                f"deadline.{outcomes[d.id].value}",
+                f"deadline.{d.outcome.value}",
                 SYSTEM,
-                chain_id=d.organisation_id,
-                case_id=d.case_id,
+                chain_id=d.due.organisation_id,
+                case_id=d.due.case_id,
                 object_type="deadline",
-                object_id=d.id,
-                details=_deadline_details(d, removed.get(d.id)),
+                object_id=d.due.id,
+                details=_deadline_details(d.due, d.evidence),
             )
-            for d in dues
+            for d in decisions
         ],
     )
-    missed = [d for d in dues if outcomes[d.id] == DeadlineState.MISSED]
+
+
+def _deadline_details(due: _Due, evidence: RemovalEvidence | None) -> dict[str, object]:
+    """The audit details of a handled deadline; a met one names its evidence: the checks
+    that saw its posts gone, and whether staff recorded any of the removals themselves."""
+    details: dict[str, object] = {"stage": due.stage, "route": due.route_key}
+    if evidence is not None:
+        checks = sorted(c for c in evidence if c is not None)
+        details["removal_checks"] = checks
+        details["removal_recorded_by"] = (
+            "check" if len(checks) == len(evidence) else "staff" if not checks else "both"
+        )
+    return details
+
+
+def _escalate(session: DbSession, missed: list[_Due], *, now: datetime) -> dict[int, int]:
+    """Escalate the cases still awaiting the platform and open an escalation for each
+    missed deadline; returns each missed deadline's escalation id."""
     transition_many(
         session,
         list(
@@ -352,37 +400,51 @@ def handle_deadlines(
         reason="deadline_missed",
         now=now,
     )
-    escalation_ids: dict[int, int] = {}
-    if missed:
-        returned = session.execute(
-            insert(Escalation).returning(
-                Escalation.id, Escalation.deadline_id, sort_by_parameter_order=True
-            ),
-            [
-                {
-                    "deadline_id": d.id,
-                    "case_id": d.case_id,
-                    "notice_id": d.notice_id,
-                    "route_key": _escalation_route(d.route_key),
-                    "created_at": now,
-                }
-                for d in missed
-            ],
-        )
-        escalation_ids = {deadline_id: esc_id for esc_id, deadline_id in returned}
+    if not missed:
+        return {}
+    returned = session.execute(
+        insert(Escalation).returning(
+            Escalation.id, Escalation.deadline_id, sort_by_parameter_order=True
+        ),
+        [
+            {
+                "deadline_id": d.id,
+                "case_id": d.case_id,
+                "notice_id": d.notice_id,
+                "route_key": _escalation_route(d.route_key),
+                "created_at": now,
+            }
+            for d in missed
+        ],
+    )
+    return {deadline_id: escalation_id for escalation_id, deadline_id in returned}
 
-    audience = _audience(session, dues)
+
+def _escalation_route(route_key: str) -> str | None:
+    try:
+        route = default_registry().route(route_key)
+    except KeyError:
+        return None
+    return route.escalation.route if route.escalation else None
+
+
+def _notify(
+    session: DbSession, decisions: list[_Decision], *, now: datetime, email_grace_seconds: int
+) -> dict[int, list[int]]:
+    """Tell staff of missed and lapsed deadlines (and the escalation lists of missed ones):
+    an in-app notification per person and deadline, an email digest per recipient.
+    Returns the email ids to deliver, each under the first deadline its digest lists."""
+    dues = [d.due for d in decisions]
+    staff = staff_to_tell(session, dues)
+    escalation_lists = _escalation_lists(session, {d.organisation_id for d in dues})
     notifications: list[dict[str, object]] = []
-    emails: list[dict[str, object]] = []
-    email_owner: list[int] = []
-    digests: dict[tuple[str, str, str, str], list[tuple[int, dict[str, object]]]] = {}
-    send_after = now + timedelta(seconds=email_grace_seconds)
-    for due in dues:
-        outcome = outcomes[due.id]
-        if outcome == DeadlineState.MISSED:
+    digests: dict[_DigestKey, list[tuple[int, dict[str, object]]]] = {}
+    for decision in decisions:
+        due = decision.due
+        if decision.outcome == DeadlineState.MISSED:
             kind = messages.KIND_MISSED
-            extra = audience.escalation_by_org.get(due.organisation_id, [])
-        elif outcome == DeadlineState.LAPSED:
+            extra = escalation_lists.get(due.organisation_id, [])
+        elif decision.outcome == DeadlineState.LAPSED:
             kind, extra = messages.KIND_FOLLOW_UP, []
         else:
             continue
@@ -394,7 +456,7 @@ def handle_deadlines(
             timezone=due.timezone,
         )
         recipients: list[tuple[str, str]] = []
-        for user in audience.staff(due):
+        for user in staff.of(due):
             notifications.append(
                 {
                     "user_id": user.id,
@@ -409,15 +471,47 @@ def handle_deadlines(
         for address, locale in dict.fromkeys(recipients):
             # One email per recipient per batch: a backlog of a thousand missed deadlines
             # is one message listing them, not a thousand messages.
-            digests.setdefault(
-                (kind, due.organisation_id, address.lower(), address, locale), []
-            ).append((due.id, params))
-    for (kind, organisation_id, _, address, locale), entries in digests.items():
-        message = messages.render_many(kind, [params for _, params in entries], locale)
+            key = _DigestKey(kind, due.organisation_id, address.lower(), address, locale)
+            digests.setdefault(key, []).append((due.id, params))
+    if notifications:
+        session.execute(insert(Notification), notifications)
+    return _queue_digests(session, digests, now=now, email_grace_seconds=email_grace_seconds)
+
+
+def _escalation_lists(session: DbSession, organisation_ids: set[int]) -> dict[int, list[str]]:
+    """Each organisation's escalation email addresses."""
+    return {
+        org_id: _split_addresses(addresses)
+        for org_id, addresses in session.execute(
+            select(Organisation.id, Organisation.escalation_emails).where(
+                Organisation.id.in_(organisation_ids)
+            )
+        )
+    }
+
+
+def _split_addresses(text: str | None) -> list[str]:
+    return [a.strip() for a in (text or "").replace(";", ",").split(",") if a.strip()]
+
+
+def _queue_digests(
+    session: DbSession,
+    digests: dict[_DigestKey, list[tuple[int, dict[str, object]]]],
+    *,
+    now: datetime,
+    email_grace_seconds: int,
+) -> dict[int, list[int]]:
+    """One outbox email per digest; returns the email ids by the first deadline listed."""
+    if not digests:
+        return {}
+    send_after = now + timedelta(seconds=email_grace_seconds)
+    emails: list[dict[str, object]] = []
+    for key, entries in digests.items():
+        message = messages.render_many(key.kind, [params for _, params in entries], key.locale)
         emails.append(
             {
-                "organisation_id": organisation_id,
-                "recipient": address,
+                "organisation_id": key.organisation_id,
+                "recipient": key.address,
                 "subject": message.subject,
                 "body": message.body,
                 "state": EmailState.PENDING,
@@ -427,77 +521,14 @@ def handle_deadlines(
                 "created_at": now,
             }
         )
-        email_owner.append(entries[0][0])
-    if notifications:
-        session.execute(insert(Notification), notifications)
-    email_ids: dict[int, list[int]] = {}
-    if emails:
-        returned_ids = session.scalars(
-            insert(OutgoingEmail).returning(OutgoingEmail.id, sort_by_parameter_order=True),
-            emails,
-        ).all()
-        for owner, email_id in zip(email_owner, returned_ids, strict=True):
-            email_ids.setdefault(owner, []).append(email_id)
-
-    _refresh_sort_deadlines(session, {d.case_id for d in dues})
-    return [
-        Handled(
-            "deadline",
-            d.id,
-            outcomes[d.id].value,
-            d.case_id,
-            Effects(
-                email_ids=email_ids.get(d.id, []),
-                escalation_ids=[escalation_ids[d.id]] if d.id in escalation_ids else [],
-                # Just after the deadline: what stood at the due time, for the record.
-                removal_checks=[(d.notice_id, "after_deadline")],
-            ),
-        )
-        for d in dues
-    ]
-
-
-def _deadline_details(due: _Due, evidence: list[int | None] | None) -> dict[str, object]:
-    """The audit details of a handled deadline; a met one names its evidence: the checks
-    that saw its posts gone, and whether staff recorded any of the removals themselves."""
-    details: dict[str, object] = {"stage": due.stage, "route": due.route_key}
-    if evidence is not None:
-        checks = sorted(c for c in evidence if c is not None)
-        details["removal_checks"] = checks
-        details["removal_recorded_by"] = (
-            "check" if len(checks) == len(evidence) else "staff" if not checks else "both"
-        )
-    return details
-
-
-def _refresh_sort_deadlines(session: DbSession, case_ids: set[int]) -> None:
-    """Each case's queue sort key: its earliest pending deadline, as refresh_sort_deadline.
-
-    Grouped by case rather than a correlated min(): PostgreSQL would answer that by
-    walking the pending-due index until it met the case, which over a million pending
-    rows is most of them.
-    """
-    if not case_ids:
-        return
-    earliest = session.execute(
-        select(Deadline.case_id, func.min(Deadline.due_at))
-        .where(Deadline.case_id.in_(case_ids), Deadline.state == DeadlineState.PENDING)
-        .group_by(Deadline.case_id)
+    returned_ids = session.scalars(
+        insert(OutgoingEmail).returning(OutgoingEmail.id, sort_by_parameter_order=True),
+        emails,
     ).all()
-    session.execute(
-        update(Case)
-        .where(Case.id.in_(case_ids))
-        .values(sort_deadline_at=NO_DEADLINE)
-        .execution_options(synchronize_session=False)
-    )
-    if earliest:
-        table = Case.__table__
-        session.execute(
-            update(table)
-            .where(table.c.id == bindparam("case_id"))
-            .values(sort_deadline_at=bindparam("earliest")),
-            [{"case_id": case_id, "earliest": due} for case_id, due in earliest],
-        )
+    email_ids: dict[int, list[int]] = {}
+    for entries, email_id in zip(digests.values(), returned_ids, strict=True):
+        email_ids.setdefault(entries[0][0], []).append(email_id)
+    return email_ids
 
 
 def handle_deadline(
@@ -548,7 +579,7 @@ def send_reminder(
         # deadline's own message will not.
         or deadline.due_at <= now
         or case.status not in OPEN_STATUSES
-        or removed_by(session, notice.id, now)
+        or (notice.id, now) in removed_by(session, [(notice.id, now)])
     ):
         return Handled("reminder", reminder_id, "skipped", deadline.case_id, effects)
     params = messages.deadline_params(
@@ -563,7 +594,7 @@ def send_reminder(
         kind=messages.KIND_REMINDER,
         case=case,
         params=params,
-        staff=staff_to_tell(session, case),
+        staff=staff_to_tell(session, [case]).of(case),
         now=now,
         email_grace_seconds=email_grace_seconds,
     )

@@ -76,10 +76,6 @@ def use_letter_drafter(draft: LetterDrafter) -> None:
     _draft_letter = draft
 
 
-def letters_available() -> bool:
-    return _draft_letter is not None
-
-
 def _grace() -> int:
     return int(current_app.config.get("SWEEP_EMAIL_GRACE_SECONDS", 120))
 
@@ -87,15 +83,14 @@ def _grace() -> int:
 def dispatch(effects: Effects) -> None:
     """Hand committed follow-up work to the queues (a lost job is re-found by the sweep)."""
     deliver_soon(effects.email_ids)
-    if letters_available():
-        for escalation_id in effects.escalation_ids:
-            enqueue(
-                QUEUE_LETTERS,
-                draft_escalation_letter,
-                escalation_id,
-                job_id=f"escalation-letter-{escalation_id}",
-                retry=Retry(max=3, interval=[10, 60, 300]),
-            )
+    for escalation_id in effects.escalation_ids:
+        enqueue(
+            QUEUE_LETTERS,
+            draft_escalation_letter,
+            escalation_id,
+            job_id=f"escalation-letter-{escalation_id}",
+            retry=Retry(max=3, interval=[10, 60, 300]),
+        )
     if current_app.config.get("REMOVAL_CHECKS_ENABLED"):
         for notice_id, reason in dict.fromkeys(effects.removal_checks):
             enqueue(QUEUE_DEADLINES, check_removals, notice_id, reason)
@@ -185,7 +180,6 @@ def sweep_job() -> dict[str, int]:
         removal_follow_up_days=int(current_app.config.get("REMOVAL_CHECK_FOLLOW_UP_DAYS", 30)),
         email_grace_seconds=_grace(),
         after_commit=dispatch,
-        letters_available=letters_available(),
         on_backlog=_call_for_help,
     )
     connection = redis_connection()
@@ -388,7 +382,8 @@ def draft_escalation_letter(escalation_id: int) -> int | None:
         return None
     draft = _draft_letter
     if draft is None:
-        return None
+        # Never skipped quietly: the job fails, is retried, and shows on the failed-jobs page.
+        raise RuntimeError("no letter drafter: the app registers notices' create_letter")
     # Claim it first: a second job waits on this row, then finds it drafted.
     claimed = db.session.execute(
         update(Escalation)

@@ -156,7 +156,7 @@ def _tell_staff(session: DbSession, item: Item, kind: str, *, at: datetime) -> N
     if case is None:
         return
     params = {"reference": case.reference, "status_id": str(item.status_id), "at": at.isoformat()}
-    for user in staff_to_tell(session, case):
+    for user in staff_to_tell(session, [case]).of(case):
         notify_user(session, user_id=user.id, kind=kind, case_id=case.id, params=params)
 
 

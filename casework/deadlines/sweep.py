@@ -5,8 +5,8 @@ row (FOR UPDATE SKIP LOCKED on PostgreSQL, so several sweeps and jobs share the 
 without waiting on each other; on SQLite writers take turns and the compare-and-set
 claim in casework.deadlines.handling decides), commits each batch, and only then hands
 follow-up work (emails, letters) to the queues. It also re-queues outbox emails whose
-job was lost and the daily checks of removed posts that did not run, and records its
-own last run in the database and in Redis.
+job was lost, escalation letters not drafted yet and the daily checks of removed posts
+that did not run, and records its own last run in the database and in Redis.
 """
 
 from __future__ import annotations
@@ -102,7 +102,6 @@ def sweep(
     removal_follow_up_days: int = 30,
     email_grace_seconds: int = 120,
     after_commit: Callable[[Effects], None] | None = None,
-    letters_available: bool = False,
     on_backlog: Callable[[], None] | None = None,
 ) -> SweepReport:
     """Handle every reminder and deadline due at `now`, in batches. Commits each batch.
@@ -152,17 +151,16 @@ def sweep(
     leftovers = Effects()
     leftovers.email_ids = due_email_ids(session, now=now)
     report.emails_requeued = len(leftovers.email_ids)
-    if letters_available:
-        leftovers.escalation_ids = list(
-            session.scalars(
-                select(Escalation.id).where(
-                    Escalation.drafted_at.is_(None),
-                    Escalation.route_key.is_not(None),
-                    Escalation.created_at <= now - timedelta(seconds=email_grace_seconds),
-                )
+    leftovers.escalation_ids = list(
+        session.scalars(
+            select(Escalation.id).where(
+                Escalation.drafted_at.is_(None),
+                Escalation.route_key.is_not(None),
+                Escalation.created_at <= now - timedelta(seconds=email_grace_seconds),
             )
         )
-        report.escalations_requeued = len(leftovers.escalation_ids)
+    )
+    report.escalations_requeued = len(leftovers.escalation_ids)
     if removal_checks:
         leftovers.follow_up_item_ids = due_follow_ups(
             session,

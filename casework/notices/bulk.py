@@ -1,4 +1,4 @@
-"""Bulk letters: queue one letter job per case on the letters queue."""
+"""Bulk letters: queue the letters of many cases on the letters queue, BATCH cases per job."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from casework.jobs import QUEUE_LETTERS, enqueue
 from casework.notices.jobs import generate_letters_job
 from casework.notices.services import route_or_error
 
-# Letters per job: enough to spread a worker's per-job fork, few enough that a failure
-# or a timeout touches only a handful.
+# Letters per job: the request queueing a bulk run makes one enqueue per BATCH cases,
+# and a failure or a timeout touches only a handful.
 BATCH = 20
 
 

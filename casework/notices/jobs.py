@@ -9,12 +9,14 @@ from casework.accounts.models import User
 from casework.actors import SYSTEM, Actor
 from casework.cases.models import Case
 from casework.extensions import db
+from casework.jobs import app_job
 from casework.notices.letters import create_letter
 from casework.registry import default_registry
 
 log = logging.getLogger(__name__)
 
 
+@app_job
 def generate_letter_job(case_id: int, route_key: str, actor_user_id: int | None) -> int | None:
     """Draft the route's letter for a case; return the letter id, or None when skipped.
 
@@ -51,12 +53,9 @@ def generate_letter_job(case_id: int, route_key: str, actor_user_id: int | None)
     return letter_id
 
 
+@app_job
 def generate_letters_job(
     case_ids: Sequence[int], route_key: str, actor_user_id: int | None
 ) -> list[int | None]:
-    """generate_letter_job for several cases in one job, each committed on its own.
-
-    A worker forks once per job; in one fork the renderer stays warm from one letter to
-    the next, so a batch makes letters several times faster than a job per letter.
-    """
+    """generate_letter_job for several cases in one job, each committed on its own."""
     return [generate_letter_job(case_id, route_key, actor_user_id) for case_id in case_ids]

@@ -216,9 +216,10 @@ def render_letter_pdf(
 def warm_up() -> None:
     """Compile every template and render a sample letter in each letter language, now.
 
-    A worker calls this before it forks for each job, so every job starts with the fonts
-    loaded, the stylesheet parsed, the templates compiled and the date formats read,
-    instead of spending half a second on them itself.
+    The worker calls this once when it starts and runs every job in that same process (it
+    never forks), so every letter job starts with the fonts loaded, the stylesheet parsed,
+    the templates compiled and the date formats read, instead of the first one spending
+    half a second on them.
     """
     env = _environment()
     for name in env.list_templates(extensions=["html"]):

@@ -541,13 +541,11 @@ def record_regulator_notice(
     return deadlines
 
 
-def schedule_deadlines(deadline_ids: Sequence[int]) -> bool:
+def schedule_deadlines(deadline_ids: Sequence[int]) -> None:
     """Schedule the reminder and expiry jobs of committed deadlines.
 
     The deadline rows are the source of truth and the periodic sweep finds them anyway,
-    so this only makes the jobs run on time. Returns whether there was anything to schedule.
+    so this only makes the jobs run on time.
     """
-    if not deadline_ids:
-        return False
-    schedule_deadline_jobs(list(deadline_ids))
-    return True
+    if deadline_ids:
+        schedule_deadline_jobs(list(deadline_ids))

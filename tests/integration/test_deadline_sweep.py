@@ -77,6 +77,30 @@ def test_a_missed_deadline_escalates_the_case_once(app: Flask) -> None:
     assert _count(Notification, Notification.kind == KIND_MISSED) == 1
 
 
+def test_the_sweep_hands_over_again_an_escalation_letter_not_drafted(app: Flask) -> None:
+    case, _ = staffed_case()
+    sent_notice(case, received_at=RECEIVED)
+    db.session.commit()
+    _, first = _sweep(DUE + timedelta(seconds=1))
+    escalation = db.session.scalars(select(Escalation)).one()
+    assert first.escalation_ids == [escalation.id]
+
+    # Within the grace period its own job is trusted to draft it.
+    _, soon = _sweep(DUE + timedelta(seconds=60))
+    assert soon.escalation_ids == []
+    # After it, a letter still not drafted means the job was lost: the sweep queues it again.
+    handed = Effects()
+    later = sweep(db.session, now=DUE + timedelta(minutes=5), by="test", after_commit=handed.extend)
+    assert later.escalations_requeued == 1
+    assert handed.escalation_ids == [escalation.id]
+
+    # Once drafted, it is not queued again.
+    escalation.drafted_at = DUE + timedelta(minutes=6)
+    db.session.commit()
+    _, after = _sweep(DUE + timedelta(minutes=10))
+    assert after.escalation_ids == []
+
+
 def test_nothing_is_handled_before_its_time(app: Flask) -> None:
     case, _ = staffed_case()
     sent_notice(case, received_at=RECEIVED)

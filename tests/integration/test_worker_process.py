@@ -28,7 +28,8 @@ from casework.deadlines.jobs import handle_deadline, schedule_deadline_jobs
 from casework.deadlines.messages import KIND_MISSED, KIND_REMINDER
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder, SweepRun
 from casework.extensions import db
-from casework.jobs import QUEUE_DEADLINES, QUEUE_NOTIFICATIONS
+from casework.jobs import QUEUE_DEADLINES, QUEUE_LETTERS, QUEUE_NOTIFICATIONS
+from casework.notices.jobs import generate_letter_job
 from casework.notices.models import Letter
 from casework.notifications.models import Notification
 from tests.deadline_factories import quick_deadline, staffed_case
@@ -119,6 +120,23 @@ def test_a_missed_deadline_gets_its_escalation_letter_drafted_by_the_worker(
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(letter.pdf)).pages)
     assert "Federal Trade Commission" in text
     assert "47 USC 223a" in text
+
+
+def test_each_line_a_job_logs_carries_its_rq_job_id(app: Flask, redis: Redis) -> None:
+    queue = Queue(QUEUE_LETTERS, connection=redis)
+    # Letter jobs for cases that do not exist: each logs one line and returns.
+    jobs = {
+        case_id: queue.enqueue(generate_letter_job, case_id, "us.tida.removal", None)
+        for case_id in (424242, 424243)
+    }
+    result = run_worker(app, "--no-sweep", "--queues", QUEUE_LETTERS)
+    for case_id, job in jobs.items():
+        (line,) = [
+            line
+            for line in result.stderr.splitlines()
+            if f"letter job: case {case_id} is gone" in line
+        ]
+        assert f"[job {job.id}]" in line
 
 
 def test_a_flushed_redis_loses_nothing(app: Flask, redis: Redis) -> None:
