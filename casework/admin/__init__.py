@@ -1,1 +1,1 @@
-"""Admin: the organisation's staff accounts and its audit trail."""
+"""Admin (surface): an organisation's staff accounts and its audit trail, for its admins."""

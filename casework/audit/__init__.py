@@ -1,1 +1,3 @@
-"""Audit: append-only, hash-chained events."""
+"""Audit (domain, below accounts): the append-only, hash-chained trail of every action,
+one chain per organisation, its signed anchors and its review. Callers record events
+through casework.audit.events, one helper per kind of object."""

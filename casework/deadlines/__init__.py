@@ -1,1 +1,3 @@
-"""Deadlines: rules, scheduling, sweep and reminder jobs."""
+"""Deadlines (domain, below notices): deadline arithmetic from the registry's rules,
+scheduling of reminder and expiry jobs, the sweep that handles what is due, escalations,
+removal checks against X and the platform compliance report."""

@@ -16,10 +16,11 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from casework.cases.models import Case, Item, RemovalState
+from casework.cases.models import Case
 from casework.deadlines.models import Deadline, DeadlineState
+from casework.deadlines.removed import notice_removals
 from casework.deadlines.services import FOLLOW_UP
-from casework.notices.models import Notice, NoticeItem, NoticeState
+from casework.notices.models import Notice, NoticeState
 from casework.orm import DbSession
 from casework.registry import default_registry
 
@@ -96,23 +97,6 @@ def _platform(route_key: str) -> str:
         return route_key
 
 
-def _removal_time(
-    links: Iterable[tuple[datetime | None, RemovalState, datetime | None]],
-) -> datetime | None:
-    """When the last item of a notice was seen removed, or None if any is still up."""
-    latest: datetime | None = None
-    seen = False
-    for removed_at, state, checked_at in links:
-        seen = True
-        moment = removed_at
-        if moment is None and state == RemovalState.REMOVED:
-            moment = checked_at
-        if moment is None:
-            return None
-        latest = moment if latest is None or moment > latest else latest
-    return latest if seen else None
-
-
 def compliance_report(session: DbSession, organisation_id: int) -> list[ComplianceRow]:
     """One row per platform and jurisdiction for the organisation's notices that were sent."""
     notices = session.execute(
@@ -125,25 +109,9 @@ def compliance_report(session: DbSession, organisation_id: int) -> list[Complian
         )
     ).all()
     ids = [n.id for n in notices]
-    links: dict[int, list[tuple[datetime | None, RemovalState, datetime | None]]] = defaultdict(
-        list
-    )
-    by_check: dict[int, list[bool]] = defaultdict(list)
+    removals = notice_removals(session, ids)
     deadlines: dict[int, list[tuple[str, datetime, DeadlineState]]] = defaultdict(list)
     for chunk in _chunks(ids, 900):
-        for notice_id, removed_at, check_id, state, checked_at in session.execute(
-            select(
-                NoticeItem.notice_id,
-                NoticeItem.removed_at,
-                NoticeItem.removal_check_id,
-                Item.removal_state,
-                Item.removal_checked_at,
-            )
-            .join(Item, Item.id == NoticeItem.item_id)
-            .where(NoticeItem.notice_id.in_(chunk))
-        ):
-            links[notice_id].append((removed_at, state, checked_at))
-            by_check[notice_id].append(check_id is not None)
         for notice_id, stage, due_at, dstate in session.execute(
             select(Deadline.notice_id, Deadline.stage, Deadline.due_at, Deadline.state).where(
                 Deadline.notice_id.in_(chunk)
@@ -158,12 +126,13 @@ def compliance_report(session: DbSession, organisation_id: int) -> list[Complian
         row.notices_sent += 1
         legal = sorted((d for d in deadlines[notice.id] if d[0] != FOLLOW_UP), key=lambda d: d[1])
         row.deadlines_missed += sum(1 for d in legal if d[2] == DeadlineState.MISSED)
-        removed = _removal_time(links[notice.id])
+        removal = removals.get(notice.id)
+        removed = removal.removed_at if removal else None
         start = notice.received_at or notice.sent_at
-        if removed is None:
+        if removal is None or removed is None:
             row.not_removed += 1
             continue
-        if all(by_check[notice.id]):
+        if removal.all_confirmed_by_check:
             row.removals_confirmed_by_check += 1
         else:
             row.removals_recorded_by_staff += 1

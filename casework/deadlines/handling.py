@@ -18,14 +18,16 @@ from sqlalchemy import insert, select, update
 
 from casework.accounts.models import Organisation, Role, User
 from casework.actors import SYSTEM
-from casework.audit.services import NewEvent, record_events
-from casework.cases.models import Case, CaseStatus, Item, RemovalState
+from casework.audit.events import deadline_change
+from casework.audit.services import record_events
+from casework.cases.models import Case, CaseStatus
 from casework.cases.workflow import OPEN_STATUSES, transition_many
 from casework.cases.worklists import refresh_sort_deadlines
 from casework.deadlines import messages
 from casework.deadlines.models import Deadline, DeadlineState, Escalation, Reminder
+from casework.deadlines.removed import notice_removals
 from casework.deadlines.services import FOLLOW_UP
-from casework.notices.models import Notice, NoticeItem
+from casework.notices.models import Notice
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
 from casework.notifications.services import notify_user, queue_email
 from casework.orm import DbSession
@@ -71,34 +73,15 @@ RemovalEvidence = list[int | None]
 def removed_by(
     session: DbSession, questions: Iterable[NoticeAt]
 ) -> dict[NoticeAt, RemovalEvidence]:
-    """The (notice, moment) pairs whose every item was recorded as removed at or before
-    the moment, each with its evidence. A notice without items was not removed."""
+    """The (notice, moment) pairs whose every item was down at or before the moment, each
+    with its evidence. A notice without items was not removed."""
     wanted = set(questions)
-    if not wanted:
-        return {}
-    links: dict[int, list[tuple[datetime | None, int | None, RemovalState, datetime | None]]] = {}
-    for notice_id, removed_at, check_id, state, checked_at in session.execute(
-        select(
-            NoticeItem.notice_id,
-            NoticeItem.removed_at,
-            NoticeItem.removal_check_id,
-            Item.removal_state,
-            Item.removal_checked_at,
-        )
-        .join(Item, Item.id == NoticeItem.item_id)
-        .where(NoticeItem.notice_id.in_({notice_id for notice_id, _ in wanted}))
-    ):
-        links.setdefault(notice_id, []).append((removed_at, check_id, state, checked_at))
-    removed: dict[NoticeAt, RemovalEvidence] = {}
-    for notice_id, moment in wanted:
-        items = links.get(notice_id)
-        if items and all(
-            (removed_at is not None and removed_at <= moment)
-            or (state == RemovalState.REMOVED and checked is not None and checked <= moment)
-            for removed_at, _, state, checked in items
-        ):
-            removed[(notice_id, moment)] = [check_id for _, check_id, _, _ in items]
-    return removed
+    removals = notice_removals(session, {notice_id for notice_id, _ in wanted})
+    return {
+        (notice_id, moment): removal.check_ids
+        for notice_id, moment in wanted
+        if (removal := removals.get(notice_id)) is not None and removal.removed_by(moment)
+    }
 
 
 class Staffed(Protocol):
@@ -356,14 +339,11 @@ def _record_outcomes(session: DbSession, decisions: list[_Decision]) -> None:
     record_events(
         session,
         [
-            NewEvent(
-                f"deadline.{d.outcome.value}",
+            deadline_change(
                 SYSTEM,
-                chain_id=d.due.organisation_id,
-                case_id=d.due.case_id,
-                object_type="deadline",
-                object_id=d.due.id,
-                details=_deadline_details(d.due, d.evidence),
+                d.due,
+                f"deadline.{d.outcome.value}",
+                **_deadline_details(d.due, d.evidence),
             )
             for d in decisions
         ],

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select, update
 
 from casework.actors import SYSTEM
-from casework.audit.services import record_event
+from casework.audit.events import item_event
 from casework.cases.models import Case, Item, RemovalState
 from casework.deadlines import x_endpoints
 from casework.deadlines.handling import staff_to_tell
@@ -120,13 +120,12 @@ def record_check(
         if unknown_streak(session, item.id, limit=3) == 2:
             _tell_staff(session, item, KIND_UNKNOWN_TWICE, at=now)
         return check
-    organisation_id = session.scalar(select(Case.organisation_id).where(Case.id == item.case_id))
     if state is RemovalState.REMOVED:
         if item.removal_state is not RemovalState.REMOVED:
             item.removal_state = RemovalState.REMOVED
             item.removal_checked_at = now
             item.removal_http_status = http_status
-            _event(session, "item.removal_verified", item, organisation_id, check)
+            _event(session, "item.removal_verified", item, check)
         session.execute(
             update(NoticeItem)
             .where(NoticeItem.item_id == item.id, NoticeItem.removed_at.is_(None))
@@ -135,7 +134,7 @@ def record_check(
         )
         return check
     if item.removal_state is RemovalState.REMOVED:
-        _event(session, "item.reinstated", item, organisation_id, check)
+        _event(session, "item.reinstated", item, check)
         _tell_staff(session, item, KIND_REINSTATED, at=now)
         pending = select(Deadline.notice_id).where(Deadline.state == DeadlineState.PENDING)
         session.execute(
@@ -160,25 +159,16 @@ def _tell_staff(session: DbSession, item: Item, kind: str, *, at: datetime) -> N
         notify_user(session, user_id=user.id, kind=kind, case_id=case.id, params=params)
 
 
-def _event(
-    session: DbSession, action: str, item: Item, organisation_id: int | None, check: RemovalCheck
-) -> None:
-    if organisation_id is None:
-        return
-    record_event(
+def _event(session: DbSession, action: str, item: Item, check: RemovalCheck) -> None:
+    item_event(
         session,
-        action,
         SYSTEM,
-        chain_id=organisation_id,
-        case_id=item.case_id,
-        object_type="item",
-        object_id=item.id,
-        details={
-            "check_id": check.id,
-            "method": check.method.value,
-            "status": check.http_status,
-            "outcome": check.outcome.value,
-        },
+        item,
+        action,
+        check_id=check.id,
+        method=check.method.value,
+        status=check.http_status,
+        outcome=check.outcome.value,
     )
 
 

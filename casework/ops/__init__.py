@@ -1,1 +1,2 @@
-"""Operations pages for admins: worker health, failed jobs, the outbox, platform compliance."""
+"""Operations (surface), for admins: worker health, failed jobs, the outbox, platform
+compliance."""

@@ -262,14 +262,17 @@ def test_a_worker_killed_mid_job_leaves_the_deadline_for_the_next_run(
 def test_reminders_and_deadline_fire_at_their_times_with_the_worker_running(
     app: Flask, redis: Redis
 ) -> None:
-    case, _ = staffed_case()
-    deadline = quick_deadline(case, due_in=9, remind_in=[5, 7])
-    db.session.commit()
-    deadline_id = deadline.id
-    schedule_deadline_jobs([deadline_id])
     worker = start_worker(app, "--sweep-interval", "3600")
     output = ""
     try:
+        # The deadline is made after the worker's start-up sweep, however slow the start:
+        # from then on only its own jobs, at their times, can handle it.
+        wait_until(lambda: _count(SweepRun) == 1, 60, "the worker's start-up sweep")
+        case, _ = staffed_case()
+        deadline = quick_deadline(case, due_in=9, remind_in=[5, 7])
+        db.session.commit()
+        deadline_id = deadline.id
+        schedule_deadline_jobs([deadline_id])
         wait_until(
             lambda: _count(Deadline, Deadline.id == deadline_id, Deadline.state != "pending") == 1,
             40,
