@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
 
 from casework.registry import (
     DEFAULT_REMINDERS,
+    Counting,
     DeadlineRule,
     DeadlineStage,
     Extension,
@@ -22,6 +27,8 @@ from casework.registry import (
 __all__ = [
     "add_period",
     "compute_due",
+    "counted_period",
+    "eu_period_end",
     "reminder_times",
     "rule_in_force",
     "stage_due_dates",
@@ -77,6 +84,68 @@ def add_period(start: datetime, amount: int, unit: Unit) -> datetime:
     raise ValueError(f"unknown unit {unit!r}")
 
 
+def counted_period(
+    start: datetime, amount: int, unit: Unit, counting: Counting | None = None
+) -> datetime:
+    """`start` plus a period, counted as the law of the deadline says (add_period if it
+    names no counting rule)."""
+    if counting is None:
+        return add_period(start, amount, unit)
+    if counting.rule == "eu_1182_71":
+        return eu_period_end(start, amount, unit, country=counting.holidays, zone=counting.zone)
+    raise ValueError(f"unknown counting rule {counting.rule!r}")
+
+
+def eu_period_end(start: datetime, amount: int, unit: Unit, *, country: str, zone: str) -> datetime:
+    """The end of a period in days or months under Regulation (EEC, Euratom) No 1182/71.
+
+    Art. 3(1): the day of the event does not count. Art. 3(2)(b)-(c): the period ends as
+    its last day ends, the same date `amount` months on (or the month's last day if it has
+    no such date). Art. 3(4): a last day that is a Saturday, Sunday or public holiday
+    (Art. 2(1): of the country where the act is to be done) gives way to the next working
+    day. Art. 3(5): a period of two days or more holds at least two working days. Dates are
+    those of `zone`, the place of the act; the result is the last instant of the day, in UTC.
+    """
+    if amount < 0:
+        raise ValueError(f"a period cannot be negative: {amount} {unit}")
+    local = ZoneInfo(zone)
+    event_day = to_utc(start, "start").astimezone(local).date()
+    if unit == "days":
+        last = event_day + timedelta(days=amount)
+    elif unit == "months":
+        last = _same_date_months_on(event_day, amount)
+    else:
+        raise ValueError(f"Reg. 1182/71 counting here is for days or months, not {unit}")
+    public_holidays = _public_holidays(country)
+
+    def working(day: date) -> bool:
+        return day.weekday() < 5 and day not in public_holidays
+
+    while not working(last):
+        last += timedelta(days=1)
+    if amount >= 2:
+        while (
+            sum(
+                working(event_day + timedelta(days=n))
+                for n in range(1, (last - event_day).days + 1)
+            )
+            < 2
+        ):
+            last += timedelta(days=1)
+    return datetime.combine(last, time.max, tzinfo=local).astimezone(UTC)
+
+
+def _same_date_months_on(day: date, months: int) -> date:
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@lru_cache(maxsize=16)
+def _public_holidays(country: str) -> holidays.HolidayBase:
+    return holidays.country_holidays(country)
+
+
 def rule_in_force(deadline: DeadlineRule, received_at: datetime) -> DeadlineRule | SupersededRule:
     """The version of a fixed deadline that applied when the request was received.
 
@@ -118,7 +187,8 @@ def compute_due(received_at: datetime, deadline: Period) -> datetime:
         raise TypeError(f"not a deadline: {deadline!r}")
     if amount is None or unit is None:
         raise ValueError("the deadline has no amount or unit")
-    due = add_period(start, amount, unit)
+    counting = deadline.counting if isinstance(deadline, DeadlineRule) else None
+    due = counted_period(start, amount, unit, counting)
     if due < start:  # pragma: no cover - guarded by add_period refusing negative amounts
         raise AssertionError("a due time can never be before receipt")
     return due
@@ -169,8 +239,9 @@ def with_extension(
         base = deadline
     if base.amount is None or base.unit is None:
         raise ValueError("the deadline has no amount or unit")
+    counting = deadline.counting if isinstance(deadline, DeadlineRule) else None
     if base.unit == ext.unit:
-        return add_period(start, base.amount + ext.amount, ext.unit)
+        return counted_period(start, base.amount + ext.amount, ext.unit, counting)
     return add_period(add_period(start, base.amount, base.unit), ext.amount, ext.unit)
 
 

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from casework.accounts.models import Organisation
 from casework.cases.models import (
@@ -97,6 +98,14 @@ def resolve_addressee(
     )
 
 
+def _due(moment: datetime, rule: DeadlineRule) -> str | None:
+    """A due time for the letter: a period counted by days (Reg. 1182/71) ends as a day
+    ends where the act is done, so the letter names that day, not a minute in UTC."""
+    if rule.counting is None:
+        return _iso(moment)
+    return moment.astimezone(ZoneInfo(rule.counting.zone)).date().isoformat()
+
+
 def _period(amount: int | None, unit: str | None) -> dict[str, Any]:
     return {"amount": amount, "unit": unit}
 
@@ -145,12 +154,12 @@ def deadline_snapshot(
             for old in rule.superseded
         ]
         if start is not None:
-            out["due"] = _iso(compute_due(start, rule))
+            out["due"] = _due(compute_due(start, rule), rule)
             if rule.extension is not None:
                 out["extension"] = {
                     **_period(rule.extension.amount, rule.extension.unit),
                     "condition": rule.extension.condition,
-                    "due": _iso(with_extension(start, rule)),
+                    "due": _due(with_extension(start, rule), rule),
                 }
     elif rule.kind == "staged":
         dues = stage_due_dates(as_of, rule)

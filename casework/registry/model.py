@@ -14,6 +14,7 @@ from casework.registry.vocabulary import (
     Category,
     ChannelKind,
     ClockStart,
+    CountingRule,
     DeadlineKind,
     FollowCondition,
     ReminderAt,
@@ -82,6 +83,19 @@ class DeadlineStage:
 
 
 @dataclass(frozen=True)
+class Counting:
+    """A rule for counting periods in days or months, with the public holidays and the
+    time zone of the place where the act is to be done (Reg. 1182/71 Art. 2(1))."""
+
+    rule: CountingRule
+    holidays: str
+    zone: str
+    verified: bool
+    sources: tuple[str, ...] = ()
+    note: str | None = None
+
+
+@dataclass(frozen=True)
 class DeadlineRule:
     """The response deadline of a route: fixed, staged, or explicitly none."""
 
@@ -96,6 +110,7 @@ class DeadlineRule:
     in_force_from: date | None = None
     basis: str | None = None
     note: str | None = None
+    counting: Counting | None = None
 
     @property
     def is_none(self) -> bool:
@@ -209,6 +224,8 @@ def _unverified_deadline(rule: DeadlineRule, path: str) -> list[str]:
     found = [path] if not rule.verified else []
     if rule.extension is not None and not rule.extension.verified:
         found.append(f"{path}.extension")
+    if rule.counting is not None and not rule.counting.verified:
+        found.append(f"{path}.counting")
     for stage in rule.stages:
         if not stage.verified:
             found.append(f"{path}.stages.{stage.name}")

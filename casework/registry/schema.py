@@ -13,7 +13,9 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Annotated, Any, Final, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -31,6 +33,7 @@ from casework.registry.model import (
     Addressee,
     Channel,
     ChildProtectionRoute,
+    Counting,
     DeadlineRule,
     DeadlineStage,
     EscalationStep,
@@ -51,6 +54,7 @@ from casework.registry.vocabulary import (
     Category,
     ChannelKind,
     ClockStart,
+    CountingRule,
     FollowCondition,
     ReminderAt,
     RouteKind,
@@ -156,6 +160,24 @@ JurisdictionCode = Annotated[
 CountryCode = Annotated[
     Text, _matching(r"^[A-Z]{2}$", "{value!r} is not a two-letter country code")
 ]
+
+
+def _known_holidays(value: str) -> str:
+    if value not in holidays.list_supported_countries():
+        raise invalid(f"{value!r}: no public holidays are known for this country")
+    return value
+
+
+def _known_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise invalid(f"{value!r} is not an IANA time zone like 'Europe/Dublin'") from None
+    return value
+
+
+HolidayCountry = Annotated[CountryCode, AfterValidator(_known_holidays)]
+ZoneName = Annotated[Text, AfterValidator(_known_zone)]
 LanguageCode = Annotated[
     Text, _matching(r"^[a-z]{2}$", "{value!r} is not a two-letter language code")
 ]
@@ -383,16 +405,46 @@ class StagedDeadlineTable(Table):
         )
 
 
+class CountingTable(Table):
+    """How the period is counted: `rule = "eu_1182_71"`, the public holidays and time zone
+    of the place where the act is to be done (`holidays = "IE"`, `zone = "Europe/Dublin"`)."""
+
+    rule: CountingRule
+    holidays: HolidayCountry
+    zone: ZoneName
+    verified: bool
+    sources: TextList
+    note: Text | None = None
+
+    def to_model(self) -> Counting:
+        return Counting(
+            rule=self.rule,
+            holidays=self.holidays,
+            zone=self.zone,
+            verified=self.verified,
+            sources=tuple(self.sources),
+            note=self.note,
+        )
+
+
 class FixedDeadlineTable(Table):
     clock_starts: ClockStart
     verified: bool
     amount: Count
     unit: Unit
+    counting: CountingTable | None = None
     extension: ExtensionTable | None = None
     superseded: list[SupersededTable] = []
     in_force_from: date | None = None
     basis: Text | None = None
     note: Text | None = None
+
+    @model_validator(mode="after")
+    def _counted_in_days_or_months(self) -> FixedDeadlineTable:
+        units = {self.unit} | ({self.extension.unit} if self.extension else set())
+        if self.counting is not None and not units <= {"days", "months"}:
+            raise invalid("a counting rule applies to periods in days or months", "counting")
+        return self
 
     @model_validator(mode="after")
     def _superseded_in_order(self) -> FixedDeadlineTable:
@@ -423,6 +475,7 @@ class FixedDeadlineTable(Table):
             in_force_from=self.in_force_from,
             basis=self.basis,
             note=self.note,
+            counting=self.counting.to_model() if self.counting else None,
         )
 
 

@@ -22,6 +22,10 @@ RouteKind = Literal[
 Category = Literal["nude_sexual", "revealing_attire", "minor"]
 AddresseeSelect = Literal["dsc_by_victim_country", "per_case"]
 DeadlineKind = Literal["fixed", "staged", "none"]
+# How a period in days or months is counted where the law says so: EU acts by Regulation
+# (EEC, Euratom) No 1182/71 (the day of the event does not count; a period ends as its
+# last day ends, moved to the next working day from a weekend or public holiday).
+CountingRule = Literal["eu_1182_71"]
 ChannelKind = Literal["electronic", "postal", "email", "phone", "website"]
 # When an earlier notice allows the route that follows it: once sent, once the addressee
 # decided (a reply is on file), once the earlier route's own deadline has passed, or either.
