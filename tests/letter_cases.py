@@ -17,6 +17,7 @@ from casework.cases.models import Case, ContentCategory, ItemKind, MinorStatus
 from casework.extensions import db
 from casework.notices.completeness import STATEMENT_ELEMENTS
 from casework.notices.models import Notice
+from casework.notices.rendering import french_typography
 from casework.notices.services import NoticeDetails, create_notice, record_sent, update_notice
 from casework.registry import Route, default_registry
 from tests import factories
@@ -206,6 +207,14 @@ def earlier_route_for(route: Route) -> Route | None:
     if route.follows is None:
         return None
     return default_registry().route(route.follows.steps[0].route)
+
+
+def as_printed(route: Route, words: str) -> str:
+    """Words as the letter prints them: French letters with French typography, and every
+    space folded as pdf_text folds it."""
+    if route.language == "fr":
+        words = french_typography(words)
+    return " ".join(words.split())
 
 
 def pdf_text(pdf: bytes, *, first: int | None = None, last: int | None = None) -> str:

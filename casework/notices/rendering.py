@@ -135,11 +135,35 @@ def template_version(template: str) -> str:
 def render_letter_html(snapshot: Mapping[str, Any], template: str) -> str:
     """The letter's HTML from its data snapshot; pure, so the same data gives the same text."""
     try:
-        return _environment().get_template(template).render(s=snapshot)
+        html = _environment().get_template(template).render(s=snapshot)
     except TemplateNotFound:
         raise LetterRenderError(f"letter template {template!r} does not exist") from None
     except UndefinedError as exc:
         raise LetterRenderError(f"{template}: {exc}") from None
+    if snapshot.get("route", {}).get("language") == "fr":
+        return french_typography(html)
+    return html
+
+
+# Text between tags, outside <style>: the only part typography may touch.
+_MARKUP = re.compile(r"(<style\b.*?</style>|<[^>]*>)", re.DOTALL | re.IGNORECASE)
+_SPACE_THEN_MARK = re.compile(r"[ \t]+([:;!?»])")
+# "Objet: x" but not "https://", "10:30" or "?lang=fr": a mark right after a word and
+# before a space or the end of the text.
+_WORD_THEN_MARK = re.compile(r"(?<=\w)([:;!?])(?=\s|$)")
+_GUILLEMET_THEN_SPACE = re.compile(r"«[ \t]*")
+
+
+def french_typography(html: str) -> str:
+    """French typography in the text of a letter: a no-break space before : ; ! ? and
+    inside guillemets, typographic apostrophes. Tags and the stylesheet stay as they are."""
+    parts = _MARKUP.split(html)
+    for i in range(0, len(parts), 2):  # the text between two pieces of markup
+        text = parts[i].replace("&#39;", "’").replace("'", "’")
+        text = _SPACE_THEN_MARK.sub("\u00a0\\1", text)
+        text = _WORD_THEN_MARK.sub("\u00a0\\1", text)
+        parts[i] = _GUILLEMET_THEN_SPACE.sub("«\u00a0", text)
+    return "".join(parts)
 
 
 def has_placeholder(html: str) -> bool:

@@ -31,6 +31,7 @@ from casework.registry import Route, default_registry
 from tests import factories
 from tests.letter_cases import (
     NOW,
+    as_printed,
     complete_notice,
     own_pages,
     own_text,
@@ -179,7 +180,7 @@ def test_a_letter_never_refers_to_an_earlier_step_not_on_file(app: Flask, route_
     text = pdf_text(letter.pdf)
     assert other.sent_letter is not None
     assert other.sent_letter.sha256 not in text
-    assert unrelated.title_in(route.language) not in text
+    assert as_printed(route, unrelated.title_in(route.language)) not in text
     for heading in (
         "Annex: the earlier notice, as sent",
         "Annexe : la demande antérieure",
@@ -239,7 +240,7 @@ def test_a_letter_annexes_the_version_of_the_earlier_notice_that_was_sent(
     # Described as what it was: route, addressee, the day it was sent, the channel.
     text = own_text(letter)
     earlier_route = REGISTRY.route(earlier.route_key)
-    assert earlier_route.title_in(route.language) in text
+    assert as_printed(route, earlier_route.title_in(route.language)) in text
     assert related["addressee"] in text
     assert sent.sha256 in text
     day = "21 janvier 2026" if route.language == "fr" else "21 January 2026"

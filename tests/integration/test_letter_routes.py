@@ -19,6 +19,7 @@ from tests import factories
 from tests.letter_cases import (
     NOW,
     PER_CASE_ADDRESSEES,
+    as_printed,
     complete_notice,
     earlier_route_for,
     own_text,
@@ -42,10 +43,10 @@ STATEMENT_PHRASES = {
         "statement_subject_or_representative": "I am the person shown",
     },
     "fr": {
-        "good_faith_non_consent_statement": "sans le consentement de la personne représentée",
+        "good_faith_non_consent_statement": "consentement de la personne figurant sur les images",
         "bona_fide_statement": "sont exactes et complètes",
         "intimate_image_declaration": "sont des images intimes",
-        "statement_subject_or_representative": "Je suis la personne représentée",
+        "statement_subject_or_representative": "Je suis la personne figurant sur les images",
     },
     "de": {
         "statement_subject_or_representative": "Ich bin die in den bezeichneten Inhalten",
@@ -109,7 +110,7 @@ def test_every_route_letter_says_what_the_law_requires(app: Flask, route_key: st
 
     check = qpdf_check(pdf)
     assert check.returncode == 0, check.stdout + check.stderr
-    assert route.citation in text
+    assert as_printed(route, route.citation) in text
     addressee = PER_CASE_ADDRESSEES.get(route.key, (route.addressee.name,))[0]
     if route.addressee.select == "dsc_by_victim_country":
         addressee = "Coimisiún na Meán"  # the realistic case lives in Ireland
@@ -136,13 +137,13 @@ def test_french_letters_are_in_french_with_their_accents(app: Flask) -> None:
         "Notification de contenu illicite à X (DSA art. 16)",
         "Motifs pour lesquels ces contenus sont illicites",
         "à caractère sexuel",
-        "représentée",
+        "la personne qui y figure",
         "Délai",
         "Je déclare de bonne foi",
         "Fondement juridique",
         "C. pén. 226-8-1",
         "C. pén. 226-2-1",
-        "Je vous prie d'agréer",
+        "Je vous prie d’agréer",
         "page 1 sur",
     ):
         assert phrase in text, phrase
@@ -154,14 +155,14 @@ def test_french_minor_data_letters_cite_loi_informatique_et_libertes(app: Flask)
         text, _pdf, _case = generate(REGISTRY.route(key))
         assert "Loi Informatique et Libertés art.51 II" in text
         assert "mineure" in text
-        assert "aucune image n'est jointe ni conservée" in text
+        assert "aucune image n’est jointe ni conservée" in text
 
 
 def test_the_plainte_names_the_penal_code_offences(app: Flask) -> None:
     text, _pdf, _case = generate(REGISTRY.route("fr.plainte.procureur"))
-    assert "porte plainte contre toute personne que l'enquête permettra d'identifier" in text
-    assert "l'article 226-8-1 du code pénal" in text
-    assert "l'article 226-2-1 du code pénal" in text
+    assert "porte plainte contre toute personne que l’enquête permettra d’identifier" in text
+    assert "l’article 226-8-1 du code pénal" in text
+    assert "l’article 226-2-1 du code pénal" in text
     assert "Procureur de la République" in text
 
 
