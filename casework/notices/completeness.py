@@ -146,6 +146,10 @@ def missing_for(route: Route, facts: NoticeFacts) -> list[MissingElement]:
     if facts.item_count == 0 and "location_urls" not in needed:
         # Whatever the law lists, a notice about nothing is not a notice.
         needed.insert(0, "location_urls")
+    if "signature" not in needed:
+        # Every letter ends with its signature block, empty until someone signs: unsigned,
+        # it is a draft, so a notice is not complete without a signature either.
+        needed.append("signature")
     needed.append(ADDRESSEE)
     if route.follows is not None and route.follows.required:
         needed.append(EARLIER_STEP)

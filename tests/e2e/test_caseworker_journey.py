@@ -189,6 +189,7 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
         "Explanation of why the content is illegal",
         "Contact information for the reply",
         "Statement that the notice is accurate and complete",
+        "Signature of the person depicted or their authorised representative",
     ]
     # Her organisation's address for the reply is offered; saving the form keeps it.
     assert seeded.email in page.get_by_label("Contact information for the reply").input_value()

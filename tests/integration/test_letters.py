@@ -178,8 +178,10 @@ def test_the_worker_drafts_the_escalation_letter_without_a_notice(app: Flask) ->
     snapshot = letter.data_snapshot
     assert [i["url"] for i in snapshot["items"]] == [link.item.url for link in missed.items]
     assert snapshot["related"]["id"] == missed.id
-    assert snapshot["missing"] == []  # the FTC needs the copy of the missed request
-    assert letter.draft  # nobody has signed it: a draft for the caseworker to complete
+    # The FTC needs the copy of the missed request, which is on file; only a signature is
+    # missing, and for want of it the letter is a draft for the caseworker to complete.
+    assert snapshot["missing"] == ["signature"]
+    assert letter.draft
     text = pdf_text(letter.pdf)
     assert extra not in text
     due = missed.received_at + timedelta(hours=48)  # type: ignore[operator]

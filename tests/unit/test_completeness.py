@@ -100,8 +100,14 @@ def test_a_letter_that_cannot_be_addressed_is_incomplete() -> None:
 
 def test_a_notice_about_no_item_is_incomplete_whatever_the_law_lists() -> None:
     assert codes("de.strafanzeige", NoticeFacts(item_count=0, items_with_urls=0)) == [
-        "location_urls"
+        "location_urls",
+        "signature",
     ]
+
+
+def test_no_notice_is_complete_unsigned_since_every_letter_ends_with_a_signature() -> None:
+    for route in REGISTRY.routes:
+        assert "signature" in codes(route.key, tida_facts(signed_at=None)), route.key
 
 
 def test_revealing_attire_of_an_adult_falls_outside_the_take_it_down_act() -> None:
