@@ -298,8 +298,9 @@ HOSTS = [
 ]
 URL_CHARS = "abcXYZ0189-._~%=&+!$',;:@/"
 
+# "i" in any case is X's path for a post without its author's handle, never a handle.
 handles = st.from_regex(r"[A-Za-z0-9_]{1,15}", fullmatch=True).filter(
-    lambda h: h.lower() not in RESERVED
+    lambda h: h.lower() not in RESERVED and h.lower() != "i"
 )
 status_ids = st.integers(min_value=1, max_value=MAX_STATUS_ID)
 
