@@ -20,35 +20,22 @@ from casework.accounts.services import load_user_from_session
 from casework.accounts.signin import NextStep
 from casework.extensions import db
 from casework.orm import DbSession, utcnow
+from casework.sessions import browser
 from casework.sessions.models import SessionKind
-from casework.sessions.services import (
-    end_session as end_stored_session,
-)
 from casework.sessions.services import (
     find_session,
     lifetime_for,
-    open_session,
-    purge_expired,
 )
 
 # The keys tests.factories.sign_in sets are the ones the gate reads: Flask-Login's
 # _user_id and _fresh, and MFA_OK. LAST_SEEN and NONCE are added at sign-in.
 MFA_OK = "mfa_ok"
 LAST_SEEN = "last_seen"
-NONCE = "nonce"
-# The token of the server-side session; shared with the victim's session (casework.intake.victim).
-SID = "sid"
+NONCE = browser.NONCE
+SID = browser.SID
 PENDING = "pending_sign_in"
-# Kept across sign-in and sign-out: the language someone chose is not a secret.
-_KEPT = ("lang",)
 # How long someone has between a right password and their code.
 PENDING_SECONDS = 300
-
-
-def _clear() -> None:
-    kept = {key: session[key] for key in _KEPT if key in session}
-    session.clear()
-    session.update(kept)
 
 
 def start_session(user: User) -> None:
@@ -56,15 +43,9 @@ def start_session(user: User) -> None:
 
     The caller commits, so the new session's row is stored with the response.
     """
-    end_stored_session(db.session, session.get(SID))
-    _clear()
-    now = utcnow()
-    purge_expired(db.session, current_app.config, now=now)
-    token = open_session(db.session, SessionKind.STAFF, now=now, user_id=user.id)
+    browser.begin(SessionKind.STAFF, user_id=user.id)
     login_user(user)
-    session[SID] = token
     session[MFA_OK] = True
-    session[NONCE] = secrets.token_urlsafe(24)
     session[LAST_SEEN] = int(time.time())
 
 
@@ -100,14 +81,13 @@ def current_signed_in_user() -> User | None:
 
 def end_session() -> None:
     """End this browser's session on the server and in the cookie. The caller commits."""
-    end_stored_session(db.session, session.get(SID))
     logout_user()
-    _clear()
+    browser.end()
 
 
 def set_pending(user: User, step: NextStep, next_url: str) -> None:
     """Password accepted, second factor (or its enrolment) still to do."""
-    _clear()
+    browser.clear_cookie()
     session[PENDING] = {
         "uid": user.id,
         "v": user.session_version,

@@ -8,7 +8,6 @@ and every copy of its cookie, opens nothing; a deleted case's sessions go with i
 
 from __future__ import annotations
 
-import secrets
 import time
 
 from flask import current_app, session
@@ -16,29 +15,15 @@ from flask import current_app, session
 from casework.cases.models import Case
 from casework.extensions import db
 from casework.orm import utcnow
+from casework.sessions import browser
 from casework.sessions.models import SessionKind
-from casework.sessions.services import end_session as end_stored_session
 from casework.sessions.services import (
     find_session,
     lifetime_for,
-    open_session,
-    purge_expired,
     session_case,
 )
 
-# The same key as the staff session's: a browser is signed in as one or the other.
-SID_KEY = "sid"
 SEEN_KEY = "victim_seen"
-# A fresh random value makes the signed-in cookie new, unlike any handed out before.
-NONCE_KEY = "nonce"
-# Kept across a sign-in: the language the person chose is not about their case.
-_KEPT = ("lang",)
-
-
-def _clear() -> None:
-    kept = {key: session[key] for key in _KEPT if key in session}
-    session.clear()
-    session.update(kept)
 
 
 def start_victim_session(case: Case) -> None:
@@ -46,20 +31,13 @@ def start_victim_session(case: Case) -> None:
 
     The caller commits, so the new session's row is stored with the response.
     """
-    end_stored_session(db.session, session.get(SID_KEY))
-    _clear()
-    now = utcnow()
-    purge_expired(db.session, current_app.config, now=now)
-    token = open_session(db.session, SessionKind.VICTIM, now=now, case=case)
-    session[SID_KEY] = token
+    browser.begin(SessionKind.VICTIM, case=case)
     session[SEEN_KEY] = int(time.time())
-    session[NONCE_KEY] = secrets.token_urlsafe(24)
 
 
 def end_victim_session() -> None:
     """End this browser's session on the server and in the cookie. The caller commits."""
-    end_stored_session(db.session, session.get(SID_KEY))
-    _clear()
+    browser.end()
 
 
 def signed_in_case() -> Case | None:
@@ -77,7 +55,7 @@ def signed_in_case() -> Case | None:
         return None
     record = find_session(
         db.session,
-        session.get(SID_KEY),
+        session.get(browser.SID),
         SessionKind.VICTIM,
         now=utcnow(),
         lifetime=lifetime_for(current_app.config, SessionKind.VICTIM),
