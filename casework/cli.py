@@ -261,13 +261,19 @@ def sweep_command(at: str | None) -> None:
 
 @cli_group.command("routes")
 def routes_command() -> None:
-    """List the legal routes with their deadlines and whether their facts are verified."""
+    """List the legal routes: deadlines, when each was last checked, which facts are unverified."""
     registry = default_registry()
-    click.echo(f"registry version {registry.version}")
+    oldest = min(route.last_checked for route in registry.routes)
+    stale = sum(route.last_checked == oldest for route in registry.routes)
+    click.echo(
+        f"registry version {registry.version}; oldest check {oldest.isoformat()} "
+        f"({stale} of {len(registry.routes)} routes)"
+    )
     for route in registry.routes:
         unverified = route.unverified_facts()
         verified = "verified" if not unverified else "UNVERIFIED: " + ", ".join(unverified)
-        click.echo(f"{route.key:<30} {describe_deadline(route):<52} {verified}")
+        checked = f"checked {route.last_checked.isoformat()}"
+        click.echo(f"{route.key:<30} {describe_deadline(route):<52} {checked}  {verified}")
 
 
 @cli_group.command("letter")

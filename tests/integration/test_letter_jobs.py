@@ -134,3 +134,9 @@ def test_routes_command_lists_deadlines_and_verification(app: Flask) -> None:
     assert "2 hours from receipt (24 hours before 2026-02-20)" in lines["in.grievance.ncii"]
     assert "UNVERIFIED: route, deadline" in lines["gb.osa.intimate_image_report"]
     assert "24 hours from the regulator's notice" in lines["au.esafety.iba_complaint"]
+    assert "UNVERIFIED: deadline.counting" in lines["eu.gdpr.erasure_x"]
+    routes = default_registry().routes
+    for route in routes:
+        assert f"checked {route.last_checked.isoformat()}" in lines[route.key]
+    oldest = min(route.last_checked for route in routes)
+    assert f"oldest check {oldest.isoformat()}" in result.output.splitlines()[0]
