@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult, Result, Table
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.orm import DbSession
+
+T = TypeVar("T")
+# SQLite refuses more than 999 bound parameters in one statement.
+IN_LIST_SIZE = 900
+
+
+def in_chunks(values: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`values` in slices small enough for one IN (...) list on every database."""
+    for start in range(0, len(values), IN_LIST_SIZE):
+        yield values[start : start + IN_LIST_SIZE]
 
 
 def insert_ignoring_conflict(session: DbSession, table: Table, values: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from casework.deadlines.services import FOLLOW_UP
 from casework.notices.models import Notice, NoticeState
 from casework.orm import DbSession
 from casework.registry import default_registry
+from casework.sqlutil import in_chunks
 
 CSV_COLUMNS = (
     "platform",
@@ -111,7 +112,7 @@ def compliance_report(session: DbSession, organisation_id: int) -> list[Complian
     ids = [n.id for n in notices]
     removals = notice_removals(session, ids)
     deadlines: dict[int, list[tuple[str, datetime, DeadlineState]]] = defaultdict(list)
-    for chunk in _chunks(ids, 900):
+    for chunk in in_chunks(ids):
         for notice_id, stage, due_at, dstate in session.execute(
             select(Deadline.notice_id, Deadline.stage, Deadline.due_at, Deadline.state).where(
                 Deadline.notice_id.in_(chunk)
@@ -127,11 +128,11 @@ def compliance_report(session: DbSession, organisation_id: int) -> list[Complian
         legal = sorted((d for d in deadlines[notice.id] if d[0] != FOLLOW_UP), key=lambda d: d[1])
         row.deadlines_missed += sum(1 for d in legal if d[2] == DeadlineState.MISSED)
         removal = removals.get(notice.id)
-        removed = removal.removed_at if removal else None
         start = notice.received_at or notice.sent_at
-        if removal is None or removed is None:
+        if removal is None or removal.removed_at is None:
             row.not_removed += 1
             continue
+        removed = removal.removed_at
         if removal.all_confirmed_by_check:
             row.removals_confirmed_by_check += 1
         else:
@@ -145,11 +146,6 @@ def compliance_report(session: DbSession, organisation_id: int) -> list[Complian
         else:
             row.removed_late += 1
     return [rows[key] for key in sorted(rows)]
-
-
-def _chunks(values: list[int], size: int) -> Iterable[list[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def to_csv(rows: Iterable[ComplianceRow]) -> str:

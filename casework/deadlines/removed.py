@@ -8,7 +8,7 @@ A notice without items was never removed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -17,9 +17,7 @@ from sqlalchemy import select
 from casework.cases.models import Item, RemovalState
 from casework.notices.models import NoticeItem
 from casework.orm import DbSession
-
-# SQLite refuses more than 999 bound parameters in one statement.
-_CHUNK = 900
+from casework.sqlutil import in_chunks
 
 
 @dataclass(frozen=True)
@@ -50,7 +48,7 @@ def item_removed_at(
 def notice_removals(session: DbSession, notice_ids: Iterable[int]) -> dict[int, NoticeRemoval]:
     """Each notice with items, with when its items came down."""
     items: dict[int, list[tuple[datetime | None, int | None]]] = {}
-    for chunk in _chunks(sorted(set(notice_ids))):
+    for chunk in in_chunks(sorted(set(notice_ids))):
         for notice_id, recorded_at, check_id, state, checked_at in session.execute(
             select(
                 NoticeItem.notice_id,
@@ -74,8 +72,3 @@ def _removal(rows: list[tuple[datetime | None, int | None]]) -> NoticeRemoval:
         removed_at=max(times) if len(times) == len(rows) else None,
         check_ids=[check_id for _, check_id in rows],
     )
-
-
-def _chunks(values: list[int]) -> Iterator[list[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
