@@ -45,16 +45,12 @@ def to_utc(moment: datetime, name: str = "datetime") -> datetime:
 
 
 def _add_months(moment: datetime, months: int) -> datetime:
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    last_day = calendar.monthrange(year, month)[1]
-    if moment.day <= last_day:
-        return moment.replace(year=year, month=month)
+    day = _same_date_months_on(moment.date(), months)
+    if day.day == moment.day:
+        return moment.replace(year=day.year, month=day.month)
     # The month has no such day (31 January + 1 month): the period ends when the month's
     # last day ends (Reg. 1182/71 Art. 3(2)(c)), so a later start is never due earlier.
-    return moment.replace(
-        year=year, month=month, day=last_day, hour=23, minute=59, second=59, microsecond=999_999
-    )
+    return datetime.combine(day, time.max, tzinfo=moment.tzinfo)
 
 
 def _add_business_days(moment: datetime, days: int) -> datetime:
