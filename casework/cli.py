@@ -261,19 +261,23 @@ def sweep_command(at: str | None) -> None:
 
 @cli_group.command("routes")
 def routes_command() -> None:
-    """List the legal routes: deadlines, when each was last checked, which facts are unverified."""
+    """List the legal routes: deadlines, the oldest check of each route's facts, which facts
+    are unverified and which have no recorded source."""
     registry = default_registry()
-    oldest = min(route.last_checked for route in registry.routes)
-    stale = sum(route.last_checked == oldest for route in registry.routes)
+    oldest = min(route.oldest_check for route in registry.routes)
+    stale = sum(route.oldest_check == oldest for route in registry.routes)
     click.echo(
         f"registry version {registry.version}; oldest check {oldest.isoformat()} "
         f"({stale} of {len(registry.routes)} routes)"
     )
     for route in registry.routes:
         unverified = route.unverified_facts()
-        verified = "verified" if not unverified else "UNVERIFIED: " + ", ".join(unverified)
-        checked = f"checked {route.last_checked.isoformat()}"
-        click.echo(f"{route.key:<30} {describe_deadline(route):<52} {checked}  {verified}")
+        unsourced = [name for name, found in route.provenances().items() if found is None]
+        status = "verified" if not unverified else "UNVERIFIED: " + ", ".join(unverified)
+        if unsourced:
+            status += "  NO SOURCE: " + ", ".join(unsourced)
+        checked = f"checked {route.oldest_check.isoformat()}"
+        click.echo(f"{route.key:<30} {describe_deadline(route):<52} {checked}  {status}")
 
 
 @cli_group.command("letter")

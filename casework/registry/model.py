@@ -24,6 +24,14 @@ from casework.registry.vocabulary import (
 
 
 @dataclass(frozen=True)
+class Provenance:
+    """Where one fact comes from: the pages it was checked against, and on which day."""
+
+    sources: tuple[str, ...]
+    checked: date
+
+
+@dataclass(frozen=True)
 class Channel:
     """One way to reach an addressee (form, postal address, email, phone, website)."""
 
@@ -43,6 +51,7 @@ class Addressee:
     channels: tuple[Channel, ...] = ()
     country: str | None = None
     note: str | None = None
+    provenance: Provenance | None = None
 
     def channel(self, kind: ChannelKind) -> Channel | None:
         return next((c for c in self.channels if c.kind == kind), None)
@@ -111,6 +120,7 @@ class DeadlineRule:
     basis: str | None = None
     note: str | None = None
     counting: Counting | None = None
+    provenance: Provenance | None = None
 
     @property
     def is_none(self) -> bool:
@@ -200,6 +210,9 @@ class Route:
     )
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # The citation is a fact of its own: checked against its sources, verified or not.
+    citation_verified: bool = True
+    citation_provenance: Provenance | None = None
 
     def title_in(self, language: str) -> str:
         return self.title.get(language) or self.title["en"]
@@ -209,6 +222,8 @@ class Route:
         found: list[str] = []
         if not self.verified:
             found.append("route")
+        if not self.citation_verified:
+            found.append("citation")
         found.extend(_unverified_deadline(self.deadline, "deadline"))
         if self.filing_window is not None and not self.filing_window.verified:
             found.append("filing_window")
@@ -218,6 +233,20 @@ class Route:
         if self.escalation is not None and not self.escalation.verified:
             found.append("escalation")
         return tuple(found)
+
+    def provenances(self) -> dict[str, Provenance | None]:
+        """The sources of the three facts every letter rests on, None where none is recorded."""
+        return {
+            "citation": self.citation_provenance,
+            "addressee": self.addressee.provenance,
+            "deadline": self.deadline.provenance,
+        }
+
+    @property
+    def oldest_check(self) -> date:
+        """The earliest day any of this route's facts was last checked."""
+        checks = [p.checked for p in self.provenances().values() if p is not None]
+        return min([self.last_checked, *checks])
 
 
 def _unverified_deadline(rule: DeadlineRule, path: str) -> list[str]:

@@ -42,6 +42,7 @@ from casework.registry.model import (
     FollowedStep,
     Follows,
     Jurisdiction,
+    Provenance,
     Route,
     Shown,
     SupersededRule,
@@ -208,6 +209,15 @@ WebAddress = Annotated[Text, AfterValidator(_web_address)]
 Element = Annotated[Text, _one_of(REQUIRED_ELEMENTS)]
 Reminder = Annotated[ReminderAt, PlainValidator(_reminder)]
 
+SourceUrl = Annotated[
+    Text,
+    _matching(
+        r"^https://\S+( \(secondary\))?$",
+        "{value!r} is not a source link: https://…, optionally followed by ' (secondary)'",
+    ),
+]
+SourceUrls = Annotated[list[SourceUrl], Field(min_length=1), AfterValidator(_unique)]
+
 TextList = Annotated[list[Text], AfterValidator(_unique)]
 Sources = Annotated[list[Text], Field(min_length=1), AfterValidator(_unique)]
 Languages = Annotated[list[LanguageCode], Field(min_length=1), AfterValidator(_unique)]
@@ -221,6 +231,34 @@ class Table(BaseModel):
     """One TOML table: values of exactly the declared types, and no key it does not declare."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+class SourcedTable(Table):
+    """A fact recorded with the pages it was checked against (`sources`, links) and the day
+    of that check (`checked`): both or neither."""
+
+    sources: SourceUrls | None = None
+    checked: CheckDate | None = None
+
+    @model_validator(mode="after")
+    def _sources_with_date(self) -> SourcedTable:
+        if self.sources is not None and self.checked is None:
+            raise invalid("required with sources: the day they were checked", "checked")
+        if self.checked is not None and self.sources is None:
+            raise invalid("required with checked: the pages checked", "sources")
+        return self
+
+    def provenance(self) -> Provenance | None:
+        if self.sources is None or self.checked is None:
+            return None
+        return Provenance(sources=tuple(self.sources), checked=self.checked)
+
+
+class CitationTable(SourcedTable):
+    """`citation = { text = "…", verified = …, checked = …, sources = […] }`."""
+
+    text: Text
+    verified: bool
 
 
 # --- addressees and contacts --------------------------------------------------------------
@@ -240,7 +278,7 @@ class WebChannelTable(ChannelTable):
     value: WebAddress
 
 
-class AddresseeTable(Table):
+class AddresseeTable(SourcedTable):
     name: Text
     verified: bool
     select: AddresseeSelect | None = None
@@ -272,6 +310,7 @@ class AddresseeTable(Table):
             channels=tuple(channels),
             country=self.country,
             note=self.note,
+            provenance=self.provenance(),
         )
 
 
@@ -358,7 +397,7 @@ def _true(value: bool) -> bool:
     return value
 
 
-class NoDeadlineTable(Table):
+class NoDeadlineTable(SourcedTable):
     """The table form of "none", so that an unverified "no fixed deadline" can say so."""
 
     none: Annotated[bool, AfterValidator(_true)]
@@ -366,10 +405,12 @@ class NoDeadlineTable(Table):
     note: Text | None = None
 
     def to_model(self) -> DeadlineRule:
-        return DeadlineRule(kind="none", verified=self.verified, note=self.note)
+        return DeadlineRule(
+            kind="none", verified=self.verified, note=self.note, provenance=self.provenance()
+        )
 
 
-class StagedDeadlineTable(Table):
+class StagedDeadlineTable(SourcedTable):
     clock_starts: ClockStart
     verified: bool
     stages: list[StageTable]
@@ -402,6 +443,7 @@ class StagedDeadlineTable(Table):
             stages=tuple(stage.to_model(self.clock_starts) for stage in self.stages),
             basis=self.basis,
             note=self.note,
+            provenance=self.provenance(),
         )
 
 
@@ -427,7 +469,7 @@ class CountingTable(Table):
         )
 
 
-class FixedDeadlineTable(Table):
+class FixedDeadlineTable(SourcedTable):
     clock_starts: ClockStart
     verified: bool
     amount: Count
@@ -476,6 +518,7 @@ class FixedDeadlineTable(Table):
             basis=self.basis,
             note=self.note,
             counting=self.counting.to_model() if self.counting else None,
+            provenance=self.provenance(),
         )
 
 
@@ -505,6 +548,17 @@ def _deadline_rule(deadline: Deadline) -> DeadlineRule:
     if isinstance(deadline, str):
         return DeadlineRule(kind="none", verified=True)
     return deadline.to_model()
+
+
+# `citation = "…"` or the table form with its own verification and sources.
+CitationField = Annotated[
+    Annotated[Text, Tag("text")] | Annotated[CitationTable, Tag("table")],
+    Discriminator(
+        lambda value: "text" if isinstance(value, str) else "table",
+        custom_error_type=INVALID,
+        custom_error_message="expected a string or a table",
+    ),
+]
 
 
 class FilingWindowTable(Table):
@@ -580,7 +634,7 @@ class RouteTable(Table):
     kind: RouteKind
     title: dict[LanguageCode, Text]
     language: LanguageCode
-    citation: Text
+    citation: CitationField
     minor_citation: Text | None = None
     verified: bool
     last_checked: CheckDate
@@ -638,7 +692,11 @@ class RouteTable(Table):
             kind=self.kind,
             title=MappingProxyType(dict(self.title)),
             language=self.language,
-            citation=self.citation,
+            citation=self.citation if isinstance(self.citation, str) else self.citation.text,
+            citation_verified=isinstance(self.citation, str) or self.citation.verified,
+            citation_provenance=(
+                None if isinstance(self.citation, str) else self.citation.provenance()
+            ),
             minor_citation=self.minor_citation,
             verified=self.verified,
             last_checked=self.last_checked,

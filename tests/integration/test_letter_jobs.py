@@ -130,13 +130,13 @@ def test_routes_command_lists_deadlines_and_verification(app: Flask) -> None:
     lines = {line.split()[0]: line for line in result.output.splitlines()[1:]}
     assert set(lines) == {route.key for route in default_registry().routes}
     assert "48 hours from receipt" in lines["us.tida.removal"]
-    assert lines["us.tida.removal"].endswith("verified")
+    assert lines["us.tida.removal"].endswith("  verified")
     assert "2 hours from receipt (24 hours before 2026-02-20)" in lines["in.grievance.ncii"]
     assert "UNVERIFIED: route, deadline" in lines["gb.osa.intimate_image_report"]
     assert "24 hours from the regulator's notice" in lines["au.esafety.iba_complaint"]
     assert "UNVERIFIED: deadline.counting" in lines["eu.gdpr.erasure_x"]
     routes = default_registry().routes
     for route in routes:
-        assert f"checked {route.last_checked.isoformat()}" in lines[route.key]
-    oldest = min(route.last_checked for route in routes)
+        assert f"checked {route.oldest_check.isoformat()}" in lines[route.key]
+    oldest = min(route.oldest_check for route in routes)
     assert f"oldest check {oldest.isoformat()}" in result.output.splitlines()[0]

@@ -361,8 +361,8 @@ def _error(copy: Path) -> str:
         ),
         (
             "us.toml",
-            'citation = "47 USC 223a"\n',
-            "",
+            'citation = { text = "47 USC 223a"',
+            'citaton = { text = "47 USC 223a"',
             "us.toml: routes[0].citation: missing required field",
         ),
         (
@@ -373,8 +373,8 @@ def _error(copy: Path) -> str:
         ),
         (
             "us.toml",
-            'citation = "47 USC 223a"\n',
-            'citation = "47 USC 223a"\ncitaton = "47 USC 223a"\n',
+            'citation = { text = "47 USC 223a"',
+            'citaton = { text = "47 USC 223a"',
             "us.toml: routes[0].citaton: unknown key",
         ),
         (
@@ -587,11 +587,12 @@ def test_every_problem_in_a_file_is_listed(tmp_path: Path) -> None:
     copy = _break(tmp_path, "us.toml", 'unit = "hours"', 'unit = "hourz"')
     path = copy / "us.toml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace('citation = "47 USC 223a"\n', "", 1), encoding="utf-8")
+    path.write_text(text.replace("citation = {", "citaton = {", 1), encoding="utf-8")
     errors = _error(copy).splitlines()
     assert "us.toml: routes[0].citation: missing required field" in " ".join(errors)
+    assert "us.toml: routes[0].citaton: unknown key" in " ".join(errors)
     assert "us.toml: routes[0].deadline.unit: 'hourz' is not one of" in " ".join(errors)
-    assert len(errors) == 2
+    assert len(errors) == 3
 
 
 def test_a_duplicate_route_key_across_files_is_refused(tmp_path: Path) -> None:
@@ -742,3 +743,42 @@ def test_a_contact_detail_without_provenance_is_caught(
     # The loader accepts these; only the provenance check stands between them and a letter.
     broken = load_registry(_break(tmp_path, name, old, new))
     assert _unsourced_contact_details(broken) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'citation = { text = "47 USC 223a", verified = true, checked = 2026-06-30, sources = [',
+            'citation = { text = "47 USC 223a", verified = true, sources = [',
+            "us.toml: routes[0].citation.checked: required with sources: the day they were checked",
+        ),
+        (
+            '  "https://www.congress.gov/bill/119th-congress/senate-bill/146/text",',
+            '  "congress.gov",',
+            "us.toml: routes[0].citation.sources[1]: 'congress.gov' is not a source link",
+        ),
+        (
+            'checked = 2026-06-30\nsources = ["https://help.x.com/en/rules-and-policies/us-tida"]',
+            'sources = ["https://help.x.com/en/rules-and-policies/us-tida"]',
+            "us.toml: routes[0].addressee.checked: required with sources",
+        ),
+    ],
+)
+def test_a_fact_source_is_a_link_with_the_day_it_was_checked(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert expected in _error(_break(tmp_path, "us.toml", old, new))
+
+
+def test_a_routes_facts_carry_their_own_sources_and_check_dates(registry: Registry) -> None:
+    tida = registry.route("us.tida.removal")
+    sourced = tida.provenances()
+    assert set(sourced) == {"citation", "addressee", "deadline"}
+    citation = sourced["citation"]
+    assert citation is not None
+    assert citation.checked == date(2026, 6, 30)
+    assert all(link.startswith("https://") for link in citation.sources)
+    assert tida.oldest_check == min(
+        [tida.last_checked, *(p.checked for p in sourced.values() if p is not None)]
+    )
