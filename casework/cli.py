@@ -30,7 +30,7 @@ from casework.health import check_database, check_redis, worker_status
 from casework.intake.services import draft_store
 from casework.jobs import redis_connection, runner_label
 from casework.notices.bundles import verify_bundle
-from casework.notices.describe import describe_deadline
+from casework.notices.describe import describe_deadline, letters_table
 from casework.notices.letters import create_letter
 from casework.notices.models import Notice
 from casework.notices.services import NoticeError, latest_notice
@@ -260,10 +260,14 @@ def sweep_command(at: str | None) -> None:
 
 
 @cli_group.command("routes")
-def routes_command() -> None:
+@click.option("--markdown", is_flag=True, help="Print the README's table of letters instead.")
+def routes_command(markdown: bool) -> None:
     """List the legal routes: deadlines, the oldest check of each route's facts, which facts
     are unverified and which have no recorded source."""
     registry = default_registry()
+    if markdown:
+        click.echo(letters_table(registry), nl=False)
+        return
     oldest = min(route.oldest_check for route in registry.routes)
     stale = sum(route.oldest_check == oldest for route in registry.routes)
     click.echo(

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from casework.registry import Route, Unit
+from casework.registry import Registry, Route, Unit
 
-__all__ = ["describe_deadline", "describe_period"]
+__all__ = ["describe_deadline", "describe_period", "letters_table"]
 
 
 def describe_period(amount: int, unit: Unit) -> str:
@@ -50,3 +50,35 @@ def describe_deadline(route: Route) -> str:
     if route.follow_up_days:
         return _("none fixed by law (we follow up after %(days)d days)", days=route.follow_up_days)
     return _("none fixed by law")
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def letters_table(registry: Registry) -> str:
+    """Every route as a Markdown table row: jurisdiction, letter, addressee, law, deadline.
+
+    The README's table of letters is this text, so a route added or changed in the
+    registry shows there as soon as the README is regenerated (a test compares them).
+    """
+    names = {j.code: j.name for j in registry.jurisdictions}
+    lines = [
+        "| Jurisdiction | Letter | Addressee | Law | Deadline |",
+        "|---|---|---|---|---|",
+    ]
+    for route in registry.routes:
+        addressee = route.addressee.name
+        if route.addressee.select == "per_case":
+            addressee += " (named per case)"
+        elif route.addressee.select == "dsc_by_victim_country":
+            addressee += " (the victim's country's coordinator)"
+        cells = (
+            names[route.jurisdiction],
+            f"{route.title_in('en')} (`{route.key}`)",
+            addressee,
+            route.citation,
+            describe_deadline(route),
+        )
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"

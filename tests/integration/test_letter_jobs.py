@@ -140,3 +140,15 @@ def test_routes_command_lists_deadlines_and_verification(app: Flask) -> None:
         assert f"checked {route.oldest_check.isoformat()}" in lines[route.key]
     oldest = min(route.oldest_check for route in routes)
     assert f"oldest check {oldest.isoformat()}" in result.output.splitlines()[0]
+
+
+def test_the_readme_lists_every_route_as_the_registry_has_it(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(cli_group, ["routes", "--markdown"])
+    assert result.exit_code == 0, result.output
+    rows = result.output.splitlines()[2:]
+    assert len(rows) == len(default_registry().routes)
+    for route in default_registry().routes:
+        row = next(r for r in rows if f"(`{route.key}`)" in r)
+        assert route.addressee.name in row and route.citation in row
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert result.output in readme, "regenerate: flask casework routes --markdown"
