@@ -362,7 +362,7 @@ def submit_report(
     stored = _store_screenshots(
         report, read_screenshot, storage, [] if new_keys is None else new_keys
     )
-    access_code = generate_access_code()
+    access_code = generate_access_code(report.language)
     # Recorded last: the audit chain's head stays locked from the first event to the
     # commit, and every report to the organisation waits behind it.
     audit_events: list[NewEvent] = []

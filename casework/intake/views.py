@@ -488,6 +488,8 @@ def submit() -> Response | str | tuple[str, int]:
         "intake/done.html",
         reference=case.reference,
         access_code=submission.access_code,
+        code_language=report.language,
+        case_page_address=absolute_url("victim.sign_in"),
         emailed=bool(case.contact_email),
         minor=flow.may_be_minor(draft),
         routes=registry.minor_routes_shown(case.country),

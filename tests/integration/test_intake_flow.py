@@ -6,7 +6,9 @@ import hashlib
 import io
 import json
 import os
+import re
 import time
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -22,7 +24,7 @@ from casework.cases.models import Case, CaseStatus, FilerRole, Item, ItemKind, M
 from casework.evidence.files import evidence_storage
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
-from casework.intake.access_codes import WORDS, normalise_access_code, verify_access_code
+from casework.intake.access_codes import WORDS, verify_access_code, wordlist
 from casework.jobs import QUEUE_NOTIFICATIONS, redis_connection
 from casework.notifications.email import MailSettings, build_message
 from casework.notifications.models import OutgoingEmail
@@ -43,6 +45,7 @@ from tests.intake_support import (
     photo,
     row_counts,
     selected,
+    sent_report,
     submit,
     textarea,
 )
@@ -97,7 +100,7 @@ def test_report_with_links_and_screenshots_becomes_one_case_with_clean_encrypted
     assert case.consent_at is not None
 
     # The code is shown once, is six words, and only its hash is stored.
-    assert len(normalise_access_code(confirmation.access_code).split()) == WORDS
+    assert len(confirmation.access_code.split()) == WORDS
     assert confirmation.access_code not in (case.access_code_hash or "")
     assert verify_access_code(case.access_code_hash, confirmation.access_code)
 
@@ -536,9 +539,28 @@ def test_the_form_and_the_email_are_in_french(client: FlaskClient, receiving_org
     fill_report(client, Answers(language="fr", country="FR"))
     confirmation_page = client.post("/report/submit", headers=headers)
     assert "Votre signalement a été envoyé" in page_text(confirmation_page)
+    # The code is drawn from the French list, and marked as French for screen readers.
+    code = re.search(r'class="access-value code" lang="fr">([^<]+)<', page_text(confirmation_page))
+    assert code is not None
+    assert all(word in wordlist("fr") for word in code.group(1).split())
     email = db.session.scalars(select(OutgoingEmail)).one()
     assert "Votre signalement" in email.subject
     assert "code d’accès" in email.body or "code d'accès" in email.body
+
+
+def test_the_confirmation_offers_a_case_card_with_nothing_about_the_report(
+    client: FlaskClient,
+) -> None:
+    confirmation = sent_report(client, Answers(email="someone.private@example.org"))
+    card = re.search(r'id="case-card">(.*?)</div>', confirmation.html, re.S)
+    assert card is not None
+    text = unescape(re.sub(r"<[^>]+>", " ", card.group(1)))
+    assert confirmation.reference in text and confirmation.access_code in text
+    assert re.search(r"https?://\S+/my-case/", text)
+    # Nothing the person reported: no link, no detail, no country.
+    assert "x.com" not in text and "someone.private" not in text
+    assert "data-print" in confirmation.html and "Print command" in confirmation.html
+    assert all(word in wordlist("en") for word in confirmation.access_code.split())
 
 
 def test_the_purge_command_deletes_drafts_left_for_longer_than_the_limit(

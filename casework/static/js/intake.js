@@ -4,9 +4,15 @@
 //   sends only the SHA-256, name and size; the file input is emptied first, so
 //   the image never leaves the device;
 // - fills in the browser's time zone, and shows only the regions of the chosen country;
-// - shows the questions for someone acting for another person once they say so.
+// - shows the questions for someone acting for another person once they say so;
+// - offers to print the case card (the page says how to do it without the button).
 (function () {
   "use strict";
+
+  Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () { window.print(); });
+  });
 
   var summary = document.querySelector("[data-focus-on-load]");
   if (summary) { summary.focus(); }
