@@ -278,6 +278,25 @@ def test_adding_links_keeps_bad_lines_out_and_skips_posts_already_there(
     assert event.actor_type == "victim" and event.details == {"items": [items[-1].id]}
 
 
+def test_switching_language_on_the_case_page_keeps_links_typed_but_not_added(
+    app: Flask, reported: Confirmation
+) -> None:
+    browser = returning_browser(app, reported)
+    html = page_text(browser.get("/my-case/case"))
+    assert 'form="links-form" name="lang" value="fr"' in html and 'id="links-form"' in html
+    before = row_counts(db.session)
+    typed = f"{POST_NEW}\nhttps://x.com/half-typ"
+    response = browser.post("/my-case/links", data={"links": typed, "lang": "fr"})
+    html = page_text(response)
+    assert response.status_code == 200
+    assert '<html lang="fr">' in html and "Votre dossier" in html
+    assert textarea(html, "links") == typed
+    assert "error-summary" not in html  # switching is not an attempt to add
+    assert row_counts(db.session) == before
+    # The choice stays for the next page.
+    assert '<html lang="fr">' in page_text(browser.get("/my-case/case"))
+
+
 def test_adding_screenshots_and_hashes_from_the_case_page(
     app: Flask, reported: Confirmation
 ) -> None:

@@ -12,9 +12,11 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import refresh
 from flask_wtf import FlaskForm
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
@@ -176,6 +178,12 @@ def _render_case(**forms: FlaskForm) -> str:
 def add_links() -> Response | str:
     case = _case()
     form = AddLinksForm()
+    if (lang := request.form.get("lang")) is not None:
+        # A language button: the page again in that language, with the links as typed.
+        if lang in current_app.config["LANGUAGES"]:
+            session["lang"] = lang
+            refresh()
+        return _render_case(links_form=form)
     if not form.validate():
         return _render_case(links_form=form)
     links = read_link_lines(form.links.data)
