@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -22,6 +23,7 @@ from wtforms.validators import DataRequired, Length, Optional, Regexp, Validatio
 from casework.cases.models import CaseStatus, Priority, RemovalState
 from casework.cases.services import NOTE_MAX_CHARS, REPLY_MAX_CHARS, STATUS_LABELS
 from casework.cases.worklists import Filters
+from casework.registry import default_registry
 from casework.timefmt import zone_or_utc
 
 PRIORITY_LABELS = {
@@ -30,6 +32,18 @@ PRIORITY_LABELS = {
     Priority.NORMAL: _l("normal"),
     Priority.LOW: _l("low"),
 }
+
+
+def route_choices(blank: Any) -> list[tuple[str, Any]]:
+    """Every letter the registry knows, by its jurisdiction and its title in the page's
+    language."""
+    registry = default_registry()
+    language = str(get_locale() or "en")
+    names = {j.code: j.name for j in registry.jurisdictions}
+    return [("", blank)] + [
+        (route.key, f"{names[route.jurisdiction]}: {route.title_in(language)}")
+        for route in registry.routes
+    ]
 
 
 def status_choices(blank: Any = None) -> list[tuple[str, Any]]:
@@ -192,10 +206,7 @@ class BulkForm(FlaskForm):
     action = SelectField(_l("Action"), choices=[], validators=[DataRequired()])
     assignee = SelectField(_l("Assign to"), choices=[], validators=[Optional()])
     status = SelectField(_l("Move to"), choices=[], validators=[Optional()])
-    route_key = StringField(
-        _l("Letter route"),
-        validators=[Optional(), Regexp(r"^[a-z0-9_.\-]{3,80}$", message=_l("Not a route key."))],
-    )
+    route_key = SelectField(_l("Letter"), choices=[], validators=[Optional()])
     back = HiddenField()
 
     def __init__(
@@ -208,6 +219,8 @@ class BulkForm(FlaskForm):
         self.action.choices = actions
         self.assignee.choices = [("", _l("Nobody"))] + [(str(i), n) for i, n in staff]
         self.status.choices = status_choices(_l("Choose a status"))
+        # The registry's route names, grouped by jurisdiction: staff never type a route key.
+        self.route_key.choices = route_choices(_l("Choose a letter"))
 
     def selected_ids(self) -> list[int]:
         return sorted({int(v) for v in self.case_ids.data or [] if str(v).isdigit()})

@@ -171,9 +171,10 @@ def bulk() -> Response:
     form = BulkForm(staff=_staff_choices(user.organisation_id), letters=True)
     back = safe_next(form.back.data, default=url_for(".worklist"))
     if not form.validate():
-        for errors in form.errors.values():
+        for name, errors in form.errors.items():
             for error in errors:
-                flash(str(error), "error")
+                label = form[name].label.text if name in form else name
+                flash(_("%(label)s: %(value)s", label=label, value=error), "error")
         return redirect(back)
     cases = services.cases_of_organisation(db.session, user.organisation_id, form.selected_ids())
     if not cases:
@@ -193,7 +194,7 @@ def bulk() -> Response:
         result = services.bulk_change_status(db.session, cases, CaseStatus(form.status.data), actor)
     else:
         if not form.route_key.data:
-            flash(_("Give the route of the letter to generate."), "error")
+            flash(_("Choose the letter to generate."), "error")
             return redirect(back)
         try:
             enqueue_letters([c.id for c in cases], form.route_key.data, actor)

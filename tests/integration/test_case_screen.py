@@ -24,6 +24,7 @@ from casework.extensions import db
 from casework.notices.models import Letter, Notice, NoticeItem, NoticeState
 from casework.notifications.models import Notification
 from casework.orm import utcnow
+from casework.registry import default_registry
 from tests import factories
 
 
@@ -432,6 +433,15 @@ def test_the_overview_draws_accessible_charts_with_tables(desk: dict[str, Any]) 
     assert "<td>US</td><td>1</td>" in page  # one overdue notice
 
 
+def test_the_bulk_letter_action_offers_route_names_never_a_key_to_type(
+    desk: dict[str, Any],
+) -> None:
+    page = desk["client"].get("/staff/cases/").get_data(as_text=True)
+    field = page.split('id="bulk-route-key"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="us.tida.removal">United States (federal): TAKE IT DOWN Act' in field
+    assert field.count("<option") == len(default_registry().routes) + 1
+
+
 def test_an_unknown_route_in_the_bulk_letter_action_is_a_form_error(
     app: Flask, desk: dict[str, Any]
 ) -> None:
@@ -443,5 +453,5 @@ def test_an_unknown_route_in_the_bulk_letter_action_is_a_form_error(
     )
     assert response.status_code == 302
     queue = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Letter route: There is no legal route no.such.route in the registry." in queue
+    assert "Letter: Not a valid choice." in queue
     assert db.session.scalars(select(Letter)).all() == []
