@@ -18,7 +18,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import format_date, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
@@ -66,8 +66,10 @@ from casework.intake.choices import RELATIONSHIPS, country_name, region_name
 from casework.notices.bulk import enqueue_letters
 from casework.notices.forms import CHANNEL_LABELS
 from casework.notices.models import Letter, Notice
+from casework.notices.recommend import recommendations_for
 from casework.notices.services import NoticeError
 from casework.orm import utcnow
+from casework.registry import default_registry
 from casework.saving import saving
 from casework.timefmt import zone_or_utc
 from casework.urls import safe_next
@@ -287,10 +289,21 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
             region_name=region_name,
             now_local=_local_now_input(),
             now=utcnow(),
+            recommendations=recommendations_for(db.session, case, default_registry(), utcnow()),
+            route_title=route_title,
             **forms,
         ),
         status,
     )
+
+
+def route_title(route_key: str) -> str:
+    """A route's title in the page's language; the key only for a route no longer listed."""
+    try:
+        route = default_registry().route(route_key)
+    except KeyError:
+        return route_key
+    return route.title_in(str(get_locale() or "en"))
 
 
 def _local_now_input() -> str:
