@@ -140,6 +140,16 @@ class StatusForm(FlaskForm):
         self.target.validate_choice = False
 
 
+class FileEvidenceForm(FlaskForm):
+    item = SelectField(_l("The post this image shows"), choices=[], validators=[Optional()])
+
+    def __init__(self, *args: Any, posts: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.item.choices = [("", _l("None of the posts, or not sure"))] + [
+            (str(item_id), url) for item_id, url in posts
+        ]
+
+
 class ItemsForm(FlaskForm):
     links = TextAreaField(
         _l("Links to posts on X, one per line"),

@@ -477,6 +477,34 @@ def status_label(status: CaseStatus) -> object:
     return STATUS_LABELS[status]
 
 
+def file_evidence_under(
+    session: DbSession, evidence: EvidenceFile, item: Item | None, actor: Actor
+) -> bool:
+    """Put an image under the post it shows (or under none); False if already there.
+
+    The post must be one of the image's own case: letters annex a post's images as its
+    exhibits, so an image filed under another case's post would reach the wrong letter.
+    Caller commits.
+    """
+    if item is not None and item.case_id != evidence.case_id:
+        raise CaseError(_l("Choose a post of this case."))
+    new_id = item.id if item is not None else None
+    if evidence.item_id == new_id:
+        return False
+    previous = evidence.item_id
+    evidence.item = item
+    evidence_event(
+        session,
+        actor,
+        evidence,
+        "evidence.filed",
+        evidence_id=evidence.id,
+        item_id=new_id,
+        previous_item_id=previous,
+    )
+    return True
+
+
 def evidence_preview(
     session: DbSession,
     evidence: EvidenceFile,

@@ -137,6 +137,11 @@ _SENTENCES: dict[str, _Describe] = {
         id=e.object_id,
         variant=_("blurred") if (e.details or {}).get("variant") == "blurred" else _("unblurred"),
     ),
+    "evidence.filed": lambda e, n, r: (
+        _("Evidence file %(id)s was filed under a post.", id=e.object_id)
+        if (e.details or {}).get("item_id")
+        else _("Evidence file %(id)s was taken off its post.", id=e.object_id)
+    ),
     "case.minor_found": lambda e, n, r: ngettext(
         "The person depicted was found to be a minor; %(num)d stored image was destroyed, "
         "its hashes kept.",

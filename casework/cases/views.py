@@ -31,6 +31,7 @@ from casework.cases.forms import (
     AssignForm,
     BulkForm,
     DismissForm,
+    FileEvidenceForm,
     FilterForm,
     ItemsForm,
     MergeForm,
@@ -531,16 +532,44 @@ def _evidence_of(case: Case, evidence_id: int) -> EvidenceFile:
     return evidence
 
 
+def _posts_of(case: Case) -> list[tuple[int, str]]:
+    return [(item.id, item.url.replace("https://", "")) for item in case.items]
+
+
 @bp.get("/<int:case_id>/evidence/<int:evidence_id>")
 def evidence(case_id: int, evidence_id: int) -> str:
     case = get_case_or_404(case_id)
     file = _evidence_of(case, evidence_id)
+    form = FileEvidenceForm(
+        formdata=None, posts=_posts_of(case), data={"item": str(file.item_id or "")}
+    )
     return render_template(
         "cases/evidence.html",
         case=case,
         evidence=file,
         clear=request.args.get("clear") == "1",
+        file_form=form,
+        can_casework=current_staff().role in CASEWORK_ROLES,
     )
+
+
+@bp.post("/<int:case_id>/evidence/<int:evidence_id>/post")
+@roles_required(*CASEWORK_ROLES)
+def file_evidence(case_id: int, evidence_id: int) -> Response:
+    """File an image under the post it shows, or under none."""
+    case = get_case_or_404(case_id)
+    file = _evidence_of(case, evidence_id)
+    form = FileEvidenceForm(posts=_posts_of(case))
+    back = redirect(url_for(".evidence", case_id=case.id, evidence_id=file.id))
+    if not form.validate():
+        flash(_("Choose one of the case's posts, or none."), "error")
+        return back
+    item = db.session.get(Item, int(form.item.data)) if form.item.data else None
+    with saving(services.CaseError, flash_error=True) as saved:
+        changed = services.file_evidence_under(db.session, file, item, current_actor())
+    if saved.error is None and changed:
+        flash(_("The image is filed under the post you chose."), "info")
+    return back
 
 
 @bp.get("/<int:case_id>/evidence/<int:evidence_id>/<any(blurred, clear):variant>.jpg")

@@ -202,6 +202,35 @@ def remove_image(store: DraftStore, draft: Draft, sha256: str) -> bool:
     return removed
 
 
+def screenshot_posts(draft: Draft) -> dict[str, int]:
+    """Which post each image in the draft shows (SHA-256 -> status id), where the person said."""
+    images = {s.sha256 for s in draft.screenshots} | {f.sha256 for f in draft.device_files}
+    posts = {p.status_id for p in draft.posts}
+    saved = draft.answers.get("screenshots", {}).get("posts", {})
+    return {sha: post for sha, post in saved.items() if sha in images and post in posts}
+
+
+def assign_screenshots(draft: Draft, chosen: Mapping[str, str]) -> None:
+    """Record the person's answers to "which post does it show?", sent as
+    `post-<sha256>` = a status id of the draft's posts, or "" for none of these / not sure.
+
+    An image the form did not ask about keeps its answer; anything that is not one of the
+    draft's posts counts as "not sure", never as a post.
+    """
+    images = [s.sha256 for s in draft.screenshots] + [f.sha256 for f in draft.device_files]
+    posts = {str(p.status_id): p.status_id for p in draft.posts}
+    assigned = screenshot_posts(draft)
+    for sha256 in images:
+        value = chosen.get(f"post-{sha256}")
+        if value is None:
+            continue
+        if value in posts:
+            assigned[sha256] = posts[value]
+        else:
+            assigned.pop(sha256, None)
+    draft.answers.setdefault("screenshots", {})["posts"] = assigned
+
+
 # ---------------------------------------------------------------- the finished report
 
 
@@ -230,6 +259,8 @@ class Report:
     contact_email: str | None
     wanted_actions: tuple[str, ...]
     consent: bool
+    # The post each image shows (SHA-256 -> status id), where the person said.
+    screenshot_posts: Mapping[str, int] = field(default_factory=dict)
 
 
 @cache
@@ -315,6 +346,7 @@ def report_from_draft(draft: Draft) -> Report:
         contact_email=email or None,
         wanted_actions=actions,
         consent=True,
+        screenshot_posts=screenshot_posts(draft),
     )
 
 
@@ -437,7 +469,8 @@ def _evidence_rows(
     report: Report,
     stored: list[tuple[DraftScreenshot, str, int]],
 ) -> list[EvidenceFile]:
-    """A row for each stored screenshot, then one for each image kept on the device."""
+    """A row for each stored screenshot, then one for each image kept on the device, each
+    under the post the person said it shows."""
     evidence = [
         image_row(
             session,
@@ -460,6 +493,11 @@ def _evidence_rows(
         )
         for f in report.device_files
     ]
+    items = {item.status_id: item for item in case.items}
+    for row in evidence:
+        shown = items.get(report.screenshot_posts.get(row.sha256, 0))
+        if shown is not None:
+            row.item = shown
     return evidence
 
 

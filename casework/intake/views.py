@@ -353,6 +353,7 @@ def screenshots() -> Response | str:
         return _screenshots_page(draft, ScreenshotsForm(), [])
     form = ScreenshotsForm(formdata=_formdata())
     form.validate()
+    services.assign_screenshots(draft, request.form)
     to_remove = request.form.get("remove", "")
     if to_remove:
         services.remove_image(store, draft, to_remove)
@@ -404,6 +405,7 @@ def _screenshots_page(draft: Draft, form: ScreenshotsForm, errors: list[str]) ->
         max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
         per_request=MAX_FILES_PER_REQUEST,
         max_images=MAX_IMAGES_PER_CASE,
+        shows=services.screenshot_posts(draft),
     )
 
 

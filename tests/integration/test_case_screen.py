@@ -20,6 +20,7 @@ from casework.cases.models import (
     RemovalState,
 )
 from casework.deadlines.models import DeadlineState
+from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notices.models import Letter, Notice, NoticeItem, NoticeState
 from casework.notifications.models import Notification
@@ -455,3 +456,40 @@ def test_an_unknown_route_in_the_bulk_letter_action_is_a_form_error(
     queue = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Letter: Not a valid choice." in queue
     assert db.session.scalars(select(Letter)).all() == []
+
+
+def test_staff_file_an_image_under_the_post_it_shows_and_only_a_post_of_its_case(
+    app: Flask, desk: dict[str, Any], client: Any
+) -> None:
+    case = desk["case"]
+    file = factories.evidence(case)
+    other = factories.case(desk["org"], links=[factories.post_url("elsewhere")])
+    db.session.commit()
+    page = client.get(f"/staff/cases/{case.id}/evidence/{file.id}").get_data(as_text=True)
+    assert "File under this post" in page and "None of the posts, or not sure" in page
+    target = case.items[2]
+    url = f"/staff/cases/{case.id}/evidence/{file.id}/post"
+    assert client.post(url, data={"item": str(target.id)}).status_code == 302
+    assert factories.reloaded(EvidenceFile, file.id).item_id == target.id
+    filed = events("evidence.filed")
+    assert [(e.details or {}).get("item_id") for e in filed] == [target.id]
+    assert "was filed under a post" in client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+
+    # An item of another case (or any id not offered) is refused and changes nothing.
+    response = client.post(url, data={"item": str(other.items[0].id)})
+    assert "Choose one of the case&#39;s posts, or none." in client.get(
+        response.headers["Location"]
+    ).get_data(as_text=True)
+    assert factories.reloaded(EvidenceFile, file.id).item_id == target.id
+
+    # Back to none.
+    client.post(url, data={"item": ""})
+    assert factories.reloaded(EvidenceFile, file.id).item_id is None
+    assert len(events("evidence.filed")) == 2
+
+    # A lawyer reads evidence but does not refile it.
+    factories.sign_in(client, desk["lawyer"])
+    assert client.post(url, data={"item": str(target.id)}).status_code == 403
+    assert "File under this post" not in client.get(
+        f"/staff/cases/{case.id}/evidence/{file.id}"
+    ).get_data(as_text=True)

@@ -548,6 +548,50 @@ def test_the_form_and_the_email_are_in_french(client: FlaskClient, receiving_org
     assert "code d’accès" in email.body or "code d'accès" in email.body
 
 
+def test_each_screenshot_is_filed_under_the_post_the_person_says_it_shows(
+    client: FlaskClient, receiving_org: int
+) -> None:
+    jpeg, png, third = photo(1, "JPEG"), photo(2, "PNG"), photo(3, "JPEG")
+    fill_report(
+        client,
+        Answers(links=[POST_A, POST_B], screenshots=[("first.jpg", jpeg), ("second.png", png)]),
+    )
+    page = page_text(client.get("/report/screenshots"))
+    # The stored copies are cleaned of hidden data, so their hashes are read from the page.
+    first, second = re.findall(r'name="post-([0-9a-f]{64})" form="shots-form"', page)
+    assert 'id="shots-form"' in page
+    assert "None of these, or not sure" in page and "Which post does first.jpg show?" in page
+    post_b = POST_B.split("/status/", 1)[1].split("?", 1)[0]
+    # One to the second post, one "not sure"; a forged answer is "not sure", never a post.
+    response = client.post(
+        "/report/screenshots",
+        data={
+            f"post-{first}": post_b,
+            f"post-{second}": "9999",
+            "screenshots": [(io.BytesIO(third), "third.jpg")],
+            "action": "upload",
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    page = page_text(client.get("/report/screenshots"))
+    chosen = page.split(f'name="post-{first}"', 1)[1].split("</select>", 1)[0]
+    assert f'value="{post_b}" selected>' in chosen
+    assert " selected" not in page.split(f'name="post-{second}"', 1)[1].split("</select>", 1)[0]
+    assert_moves_on(
+        client.post("/report/screenshots", data={"action": "continue"}), "/report/review"
+    )
+    review = page_text(client.get("/report/review"))
+    assert "1 matched to the post it shows" in review
+    submit(client)
+
+    files = {f.original_name: f for f in db.session.scalars(select(EvidenceFile))}
+    assert files["first.jpg"].item is not None
+    assert files["first.jpg"].item.status_id == int(post_b)
+    assert files["second.png"].item_id is None
+    assert files["third.jpg"].item_id is None
+
+
 def test_the_confirmation_offers_a_case_card_with_nothing_about_the_report(
     client: FlaskClient,
 ) -> None:
