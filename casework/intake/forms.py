@@ -255,6 +255,14 @@ class AddLinksForm(FlaskForm):
     )
 
 
+class SignStatementForm(FlaskForm):
+    """The person's own signature for a notice: the checks are the domain's (signatures)."""
+
+    name = StringField(_l("Your name, as it should appear in the letter"))
+    typed_signature = StringField(_l("Type your name again to sign"))
+    confirm = BooleanField(_l("I confirm that these statements are true."))
+
+
 class ContactForm(FlaskForm):
     language = RadioField(
         _l("Language for our messages"),

@@ -159,3 +159,30 @@ def _letter_versions_are_immutable(_mapper: Any, _connection: Any, letter: Lette
     if changed <= {"pdf", "destroyed_at"} and letter.pdf == b"" and letter.destroyed_at:
         return
     raise ValueError(f"letter {letter.id} is immutable; generate a new version instead")
+
+
+class VictimSignature(Base):
+    """The person's own word for a notice: asked for by staff, given on their case page.
+
+    Holds the exact statement text they were shown, their name as they want it in the
+    letter and their typed signature; once given, the notice is signed by them.
+    """
+
+    __tablename__ = "victim_signatures"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[intpk]
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"), index=True)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The statements asked for (registry element codes) and their text as shown.
+    statements: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(8))
+    statement_text: Mapped[str] = mapped_column(Text)
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    typed_signature: Mapped[str | None] = mapped_column(String(200))
+    signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    notice: Mapped[Notice] = relationship()
+    requested_by: Mapped[User | None] = relationship()

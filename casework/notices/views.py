@@ -55,8 +55,11 @@ from casework.notices.services import (
     schedule_deadlines,
     update_notice,
 )
+from casework.notices.signatures import SignatureError, ask_for_signature, signature_of
+from casework.notifications.jobs import deliver_soon
 from casework.registry import Route, default_registry
 from casework.saving import saving
+from casework.urls import absolute_url
 
 bp = Blueprint("notices", __name__, url_prefix="/staff/notices")
 
@@ -337,6 +340,7 @@ def _notice_page(
             elements={*route.required_elements, *route.recommended_elements},
             regulator_form=RegulatorNoticeForm(),
             related=related_of(db.session, notice, registry=registry),
+            person_signature=signature_of(db.session, notice),
         ),
         status,
     )
@@ -436,6 +440,28 @@ def _version_label(letter: Letter) -> str:
     dated = (letter.data_snapshot.get("letter") or {}).get("date", "")
     label = f"v{letter.version} · {dated} · SHA-256 {letter.sha256[:12]}…"
     return f"{label} · {_('draft')}" if letter.draft else label
+
+
+@bp.post("/notices/<int:notice_id>/ask-signature")
+@roles_required(*STAFF)
+def ask_signature(notice_id: int) -> Response:
+    """Ask the person to sign this notice's statements on their case page."""
+    row: Notice = _scoped(Notice, notice_id)
+    route = _route_or_404(row.route_key)
+    with saving(SignatureError, flash_error=True) as saved:
+        _request, email = ask_for_signature(
+            db.session,
+            row,
+            route,
+            current_actor(),
+            case_page_url=absolute_url("victim.sign_in"),
+            requested_by_id=current_staff().id,
+        )
+    if saved.error is None:
+        if email is not None:
+            deliver_soon([email.id])
+        flash(_("The person has been asked to sign."))
+    return redirect(url_for(".notice", notice_id=row.id))
 
 
 @bp.post("/notices/<int:notice_id>/regulator-notice")

@@ -6,6 +6,7 @@ import logging
 
 from flask import (
     Blueprint,
+    abort,
     current_app,
     flash,
     g,
@@ -41,6 +42,7 @@ from casework.intake.forms import (
     ContactForm,
     DeleteForm,
     ScreenshotsForm,
+    SignStatementForm,
     WithdrawForm,
 )
 from casework.intake.limits import (
@@ -67,6 +69,7 @@ from casework.intake.victim.wording import (
     local_date,
     local_datetime,
 )
+from casework.notices.signatures import SignatureError, SignedWord, open_requests, sign
 from casework.registry import default_registry
 from casework.saving import commit_if_changed, saving
 
@@ -170,7 +173,36 @@ def _render_case(**forms: FlaskForm) -> str:
         when=lambda value: local_datetime(value, case.timezone),
         on_day=lambda value: local_date(value, case.timezone),
         can_withdraw=bool(allowed_targets(case.status, VICTIM)),
+        to_sign=open_requests(db.session, case),
+        sign_form=forms.get("sign_form") or SignStatementForm(),
+        signing=forms.get("signing_id"),
     )
+
+
+@bp.post("/sign/<int:request_id>")
+@action_limit
+def sign_statement(request_id: int) -> Response | str:
+    """Sign the statements staff asked for: only a request of this case, still open."""
+    case = _case()
+    request_row = next((r for r in open_requests(db.session, case) if r.id == request_id), None)
+    if request_row is None:
+        abort(404)
+    form = SignStatementForm()
+    if not form.validate():  # the CSRF token
+        return _render_case(sign_form=form, signing_id=request_id)
+    word = SignedWord(
+        name=form.name.data or "",
+        typed_signature=form.typed_signature.data or "",
+        confirmed=bool(form.confirm.data),
+    )
+    with saving(SignatureError) as saved:
+        sign(db.session, request_row, word, VICTIM)
+    if isinstance(saved.error, SignatureError):
+        field = getattr(form, saved.error.field or "", None) or form.confirm
+        field.errors = [str(saved.error)]
+        return _render_case(sign_form=form, signing_id=request_id)
+    flash(_("Thank you. Your signature was added to the letter."))
+    return redirect(url_for("victim.case_page"))
 
 
 @bp.post("/links")
