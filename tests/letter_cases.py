@@ -15,7 +15,7 @@ from casework.accounts.models import Organisation, User
 from casework.actors import Actor
 from casework.cases.models import Case, ContentCategory, ItemKind, MinorStatus
 from casework.extensions import db
-from casework.notices.completeness import STATEMENT_ELEMENTS
+from casework.notices.completeness import STATEMENT_ELEMENTS, TEXT_ELEMENTS
 from casework.notices.models import Notice
 from casework.notices.rendering import french_typography
 from casework.notices.services import NoticeDetails, create_notice, record_sent, update_notice
@@ -59,6 +59,12 @@ EXPLANATION = (
     "the replies show her apparently naked."
 )
 COPYRIGHTED_WORK = "A selfie the person took on 2 January 2026 and posted on her own account."
+# What a complaint states, as the caseworker writes it in (completeness.TEXT_ELEMENTS).
+PARTICULARS = {
+    "complainant_identity": "Jane Doe, born 4 May 1994 in Lyon, 12 rue de la Paix, 69002 Lyon",
+    "facts_dates_places": "Posted on X between 1 and 3 February 2026; seen in Lyon.",
+    "harm_suffered": "Distress, time off work and harassment from strangers.",
+}
 
 
 HANDLES = ("grok_edits_4u", "anon_pixel", "deepreply99")
@@ -113,10 +119,11 @@ def realistic_case(
     country: str | None = None,
     items: int = 3,
     with_files: bool = True,
+    minor: bool = False,
 ) -> Case:
     """A case whose person, items and files fit the route: covered categories, real files."""
     place = PLACES[route.jurisdiction]
-    minor = place.minor or route.key in MINOR_ONLY or route.covers == ("minor",)
+    minor = minor or place.minor or route.key in MINOR_ONLY or route.covers == ("minor",)
     links = [
         factories.post_url(HANDLES[i % len(HANDLES)], factories.status_id()) for i in range(items)
     ]
@@ -139,7 +146,12 @@ def realistic_case(
 
 
 def complete_notice(
-    case: Case, route: Route, staff: User, *, related: Notice | None = None
+    case: Case,
+    route: Route,
+    staff: User,
+    *,
+    related: Notice | None = None,
+    capacity: str = "subject",
 ) -> Notice:
     """A draft notice holding every element the route requires or recommends."""
     actor = Actor.staff(staff.id, staff.role.value)
@@ -158,13 +170,14 @@ def complete_notice(
         notice,
         NoticeDetails(
             signature_name="Jane Doe",
-            capacity="subject",
+            capacity=capacity,
             contact="Safe Harbour Network\ncases@safe-harbour.example\n+44 20 7946 0000",
             statements=tuple(code for code in STATEMENT_ELEMENTS if code in elements),
             explanation=EXPLANATION,
             copyrighted_work=COPYRIGHTED_WORK,
             addressee_name=addressee[0],
             addressee_address=addressee[1],
+            particulars={code: PARTICULARS[code] for code in TEXT_ELEMENTS if code in elements},
         ),
         actor,
         now=NOW - timedelta(hours=1),

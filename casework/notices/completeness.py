@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Final, Literal
 
@@ -16,6 +16,7 @@ __all__ = [
     "EARLIER_STEP",
     "ELEMENT_LABELS",
     "STATEMENT_ELEMENTS",
+    "TEXT_ELEMENTS",
     "MissingElement",
     "NoticeFacts",
     "ScopeFlag",
@@ -34,7 +35,9 @@ STATEMENT_ELEMENTS: Final = (
     "reporter_california_resident",
     "reporter_x_account",
 )
-CAPACITIES: Final = ("subject", "representative")
+CAPACITIES: Final = ("subject", "representative", "legal_representative")
+# Elements the caseworker writes in, one text each, kept in the notice's `particulars`.
+TEXT_ELEMENTS: Final = ("complainant_identity", "facts_dates_places", "harm_suffered")
 # A product check, not a legal element: a letter needs someone to go to.
 ADDRESSEE: Final = "addressee"
 # For a route that follows an earlier step: that notice is on file, sent as a letter we
@@ -68,6 +71,14 @@ ELEMENT_LABELS: Final[Mapping[str, object]] = {
     "preservation_scope": _l("What is to be preserved: the posts and accounts"),
     "reporter_california_resident": _l("Statement that the reporter resides in California"),
     "reporter_x_account": _l("Statement that the reporter holds an account on X"),
+    "complainant_identity": _l(
+        "Identity of the complainant (names, date and place of birth, address)"
+    ),
+    "facts_dates_places": _l("Dates and places of the facts"),
+    "harm_suffered": _l("The harm the person suffered"),
+    "signed_by_legal_representatives": _l(
+        "For a minor: signed by the parents as legal representatives"
+    ),
     ADDRESSEE: _l("The addressee"),
     EARLIER_STEP: _l(
         "The earlier notice this letter follows: recorded as sent with its letter, "
@@ -89,6 +100,7 @@ class NoticeFacts:
     statements: frozenset[str] = frozenset()
     explanation: str | None = None
     copyrighted_work: str | None = None
+    particulars: Mapping[str, str] = field(default_factory=dict)
     evidence_files: int = 0
     minor: bool = False
     related_sent: bool = False
@@ -129,11 +141,16 @@ def is_present(element: str, facts: NoticeFacts) -> bool:
         "copy_of_platform_report": facts.related_sent,
         "copy_of_platform_decision": facts.related_decided,
         "preservation_scope": has_items,
+        # An adult signs for themselves; a minor's complaint is signed by their parents.
+        "signed_by_legal_representatives": not facts.minor
+        or facts.capacity == "legal_representative",
         ADDRESSEE: facts.addressee_known,
         EARLIER_STEP: facts.earlier_step,
     }
     if element in STATEMENT_ELEMENTS:
         return element in facts.statements
+    if element in TEXT_ELEMENTS:
+        return _filled(facts.particulars.get(element))
     try:
         return checks[element]
     except KeyError:

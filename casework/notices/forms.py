@@ -66,6 +66,7 @@ class NoticeDetailsForm(FlaskForm):
         choices=[
             ("subject", _l("The person depicted")),
             ("representative", _l("Their authorised representative")),
+            ("legal_representative", _l("For a minor: the parents, as legal representatives")),
         ],
         validators=[Optional()],
     )
@@ -79,6 +80,16 @@ class NoticeDetailsForm(FlaskForm):
     )
     copyrighted_work = TextAreaField(
         _l("The copyrighted work (the original photo)"), validators=[Optional(), Length(max=5000)]
+    )
+    complainant_identity = TextAreaField(
+        _l("Identity of the complainant (names, date and place of birth, address)"),
+        validators=[Optional(), Length(max=5000)],
+    )
+    facts_dates_places = TextAreaField(
+        _l("Dates and places of the facts"), validators=[Optional(), Length(max=5000)]
+    )
+    harm_suffered = TextAreaField(
+        _l("The harm the person suffered"), validators=[Optional(), Length(max=5000)]
     )
     addressee_name = StringField(_l("Addressee"), validators=[Optional(), Length(max=200)])
     addressee_address = TextAreaField(

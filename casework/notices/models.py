@@ -67,6 +67,10 @@ class Notice(Base):
     # The statements the signatory confirmed, by element code ("bona_fide_statement").
     statements: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     explanation: Mapped[str | None] = mapped_column(Text)
+    # What the caseworker wrote for each text element (a complaint's "harm_suffered").
+    particulars: Mapped[dict[str, str]] = mapped_column(
+        JSON, default=dict, server_default=text("'{}'")
+    )
     copyrighted_work: Mapped[str | None] = mapped_column(Text)
     # For routes whose addressee is chosen per case (a prosecutor, the image generator).
     addressee_name: Mapped[str | None] = mapped_column(String(200))

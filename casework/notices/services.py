@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Final
 
@@ -24,6 +24,7 @@ from casework.evidence.models import EvidenceFile
 from casework.notices.completeness import (
     CAPACITIES,
     STATEMENT_ELEMENTS,
+    TEXT_ELEMENTS,
     MissingElement,
     NoticeFacts,
     missing_for,
@@ -220,6 +221,8 @@ class NoticeDetails:
     copyrighted_work: str | None = None
     addressee_name: str | None = None
     addressee_address: str | None = None
+    # Text elements (completeness.TEXT_ELEMENTS) by code: what a complaint states.
+    particulars: Mapping[str, str | None] = field(default_factory=dict)
 
 
 def _clean(text: str | None, field: str, limit: int = MAX_TEXT) -> str | None:
@@ -248,6 +251,13 @@ def update_notice(
     unknown = set(details.statements) - set(STATEMENT_ELEMENTS)
     if unknown:
         raise NoticeError(_("Unknown statement."), "statements")
+    if set(details.particulars) - set(TEXT_ELEMENTS):
+        raise NoticeError(_("Unknown statement."), "particulars")
+    particulars = {
+        code: text
+        for code in TEXT_ELEMENTS
+        if (text := _clean(details.particulars.get(code), code)) is not None
+    }
     values = {
         "signature_name": _clean(details.signature_name, "signature_name", 200),
         "signatory_capacity": details.capacity,
@@ -255,6 +265,7 @@ def update_notice(
         "statements": [code for code in STATEMENT_ELEMENTS if code in details.statements],
         "explanation": _clean(details.explanation, "explanation"),
         "copyrighted_work": _clean(details.copyrighted_work, "copyrighted_work"),
+        "particulars": particulars,
         "addressee_name": _clean(details.addressee_name, "addressee_name", 200),
         "addressee_address": _clean(details.addressee_address, "addressee_address", 1000),
     }
@@ -323,6 +334,7 @@ def notice_facts(
         statements=frozenset(notice.statements or ()),
         explanation=notice.explanation,
         copyrighted_work=notice.copyrighted_work,
+        particulars=dict(notice.particulars or {}),
     )
 
 

@@ -21,7 +21,7 @@ from casework.cases.models import (
 )
 from casework.deadlines.rules import compute_due, rule_in_force, stage_due_dates, with_extension
 from casework.evidence.models import EvidenceFile
-from casework.notices.completeness import STATEMENT_ELEMENTS
+from casework.notices.completeness import STATEMENT_ELEMENTS, TEXT_ELEMENTS
 from casework.notices.followups import earlier_due
 from casework.notices.models import Notice
 from casework.registry import Addressee, DeadlineRule, Registry, Route
@@ -406,6 +406,7 @@ def _notice_parts(notice: Notice | None) -> dict[str, Any]:
             "statements": [],
             "explanation": None,
             "copyrighted_work": None,
+            "particulars": {},
         }
     statements = set(notice.statements or ())
     return {
@@ -430,6 +431,11 @@ def _notice_parts(notice: Notice | None) -> dict[str, Any]:
         "statements": [code for code in STATEMENT_ELEMENTS if code in statements],
         "explanation": _text(notice.explanation),
         "copyrighted_work": _text(notice.copyrighted_work),
+        "particulars": {
+            code: text
+            for code in TEXT_ELEMENTS
+            if (text := _text((notice.particulars or {}).get(code))) is not None
+        },
     }
 
 

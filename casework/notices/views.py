@@ -19,6 +19,7 @@ from casework.notices.bundles import BundleError, build_bundle
 from casework.notices.completeness import (
     ELEMENT_LABELS,
     STATEMENT_ELEMENTS,
+    TEXT_ELEMENTS,
     missing_for,
     scope_flags,
 )
@@ -299,6 +300,8 @@ def _details_form(notice: Notice, route: Route) -> NoticeDetailsForm:
         form.statements.data = list(notice.statements or [])
         form.explanation.data = notice.explanation
         form.copyrighted_work.data = notice.copyrighted_work
+        for code in TEXT_ELEMENTS:
+            form[code].data = (notice.particulars or {}).get(code)
         form.addressee_name.data = notice.addressee_name or (
             route.addressee.name if route.addressee.select == "per_case" else None
         )
@@ -352,6 +355,7 @@ def notice(notice_id: int) -> Response | tuple[str, int]:
     row: Notice = _scoped(Notice, notice_id)
     route = _route_or_404(row.route_key)
     form = _details_form(row, route)
+    elements = {*route.required_elements, *route.recommended_elements}
     if request.method == "POST":
         if form.validate_on_submit():
             with saving(NoticeError) as saved:
@@ -367,6 +371,9 @@ def notice(notice_id: int) -> Response | tuple[str, int]:
                         copyrighted_work=form.copyrighted_work.data,
                         addressee_name=form.addressee_name.data,
                         addressee_address=form.addressee_address.data,
+                        particulars={
+                            code: form[code].data for code in TEXT_ELEMENTS if code in elements
+                        },
                     ),
                     current_actor(),
                 )

@@ -71,6 +71,14 @@ REQUIRED_ELEMENTS: Final[Mapping[str, str]] = MappingProxyType(
         # Facts about the reporter a law makes a condition; printed only once confirmed.
         "reporter_california_resident": "Statement that the reporter resides in California",
         "reporter_x_account": "Statement that the reporter holds an account on X",
+        # What a criminal complaint states, written in by the caseworker; never filled in.
+        "complainant_identity": "Identity of the complainant (names, date and place of birth, "
+        "address)",
+        "facts_dates_places": "Dates and places of the facts",
+        "harm_suffered": "The harm the person suffered",
+        # For a minor, the legal representatives (parents) file and sign; met for an adult.
+        "signed_by_legal_representatives": "For a minor, signature by the legal "
+        "representatives (parents)",
     }
 )
 

@@ -1,7 +1,7 @@
 """Victims sign their own statements for a notice on their case page
 
 Revision ID: e5b8c3d0a412
-Revises: d4a1c9e7f203
+Revises: 3a7f5c1e9b82
 Create Date: 2026-12-05 10:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import casework.orm
 
 
 revision = 'e5b8c3d0a412'
-down_revision = 'd4a1c9e7f203'
+down_revision = '3a7f5c1e9b82'
 branch_labels = None
 depends_on = None
 

@@ -18,6 +18,7 @@ from casework.registry import Route, default_registry
 from tests import factories
 from tests.letter_cases import (
     NOW,
+    PARTICULARS,
     PER_CASE_ADDRESSEES,
     as_printed,
     complete_notice,
@@ -142,12 +143,58 @@ def test_french_letters_are_in_french_with_their_accents(app: Flask) -> None:
         "Je déclare de bonne foi",
         "Fondement juridique",
         "C. pén. 226-8-1",
-        "C. pén. 226-2-1",
         "Je vous prie d’agréer",
         "page 1 sur",
     ):
         assert phrase in text, phrase
     assert "Ã" not in text  # no UTF-8 read as Latin-1 anywhere
+
+
+# C. pén. 226-8-1, first paragraph, as in force since 23 May 2024 (loi n° 2024-449).
+ART_226_8_1 = (
+    "Est puni de deux ans d'emprisonnement et de 60 000 euros d'amende le fait de porter à la "
+    "connaissance du public ou d'un tiers, par quelque voie que ce soit, un montage à caractère "
+    "sexuel réalisé avec les paroles ou l'image d'une personne, sans son consentement. Est "
+    "assimilé à l'infraction mentionnée au présent alinéa et puni des mêmes peines le fait de "
+    "porter à la connaissance du public ou d'un tiers, par quelque voie que ce soit, un contenu "
+    "visuel ou sonore à caractère sexuel généré par un traitement algorithmique et reproduisant "
+    "l'image ou les paroles d'une personne, sans son consentement."
+)
+# DSA Art. 16(2)(a)-(c) in the French text of Regulation (EU) 2022/2065.
+DSA_16_2 = (
+    "une explication suffisamment étayée des raisons pour lesquelles le particulier ou l'entité "
+    "allègue que les informations en question sont du contenu illicite",
+    "une indication claire de l'emplacement électronique exact de ces informations, comme l'URL "
+    "ou les URL exact(s)",
+    "le nom et l'adresse de courrier électronique du particulier ou de l'entité soumettant la "
+    "notification",
+)
+
+
+def test_the_french_dsa_notice_quotes_the_law_and_goes_by_electronic_means(app: Flask) -> None:
+    route = REGISTRY.route("fr.dsa.signalement")
+    text, _pdf, _case = generate(route)
+    assert as_printed(route, f"« {ART_226_8_1} »") in text
+    for point in DSA_16_2:
+        assert as_printed(route, f"« {point}") in text, point
+    assert as_printed(route, "soumise par voie électronique") in text
+    assert "X Internet Unlimited Company" in text
+    assert "Twitter International" not in text
+    assert "Cumberland" not in text and "Dublin" not in text  # no postal address
+    # No heavier penalty is stated: its wording was not found in a text that could be checked.
+    assert "75 000" not in text
+
+
+@pytest.mark.parametrize(
+    "route_key", ["fr.dsa.signalement", "fr.pharos.signalement", "fr.plainte.procureur"]
+)
+def test_french_letters_about_generated_images_never_cite_226_2_1(
+    app: Flask, route_key: str
+) -> None:
+    text, _pdf, case = generate(REGISTRY.route(route_key))
+    assert {item.kind.value for item in case.items} == {"ai_image"}  # type: ignore[attr-defined]
+    assert "226-2-1" not in text
+    assert "226-8-1" in text
 
 
 def test_french_minor_data_letters_cite_loi_informatique_et_libertes(app: Flask) -> None:
@@ -159,11 +206,87 @@ def test_french_minor_data_letters_cite_loi_informatique_et_libertes(app: Flask)
 
 
 def test_the_plainte_names_the_penal_code_offences(app: Flask) -> None:
-    text, _pdf, _case = generate(REGISTRY.route("fr.plainte.procureur"))
+    route = REGISTRY.route("fr.plainte.procureur")
+    text, _pdf, _case = generate(route)
     assert "porte plainte contre toute personne que l’enquête permettra d’identifier" in text
     assert "l’article 226-8-1 du code pénal" in text
-    assert "l’article 226-2-1 du code pénal" in text
+    assert "226-2-1" not in text
     assert "Procureur de la République" in text
+    # What the complaint states is what the caseworker wrote in, under its heading.
+    for heading, code in (
+        ("Identité du plaignant", "complainant_identity"),
+        ("Les faits", "facts_dates_places"),
+        ("Préjudice", "harm_suffered"),
+    ):
+        assert heading in text
+        assert as_printed(route, PARTICULARS[code]) in text
+
+
+def _plainte_for_a_minor(capacity: str) -> tuple[str, list[str]]:
+    route = REGISTRY.route("fr.plainte.procureur")
+    org = factories.org(name="Safe Harbour Network")
+    lawyer = factories.user(org, Role.LAWYER)
+    case = realistic_case(org, route, minor=True)
+    notice = complete_notice(case, route, lawyer, capacity=capacity)
+    missing = [m.code for m in missing_elements(notice, case, session=db.session)]
+    letter = create_letter(
+        db.session,
+        case=case,
+        route_key=route.key,
+        actor=Actor.staff(lawyer.id, lawyer.role.value),
+        notice=notice,
+        now=NOW,
+    )
+    db.session.commit()
+    return own_text(letter), missing
+
+
+def test_the_plainte_for_a_minor_asks_for_the_parents_signature(app: Flask) -> None:
+    text, missing = _plainte_for_a_minor("subject")
+    assert missing == ["signed_by_legal_representatives"]
+    assert "Projet incomplet" in text
+    assert "signée par ses parents, en qualité de représentants légaux" in text
+    assert "signature des parents, représentants légaux" in text
+
+    text, missing = _plainte_for_a_minor("legal_representative")
+    assert missing == []
+    assert "agissant en qualité de représentant(e) légal(e) de la personne mineure" in text
+    assert "l’article 227-23 du code pénal" in text
+
+
+def test_the_plainte_asks_for_what_it_lacks_and_invents_nothing(app: Flask) -> None:
+    route = REGISTRY.route("fr.plainte.procureur")
+    org = factories.org(name="Safe Harbour Network")
+    lawyer = factories.user(org, Role.LAWYER)
+    case = realistic_case(org, route)
+    notice = complete_notice(case, route, lawyer)
+    notice.particulars = {}
+    db.session.flush()
+    missing = [m.code for m in missing_elements(notice, case, session=db.session)]
+    assert missing == ["complainant_identity", "facts_dates_places", "harm_suffered"]
+    letter = create_letter(
+        db.session,
+        case=case,
+        route_key=route.key,
+        actor=Actor.staff(lawyer.id, lawyer.role.value),
+        notice=notice,
+        now=NOW,
+    )
+    db.session.commit()
+    assert letter.draft
+    text = own_text(letter)
+    assert "[État civil et coordonnées complètes du plaignant" in text
+    assert "[Dates et lieux des faits.]" in text
+    assert "[Description du préjudice subi.]" in text
+
+
+def test_the_cnil_complaint_says_the_cnil_works_with_the_lead_authority(app: Flask) -> None:
+    route = REGISTRY.route("fr.cnil.plainte")
+    text, _pdf, _case = generate(route)
+    assert "article 77 du règlement (UE) 2016/679" in text
+    assert "l’autorité de contrôle chef de file pour ses traitements est la Data Protection" in text
+    assert "en coopération avec elle" in text
+    assert "X Internet Unlimited Company" in text  # the erasure request went to X in Ireland
 
 
 @pytest.mark.parametrize(

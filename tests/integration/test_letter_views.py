@@ -424,3 +424,48 @@ def test_letters_previews_bundles_and_evidence_images_are_never_stored_by_a_cach
         directives = {d.strip() for d in response.headers["Cache-Control"].split(",")}
         assert {"no-store", "private"} <= directives, name
         assert "no-cache" not in directives and "public" not in directives, name
+
+
+def test_the_complaint_screen_asks_for_its_particulars_and_saves_them(
+    client: FlaskClient, setting: dict[str, Any]
+) -> None:
+    from casework.notices.services import create_notice
+
+    route = default_registry().route("fr.plainte.procureur")
+    caseworker: User = setting["caseworker"]
+    case = realistic_case(setting["org"], route)
+    notice = create_notice(
+        db.session, case, route.key, [item.id for item in case.items], _actor(caseworker)
+    )
+    db.session.commit()
+    sign_in(client, caseworker)
+    page = client.get(f"/staff/notices/notices/{notice.id}").get_data(as_text=True)
+    for label in (
+        "Identity of the complainant (names, date and place of birth, address)",
+        "Dates and places of the facts",
+        "The harm the person suffered",
+        "For a minor: the parents, as legal representatives",
+    ):
+        assert label in page, label
+    response = client.post(
+        f"/staff/notices/notices/{notice.id}",
+        data={
+            "signature_name": "Jane Doe",
+            "capacity": "subject",
+            "contact": "cases@safe-harbour.example",
+            "addressee_name": "Procureur de la République",
+            "complainant_identity": "Jane Doe, née le 4 mai 1994 à Lyon",
+            "facts_dates_places": "Publié sur X le 1er février 2026.",
+            "harm_suffered": "  ",
+        },
+        follow_redirects=True,
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    db.session.refresh(notice)
+    assert notice.particulars == {
+        "complainant_identity": "Jane Doe, née le 4 mai 1994 à Lyon",
+        "facts_dates_places": "Publié sur X le 1er février 2026.",
+    }
+    assert "Missing before this notice can be sent" in page
+    assert "The harm the person suffered" in page

@@ -135,3 +135,36 @@ def test_without_listed_alternatives_the_case_routes_that_cover_it_are_offered()
     assert flag.verdict == "outside"
     assert "us-ca.civ1708_86.evidence" in flag.alternatives
     assert "us.tida.removal" not in flag.alternatives
+
+
+PLAINTE_PARTICULARS = {
+    "complainant_identity": "Jane Doe, born 4 May 1994 in Lyon, 12 rue de la Paix, Lyon",
+    "facts_dates_places": "Posted on X on 1 February 2026; seen in Lyon.",
+    "harm_suffered": "Distress and harassment.",
+}
+
+
+def test_a_complaint_asks_for_identity_facts_and_harm_and_never_fills_them_in() -> None:
+    assert codes("fr.plainte.procureur", tida_facts()) == [
+        "complainant_identity",
+        "facts_dates_places",
+        "harm_suffered",
+    ]
+    blank = {code: "  " for code in PLAINTE_PARTICULARS}
+    assert len(codes("fr.plainte.procureur", tida_facts(particulars=blank))) == 3
+    assert codes("fr.plainte.procureur", tida_facts(particulars=PLAINTE_PARTICULARS)) == []
+
+
+def test_a_minors_complaint_is_signed_by_the_parents_as_legal_representatives() -> None:
+    facts = tida_facts(particulars=PLAINTE_PARTICULARS, minor=True)
+    assert codes("fr.plainte.procureur", facts) == ["signed_by_legal_representatives"]
+    for capacity in ("subject", "representative"):
+        assert not is_present(
+            "signed_by_legal_representatives", tida_facts(minor=True, capacity=capacity)
+        )
+    parents = tida_facts(
+        particulars=PLAINTE_PARTICULARS, minor=True, capacity="legal_representative"
+    )
+    assert codes("fr.plainte.procureur", parents) == []
+    # Signing as legal representative also says who signs.
+    assert is_present("statement_subject_or_representative", parents)

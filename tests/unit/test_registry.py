@@ -72,19 +72,19 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
     ("eu.dsa.dsc_complaint", "Digital Services Act (Reg. 2022/2065) Art.53", "none"),
     ("eu.gdpr.erasure_x", "GDPR Art.17; Art.12(3)", ("fixed", 1, "months", "request")),
     ("eu.gdpr.erasure_generator", "GDPR Art.17; Art.12(3)", ("fixed", 1, "months", "request")),
-    (
-        "fr.dsa.signalement",
-        "Digital Services Act (Reg. 2022/2065) Art.16; C. pén. 226-8-1; C. pén. 226-2-1",
-        "none",
-    ),
-    ("fr.pharos.signalement", "C. pén. 226-8-1; C. pén. 226-2-1", "none"),
-    ("fr.plainte.procureur", "C. pén. 226-8-1; C. pén. 226-2-1", "none"),
+    ("fr.dsa.signalement", "Digital Services Act (Reg. 2022/2065) Art.16; C. pén. 226-8-1", "none"),
+    ("fr.pharos.signalement", "C. pén. 226-8-1", "none"),
+    ("fr.plainte.procureur", "C. pén. 226-8-1", "none"),
     (
         "fr.lil51.effacement",
         "Loi Informatique et Libertés art.51 II",
         ("fixed", 1, "months", "request"),
     ),
-    ("fr.cnil.plainte", "Loi Informatique et Libertés art.51 II", ("fixed", 21, "days", "request")),
+    (
+        "fr.cnil.plainte",
+        "Loi Informatique et Libertés art.51 II; RGPD art. 77",
+        ("fixed", 21, "days", "request"),
+    ),
     (
         "au.esafety.iba_complaint",
         "Online Safety Act 2021 (Cth) s.32; s.77",
@@ -225,9 +225,7 @@ def test_french_routes_are_written_in_french(registry: Registry) -> None:
 
 def test_eu_routes_go_to_the_irish_entity_with_an_unverified_address(registry: Registry) -> None:
     irish = [r for r in registry.routes if r.addressee.name == IRISH_X]
-    assert {"eu.dsa.notice", "eu.dsa.internal_complaint", "fr.dsa.signalement"} <= {
-        r.key for r in irish
-    }
+    assert {"eu.dsa.notice", "eu.dsa.internal_complaint"} <= {r.key for r in irish}
     for route in irish:
         postal = route.addressee.channel("postal")
         assert postal is not None
@@ -782,3 +780,40 @@ def test_a_routes_facts_carry_their_own_sources_and_check_dates(registry: Regist
     assert tida.oldest_check == min(
         [tida.last_checked, *(p.checked for p in sourced.values() if p is not None)]
     )
+
+
+def test_french_routes_cite_their_sources_and_never_226_2_1_for_generated_images(
+    registry: Registry,
+) -> None:
+    french = [r for r in registry.routes if r.jurisdiction == "fr"]
+    for route in french:
+        # 226-2-1 covers real recordings; the case does not record one, so none cites it.
+        assert "226-2-1" not in route.citation, route.key
+        for fact, provenance in route.provenances().items():
+            assert provenance is not None, (route.key, fact)
+            assert all(source.startswith("https://") for source in provenance.sources)
+    text = (REGISTRY_DIR / "fr.toml").read_text(encoding="utf-8")
+    assert not re.search(r'^(citation|deadline) = "', text, re.MULTILINE)
+
+
+def test_the_french_dsa_notice_goes_to_x_internet_by_electronic_means_only(
+    registry: Registry,
+) -> None:
+    route = registry.route("fr.dsa.signalement")
+    assert route.addressee.name == "X Internet Unlimited Company"
+    assert route.addressee.channel("postal") is None
+    assert any("exclusively by electronic means" in w for w in route.warnings)
+    erasure = registry.route("fr.lil51.effacement")
+    assert erasure.addressee.name == "X Internet Unlimited Company"
+
+
+def test_the_plainte_requires_identity_facts_harm_and_for_a_minor_the_parents(
+    registry: Registry,
+) -> None:
+    route = registry.route("fr.plainte.procureur")
+    assert {
+        "complainant_identity",
+        "facts_dates_places",
+        "harm_suffered",
+        "signed_by_legal_representatives",
+    } <= set(route.required_elements)
