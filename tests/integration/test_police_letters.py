@@ -1,4 +1,4 @@
-"""Police reports, read back from the PDF."""
+"""Police reports and complaints to the Malaysian and Indonesian regulators, from the PDF."""
 
 from __future__ import annotations
 
@@ -128,3 +128,30 @@ def test_australian_police_report_cites_the_deepfake_offence(app: Flask) -> None
     assert "created, or altered in any way, using technology" in text
     assert "We ask the police to investigate this offence" in text
     assert "Check before sending" not in text
+
+
+def test_mcmc_complaint_names_the_commission_section_233_and_our_follow_up(app: Flask) -> None:
+    text, _letter, _case = letter_text("my.mcmc.complaint")
+    assert "To: Malaysian Communications and Multimedia Commission (MCMC)" in text
+    assert "Online form: aduan.skmm.gov.my" in text
+    assert "Legal basis: Communications and Multimedia Act 1998 (Act 588) s.233" in text
+    assert "section 233 of the Communications and Multimedia Act 1998" in text
+    assert "required X Corp. and xAI LLC to put in place safeguards" in text
+    # Our own follow-up, 15 days after the letter's date, never presented as the law's.
+    assert "we will follow up on 17 March 2026" in text
+    assert "Check before sending" in text
+
+
+def test_komdigi_complaint_cites_the_decency_article_and_says_it_is_in_english(
+    app: Flask,
+) -> None:
+    text, _letter, _case = letter_text("id.komdigi.aduan")
+    assert "To: Kementerian Komunikasi dan Digital (Komdigi)" in text
+    assert "Online form: aduankonten.id" in text
+    assert (
+        "Legal basis: UU ITE (Law No. 11 of 2008 as amended by Law No. 1 of 2024) Art. 27(1)"
+    ) in text
+    assert "violates decency (melanggar kesusilaan)" in text
+    assert "temporarily cut access to Grok" in text
+    assert "This complaint is written in English." in text
+    assert "Check before sending" in text

@@ -1,4 +1,4 @@
-"""Police reports: where each fact was read, and who they go to."""
+"""Police reports and regulator complaints: where each fact was read, and who they go to."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from casework.cases.jurisdiction import jurisdictions_for
 from casework.registry import Registry, load_registry
 
 REGISTRY_DIR = Path(__file__).resolve().parents[2] / "letters" / "registry"
@@ -19,9 +20,10 @@ def registry() -> Registry:
 
 
 NEW_ROUTES = ("ie.garda.report", "in.police.fir", "au.police.report")
+NEW_COMPLAINTS = ("my.mcmc.complaint", "id.komdigi.aduan")
 
 
-@pytest.mark.parametrize("key", [*NEW_ROUTES, "ie.hotline.iia_report"])
+@pytest.mark.parametrize("key", [*NEW_ROUTES, *NEW_COMPLAINTS, "ie.hotline.iia_report"])
 def test_police_and_regulator_routes_source_each_fact_with_links(
     registry: Registry, key: str
 ) -> None:
@@ -43,9 +45,9 @@ def test_police_reports_go_to_the_station_the_caseworker_names(
 
 
 def test_a_fact_read_only_in_secondary_pages_stays_unverified(registry: Registry) -> None:
-    # India's statutes were read only in reproductions, so its letter says "check before
-    # sending".
-    for key in ("in.police.fir",):
+    # India's statutes were read only in reproductions; Malaysia's and Indonesia's laws in
+    # news reports and summaries; so their letters say "check before sending".
+    for key in ("in.police.fir", "my.mcmc.complaint", "id.komdigi.aduan"):
         route = registry.route(key)
         provenance = route.provenances()["citation"]
         assert provenance is not None
@@ -54,3 +56,12 @@ def test_a_fact_read_only_in_secondary_pages_stays_unverified(registry: Registry
     # The Irish and Australian statutes were read in their official text.
     for key in ("ie.garda.report", "au.police.report"):
         assert registry.route(key).unverified_facts() == (), key
+
+
+def test_malaysia_and_indonesia_have_their_own_jurisdictions(registry: Registry) -> None:
+    for code, country in (("my", "MY"), ("id", "ID")):
+        jurisdiction = registry.jurisdiction(code)
+        assert jurisdiction.country == country
+        assert jurisdiction.languages == ("en",)
+        assert (country, "subject") in jurisdictions_for(country, None)
+        assert [r.key for r in registry.routes_for([code]) if r.jurisdiction == code]

@@ -112,6 +112,12 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
     ),
     ("in.police.fir", "IT Act 2000 s.67, s.67A; BNSS 2023 s.173", "none"),
     ("au.police.report", "Criminal Code Act 1995 (Cth) s.474.17A", "none"),
+    ("my.mcmc.complaint", "Communications and Multimedia Act 1998 (Act 588) s.233", "none"),
+    (
+        "id.komdigi.aduan",
+        "UU ITE (Law No. 11 of 2008 as amended by Law No. 1 of 2024) Art. 27(1)",
+        "none",
+    ),
 ]
 
 
