@@ -44,6 +44,8 @@ PLACES = {
     "in": Place("IN"),
     "ie": Place("IE"),
     "de": Place("DE"),
+    "my": Place("MY"),
+    "id": Place("ID"),
     "any": Place("US"),
 }
 # Routes only for data collected while the person was a minor.
@@ -53,6 +55,9 @@ PER_CASE_ADDRESSEES = {
     "de.strafanzeige": ("Staatsanwaltschaft Berlin", "Turmstraße 91\n10559 Berlin"),
     "eu.gdpr.erasure_generator": ("Example Imaging AI Ltd.", "1 Example Street\nDublin"),
     "any.preservation.request": ("X Corp.", ""),
+    "ie.garda.report": ("Pearse Street Garda Station", "Pearse Street\nDublin 2"),
+    "in.police.fir": ("Station House Officer, Cyber Crime Police Station", "Bengaluru"),
+    "au.police.report": ("NSW Police Force", ""),
 }
 EXPLANATION = (
     "The posts answer a photograph the person published with requests to undress her; "

@@ -35,7 +35,7 @@ EU_MEMBER_STATES = frozenset(
 )
 
 # Countries with a registry file of their own besides the EU's.
-NATIONAL_REGISTRIES = frozenset({"US", "GB", "FR", "IE", "DE", "AU", "IN"})
+NATIONAL_REGISTRIES = frozenset({"US", "GB", "FR", "IE", "DE", "AU", "IN", "MY", "ID"})
 
 # Sub-regions whose own law differs from the national one.
 REGIONAL_REGISTRIES = frozenset({"US-CA"})
