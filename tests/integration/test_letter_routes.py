@@ -10,6 +10,7 @@ from flask import Flask
 
 from casework.accounts.models import Role
 from casework.actors import Actor
+from casework.cases.models import ContentCategory, MinorStatus
 from casework.deadlines.rules import compute_due, stage_due_dates
 from casework.extensions import db
 from casework.notices.letters import create_letter
@@ -197,3 +198,85 @@ def test_california_report_gives_each_stage_its_date(app: Flask) -> None:
     assert "acknowledge this report within 48 hours of receiving it, by 4 March 2026" in text
     assert "by 11 March 2026" in text  # 7 days after the acknowledgment is due
     assert "by 1 April 2026" in text  # 30 days
+
+
+def _german_complaint(*, minor: bool) -> str:
+    route = REGISTRY.route("de.strafanzeige")
+    org = factories.org(name="Safe Harbour Network")
+    lawyer = factories.user(org, Role.LAWYER)
+    case = realistic_case(org, route, with_files=not minor)
+    if minor:
+        case.minor = MinorStatus.YES
+        for item in case.items:
+            item.category = ContentCategory.MINOR
+    notice = complete_notice(case, route, lawyer)
+    letter = create_letter(
+        db.session,
+        case=case,
+        route_key=route.key,
+        actor=Actor.staff(lawyer.id, lawyer.role.value),
+        notice=notice,
+        now=NOW,
+    )
+    db.session.commit()
+    assert not letter.draft, letter.data_snapshot["missing"]
+    return own_text(letter)
+
+
+def test_the_german_criminal_complaint_is_german_and_cites_insult_and_the_kug(
+    app: Flask,
+) -> None:
+    text = _german_complaint(minor=False)
+    for phrase in (
+        "An: Staatsanwaltschaft Berlin",
+        "Datum: 2. März 2026",
+        "Strafanzeige und Strafantrag",
+        "Rechtsgrundlage: §185 StGB; §33 i. V. m. §22 KUG",
+        "hiermit erstatte ich Strafanzeige gegen Unbekannt",
+        "Beleidigung (§ 185 StGB)",
+        "(§ 33 i. V. m. § 22 KUG)",
+        "Zugleich stelle ich Strafantrag",
+        "als die abgebildete und verletzte Person",
+        "Die Inhalte",
+        "Mit freundlichen Grüßen",
+        "Seite 1 von",
+    ):
+        assert phrase in text, phrase
+    # §§184 and 187 StGB do not fit AI-made images, nor §201a (real recordings only).
+    for wrong in ("184,", "§ 184 ", "§184 ", "187", "201a"):
+        assert wrong not in text, wrong
+    # Nothing left in English from the shared blocks.
+    for english in ("Dear", "Legal basis", "The content", "Deadline", "Our reference", "To:"):
+        assert english not in text, english
+    # The minors' offences are named only for a minor.
+    assert "184b" not in text
+
+
+def test_the_german_complaint_shows_the_victims_three_months_for_the_strafantrag(
+    app: Flask,
+) -> None:
+    route = REGISTRY.route("de.strafanzeige")
+    window = route.filing_window
+    assert window is not None
+    assert (window.amount, window.unit, window.clock_starts) == (
+        3,
+        "months",
+        "knowledge_of_act_and_offender",
+    )
+    # A filing window of the victim, not a deadline set for the addressee.
+    assert route.deadline.is_none
+    text = _german_complaint(minor=False)
+    assert "Antragsfrist Die Frist beträgt 3 Monate." in text
+    assert "mit Ablauf des Tages, an dem die berechtigte Person von der Tat und der Person" in text
+    assert "(§ 77b Abs. 2 Satz 1 StGB)" in text
+    # The day the person learned of the offender is not on record: no end date is printed.
+    assert "Sie endet am" not in text
+
+
+def test_the_german_complaint_about_a_minor_names_the_child_protection_offences(
+    app: Flask,
+) -> None:
+    text = _german_complaint(minor=True)
+    assert "Kinder- und Jugendschutz: §§184b, 184c StGB" in text
+    # (pdftotext may join a word hyphenated at the end of a line: "kinder- und")
+    assert "jugendpornographischer Inhalte (§§ 184b, 184c StGB)" in text

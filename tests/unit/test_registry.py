@@ -98,7 +98,7 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
         'Harassment, Harmful Communications and Related Offences Act 2020 ("Coco\'s Law")',
         "none",
     ),
-    ("de.strafanzeige", "§201a StGB; §§184, 187 StGB", "none"),
+    ("de.strafanzeige", "§185 StGB; §33 i. V. m. §22 KUG", "none"),
     (
         "any.preservation.request",
         "No statutory basis: request to preserve evidence in anticipation of litigation",
