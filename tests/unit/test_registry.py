@@ -66,7 +66,7 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
         ("fixed", 48, "hours", "platform_receipt"),
     ),
     ("gb.ofcom.complaint", "Online Safety Act s.10, s.20, s.21", "none"),
-    ("gb.police.report", "SOA 2003 s.66B", "none"),
+    ("gb.police.report", "SOA 2003 s.66B, s.66E, s.66F", "none"),
     ("eu.dsa.notice", "Digital Services Act (Reg. 2022/2065) Art.16", "none"),
     ("eu.dsa.internal_complaint", "Digital Services Act (Reg. 2022/2065) Art.20", "none"),
     ("eu.dsa.dsc_complaint", "Digital Services Act (Reg. 2022/2065) Art.53", "none"),
