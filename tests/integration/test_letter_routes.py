@@ -293,3 +293,12 @@ def test_the_german_complaint_about_a_minor_names_the_child_protection_offences(
     assert "Kinder- und Jugendschutz: §§184b, 184c StGB" in text
     # (pdftotext may join a word hyphenated at the end of a line: "kinder- und")
     assert "jugendpornographischer Inhalte (§§ 184b, 184c StGB)" in text
+
+
+def test_the_esafety_complaint_sets_no_report_to_x_as_a_precondition(app: Flask) -> None:
+    route = REGISTRY.route("au.esafety.iba_complaint")
+    assert route.follows is None
+    assert not any("48 hours" in warning for warning in route.warnings)
+    text, _pdf, _case = generate(route)
+    for precondition in ("48 hours", "report to X", "reported to X", "platform first"):
+        assert precondition not in text, precondition
