@@ -302,3 +302,14 @@ def test_the_esafety_complaint_sets_no_report_to_x_as_a_precondition(app: Flask)
     text, _pdf, _case = generate(route)
     for precondition in ("48 hours", "report to X", "reported to X", "platform first"):
         assert precondition not in text, precondition
+
+
+def test_the_indian_grievance_letter_gives_the_grievance_officers_contact(app: Flask) -> None:
+    text, _pdf, _case = generate(REGISTRY.route("in.grievance.ncii"))
+    assert "To: Grievance Officer, X" in text
+    assert "Email: grievance-officer-in@twitter.com" in text
+    assert "121 Dickenson Road" in text
+    assert "Bengaluru 560042" in text
+    # The contact rests on secondary sources: the letter asks for a check before sending.
+    assert "Check before sending" in text
+    assert "addressee.email" in text and "addressee.postal" in text

@@ -403,7 +403,7 @@ def _error(copy: Path) -> str:
         ),
         (
             "in.toml",
-            "verified = true\nin_force_from",
+            "verified = false\nin_force_from",
             "verified = 1\nin_force_from",
             "in.toml: routes[0].deadline.verified: expected true or false",
         ),
