@@ -26,6 +26,7 @@ def _clock(clock: str | None) -> str:
         "regulator_notice": _("from the regulator's notice"),
         "decision_notified": _("from the decision"),
         "request": _("from the request"),
+        "knowledge_of_act_and_offender": _("from learning of the act and the offender"),
     }.get(clock or "", "")
 
 

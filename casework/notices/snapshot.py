@@ -230,11 +230,17 @@ def _notice_summary(notice: Notice, registry: Registry, language: str) -> dict[s
 
 
 def _filing_window(route: Route, related: Notice | None) -> dict[str, Any] | None:
-    """How long the victim had to file this route, counted from the decision it challenges."""
+    """How long the victim had to file this route. Its start is printed only when the record
+    holds it: the decision it challenges; a start the record does not hold (the day the person
+    learned of the offender) leaves the letter to state the rule without a date."""
     window = route.filing_window
     if window is None:
         return None
-    decided = related.response_at if related is not None else None
+    decided = (
+        related.response_at
+        if related is not None and window.clock_starts == "decision_notified"
+        else None
+    )
     return {
         **_period(window.amount, window.unit),
         "note": window.note,

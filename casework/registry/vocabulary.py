@@ -9,7 +9,14 @@ from types import MappingProxyType
 from typing import Final, Literal, get_args
 
 Unit = Literal["hours", "days", "months", "business_days"]
-ClockStart = Literal["platform_receipt", "regulator_notice", "decision_notified", "request"]
+ClockStart = Literal[
+    "platform_receipt",
+    "regulator_notice",
+    "decision_notified",
+    "request",
+    # When the person entitled to make a Strafantrag learns of the act and of the offender.
+    "knowledge_of_act_and_offender",
+]
 RouteKind = Literal[
     "platform_notice",
     "internal_complaint",

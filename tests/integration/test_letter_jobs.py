@@ -132,7 +132,10 @@ def test_routes_command_lists_deadlines_and_verification(app: Flask) -> None:
     assert "48 hours from receipt" in lines["us.tida.removal"]
     assert lines["us.tida.removal"].endswith("  verified")
     assert "2 hours from receipt (24 hours before 2026-02-20)" in lines["in.grievance.ncii"]
-    assert "UNVERIFIED: route, deadline" in lines["gb.osa.intimate_image_report"]
+    assert (
+        "UNVERIFIED: route, citation, deadline, addressee.name"
+        in lines["gb.osa.intimate_image_report"]
+    )
     assert "24 hours from the regulator's notice" in lines["au.esafety.iba_complaint"]
     assert "UNVERIFIED: deadline.counting" in lines["eu.gdpr.erasure_x"]
     routes = default_registry().routes

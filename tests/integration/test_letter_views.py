@@ -351,7 +351,7 @@ def test_unverified_routes_say_check_before_sending_on_screen(
     sign_in(client, setting["lawyer"])
     page = client.get(f"/staff/notices/{draft.id}").get_data(as_text=True)
     assert "Check before sending" in page
-    assert "route, deadline" in page
+    assert "route, citation, deadline, addressee.name" in page
     assert "Draft: this letter lacks" in page
 
 

@@ -66,7 +66,7 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
         ("fixed", 48, "hours", "platform_receipt"),
     ),
     ("gb.ofcom.complaint", "Online Safety Act s.10, s.20, s.21", "none"),
-    ("gb.police.report", "SOA 2003 s.66B", "none"),
+    ("gb.police.report", "SOA 2003 s.66B, s.66E, s.66F", "none"),
     ("eu.dsa.notice", "Digital Services Act (Reg. 2022/2065) Art.16", "none"),
     ("eu.dsa.internal_complaint", "Digital Services Act (Reg. 2022/2065) Art.20", "none"),
     ("eu.dsa.dsc_complaint", "Digital Services Act (Reg. 2022/2065) Art.53", "none"),
@@ -98,7 +98,7 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
         'Harassment, Harmful Communications and Related Offences Act 2020 ("Coco\'s Law")',
         "none",
     ),
-    ("de.strafanzeige", "§201a StGB; §§184, 187 StGB", "none"),
+    ("de.strafanzeige", "§185 StGB; §33 i. V. m. §22 KUG", "none"),
     (
         "any.preservation.request",
         "No statutory basis: request to preserve evidence in anticipation of litigation",
@@ -415,7 +415,7 @@ def _error(copy: Path) -> str:
         ),
         (
             "in.toml",
-            "verified = true\nin_force_from",
+            "verified = false\nin_force_from",
             "verified = 1\nin_force_from",
             "in.toml: routes[0].deadline.verified: expected true or false",
         ),
