@@ -53,11 +53,13 @@ PER_CASE_ADDRESSEES = {
     "de.strafanzeige": ("Staatsanwaltschaft Berlin", "Turmstraße 91\n10559 Berlin"),
     "eu.gdpr.erasure_generator": ("Example Imaging AI Ltd.", "1 Example Street\nDublin"),
     "any.preservation.request": ("X Corp.", ""),
+    "us.police.report": ("Example City Police Department", "1 Example Street\nExample City"),
 }
 EXPLANATION = (
     "The posts answer a photograph the person published with requests to undress her; "
     "the replies show her apparently naked."
 )
+DEPICTED_PERSON = "Jane Doe"
 COPYRIGHTED_WORK = "A selfie the person took on 2 January 2026 and posted on her own account."
 
 
@@ -163,6 +165,7 @@ def complete_notice(
             statements=tuple(code for code in STATEMENT_ELEMENTS if code in elements),
             explanation=EXPLANATION,
             copyrighted_work=COPYRIGHTED_WORK,
+            depicted_person=DEPICTED_PERSON,
             addressee_name=addressee[0],
             addressee_address=addressee[1],
         ),

@@ -80,6 +80,9 @@ class NoticeDetailsForm(FlaskForm):
     copyrighted_work = TextAreaField(
         _l("The copyrighted work (the original photo)"), validators=[Optional(), Length(max=5000)]
     )
+    depicted_person = StringField(
+        _l("The name of the person depicted"), validators=[Optional(), Length(max=200)]
+    )
     addressee_name = StringField(_l("Addressee"), validators=[Optional(), Length(max=200)])
     addressee_address = TextAreaField(
         _l("Addressee's address"), validators=[Optional(), Length(max=1000)]

@@ -406,6 +406,7 @@ def _notice_parts(notice: Notice | None) -> dict[str, Any]:
             "statements": [],
             "explanation": None,
             "copyrighted_work": None,
+            "depicted_person": None,
         }
     statements = set(notice.statements or ())
     return {
@@ -430,6 +431,7 @@ def _notice_parts(notice: Notice | None) -> dict[str, Any]:
         "statements": [code for code in STATEMENT_ELEMENTS if code in statements],
         "explanation": _text(notice.explanation),
         "copyrighted_work": _text(notice.copyrighted_work),
+        "depicted_person": _text(notice.depicted_person),
     }
 
 

@@ -296,6 +296,7 @@ def _details_form(notice: Notice, route: Route) -> NoticeDetailsForm:
         form.statements.data = list(notice.statements or [])
         form.explanation.data = notice.explanation
         form.copyrighted_work.data = notice.copyrighted_work
+        form.depicted_person.data = notice.depicted_person
         form.addressee_name.data = notice.addressee_name or (
             route.addressee.name if route.addressee.select == "per_case" else None
         )
@@ -361,6 +362,7 @@ def notice(notice_id: int) -> Response | tuple[str, int]:
                         statements=tuple(form.statements.data or ()),
                         explanation=form.explanation.data,
                         copyrighted_work=form.copyrighted_work.data,
+                        depicted_person=form.depicted_person.data,
                         addressee_name=form.addressee_name.data,
                         addressee_address=form.addressee_address.data,
                     ),

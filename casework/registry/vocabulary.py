@@ -71,6 +71,10 @@ REQUIRED_ELEMENTS: Final[Mapping[str, str]] = MappingProxyType(
         # Facts about the reporter a law makes a condition; printed only once confirmed.
         "reporter_california_resident": "Statement that the reporter resides in California",
         "reporter_x_account": "Statement that the reporter holds an account on X",
+        "reporter_is_depicted_person": "Statement that the reporter is the person depicted and "
+        "did not consent to the use of their likeness",
+        # The name of the person depicted, which the letter prints only once recorded.
+        "depicted_person_identified": "Identification of the person depicted (their name)",
     }
 )
 
