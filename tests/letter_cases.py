@@ -58,11 +58,13 @@ PER_CASE_ADDRESSEES = {
     "ie.garda.report": ("Pearse Street Garda Station", "Pearse Street\nDublin 2"),
     "in.police.fir": ("Station House Officer, Cyber Crime Police Station", "Bengaluru"),
     "au.police.report": ("NSW Police Force", ""),
+    "us.police.report": ("Example City Police Department", "1 Example Street\nExample City"),
 }
 EXPLANATION = (
     "The posts answer a photograph the person published with requests to undress her; "
     "the replies show her apparently naked."
 )
+DEPICTED_PERSON = "Jane Doe"
 COPYRIGHTED_WORK = "A selfie the person took on 2 January 2026 and posted on her own account."
 # What a complaint states, as the caseworker writes it in (completeness.TEXT_ELEMENTS).
 PARTICULARS = {
@@ -180,6 +182,7 @@ def complete_notice(
             statements=tuple(code for code in STATEMENT_ELEMENTS if code in elements),
             explanation=EXPLANATION,
             copyrighted_work=COPYRIGHTED_WORK,
+            depicted_person=DEPICTED_PERSON,
             addressee_name=addressee[0],
             addressee_address=addressee[1],
             particulars={code: PARTICULARS[code] for code in TEXT_ELEMENTS if code in elements},

@@ -34,6 +34,7 @@ STATEMENT_ELEMENTS: Final = (
     "good_faith_unauthorised_use_statement",
     "reporter_california_resident",
     "reporter_x_account",
+    "reporter_is_depicted_person",
 )
 CAPACITIES: Final = ("subject", "representative", "legal_representative")
 # Elements the caseworker writes in, one text each, kept in the notice's `particulars`.
@@ -79,6 +80,10 @@ ELEMENT_LABELS: Final[Mapping[str, object]] = {
     "signed_by_legal_representatives": _l(
         "For a minor: signed by the parents as legal representatives"
     ),
+    "reporter_is_depicted_person": _l(
+        "Statement that the reporter is the person depicted and did not consent"
+    ),
+    "depicted_person_identified": _l("The name of the person depicted"),
     ADDRESSEE: _l("The addressee"),
     EARLIER_STEP: _l(
         "The earlier notice this letter follows: recorded as sent with its letter, "
@@ -101,6 +106,7 @@ class NoticeFacts:
     explanation: str | None = None
     copyrighted_work: str | None = None
     particulars: Mapping[str, str] = field(default_factory=dict)
+    depicted_person: str | None = None
     evidence_files: int = 0
     minor: bool = False
     related_sent: bool = False
@@ -136,6 +142,7 @@ def is_present(element: str, facts: NoticeFacts) -> bool:
         "substantiated_explanation": _filled(facts.explanation),
         "statement_subject_or_representative": facts.capacity in CAPACITIES,
         "copyrighted_work_identified": _filled(facts.copyrighted_work),
+        "depicted_person_identified": _filled(facts.depicted_person),
         # No image of a minor is ever stored, so for them the links and times are the evidence.
         "supporting_evidence": facts.evidence_files > 0 or (facts.minor and has_items),
         "copy_of_platform_report": facts.related_sent,
@@ -147,6 +154,9 @@ def is_present(element: str, facts: NoticeFacts) -> bool:
         ADDRESSEE: facts.addressee_known,
         EARLIER_STEP: facts.earlier_step,
     }
+    if element == "reporter_is_depicted_person":
+        # Only the person depicted can say this of themselves: never when a representative signs.
+        return element in facts.statements and facts.capacity != "representative"
     if element in STATEMENT_ELEMENTS:
         return element in facts.statements
     if element in TEXT_ELEMENTS:

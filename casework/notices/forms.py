@@ -91,6 +91,9 @@ class NoticeDetailsForm(FlaskForm):
     harm_suffered = TextAreaField(
         _l("The harm the person suffered"), validators=[Optional(), Length(max=5000)]
     )
+    depicted_person = StringField(
+        _l("The name of the person depicted"), validators=[Optional(), Length(max=200)]
+    )
     addressee_name = StringField(_l("Addressee"), validators=[Optional(), Length(max=200)])
     addressee_address = TextAreaField(
         _l("Addressee's address"), validators=[Optional(), Length(max=1000)]

@@ -72,6 +72,8 @@ class Notice(Base):
         JSON, default=dict, server_default=text("'{}'")
     )
     copyrighted_work: Mapped[str | None] = mapped_column(Text)
+    # The name of the person depicted, where a law asks the notice to identify them.
+    depicted_person: Mapped[str | None] = mapped_column(String(200))
     # For routes whose addressee is chosen per case (a prosecutor, the image generator).
     addressee_name: Mapped[str | None] = mapped_column(String(200))
     addressee_address: Mapped[str | None] = mapped_column(Text)

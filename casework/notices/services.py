@@ -47,6 +47,7 @@ __all__ = [
     "earlier_notice",
     "latest_notice",
     "letter_moment",
+    "minors_only",
     "missing_elements",
     "notice_facts",
     "record_regulator_notice",
@@ -95,10 +96,21 @@ def route_or_error(route_key: str, registry: Registry | None = None) -> Route:
 
 
 def available_routes(case: Case, registry: Registry | None = None) -> tuple[Route, ...]:
-    """The routes of the case's jurisdictions (and their parents and `any`), in order."""
+    """The routes of the case's jurisdictions (and their parents and `any`), in order.
+
+    A route that covers only minors is never offered for a person known to be an adult.
+    """
     registry = registry or default_registry()
     known = [code for code in case.jurisdiction_codes if code.lower() in _codes(registry)]
-    return registry.routes_for(known)
+    routes = registry.routes_for(known)
+    if case.minor is MinorStatus.NO:
+        routes = tuple(route for route in routes if not minors_only(route))
+    return routes
+
+
+def minors_only(route: Route) -> bool:
+    """Whether the route's legal definition covers only images of minors."""
+    return tuple(route.covers) == ("minor",)
 
 
 def _codes(registry: Registry) -> set[str]:
@@ -171,6 +183,11 @@ def create_notice(
 ) -> Notice:
     """Open a draft notice under a route for some of the case's items. The caller commits."""
     route = route_or_error(route_key)
+    if minors_only(route) and case.minor is MinorStatus.NO:
+        raise NoticeError(
+            _("The route %(key)s is only for a person who is or may be a minor.", key=route.key),
+            "route_key",
+        )
     if route.key not in {r.key for r in available_routes(case)}:
         raise NoticeError(
             _("The route %(key)s does not apply to this case's jurisdictions.", key=route.key),
@@ -219,6 +236,7 @@ class NoticeDetails:
     statements: tuple[str, ...] = ()
     explanation: str | None = None
     copyrighted_work: str | None = None
+    depicted_person: str | None = None
     addressee_name: str | None = None
     addressee_address: str | None = None
     # Text elements (completeness.TEXT_ELEMENTS) by code: what a complaint states.
@@ -266,6 +284,7 @@ def update_notice(
         "explanation": _clean(details.explanation, "explanation"),
         "copyrighted_work": _clean(details.copyrighted_work, "copyrighted_work"),
         "particulars": particulars,
+        "depicted_person": _clean(details.depicted_person, "depicted_person", 200),
         "addressee_name": _clean(details.addressee_name, "addressee_name", 200),
         "addressee_address": _clean(details.addressee_address, "addressee_address", 1000),
     }
@@ -335,6 +354,7 @@ def notice_facts(
         explanation=notice.explanation,
         copyrighted_work=notice.copyrighted_work,
         particulars=dict(notice.particulars or {}),
+        depicted_person=notice.depicted_person,
     )
 
 

@@ -413,6 +413,7 @@ def _notice_parts(notice: Notice | None) -> dict[str, Any]:
             "explanation": None,
             "copyrighted_work": None,
             "particulars": {},
+            "depicted_person": None,
         }
     statements = set(notice.statements or ())
     return {
@@ -442,6 +443,7 @@ def _notice_parts(notice: Notice | None) -> dict[str, Any]:
             for code in TEXT_ELEMENTS
             if (text := _text((notice.particulars or {}).get(code))) is not None
         },
+        "depicted_person": _text(notice.depicted_person),
     }
 
 

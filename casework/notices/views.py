@@ -302,6 +302,7 @@ def _details_form(notice: Notice, route: Route) -> NoticeDetailsForm:
         form.copyrighted_work.data = notice.copyrighted_work
         for code in TEXT_ELEMENTS:
             form[code].data = (notice.particulars or {}).get(code)
+        form.depicted_person.data = notice.depicted_person
         form.addressee_name.data = notice.addressee_name or (
             route.addressee.name if route.addressee.select == "per_case" else None
         )
@@ -369,6 +370,7 @@ def notice(notice_id: int) -> Response | tuple[str, int]:
                         statements=tuple(form.statements.data or ()),
                         explanation=form.explanation.data,
                         copyrighted_work=form.copyrighted_work.data,
+                        depicted_person=form.depicted_person.data,
                         addressee_name=form.addressee_name.data,
                         addressee_address=form.addressee_address.data,
                         particulars={

@@ -86,6 +86,10 @@ REQUIRED_ELEMENTS: Final[Mapping[str, str]] = MappingProxyType(
         # For a minor, the legal representatives (parents) file and sign; met for an adult.
         "signed_by_legal_representatives": "For a minor, signature by the legal "
         "representatives (parents)",
+        "reporter_is_depicted_person": "Statement that the reporter is the person depicted and "
+        "did not consent to the use of their likeness",
+        # The name of the person depicted, which the letter prints only once recorded.
+        "depicted_person_identified": "Identification of the person depicted (their name)",
     }
 )
 

@@ -318,9 +318,13 @@ def test_esafety_letter_counts_24_hours_from_the_removal_notice(app: Flask) -> N
 
 def test_california_report_gives_each_stage_its_date(app: Flask) -> None:
     text, _pdf, _case = generate(REGISTRY.route("us-ca.bpc22671.report"))
-    assert "acknowledge this report within 48 hours of receiving it, by 4 March 2026" in text
-    assert "by 11 March 2026" in text  # 7 days after the acknowledgment is due
-    assert "by 1 April 2026" in text  # 30 days
+    assert "confirm that you received this report within 48 hours of receiving it" in text
+    assert "by 4 March 2026" in text
+    assert "by 11 March 2026" in text  # 7 days after the confirmation is due
+    # 30 days from the confirmation of receipt (due 4 March), not from the report.
+    assert "date you issue your confirmation of receipt" in text
+    assert "by 3 April 2026" in text
+    assert "by 1 April 2026" not in text
 
 
 def test_the_uk_police_summary_cites_the_offences_of_creating_and_requesting_the_image(

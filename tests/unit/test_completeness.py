@@ -20,6 +20,7 @@ def tida_facts(**changes: object) -> NoticeFacts:
         "capacity": "subject",
         "contact": "cases@safe-harbour.example",
         "statements": frozenset({"good_faith_non_consent_statement"}),
+        "depicted_person": "Jane Doe",
     }
     facts.update(changes)
     return NoticeFacts(**facts)  # type: ignore[arg-type]
@@ -37,10 +38,26 @@ def test_the_take_it_down_act_requires_its_four_elements() -> None:
     bare = NoticeFacts(item_count=0, items_with_urls=0)
     assert codes("us.tida.removal", bare) == [
         "signature",
+        "statement_subject_or_representative",
+        "depicted_person_identified",
         "identification_of_content",
         "location_urls",
         "good_faith_non_consent_statement",
         "contact_information",
+    ]
+
+
+def test_the_take_it_down_act_request_names_the_person_depicted() -> None:
+    assert codes("us.tida.removal", tida_facts(depicted_person=None)) == [
+        "depicted_person_identified"
+    ]
+    assert codes("us.tida.removal", tida_facts(depicted_person="  ")) == [
+        "depicted_person_identified"
+    ]
+    # A representative may sign, but must say so.
+    assert codes("us.tida.removal", tida_facts(capacity="representative")) == []
+    assert codes("us.tida.removal", tida_facts(capacity=None)) == [
+        "statement_subject_or_representative"
     ]
 
 
@@ -84,14 +101,29 @@ def test_only_a_route_that_requires_an_earlier_step_asks_for_one() -> None:
 
 def test_the_california_report_asks_for_the_reporters_residence_and_account() -> None:
     missing = codes("us-ca.bpc22671.report", tida_facts(contact="cases@example.org"))
-    assert missing == ["reporter_california_resident", "reporter_x_account"]
-    confirmed = frozenset({"reporter_california_resident", "reporter_x_account"})
+    assert missing == [
+        "reporter_is_depicted_person",
+        "reporter_california_resident",
+        "reporter_x_account",
+    ]
+    confirmed = frozenset(
+        {"reporter_is_depicted_person", "reporter_california_resident", "reporter_x_account"}
+    )
     assert (
         codes(
             "us-ca.bpc22671.report", tida_facts(contact="cases@example.org", statements=confirmed)
         )
         == []
     )
+
+
+def test_only_the_person_depicted_can_make_the_california_report() -> None:
+    confirmed = frozenset(
+        {"reporter_is_depicted_person", "reporter_california_resident", "reporter_x_account"}
+    )
+    facts = tida_facts(contact="cases@example.org", statements=confirmed, capacity="representative")
+    # Ticked or not, a representative cannot say they are the person depicted.
+    assert codes("us-ca.bpc22671.report", facts) == ["reporter_is_depicted_person"]
 
 
 def test_a_letter_that_cannot_be_addressed_is_incomplete() -> None:

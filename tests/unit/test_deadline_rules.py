@@ -52,9 +52,10 @@ def test_india_ncii_is_2_hours_since_20_february_2026() -> None:
 
 
 def test_thirty_calendar_days() -> None:
-    assert compute_due(utc(2026, 1, 10, 8, 0), deadline("us-ca.civ1708_86.evidence")) == utc(
-        2026, 2, 9, 8, 0
+    rule = DeadlineRule(
+        kind="fixed", verified=True, amount=30, unit="days", clock_starts="platform_receipt"
     )
+    assert compute_due(utc(2026, 1, 10, 8, 0), rule) == utc(2026, 2, 9, 8, 0)
 
 
 def end_of_day(year: int, month: int, day: int) -> datetime:
@@ -155,11 +156,15 @@ def test_california_stages_chain_from_the_acknowledgment() -> None:
         "acknowledge": utc(2026, 6, 3, 9, 0),
         # Not acknowledged yet: the update is due 7 days after the latest acknowledgment.
         "status_update": utc(2026, 6, 10, 9, 0),
-        "decision": utc(2026, 7, 1, 9, 0),
+        # The decision: 30 days from the confirmation of receipt, not from the report.
+        "decision": utc(2026, 7, 3, 9, 0),
     }
     early = stage_due_dates(received, rule, {"acknowledge": utc(2026, 6, 1, 14, 0)})
     assert early["status_update"] == utc(2026, 6, 8, 14, 0)
+    assert early["decision"] == utc(2026, 7, 1, 14, 0)
     decision = next(s for s in rule.stages if s.name == "decision")
+    assert decision.after == "acknowledge"
+    # Circumstances beyond its control: at most 60 days after the material was first reported.
     assert with_extension(received, decision) == utc(2026, 7, 31, 9, 0)
 
 

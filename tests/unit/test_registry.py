@@ -57,9 +57,13 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
     ("us.tida.removal", "47 USC 223a", ("fixed", 48, "hours", "platform_receipt")),
     ("us.ftc.complaint", "47 USC 223a", "none"),
     ("us.dmca.notice", "DMCA §512(c)(3)", "none"),
+    ("us.police.report", "47 USC 223(h)", "none"),
+    ("us.ncmec.cybertipline", "NCMEC CyberTipline (a reporting service, not a statute)", "none"),
     ("us-ca.bpc22671.report", "Bus. & Prof. Code §§22670–22671", "staged"),
-    ("us-ca.civ1708_86.evidence", "Civ. Code §1708.86", ("fixed", 30, "days", "platform_receipt")),
+    ("us-ca.civ1708_86.evidence", "Civ. Code §1708.86", "none"),
+    ("us-ca.civ1708_86.xai", "Civ. Code §1708.86", "none"),
     ("us-ca.ag.complaint", "Civ. Code §1708.86; Bus. & Prof. Code §§22670–22671", "none"),
+    ("us-ca.ag.xai_complaint", "Civ. Code §1708.86", "none"),
     (
         "gb.osa.intimate_image_report",
         "Online Safety Act s.10(3A), inserted by the Crime and Policing Act 2026",
@@ -101,6 +105,11 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
     ("de.strafanzeige", "§185 StGB; §33 i. V. m. §22 KUG", "none"),
     (
         "any.preservation.request",
+        "No statutory basis: request to preserve evidence in anticipation of litigation",
+        "none",
+    ),
+    (
+        "any.preservation.xai",
         "No statutory basis: request to preserve evidence in anticipation of litigation",
         "none",
     ),
@@ -146,6 +155,7 @@ def test_every_fact_carries_last_checked_and_sources(registry: Registry) -> None
     for j in registry.jurisdictions:
         assert j.last_checked >= CORPUS_DATE and j.sources, j.code
         for route in j.routes:
+            # A route re-checked since the research corpus carries the day of that check.
             assert route.last_checked >= CORPUS_DATE and route.sources, route.key
             assert route.templates and all(t.endswith(".html") for t in route.templates)
             assert set(route.required_elements) <= set(REQUIRED_ELEMENTS)
@@ -165,6 +175,8 @@ def test_tida_notice_contents_escalation_and_alternatives(registry: Registry) ->
     tida = registry.route("us.tida.removal")
     assert tida.required_elements == (
         "signature",
+        "statement_subject_or_representative",
+        "depicted_person_identified",
         "identification_of_content",
         "location_urls",
         "good_faith_non_consent_statement",
@@ -457,8 +469,8 @@ def _error(copy: Path) -> str:
         ),
         (
             "any.toml",
-            'deadline = "none"\n# Ours, not the law\'s: no statute',
-            'deadline = "never"\n# Ours, not the law\'s: no statute',
+            'deadline = { none = true, verified = false, note = "A preservation',
+            'deadline = "never"\nunused = { none = true, verified = false, note = "A preservation',
             "any.toml: routes[0].deadline: 'never': a string deadline can only be \"none\"",
         ),
         (
@@ -581,6 +593,7 @@ def test_every_escalation_or_complaint_route_declares_the_steps_it_follows(
             False,
             {("us-ca.bpc22671.report", "sent"), ("us-ca.civ1708_86.evidence", "sent")},
         ),
+        "us-ca.ag.xai_complaint": (False, {("us-ca.civ1708_86.xai", "sent")}),
     }
     # Every route that escalates to another is among the steps the other follows.
     for route in registry.routes:
@@ -761,14 +774,14 @@ def test_a_contact_detail_without_provenance_is_caught(
     ("old", "new", "expected"),
     [
         (
-            'citation = { text = "47 USC 223a", verified = true, checked = 2026-06-30, sources = [',
+            'citation = { text = "47 USC 223a", verified = true, checked = 2026-12-05, sources = [',
             'citation = { text = "47 USC 223a", verified = true, sources = [',
             "us.toml: routes[0].citation.checked: required with sources: the day they were checked",
         ),
         (
-            '  "https://www.congress.gov/bill/119th-congress/senate-bill/146/text",',
-            '  "congress.gov",',
-            "us.toml: routes[0].citation.sources[1]: 'congress.gov' is not a source link",
+            '  "https://www.gdpr-ccpa.org/take-it-down/',
+            '  "gdpr-ccpa.org",\n  "https://www.gdpr-ccpa.org/take-it-down/',
+            "us.toml: routes[0].citation.sources[1]: 'gdpr-ccpa.org' is not a source link",
         ),
         (
             'checked = 2026-06-30\nsources = ["https://help.x.com/en/rules-and-policies/us-tida"]',
@@ -789,7 +802,8 @@ def test_a_routes_facts_carry_their_own_sources_and_check_dates(registry: Regist
     assert set(sourced) == {"citation", "addressee", "deadline"}
     citation = sourced["citation"]
     assert citation is not None
-    assert citation.checked == date(2026, 6, 30)
+    # Read on uscode.house.gov on the day of the legal review.
+    assert citation.checked == date(2026, 12, 5)
     assert all(link.startswith("https://") for link in citation.sources)
     assert tida.oldest_check == min(
         [tida.last_checked, *(p.checked for p in sourced.values() if p is not None)]
