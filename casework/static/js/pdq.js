@@ -14,13 +14,17 @@
 //   is above the median (Torben's method);
 // - the 256 bits as 64 hexadecimal digits, most significant 16-bit word first.
 //
-// window.CaseworkPdq.fromFile(file) resolves to {pdq, quality}; fromRgba(rgba, width,
-// height) hashes pixels already decoded (RGBA, not premultiplied).
+// window.CaseworkPdq.fromFile(file) resolves to {pdq, quality}, or fails for a file the
+// browser cannot decode or one over MAX_PIXELS; fromRgba(rgba, width, height) hashes
+// pixels already decoded (RGBA, not premultiplied).
 (function () {
   "use strict";
 
   var f32 = Math.fround;
   var WORKING_SIDE = 1024; // _PDQ_WORKING_SIDE on the server
+  // Decoding a picture takes 4 bytes a pixel, twice over: beyond this a phone may give up,
+  // so a larger picture gets no PDQ (and is sent with its SHA-256 alone).
+  var MAX_PIXELS = 50000000;
   var MIN_HASHABLE_DIM = 5;
   var PASSES = 2;
 
@@ -363,6 +367,7 @@
   function fromFile(file) {
     return decode(file).then(function (bitmap) {
       try {
+        if (bitmap.width * bitmap.height > MAX_PIXELS) { throw new RangeError("picture too large"); }
         return fromRgba(pixelsOf(bitmap), bitmap.width, bitmap.height);
       } finally {
         bitmap.close();
