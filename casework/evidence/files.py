@@ -125,7 +125,7 @@ def record_device_file(
     """Record an image the victim kept on their device: its hashes, name and size only.
 
     Its PDQ, computed by the browser, finds the same picture in other cases like a
-    PDQ computed here; letters and bundles leave it out (see device_pdq).
+    PDQ computed here; letters and bundles leave it out (EvidenceFile.stated_pdq).
     """
     if not images_allowed(case.minor):
         raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
