@@ -119,8 +119,14 @@ def record_device_file(
     size: int,
     name: str | None,
     media_type: str | None,
+    pdq: str | None = None,
+    pdq_quality: int | None = None,
 ) -> EvidenceFile:
-    """Record an image the victim kept on their device: its hash, name and size only."""
+    """Record an image the victim kept on their device: its hashes, name and size only.
+
+    Its PDQ, computed by the browser, finds the same picture in other cases like a
+    PDQ computed here; letters and bundles leave it out (EvidenceFile.stated_pdq).
+    """
     if not images_allowed(case.minor):
         raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
     evidence = EvidenceFile(
@@ -128,6 +134,8 @@ def record_device_file(
         storage_key=None,
         kept_on_device=True,
         sha256=sha256,
+        pdq=pdq,
+        pdq_quality=pdq_quality,
         size_bytes=size,
         original_name=name,
         media_type=media_type,

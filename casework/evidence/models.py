@@ -47,3 +47,12 @@ class EvidenceFile(Base):
 
     case: Mapped[Case] = relationship(foreign_keys=[case_id])
     item: Mapped[Item | None] = relationship()
+
+    @property
+    def stated_pdq(self) -> str | None:
+        """The PDQ a letter or bundle may state: never one the victim's browser computed.
+
+        For an image kept on the device, pdq was computed by the browser; it finds the
+        same picture in other cases, and is used for nothing else.
+        """
+        return None if self.kept_on_device else self.pdq

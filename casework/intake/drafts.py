@@ -48,12 +48,18 @@ class DraftScreenshot:
 
 @dataclass(frozen=True)
 class DeviceFile:
-    """An image the person kept on their device: only its hash, name and size reach us."""
+    """An image the person kept on their device: only its hashes, name and size reach us.
+
+    pdq and pdq_quality are computed by the browser (casework/static/js/pdq.js); they
+    are used to find the same picture in other cases and for nothing else.
+    """
 
     sha256: str
     name: str
     size: int
     media_type: str | None = None
+    pdq: str | None = None
+    pdq_quality: int | None = None
 
 
 @dataclass

@@ -489,7 +489,14 @@ def _evidence_rows(
     ]
     evidence += [
         record_device_file(
-            session, case, sha256=f.sha256, size=f.size, name=f.name, media_type=f.media_type
+            session,
+            case,
+            sha256=f.sha256,
+            size=f.size,
+            name=f.name,
+            media_type=f.media_type,
+            pdq=f.pdq,
+            pdq_quality=f.pdq_quality,
         )
         for f in report.device_files
     ]

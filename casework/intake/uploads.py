@@ -18,6 +18,7 @@ MAX_DEVICE_FILES_PER_CASE: Final = 20
 # The browser reports the size of a file kept on the device; nobody has a 2 GB screenshot.
 MAX_DEVICE_FILE_BYTES: Final = 2 * 1024**3
 _SHA_RE: Final = re.compile(r"[0-9a-f]{64}")
+_PDQ_RE: Final = re.compile(r"[0-9a-f]{64}")
 _DEVICE_MEDIA_TYPE_RE: Final = re.compile(r"image/[a-z0-9.+-]{1,25}")
 
 
@@ -118,4 +119,21 @@ def _device_file(entry: object) -> DeviceFile | None:
         not isinstance(media_type, str) or not _DEVICE_MEDIA_TYPE_RE.fullmatch(media_type)
     ):
         return None
-    return DeviceFile(sha256=sha256, name=clean_file_name(name), size=size, media_type=media_type)
+    # PDQ and its quality come together or not at all (a browser that could not decode
+    # the picture sends only the SHA-256).
+    pdq, quality = entry.get("pdq"), entry.get("quality")
+    if (pdq is None) != (quality is None):
+        return None
+    if pdq is not None:
+        if not isinstance(pdq, str) or not _PDQ_RE.fullmatch(pdq):
+            return None
+        if isinstance(quality, bool) or not isinstance(quality, int) or not 0 <= quality <= 100:
+            return None
+    return DeviceFile(
+        sha256=sha256,
+        name=clean_file_name(name),
+        size=size,
+        media_type=media_type,
+        pdq=pdq,
+        pdq_quality=quality,
+    )

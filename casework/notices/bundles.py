@@ -225,7 +225,7 @@ def _exhibits(
     for row in evidence:
         entry: dict[str, Any] = {
             "sha256": row.sha256,
-            "pdq": row.pdq,
+            "pdq": row.stated_pdq,
             "media_type": row.media_type,
             "size_bytes": row.size_bytes,
             "item_id": row.item_id,

@@ -343,7 +343,7 @@ def _items_and_exhibits(
                     "label": label,
                     "item": number,
                     "sha256": evidence.sha256,
-                    "pdq": evidence.pdq,
+                    "pdq": evidence.stated_pdq,
                     "media_type": evidence.media_type,
                     "size_bytes": evidence.size_bytes,
                     "width": evidence.width,
@@ -352,7 +352,9 @@ def _items_and_exhibits(
                     "image": shown_as if shown else None,
                 }
             )
-            item_files.append({"sha256": evidence.sha256, "pdq": evidence.pdq, "exhibit": label})
+            item_files.append(
+                {"sha256": evidence.sha256, "pdq": evidence.stated_pdq, "exhibit": label}
+            )
         items.append(
             {
                 "n": number,

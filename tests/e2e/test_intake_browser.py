@@ -16,10 +16,12 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from casework.evidence.images import sanitise_image
 from casework.evidence.models import EvidenceFile
 from tests import factories
 from tests.e2e.conftest import LiveServer
 from tests.e2e.journeys import database, fits_the_screen
+from tests.intake_support import photo
 
 pytestmark = pytest.mark.e2e
 
@@ -95,9 +97,12 @@ def test_keep_on_device_sends_the_hash_and_never_the_image(
 ) -> None:
     page = narrow_page
     marker = b"CASEWORK-IMAGE-BYTES-MUST-STAY-HERE"
-    path = picture(tmp_path, "private.png", "PNG", (200, 30, 90))
-    image = path.read_bytes() + marker  # trailing bytes after IEND: still a PNG to a browser
+    path = tmp_path / "private.png"
+    # trailing bytes after IEND: still a PNG to a browser
+    image = photo(4, "PNG", gps=False, size=(160, 120)) + marker
     path.write_bytes(image)
+    # The PDQ the server would have computed, had the image been uploaded.
+    expected = sanitise_image(image, max_bytes=live_server.app.config["MAX_UPLOAD_BYTES"])
 
     bodies: list[bytes] = []
     page.on(
@@ -123,6 +128,9 @@ def test_keep_on_device_sends_the_hash_and_never_the_image(
     assert (row.sha256, row.kept_on_device, row.storage_key) == (digest, True, None)
     assert (row.original_name, row.size_bytes) == ("private.png", len(image))
     assert row.media_type == "image/png"
+    # pdq.js computed the PDQ and its quality in the page, exactly as the server does.
+    assert any(expected.pdq.encode() in body for body in bodies)
+    assert (row.pdq, row.pdq_quality) == (expected.pdq, expected.pdq_quality)
     assert reference.startswith("CW-")
 
 

@@ -157,3 +157,40 @@ def test_a_letter_altered_in_the_database_stops_the_export(app: Flask) -> None:
     db.session.expire_all()
     with pytest.raises(BundleError, match="no longer matches its SHA-256"):
         build_bundle(db.session, case, actor)
+
+
+def test_a_pdq_from_the_victims_browser_is_used_for_grouping_only(app: Flask) -> None:
+    """Letters and bundles state the PDQ of stored images, never one a browser sent."""
+    from casework.evidence.files import record_device_file
+
+    org = factories.org()
+    lawyer = factories.user(org, Role.LAWYER)
+    actor = Actor.staff(lawyer.id, "lawyer")
+    case = realistic_case(org, TIDA)
+    kept = record_device_file(
+        db.session,
+        case,
+        sha256="ab" * 32,
+        size=1234,
+        name="kept.jpg",
+        media_type="image/jpeg",
+        pdq="f0" * 32,
+        pdq_quality=90,
+    )
+    kept.item_id = case.items[0].id
+    db.session.flush()
+    notice = complete_notice(case, TIDA, lawyer)
+    letter = create_letter(db.session, case=case, route_key=TIDA.key, actor=actor, notice=notice)
+    bundle = build_bundle(db.session, case, actor)
+    db.session.commit()
+    assert kept.pdq == "f0" * 32  # stored, and so found by grouping
+
+    exhibits = letter.data_snapshot["exhibits"]
+    assert [e["pdq"] for e in exhibits if e["kept_on_device"]] == [None]
+    assert all(e["pdq"] for e in exhibits if not e["kept_on_device"])
+    with zipfile.ZipFile(io.BytesIO(bundle.data)) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        rows = list(csv.DictReader(io.StringIO(archive.read("manifest.csv").decode())))
+    assert [e["pdq"] for e in manifest["exhibits"] if e["kept_on_device"]] == [None]
+    assert [r["pdq"] for r in rows if r["file_sha256"] == "ab" * 32] == [""]
+    assert "f0" * 32 not in json.dumps(manifest)

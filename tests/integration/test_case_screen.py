@@ -358,6 +358,29 @@ def test_evidence_is_served_blurred_first_never_cached_and_every_view_audited(
     assert len(events("evidence.viewed")) == 3
 
 
+def test_a_pdq_from_the_victims_browser_says_where_it_comes_from(desk: dict[str, Any]) -> None:
+    from casework.evidence.files import record_device_file
+
+    client, case = desk["client"], desk["case"]
+    kept = record_device_file(
+        db.session,
+        case,
+        sha256="cd" * 32,
+        size=99,
+        name="kept.jpg",
+        media_type="image/jpeg",
+        pdq="0f" * 32,
+        pdq_quality=77,
+    )
+    stored = factories.evidence(case)
+    db.session.commit()
+    page = client.get(f"/staff/cases/{case.id}/evidence/{kept.id}").get_data(as_text=True)
+    assert "0f" * 32 in page and "quality 77" in page
+    assert "Computed by the browser of the person who reported it" in page
+    page = client.get(f"/staff/cases/{case.id}/evidence/{stored.id}").get_data(as_text=True)
+    assert str(stored.pdq) in page and "Computed by the browser" not in page
+
+
 def test_bulk_status_change_reports_each_refusal(desk: dict[str, Any]) -> None:
     client = desk["client"]
     ok = factories.case(desk["org"])

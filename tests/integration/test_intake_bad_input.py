@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 from pathlib import Path
@@ -129,6 +130,19 @@ def test_a_tampered_hash_list_is_refused_whole(app: Flask, ready: FlaskClient) -
     upload(ready, [], action="continue")
     review = page_text(ready.get("/report/review"))
     assert "kept on your device" not in review
+
+
+def test_a_malformed_pdq_refuses_the_hash_list_with_a_clear_error(
+    app: Flask, ready: FlaskClient
+) -> None:
+    entry = {"sha256": "ab" * 32, "name": "kept.jpg", "size": 10, "pdq": "zz" * 32, "quality": 50}
+    response = upload(ready, [], keep_on_device="y", device_files=json.dumps([entry]))
+    assert "did not arrive intact" in page_text(response)
+    entry.update(pdq="ab" * 32, quality=1000)
+    response = upload(ready, [], keep_on_device="y", device_files=json.dumps([entry]))
+    assert "did not arrive intact" in page_text(response)
+    upload(ready, [], action="continue")
+    assert "kept on your device" not in page_text(ready.get("/report/review"))
 
 
 def test_two_thousand_links_get_one_clear_answer_and_nothing_is_lost(

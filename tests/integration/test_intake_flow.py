@@ -20,8 +20,19 @@ from sqlalchemy import select
 
 from casework.audit.models import AuditEvent
 from casework.audit.services import verify_all
-from casework.cases.models import Case, CaseStatus, FilerRole, Item, ItemKind, MinorStatus, Priority
+from casework.cases.models import (
+    Case,
+    CaseLink,
+    CaseStatus,
+    FilerRole,
+    Item,
+    ItemKind,
+    LinkReason,
+    MinorStatus,
+    Priority,
+)
 from casework.evidence.files import evidence_storage
+from casework.evidence.images import pdq_distance, sanitise_image
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.intake.access_codes import WORDS, verify_access_code, wordlist
@@ -352,6 +363,40 @@ def test_keep_on_device_sends_only_the_hash_name_and_size(
     assert (row.sha256, row.original_name, row.size_bytes) == (digest, "DSC_0042.jpg", len(image))
     assert row.media_type == "image/jpeg"
     assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+
+
+def test_a_kept_image_is_linked_by_its_pdq_to_the_same_image_uploaded_in_another_case(
+    app: Flask, client: FlaskClient, receiving_org: int
+) -> None:
+    """The PDQ the browser sends for a kept image groups it like one computed here."""
+    uploaded = photo(6, "PNG", gps=False, size=(320, 240))
+    fill_report(client, Answers(links=[POST_A], screenshots=[("upload.png", uploaded)]))
+    submit(client)
+    # The victim of the second report kept a re-saved copy: another file, the same picture.
+    kept = io.BytesIO()
+    Image.open(io.BytesIO(uploaded)).save(kept, "JPEG", quality=80)
+    # What pdq.js computes for it (tests/e2e/test_pdq_browser.py holds them equal).
+    computed = sanitise_image(kept.getvalue(), max_bytes=app.config["MAX_UPLOAD_BYTES"])
+    device_file = {
+        "sha256": hashlib.sha256(kept.getvalue()).hexdigest(),
+        "name": "kept.jpg",
+        "size": len(kept.getvalue()),
+        "type": "image/jpeg",
+        "pdq": computed.pdq,
+        "quality": computed.pdq_quality,
+    }
+    fill_report(client, Answers(links=[POST_B], device_files=[device_file]))
+    submit(client)
+
+    first, second = db.session.scalars(select(Case).order_by(Case.id)).all()
+    stored, device = db.session.scalars(select(EvidenceFile).order_by(EvidenceFile.id)).all()
+    assert device.kept_on_device and device.storage_key is None
+    assert (device.pdq, device.pdq_quality) == (computed.pdq, computed.pdq_quality)
+    assert device.sha256 != stored.sha256 and stored.pdq is not None
+    link = db.session.scalars(select(CaseLink)).one()
+    assert (link.case_a_id, link.case_b_id, link.reason) == (first.id, second.id, LinkReason.PDQ)
+    assert link.detail == f"{stored.id}:{device.id}"
+    assert link.distance == pdq_distance(stored.pdq, computed.pdq)
 
 
 def test_keep_on_device_drops_any_image_that_arrives_anyway(

@@ -243,11 +243,12 @@ def test_the_waiting_status_does_not_claim_a_legal_deadline() -> None:
 def test_the_keep_on_device_option_does_not_oversell_what_a_hash_finds(
     app: Flask, reported: Confirmation
 ) -> None:
-    """A SHA-256 matches identical files only: it does not let platforms find altered copies."""
+    """A SHA-256 matches identical files only; the PDQ finds the picture in our reports only."""
     browser = returning_browser(app, reported)
     html = page_text(browser.get("/my-case/case"))
     assert "platforms use to find copies" not in html
-    assert "matches only an identical copy of the file, not a resized or edited one." in html
+    assert "an exact one (SHA-256), which matches only an identical copy of the file" in html
+    assert "recognise the same picture in other reports we receive, even resized" in html
 
 
 def test_adding_links_keeps_bad_lines_out_and_skips_posts_already_there(
@@ -309,7 +310,13 @@ def test_adding_screenshots_and_hashes_from_the_case_page(
     )
     assert response.status_code == 302
     kept = photo(3, "JPEG")
-    device_file = {"sha256": hashlib.sha256(kept).hexdigest(), "name": "k.jpg", "size": len(kept)}
+    device_file = {
+        "sha256": hashlib.sha256(kept).hexdigest(),
+        "name": "k.jpg",
+        "size": len(kept),
+        "pdq": "5a" * 32,
+        "quality": 64,
+    }
     response = browser.post(
         "/my-case/images",
         data={"keep_on_device": "y", "device_files": json.dumps([device_file])},
@@ -320,6 +327,7 @@ def test_adding_screenshots_and_hashes_from_the_case_page(
     assert "Stored, encrypted: 2. Kept on your device, fingerprint only: 1." in html
     rows = db.session.scalars(select(EvidenceFile).order_by(EvidenceFile.id)).all()
     assert [r.kept_on_device for r in rows] == [False, False, True]
+    assert (rows[2].pdq, rows[2].pdq_quality) == ("5a" * 32, 64)
     on_disk = files_under(Path(app.config["EVIDENCE_DIR"]))
     assert len(on_disk) == 2
     for path in on_disk:

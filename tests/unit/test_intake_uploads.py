@@ -89,3 +89,33 @@ def test_device_hashes_are_read_and_anything_malformed_refuses_the_whole_list() 
         files, problems = parse_device_files(bad, room=5)
         assert files == [] and [p.code for p in problems] == ["bad_hash_list"], bad
     assert parse_device_files("  ", room=5) == ([], [])
+
+
+def test_a_device_pdq_is_read_with_its_quality_and_anything_malformed_refuses_the_list() -> None:
+    digest = hashlib.sha256(b"img").hexdigest()
+    pdq = "f0e1d2c3b4a59687" * 4
+    good = {"sha256": digest, "name": "a.jpg", "size": 3, "pdq": pdq, "quality": 100}
+    files, problems = parse_device_files(json.dumps([good]), room=5)
+    assert [(f.pdq, f.pdq_quality) for f in files] == [(pdq, 100)] and problems == []
+    files, _ = parse_device_files(json.dumps([{**good, "quality": 0}]), room=5)
+    assert files[0].pdq_quality == 0
+    # A browser that could not decode the picture sends its SHA-256 alone.
+    without = {k: v for k, v in good.items() if k not in {"pdq", "quality"}}
+    files, _ = parse_device_files(json.dumps([without]), room=5)
+    assert [(f.pdq, f.pdq_quality) for f in files] == [(None, None)]
+    for bad in (
+        {**good, "pdq": pdq.upper()},
+        {**good, "pdq": pdq[:-1]},
+        {**good, "pdq": pdq + "0"},
+        {**good, "pdq": "g" + pdq[1:]},
+        {**good, "pdq": 7},
+        {**good, "quality": 101},
+        {**good, "quality": -1},
+        {**good, "quality": True},
+        {**good, "quality": "50"},
+        {**good, "quality": 50.5},
+        {**good, "quality": None},
+        {**good, "pdq": None},
+    ):
+        files, problems = parse_device_files(json.dumps([good, bad]), room=5)
+        assert files == [] and [p.code for p in problems] == ["bad_hash_list"], bad

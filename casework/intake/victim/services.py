@@ -115,6 +115,8 @@ def add_images(
                 size=device_file.size,
                 name=device_file.name,
                 media_type=device_file.media_type,
+                pdq=device_file.pdq,
+                pdq_quality=device_file.pdq_quality,
             )
         )
     session.flush()

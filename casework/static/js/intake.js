@@ -1,8 +1,9 @@
 // Progressive enhancements for the public pages; every page works without them.
 // - moves focus to the error summary so screen readers hear what went wrong;
-// - "keep my images on my device": hashes each chosen image with Web Crypto and
-//   sends only the SHA-256, name and size; the file input is emptied first, so
-//   the image never leaves the device;
+// - "keep my images on my device": hashes each chosen image with Web Crypto, and
+//   with PDQ (pdq.js, when the page loads it and the browser can decode the image),
+//   and sends only the SHA-256, the PDQ hash and quality, name and size; the file
+//   input is emptied first, so the image never leaves the device;
 // - fills in the browser's time zone, and shows only the regions of the chosen country;
 // - shows the questions for someone acting for another person once they say so;
 // - offers to print the case card (the page says how to do it without the button).
@@ -73,14 +74,32 @@
     });
   }
 
+  // PDQ finds near-identical copies; a picture this browser cannot decode still gets
+  // its SHA-256, so a failure here never stops the report.
+  function perceptualHash(file) {
+    if (!window.CaseworkPdq || !window.createImageBitmap) { return Promise.resolve(null); }
+    return window.CaseworkPdq.fromFile(file).then(null, function () { return null; });
+  }
+
+  // One file after another: decoding several large photos at once could exhaust a phone.
   function hashFiles(files) {
-    return Promise.all(Array.prototype.map.call(files, function (file) {
-      return readBuffer(file).then(function (buffer) {
+    var entries = [];
+    return Array.prototype.reduce.call(files, function (previous, file) {
+      return previous.then(function () {
+        return readBuffer(file);
+      }).then(function (buffer) {
         return crypto.subtle.digest("SHA-256", buffer);
       }).then(function (digest) {
-        return { sha256: toHex(digest), name: file.name, size: file.size, type: file.type || null };
+        var entry = { sha256: toHex(digest), name: file.name, size: file.size, type: file.type || null };
+        return perceptualHash(file).then(function (pdq) {
+          if (pdq) {
+            entry.pdq = pdq.pdq;
+            entry.quality = pdq.quality;
+          }
+          entries.push(entry);
+        });
       });
-    }));
+    }, Promise.resolve()).then(function () { return entries; });
   }
 
   Array.prototype.forEach.call(document.querySelectorAll("[data-hash-form]"), function (form) {
