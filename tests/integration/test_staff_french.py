@@ -166,7 +166,7 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
             "Échéance le ",
             f"{NBSP}: en cours",  # the deadline's state
             "@premier_compte",
-            TIDA,
+            "Demande de retrait au titre du TAKE IT DOWN Act",
         ],
         "Notices and deadlines",
     ),
