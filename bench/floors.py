@@ -561,11 +561,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0, help="Casework's; the floor's is +1")
     parser.add_argument("--runs", type=int, default=3, help="pairs of runs per measure")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--page-seconds", type=float, default=3.0)
-    parser.add_argument("--submits", type=int, default=96, help="reports sent per run")
-    parser.add_argument("--letter-renders", type=int, default=20)
+    parser.add_argument("--page-seconds", type=float, default=2.0)
+    parser.add_argument("--submits", type=int, default=64, help="reports sent per run")
+    parser.add_argument("--letter-renders", type=int, default=15)
     parser.add_argument("--memory-renders", type=int, default=1000)
-    parser.add_argument("--jobs", type=int, default=2000)
+    parser.add_argument("--jobs", type=int, default=1000)
     parser.add_argument("--pdq-hashes", type=int, default=1_000_000)
     parser.add_argument(
         "--only",
