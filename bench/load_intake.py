@@ -610,33 +610,46 @@ def gunicorn(env: dict[str, str], workers: int, threads: int) -> Iterator[tuple[
         stop_process(process)
 
 
+def gil_profile(output: Path) -> Path:
+    """Where the flame graph of the threads holding the GIL goes, beside `output`."""
+    return output.with_name(output.stem + "-gil" + output.suffix)
+
+
 @contextmanager
 def profiled(pid: int, output: Path | None) -> Iterator[None]:
-    """With an output, py-spy samples the server and its workers meanwhile, and writes a
-    flame graph there at the end; without, nothing."""
+    """With an output, py-spy samples the server and its workers meanwhile and writes two
+    flame graphs at the end: every thread that is not idle, at `output` (waits for the
+    database, and for the GIL after a call that released it, show in the calls that
+    wait), and only the threads holding the GIL, beside it (where the CPU goes in
+    Python). Without an output, nothing."""
     if output is None:
         yield
         return
     output.parent.mkdir(parents=True, exist_ok=True)
-    spy = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "py-spy"),
-            "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
-            "--rate", "100", "--output", str(output),
-        ],
-        stdout=subprocess.DEVNULL,
-        start_new_session=True,
-    )  # fmt: skip
+    spies = [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
+                "--rate", "100", "--output", str(path), *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for path, extra in ((output, []), (gil_profile(output), ["--gil"]))
+    ]  # fmt: skip
     time.sleep(1.0)  # py-spy finds the workers before the load starts
     try:
         yield
     finally:
-        spy.send_signal(signal.SIGINT)  # py-spy writes its flame graph and exits
-        try:
-            spy.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            spy.wait()
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its flame graph and exits
+        for spy in spies:
+            try:
+                spy.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
 
 
 # -- what --chaos kills: a private Redis, the worker, and the mail they lead to -----------
@@ -936,7 +949,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         default=None,
         metavar="SVG",
-        help="run gunicorn under py-spy and write a flame graph of the run to SVG",
+        help="sample gunicorn with py-spy during the run: flame graphs at SVG and, of the "
+        "threads holding the GIL only, at SVG with -gil before its suffix",
     )
     parser.add_argument(
         "--drain-timeout",

@@ -72,7 +72,7 @@ def _ratio(measure: Measure) -> str:
     if not ratios:
         return "–"
     spread = f" ({min(ratios):.2f}–{max(ratios):.2f})" if len(ratios) > 1 else ""
-    return f"{statistics.median(ratios):.2f}{spread}"
+    return f"{statistics.median(ratios):.3f}{spread}"
 
 
 def _target(measure: Measure) -> str:

@@ -44,14 +44,14 @@ def test_the_table_shows_medians_ratio_spread_target_and_verdict() -> None:
     )
     assert lines[1] == "|---|---|---|---|---|---|---|"
     assert lines[2] == (
-        "| landing page / | 900 pages/s | 1,500 pages/s | 0.80 (0.40–0.90) | ≥ 0.60 | met | 0 |"
+        "| landing page / | 900 pages/s | 1,500 pages/s | 0.800 (0.40–0.90) | ≥ 0.60 | met | 0 |"
     )
 
 
 def test_a_measure_without_target_has_no_verdict() -> None:
     m = Measure("pdq", "ms", False, casework=[0.5], floor=[5.0])
     assert m.met() is None
-    assert table([m]).splitlines()[2].endswith("| 0.10 | – | – | 0 |")
+    assert table([m]).splitlines()[2].endswith("| 0.100 | – | – | 0 |")
 
 
 def test_figures_keep_three_significant_digits() -> None:
