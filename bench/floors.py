@@ -23,8 +23,8 @@ the pair-by-pair ratios (bench/ratios.py):
   numpy XOR-and-popcount scan; median milliseconds a query.
 
 Everything runs on 127.0.0.1: a throwaway database (dropped afterwards), the Redis at
---redis-url (queue "default" emptied before and after), gunicorn on --port and --port + 1
-(free ports when not given).
+--redis-url (its queue "default" is emptied before and after: give a Redis of the
+benchmark's own), gunicorn on --port and --port + 1 (free ports when not given).
 """
 
 from __future__ import annotations
@@ -556,7 +556,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         ),
     )
     parser.add_argument(
-        "--redis-url", default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+        "--redis-url",
+        # The private Redis scripts/bench starts: the run empties the queue "default".
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6398/15"),
     )
     parser.add_argument("--port", type=int, default=0, help="Casework's; the floor's is +1")
     parser.add_argument("--runs", type=int, default=3, help="pairs of runs per measure")
