@@ -1,5 +1,5 @@
 # Convenience targets; the scripts do the work.
-.PHONY: run test soak lint bench translations
+.PHONY: run test soak lint bench bench-all profile translations
 
 run:
 	./scripts/run
@@ -17,8 +17,16 @@ lint:
 	.venv/bin/mypy
 	.venv/bin/lint-imports
 
+# Casework against the floor of its stack, in the same run: a table of ratios.
 bench:
 	./scripts/bench
+
+bench-all:
+	./scripts/bench --all
+
+# A flame graph of the report form and its submit under load, in profiles/.
+profile:
+	./scripts/profile
 
 translations:
 	.venv/bin/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \

@@ -288,6 +288,17 @@ class Sent:
     email: str | None
 
 
+@dataclass(frozen=True)
+class Filled:
+    """A report filled in up to its review page: what submitting it needs."""
+
+    token: str
+    status_ids: tuple[int, ...]
+    files: int
+    email: str | None
+    cookies: dict[str, str]
+
+
 # A real-looking snowflake (January 2026); each report's posts are its own.
 STATUS_BASE = 2_008_000_000_000_000_000
 LINKS_PER_REPORT = 3
@@ -352,6 +363,10 @@ class Report(Scenario):
         return page
 
     def run_once(self, client: Client, stats: Stats) -> None:
+        self.submit(client, stats, self.fill(client, stats))
+
+    def fill(self, client: Client, stats: Stats) -> Filled:
+        """Every page of the form as a new visitor, up to the review page, not sent."""
         client.cookies.clear()  # a new visitor
         number = self._number()
         status_ids = tuple(
@@ -410,9 +425,14 @@ class Report(Scenario):
             [token, ("actions", "takedown"), ("consent", "y"), go_on],
             "/report/review",
         )
+        return Filled(csrf_token(page), status_ids, len(shots), email, dict(client.cookies))
+
+    def submit(self, client: Client, stats: Stats, filled: Filled) -> None:
+        """Send a filled form from the review page; record the confirmation."""
+        client.cookies = dict(filled.cookies)
         started = time.perf_counter()
         try:
-            status, _, page = client.post_form("/report/submit", [("csrf_token", csrf_token(page))])
+            status, _, page = client.post_form("/report/submit", [("csrf_token", filled.token)])
         except (OSError, http.client.HTTPException):
             stats.unanswered_submits += 1
             raise
@@ -422,7 +442,9 @@ class Report(Scenario):
         reference, code = REFERENCE_RE.search(text), CODE_RE.search(text)
         if status != 200 or reference is None or code is None:
             raise ScenarioError(f"/report/submit: {status}")
-        stats.results.append(Sent(reference.group(1).strip(), status_ids, len(shots), email))
+        stats.results.append(
+            Sent(reference.group(1).strip(), filled.status_ids, filled.files, filled.email)
+        )
 
     def verify(self, system: System, stats: Stats) -> list[str]:
         return verify_reports(system, stats)
@@ -569,7 +591,8 @@ def stop_process(process: subprocess.Popen[Any], sig: int = signal.SIGTERM) -> N
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, threads: int) -> Iterator[int]:
+def gunicorn(env: dict[str, str], workers: int, threads: int) -> Iterator[tuple[int, int]]:
+    """gunicorn on a free port: the port and the server's process id."""
     port = free_port()
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
@@ -582,9 +605,51 @@ def gunicorn(env: dict[str, str], workers: int, threads: int) -> Iterator[int]:
     process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, start_new_session=True)
     try:
         wait_until_up(port, process)
-        yield port
+        yield port, process.pid
     finally:
         stop_process(process)
+
+
+def gil_profile(output: Path) -> Path:
+    """Where the flame graph of the threads holding the GIL goes, beside `output`."""
+    return output.with_name(output.stem + "-gil" + output.suffix)
+
+
+@contextmanager
+def profiled(pid: int, output: Path | None) -> Iterator[None]:
+    """With an output, py-spy samples the server and its workers meanwhile and writes two
+    flame graphs at the end: every thread that is not idle, at `output` (waits for the
+    database, and for the GIL after a call that released it, show in the calls that
+    wait), and only the threads holding the GIL, beside it (where the CPU goes in
+    Python). Without an output, nothing."""
+    if output is None:
+        yield
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    spies = [
+        subprocess.Popen(
+            [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record", "--pid", str(pid), "--subprocesses", "--nonblocking",
+                "--rate", "100", "--output", str(path), *extra,
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for path, extra in ((output, []), (gil_profile(output), ["--gil"]))
+    ]  # fmt: skip
+    time.sleep(1.0)  # py-spy finds the workers before the load starts
+    try:
+        yield
+    finally:
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)  # py-spy writes its flame graph and exits
+        for spy in spies:
+            try:
+                spy.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                spy.kill()
+                spy.wait()
 
 
 # -- what --chaos kills: a private Redis, the worker, and the mail they lead to -----------
@@ -880,6 +945,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--chaos-events", type=int, default=3, help="how many kills")
     parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="SVG",
+        help="sample gunicorn with py-spy during the run: flame graphs at SVG and, of the "
+        "threads holding the GIL only, at SVG with -gil before its suffix",
+    )
+    parser.add_argument(
         "--drain-timeout",
         type=float,
         default=120.0,
@@ -948,9 +1021,12 @@ def main(argv: list[str] | None = None) -> int:
                 }
                 worker = SupervisedWorker(worker_env, folder / "worker.log")
                 worker.start()
-            with gunicorn(env, args.workers, args.threads) as port:
+            with gunicorn(env, args.workers, args.threads) as (port, pid):
                 # Warm up the workers on a page that writes nothing the check would count.
                 run_load(Landing(), port, clients=2, duration=1.0, limit=50)
+                warm = Stats()
+                if args.profile:  # and on the scenario itself, so imports are not profiled
+                    warm = run_load(scenario, port, args.clients, 5.0, args.max_requests)
                 agent = (
                     Chaos(chaos, args.chaos_events, args.duration, redis, worker)
                     if chaos and worker
@@ -959,13 +1035,22 @@ def main(argv: list[str] | None = None) -> int:
                 thread = threading.Thread(target=agent.run, daemon=True) if agent else None
                 if thread:
                     thread.start()
-                started = time.monotonic()
-                stats = run_load(scenario, port, args.clients, args.duration, args.max_requests)
-                elapsed = time.monotonic() - started
+                with profiled(pid, args.profile):
+                    started = time.monotonic()
+                    stats = run_load(scenario, port, args.clients, args.duration, args.max_requests)
+                    elapsed = time.monotonic() - started
                 if agent and thread:
                     agent.stop.set()
                     thread.join()
             report(stats, elapsed, args, pg_version)
+            if warm.operations or warm.errors:
+                print(
+                    f"warm-up before profiling: {warm.operations} runs, "
+                    f"{sum(warm.errors.values())} errors (checked below with the rest)"
+                )
+                stats.results.extend(warm.results)
+                stats.errors.update(warm.errors)
+                stats.server_errors += warm.server_errors
             if agent and worker:
                 for line in agent.done:
                     print(f"chaos: {line}")

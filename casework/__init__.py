@@ -15,6 +15,7 @@ from casework import jobs
 from casework.config import REPO_ROOT, ConfigError, load_config, normalise_database_url
 from casework.errors import init_error_pages
 from casework.extensions import babel, csrf, db, login_manager, migrate
+from casework.form_translations import share_form_translations
 from casework.ratelimit import init_rate_limits
 from casework.security import init_security
 from casework.timefmt import local_time
@@ -65,6 +66,7 @@ def create_app(
     # The locale is cached on `g`; choose it afresh per request even when one app
     # context serves several (tests, scripts).
     app.before_request(refresh)
+    app.before_request(share_form_translations)
     app.jinja_env.globals["get_locale"] = get_locale
 
     init_rate_limits(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from flask_babel import get_locale
@@ -167,10 +168,17 @@ class ScreenshotsForm(FlaskForm):
 
 
 def _region_choices() -> list[tuple[str, Any]]:
-    choices: list[tuple[str, Any]] = [("", _l("Not applicable, or I would rather not say"))]
+    return list(_region_choices_in(str(get_locale() or "en")))
+
+
+@cache
+def _region_choices_in(language: str) -> tuple[tuple[str, str], ...]:
+    # Translated once per language: a hundred lazy names translated on every "where"
+    # page were a fifth of its time under load. The caller's locale is `language`.
+    choices = [("", str(_l("Not applicable, or I would rather not say")))]
     for country, regions in REGIONS.items():
-        choices.extend((f"{country}-{code}", label) for code, label in regions.items())
-    return choices
+        choices.extend((f"{country}-{code}", str(label)) for code, label in regions.items())
+    return tuple(choices)
 
 
 class WhereForm(FlaskForm):
