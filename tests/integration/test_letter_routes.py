@@ -291,15 +291,56 @@ def test_the_cnil_complaint_says_the_cnil_works_with_the_lead_authority(app: Fla
 
 
 @pytest.mark.parametrize(
-    ("country", "coordinator"),
-    [("IE", "Coimisiún na Meán"), ("FR", "Arcom"), ("DE", "Bundesnetzagentur")],
+    ("country", "addressed"),
+    [
+        ("IE", "To: Coimisiún na Meán"),
+        ("FR", "À l’attention de : Arcom"),
+        ("DE", "An: Bundesnetzagentur"),
+    ],
 )
 def test_the_art_53_complaint_goes_to_the_coordinator_of_the_victims_country(
-    app: Flask, country: str, coordinator: str
+    app: Flask, country: str, addressed: str
 ) -> None:
     text, _pdf, _case = generate(REGISTRY.route("eu.dsa.dsc_complaint"), country=country)
-    assert f"To: {coordinator}" in text
+    assert addressed in text
     assert "Digital Services Act (Reg. 2022/2065) Art.53" in text
+
+
+def test_the_art_53_complaint_to_arcom_is_in_french(app: Flask) -> None:
+    text, _pdf, _case = generate(REGISTRY.route("eu.dsa.dsc_complaint"), country="FR")
+    for phrase in (
+        "Plainte auprès du coordinateur pour les services numériques (DSA art. 53)",
+        "en votre qualité de coordinateur pour les services numériques",
+        "en application de l’article 53 du règlement (UE) 2022/2065",
+        "à l’encontre de X, fournisseur de services intermédiaires",
+        "Pays dans lequel se trouve la personne figurant sur les images : France",
+        "l’Irlande, pour X",
+        # The earlier notice, described from the record, with its French title.
+        "« Notification de contenu illicite (DSA art. 16) »",
+        "le courrier tel qu’envoyé figure en annexe",
+        "Je vous prie d’agréer",
+        "Fondement juridique",
+    ):
+        assert phrase in text, phrase
+    assert "Dear Sir or Madam" not in text
+    assert "qu’envoyé" in text and "qu'envoyé" not in text  # French typography applied
+
+
+def test_the_art_53_complaint_to_the_bundesnetzagentur_is_in_german(app: Flask) -> None:
+    text, _pdf, _case = generate(REGISTRY.route("eu.dsa.dsc_complaint"), country="DE")
+    for phrase in (
+        "Beschwerde beim Koordinator für digitale Dienste (DSA Art. 53)",
+        "Sehr geehrte Damen und Herren",
+        "nach Artikel 53 der Verordnung (EU) 2022/2065",
+        "Beschwerde gegen X als Anbieter von Vermittlungsdiensten",
+        "Staat, in dem sich die abgebildete Person befindet: Deutschland",
+        "Koordinator für digitale Dienste am Niederlassungsort",
+        "„Meldung rechtswidriger Inhalte (DSA Art. 16)“",
+        "Mit freundlichen Grüßen",
+        "Rechtsgrundlage",
+    ):
+        assert phrase in text, phrase
+    assert "Dear Sir or Madam" not in text
 
 
 def test_india_letter_gives_two_hours_and_says_the_24_hour_rule_is_gone(app: Flask) -> None:

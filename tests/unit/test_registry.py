@@ -831,3 +831,64 @@ def test_the_plainte_requires_identity_facts_harm_and_for_a_minor_the_parents(
         "harm_suffered",
         "signed_by_legal_representatives",
     } <= set(route.required_elements)
+
+
+def test_a_complaint_to_a_coordinator_is_written_in_its_language(registry: Registry) -> None:
+    route = registry.route("eu.dsa.dsc_complaint")
+    languages = {}
+    for country in ("IE", "FR", "DE"):
+        dsc = registry.dsc(country)
+        assert dsc is not None
+        languages[country] = route.letter_language(dsc.language)
+    assert languages == {"IE": "en", "FR": "fr", "DE": "de"}
+    assert route.template_for("fr") == "eu/dsa_art53_complaint_fr.html"
+    assert route.template_for("de") == "eu/dsa_art53_complaint_de.html"
+    assert route.template_for("en") == "eu/dsa_art53_complaint.html"
+    assert route.title["fr"] and route.title["de"]
+    # A language the route has no template in falls back to its own.
+    assert route.letter_language("it") == "en"
+    assert registry.route("eu.dsa.notice").letter_language("fr") == "en"
+    assert "eu/dsa_art53_complaint_de.html" in registry.templates()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            'name = "Arcom"\nlanguage = "fr"\n',
+            'name = "Arcom"\n',
+            "eu.toml: digital_services_coordinators[1].language: missing",
+        ),
+        (
+            'name = "Arcom"\nlanguage = "fr"\n',
+            'name = "Arcom"\nlanguage = "french"\n',
+            "eu.toml: digital_services_coordinators[1].language: 'french' is not a two-letter",
+        ),
+        (
+            'language_templates = { fr = "eu/dsa_art53_complaint_fr.html", de = ',
+            "language_templates = { de = ",
+            "eu.toml: routes[2].language_templates: Arcom (FR) takes complaints in 'fr', but "
+            "the route has no template in that language",
+        ),
+        (
+            ', de = "Beschwerde beim Koordinator für digitale Dienste (DSA Art. 53)" }',
+            " }",
+            "eu.toml: routes[2].title.de: missing title in this language",
+        ),
+        (
+            'language_templates = { fr = "eu/dsa_art53_complaint_fr.html", de = ',
+            'language_templates = { en = "eu/dsa_art53_complaint_fr.html", de = ',
+            "eu.toml: routes[2].language_templates.en: the route's own language uses `templates`",
+        ),
+        (
+            'templates = ["eu/dsa_art16_notice.html"]',
+            'templates = ["eu/dsa_art16_notice.html"]\n'
+            'language_templates = { fr = "eu/dsa_art53_complaint_fr.html" }',
+            "eu.toml: routes[0].language_templates: only a route to the victim's coordinator",
+        ),
+    ],
+)
+def test_a_coordinators_language_needs_a_template_in_it(
+    tmp_path: Path, old: str, new: str, expected: str
+) -> None:
+    assert expected in _error(_break(tmp_path, "eu.toml", old, new))
