@@ -72,6 +72,15 @@ EXPECTED_ROUTES: list[tuple[str, str, tuple[str, int, str, str] | str]] = [
     ("eu.dsa.dsc_complaint", "Digital Services Act (Reg. 2022/2065) Art.53", "none"),
     ("eu.gdpr.erasure_x", "GDPR Art.17; Art.12(3)", ("fixed", 1, "months", "request")),
     ("eu.gdpr.erasure_generator", "GDPR Art.17; Art.12(3)", ("fixed", 1, "months", "request")),
+    ("eu.gdpr.access_x", "GDPR Art.15; Art.12(3)", ("fixed", 1, "months", "request")),
+    ("eu.gdpr.access_generator", "GDPR Art.15; Art.12(3)", ("fixed", 1, "months", "request")),
+    ("eu.gdpr.dpc_complaint", "GDPR Art.77", "none"),
+    ("eu.dsa.commission_complaint", "Digital Services Act (Reg. 2022/2065) Arts 34, 35", "none"),
+    (
+        "eu.dsa.ods_art21",
+        "Digital Services Act (Reg. 2022/2065) Art.21",
+        ("fixed", 90, "days", "platform_receipt"),
+    ),
     ("fr.dsa.signalement", "Digital Services Act (Reg. 2022/2065) Art.16; C. pén. 226-8-1", "none"),
     ("fr.pharos.signalement", "C. pén. 226-8-1", "none"),
     ("fr.plainte.procureur", "C. pén. 226-8-1", "none"),
@@ -202,14 +211,49 @@ def test_california_report_is_a_three_stage_deadline(registry: Registry) -> None
     assert extension is not None and (extension.amount, extension.unit) == (30, "days")
 
 
-def test_gdpr_erasure_goes_to_x_and_to_the_generator_with_extension(registry: Registry) -> None:
-    for key in ("eu.gdpr.erasure_x", "eu.gdpr.erasure_generator"):
-        extension = registry.route(key).deadline.extension
-        assert extension is not None and (extension.amount, extension.unit) == (2, "months")
-    assert registry.route("eu.gdpr.erasure_x").addressee.name == IRISH_X
-    generator = registry.route("eu.gdpr.erasure_generator").addressee
-    # xAI's privacy policy was not found: the caseworker names the entity per case.
-    assert generator.select == "per_case" and generator.name.startswith("xAI")
+def test_gdpr_requests_go_to_x_and_to_xai_with_extension(registry: Registry) -> None:
+    for kind in ("erasure", "access"):
+        for key in (f"eu.gdpr.{kind}_x", f"eu.gdpr.{kind}_generator"):
+            rule = registry.route(key).deadline
+            extension = rule.extension
+            assert extension is not None and (extension.amount, extension.unit) == (2, "months")
+            assert rule.counting is None or rule.counting.rule == "eu_1182_71"
+        assert registry.route(f"eu.gdpr.{kind}_x").addressee.name == IRISH_X
+        generator = registry.route(f"eu.gdpr.{kind}_generator").addressee
+        # xAI's privacy policy was not found: the caseworker names the entity per case.
+        assert generator.select == "per_case" and generator.name.startswith("xAI")
+        assert generator.verified is False
+    access = registry.route("eu.gdpr.access_x")
+    assert access.kind == "data_access"
+    assert access.required_elements == ("statement_subject_or_representative",)
+    assert access.deadline.counting is not None
+
+
+def test_a_missed_gdpr_request_escalates_to_xs_lead_authority(registry: Registry) -> None:
+    complaint = registry.route("eu.gdpr.dpc_complaint")
+    assert complaint.addressee.name == "Data Protection Commission"
+    assert complaint.addressee.country == "IE"
+    assert complaint.kind == "regulator_complaint"
+    assert complaint.follows is not None and complaint.follows.required
+    for key in ("eu.gdpr.access_x", "eu.gdpr.erasure_x"):
+        escalation = registry.route(key).escalation
+        assert escalation is not None and escalation.route == "eu.gdpr.dpc_complaint"
+        step = complaint.follows.step(key)
+        assert step is not None and step.after == "decision_or_deadline"
+
+
+def test_the_dsa_escalations_beyond_the_coordinator(registry: Registry) -> None:
+    commission = registry.route("eu.dsa.commission_complaint")
+    assert commission.addressee.name == "European Commission"
+    # Only secondary sources say the Commission opened proceedings on Grok: unverified.
+    assert {"route", "addressee.name"} <= set(commission.unverified_facts())
+    assert commission.follows is not None and not commission.follows.required
+    ods = registry.route("eu.dsa.ods_art21")
+    assert ods.addressee.select == "per_case"
+    extension = ods.deadline.extension
+    assert extension is not None and (extension.amount, extension.unit) == (90, "days")
+    assert ods.deadline.verified is False  # read in reproductions of Art.21 only
+    assert ods.follows is not None and ods.follows.required
 
 
 def test_art53_complaint_goes_to_the_victims_national_coordinator(registry: Registry) -> None:
@@ -254,7 +298,7 @@ def test_dsa_notices_and_complaints_go_to_x_electronically(registry: Registry) -
 
 
 def test_gdpr_requests_to_x_keep_an_unverified_postal_address(registry: Registry) -> None:
-    for key in ("eu.gdpr.erasure_x",):
+    for key in ("eu.gdpr.erasure_x", "eu.gdpr.access_x"):
         route = registry.route(key)
         postal = route.addressee.channel("postal")
         assert postal is not None and postal.verified is False
@@ -585,6 +629,29 @@ def test_every_escalation_or_complaint_route_declares_the_steps_it_follows(
                 ("fr.dsa.signalement", "sent"),
                 ("ie.hotline.iia_report", "sent"),
                 ("eu.dsa.internal_complaint", "sent"),
+            },
+        ),
+        "eu.dsa.commission_complaint": (
+            False,
+            {
+                ("eu.dsa.notice", "sent"),
+                ("fr.dsa.signalement", "sent"),
+                ("eu.dsa.internal_complaint", "sent"),
+            },
+        ),
+        "eu.dsa.ods_art21": (
+            True,
+            {
+                ("eu.dsa.notice", "decision"),
+                ("eu.dsa.internal_complaint", "decision"),
+                ("fr.dsa.signalement", "decision"),
+            },
+        ),
+        "eu.gdpr.dpc_complaint": (
+            True,
+            {
+                ("eu.gdpr.access_x", "decision_or_deadline"),
+                ("eu.gdpr.erasure_x", "decision_or_deadline"),
             },
         ),
         "fr.cnil.plainte": (True, {("fr.lil51.effacement", "deadline")}),
