@@ -54,6 +54,8 @@ PER_CASE_ADDRESSEES = {
     "fr.plainte.procureur": ("Procureur de la République", "Tribunal judiciaire de Lyon"),
     "de.strafanzeige": ("Staatsanwaltschaft Berlin", "Turmstraße 91\n10559 Berlin"),
     "eu.gdpr.erasure_generator": ("Example Imaging AI Ltd.", "1 Example Street\nDublin"),
+    "eu.gdpr.access_generator": ("Example Imaging AI Ltd.", "1 Example Street\nDublin"),
+    "eu.dsa.ods_art21": ("Example Dispute Settlement Body", "2 Example Square\nDublin"),
     "any.preservation.request": ("X Corp.", ""),
     "ie.garda.report": ("Pearse Street Garda Station", "Pearse Street\nDublin 2"),
     "in.police.fir": ("Station House Officer, Cyber Crime Police Station", "Bengaluru"),

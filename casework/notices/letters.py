@@ -127,7 +127,6 @@ def create_letter(
         images = exhibit_images(
             all_files, evidence_storage(current_app.config), blur=blur_screenshots
         )
-    template = route.templates[0]
 
     # The case row's lock orders concurrent generations, so each takes the next version
     # number (the version is printed in the letter, so it is fixed before rendering).
@@ -147,6 +146,8 @@ def create_letter(
         images=frozenset(images),
     )
     snapshot = build_snapshot(source, version=version, generated_at=now)
+    # The language is the addressee's where the route writes in it (a coordinator's).
+    template = route.template_for(snapshot["route"]["language"])
     if skip_if_unchanged:
         previous = latest_letter(session, case.id, route.key)
         if previous is not None and content_fingerprint(

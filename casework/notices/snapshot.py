@@ -33,6 +33,7 @@ __all__ = [
     "build_snapshot",
     "content_fingerprint",
     "deadline_snapshot",
+    "letter_language",
     "letter_reference",
     "resolve_addressee",
     "sample_snapshot",
@@ -61,6 +62,8 @@ class ResolvedAddressee:
     channels: tuple[tuple[str, str, bool], ...]
     verified: bool
     known: bool
+    # The language the addressee takes letters in, where recorded (a coordinator's).
+    language: str | None = None
 
 
 def _channels(addressee: Addressee) -> tuple[tuple[str, str, bool], ...]:
@@ -86,7 +89,12 @@ def resolve_addressee(
         if dsc is None:
             return ResolvedAddressee(base.name, (), (), base.verified, known=False)
         return ResolvedAddressee(
-            dsc.name, _postal_lines(dsc), _channels(dsc), dsc.verified, known=True
+            dsc.name,
+            _postal_lines(dsc),
+            _channels(dsc),
+            dsc.verified,
+            known=True,
+            language=dsc.language,
         )
     if base.select == "per_case" and notice is not None and notice.addressee_name:
         lines = tuple(
@@ -96,6 +104,12 @@ def resolve_addressee(
     return ResolvedAddressee(
         base.name, _postal_lines(base), _channels(base), base.verified, known=True
     )
+
+
+def letter_language(route: Route, registry: Registry, case: Case, notice: Notice | None) -> str:
+    """The language the route's letter is written in for this case: the addressee's, where
+    the route has a template in it (a complaint to a coordinator), else the route's own."""
+    return route.letter_language(resolve_addressee(route, registry, case, notice).language)
 
 
 def _due(moment: datetime, rule: DeadlineRule) -> str | None:
@@ -292,6 +306,8 @@ def build_snapshot(source: LetterSource, *, version: int, generated_at: datetime
     # A letter is dated the day it is sent: a version made after sending keeps that day.
     dated = notice.sent_at if notice is not None and notice.sent_at is not None else generated_at
     items, exhibits = _items_and_exhibits(source)
+    addressee = resolve_addressee(route, source.registry, case, notice)
+    language = route.letter_language(addressee.language)
     return {
         "schema": SNAPSHOT_SCHEMA,
         "letter": {
@@ -302,11 +318,11 @@ def build_snapshot(source: LetterSource, *, version: int, generated_at: datetime
         },
         "organisation": {"name": case.organisation.name},
         "case": {"reference": case.reference, "minor": source.minor, "country": case.country},
-        "route": _route_part(source),
-        "addressee": _addressee_part(resolve_addressee(route, source.registry, case, notice)),
+        "route": _route_part(source, language),
+        "addressee": _addressee_part(addressee),
         **_notice_parts(notice),
         "related": (
-            _notice_summary(source.related, source.registry, route.language)
+            _notice_summary(source.related, source.registry, language)
             if source.related is not None
             else None
         ),
@@ -373,15 +389,15 @@ def _items_and_exhibits(
     return items, exhibits
 
 
-def _route_part(source: LetterSource) -> dict[str, Any]:
+def _route_part(source: LetterSource, language: str) -> dict[str, Any]:
     route, registry = source.route, source.registry
     return {
         "key": route.key,
         "kind": route.kind,
         "jurisdiction": route.jurisdiction,
         "jurisdiction_name": registry.jurisdiction(route.jurisdiction).name,
-        "language": route.language,
-        "title": route.title_in(route.language),
+        "language": language,
+        "title": route.title_in(language),
         "citation": route.citation,
         "minor_citation": route.minor_citation,
         "elements": [*route.required_elements, *route.recommended_elements],

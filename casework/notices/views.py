@@ -57,6 +57,7 @@ from casework.notices.services import (
     update_notice,
 )
 from casework.notices.signatures import SignatureError, ask_for_signature, signature_of
+from casework.notices.snapshot import letter_language
 from casework.notifications.jobs import deliver_soon
 from casework.registry import Route, default_registry
 from casework.saving import saving
@@ -285,7 +286,8 @@ def new_notice(case_id: int) -> Response | tuple[str, int] | str:
 
 def _details_form(notice: Notice, route: Route) -> NoticeDetailsForm:
     form = NoticeDetailsForm()
-    texts = statement_texts(route.language)
+    # The words the letter will print: a complaint to a coordinator is in its language.
+    texts = statement_texts(letter_language(route, default_registry(), notice.case, notice))
     elements = {*route.required_elements, *route.recommended_elements}
     form.statements.choices = [
         (code, texts[code]) for code in STATEMENT_ELEMENTS if code in elements

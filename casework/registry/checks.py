@@ -71,12 +71,30 @@ def cross_check(jurisdictions: Sequence[tuple[str, Jurisdiction]]) -> list[str]:
                 errors.append(
                     f"{here}.addressee.select: no digital_services_coordinators are recorded"
                 )
+            if route.addressee.select == "dsc_by_victim_country":
+                errors.extend(_check_coordinator_languages(here, route, dscs))
     # A member state whose file exists but whose DSC is missing would leave Art. 53
     # complaints from that country without an addressee.
     for shown, j in jurisdictions:
         if j.parent == "eu" and (j.country is None or j.country not in dscs):
             errors.append(
                 f"{shown}: country: no entry in eu digital_services_coordinators for {j.country!r}"
+            )
+    return errors
+
+
+def _check_coordinator_languages(
+    here: str, route: Route, dscs: Mapping[str, Addressee]
+) -> list[str]:
+    """A letter to a coordinator is written in its language: the route needs a template
+    in every language a coordinator takes complaints in."""
+    errors: list[str] = []
+    written = {route.language, *route.language_templates}
+    for country, dsc in sorted(dscs.items()):
+        if dsc.language is not None and dsc.language not in written:
+            errors.append(
+                f"{here}.language_templates: {dsc.name} ({country}) takes complaints in "
+                f"{dsc.language!r}, but the route has no template in that language"
             )
     return errors
 

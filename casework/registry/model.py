@@ -52,6 +52,9 @@ class Addressee:
     country: str | None = None
     note: str | None = None
     provenance: Provenance | None = None
+    # The language the addressee takes letters in, where the registry records one (a
+    # Digital Services Coordinator); a route with a template in it writes in that language.
+    language: str | None = None
 
     def channel(self, kind: ChannelKind) -> Channel | None:
         return next((c for c in self.channels if c.kind == kind), None)
@@ -213,9 +216,24 @@ class Route:
     # The citation is a fact of its own: checked against its sources, verified or not.
     citation_verified: bool = True
     citation_provenance: Provenance | None = None
+    # Templates for letters in other languages than `language`, used when the addressee
+    # takes letters in one of them (a coordinator's language, for a complaint under Art. 53).
+    language_templates: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
 
     def title_in(self, language: str) -> str:
         return self.title.get(language) or self.title["en"]
+
+    def letter_language(self, addressee_language: str | None) -> str:
+        """The addressee's language where this route has a template in it, else its own."""
+        if addressee_language is not None and addressee_language in self.language_templates:
+            return addressee_language
+        return self.language
+
+    def template_for(self, language: str) -> str:
+        """The template that writes this route's letter in `language`."""
+        return self.language_templates.get(language, self.templates[0])
 
     def unverified_facts(self) -> tuple[str, ...]:
         """Paths of the facts this route rests on that nobody has verified yet."""
@@ -415,7 +433,15 @@ class Registry:
         return self._dscs.get(country_code.upper())
 
     def templates(self) -> tuple[str, ...]:
-        return tuple(sorted({t for r in self._routes.values() for t in r.templates}))
+        return tuple(
+            sorted(
+                {
+                    t
+                    for r in self._routes.values()
+                    for t in (*r.templates, *r.language_templates.values())
+                }
+            )
+        )
 
     def missing_templates(self, templates_dir: Path) -> tuple[str, ...]:
         """Template names the registry uses that do not exist yet under `templates_dir`."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, timedelta
 from types import MappingProxyType
 from typing import Annotated, Any, Final, TypeVar
@@ -315,9 +316,15 @@ class AddresseeTable(SourcedTable):
 
 
 class CoordinatorTable(AddresseeTable):
-    """A member state's Digital Services Coordinator, found by its country."""
+    """A member state's Digital Services Coordinator, found by its country, and the
+    language it takes complaints in (the language of a letter to it, where the route has a
+    template in that language)."""
 
     country: CountryCode
+    language: LanguageCode
+
+    def to_model(self) -> Addressee:
+        return replace(super().to_model(), language=self.language)
 
 
 # --- deadlines ----------------------------------------------------------------------------
@@ -652,6 +659,7 @@ class RouteTable(Table):
     recommended_elements: Elements = []
     alternatives: dict[Category, RouteKeys] = {}
     templates: Templates
+    language_templates: dict[LanguageCode, TemplateName] = {}
     reminders: list[Reminder] | None = None
     warnings: TextList = []
     notes: TextList = []
@@ -678,7 +686,26 @@ class RouteTable(Table):
                 raise invalid("this route already covers the category", "alternatives", category)
         if self.addressee.select == "dsc_by_victim_country" and self.kind != "regulator_complaint":
             raise invalid("only a regulator complaint goes to a DSC", "addressee", "select")
+        self._check_language_templates()
         return self
+
+    def _check_language_templates(self) -> None:
+        """A template in another language is chosen by the coordinator's language, so it
+        needs a coordinator to choose it and a title to print in that language."""
+        if not self.language_templates:
+            return
+        if self.addressee.select != "dsc_by_victim_country":
+            raise invalid(
+                "only a route to the victim's coordinator writes in the addressee's language",
+                "language_templates",
+            )
+        for language in self.language_templates:
+            if language == self.language:
+                raise invalid(
+                    "the route's own language uses `templates`", "language_templates", language
+                )
+            if language not in self.title:
+                raise invalid("missing title in this language", "title", language)
 
     def to_model(self, jurisdiction: str) -> Route:
         deadline = _deadline_rule(self.deadline)
@@ -714,6 +741,7 @@ class RouteTable(Table):
             recommended_elements=tuple(self.recommended_elements),
             alternatives=MappingProxyType({c: tuple(k) for c, k in self.alternatives.items()}),
             templates=tuple(self.templates),
+            language_templates=MappingProxyType(dict(self.language_templates)),
             reminders=reminders,
             warnings=tuple(self.warnings),
             notes=tuple(self.notes),

@@ -25,6 +25,8 @@ RouteKind = Literal[
     "police_report",
     "preservation_request",
     "minor_report",
+    "data_access",
+    "dispute_settlement",
 ]
 Category = Literal["nude_sexual", "revealing_attire", "minor"]
 AddresseeSelect = Literal["dsc_by_victim_country", "per_case"]

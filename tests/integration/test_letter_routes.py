@@ -291,15 +291,115 @@ def test_the_cnil_complaint_says_the_cnil_works_with_the_lead_authority(app: Fla
 
 
 @pytest.mark.parametrize(
-    ("country", "coordinator"),
-    [("IE", "Coimisiún na Meán"), ("FR", "Arcom"), ("DE", "Bundesnetzagentur")],
+    ("country", "addressed"),
+    [
+        ("IE", "To: Coimisiún na Meán"),
+        ("FR", "À l’attention de : Arcom"),
+        ("DE", "An: Bundesnetzagentur"),
+    ],
 )
 def test_the_art_53_complaint_goes_to_the_coordinator_of_the_victims_country(
-    app: Flask, country: str, coordinator: str
+    app: Flask, country: str, addressed: str
 ) -> None:
     text, _pdf, _case = generate(REGISTRY.route("eu.dsa.dsc_complaint"), country=country)
-    assert f"To: {coordinator}" in text
+    assert addressed in text
     assert "Digital Services Act (Reg. 2022/2065) Art.53" in text
+
+
+def test_the_art_53_complaint_to_arcom_is_in_french(app: Flask) -> None:
+    text, _pdf, _case = generate(REGISTRY.route("eu.dsa.dsc_complaint"), country="FR")
+    for phrase in (
+        "Plainte auprès du coordinateur pour les services numériques (DSA art. 53)",
+        "en votre qualité de coordinateur pour les services numériques",
+        "en application de l’article 53 du règlement (UE) 2022/2065",
+        "à l’encontre de X, fournisseur de services intermédiaires",
+        "Pays dans lequel se trouve la personne figurant sur les images : France",
+        "l’Irlande, pour X",
+        # The earlier notice, described from the record, with its French title.
+        "« Notification de contenu illicite (DSA art. 16) »",
+        "le courrier tel qu’envoyé figure en annexe",
+        "Je vous prie d’agréer",
+        "Fondement juridique",
+    ):
+        assert phrase in text, phrase
+    assert "Dear Sir or Madam" not in text
+    assert "qu’envoyé" in text and "qu'envoyé" not in text  # French typography applied
+
+
+def test_the_art_53_complaint_to_the_bundesnetzagentur_is_in_german(app: Flask) -> None:
+    text, _pdf, _case = generate(REGISTRY.route("eu.dsa.dsc_complaint"), country="DE")
+    for phrase in (
+        "Beschwerde beim Koordinator für digitale Dienste (DSA Art. 53)",
+        "Sehr geehrte Damen und Herren",
+        "nach Artikel 53 der Verordnung (EU) 2022/2065",
+        "Beschwerde gegen X als Anbieter von Vermittlungsdiensten",
+        "Staat, in dem sich die abgebildete Person befindet: Deutschland",
+        "Koordinator für digitale Dienste am Niederlassungsort",
+        "„Meldung rechtswidriger Inhalte (DSA Art. 16)“",
+        "Mit freundlichen Grüßen",
+        "Rechtsgrundlage",
+    ):
+        assert phrase in text, phrase
+    assert "Dear Sir or Madam" not in text
+
+
+@pytest.mark.parametrize("key", ["eu.gdpr.access_x", "eu.gdpr.access_generator"])
+def test_the_access_request_asks_for_prompts_logs_recipients_and_source(
+    app: Flask, key: str
+) -> None:
+    route = REGISTRY.route(key)
+    text, _pdf, _case = generate(route)
+    for phrase in (
+        "request for access under Article 15",
+        "provide a copy of it (Article 15(1) and (3))",
+        "prompts",
+        "logs",
+        "recipients or categories of recipients",
+        "(Article 15(1)(c))",
+        "any available information as to their source (Article 15(1)(g))",
+        "I am the person shown in the content identified in this letter.",
+        "The period can be extended by 2 months",
+    ):
+        assert phrase in text, phrase
+    if key == "eu.gdpr.access_x":
+        assert "X Internet Unlimited Company" in text
+        assert "One Cumberland Place" in text
+    else:
+        assert "Example Imaging AI Ltd." in text
+        assert "the images you generated in response" in text
+
+
+def test_the_dpc_complaint_describes_the_request_it_follows(app: Flask) -> None:
+    text, _pdf, _case = generate(REGISTRY.route("eu.gdpr.dpc_complaint"))
+    for phrase in (
+        "To: Data Protection Commission",
+        "GDPR Art.77",
+        "complaint under Article 77",
+        "by X Internet Unlimited Company",
+        '"Access request to X (GDPR Art.15)" to X Internet Unlimited Company',
+        "inform me of the progress and the outcome of the complaint (Article 77(2))",
+        "I am the person shown",
+    ):
+        assert phrase in text, phrase
+
+
+def test_the_commission_complaint_and_the_art_21_dispute(app: Flask) -> None:
+    text, _pdf, _case = generate(REGISTRY.route("eu.dsa.commission_complaint"))
+    assert "To: European Commission" in text
+    assert "supervises X as a very large online platform" in text
+    assert "Articles 34 and 35" in text
+    assert "Check before sending" in text
+    text, _pdf, _case = generate(REGISTRY.route("eu.dsa.ods_art21"))
+    for phrase in (
+        "To: Example Dispute Settlement Body",
+        "Under Article 21 of the Digital Services Act",
+        "certified out-of-court dispute settlement body",
+        '"Notice of illegal content (DSA Art.16)" to X Internet Unlimited Company',
+        "no later than 90 calendar days after the receipt of the complaint",
+        "your decision is not binding",
+        "by up to 90 days",
+    ):
+        assert phrase in text, phrase
 
 
 def test_india_letter_gives_two_hours_and_says_the_24_hour_rule_is_gone(app: Flask) -> None:

@@ -214,7 +214,8 @@ def test_our_own_follow_up_date_is_not_presented_as_the_law(
 
 
 @pytest.mark.parametrize(
-    ("route_key", "escalates"), [("us.tida.removal", True), ("eu.gdpr.erasure_x", False)]
+    ("route_key", "escalates"),
+    [("us.tida.removal", True), ("eu.gdpr.erasure_x", True), ("eu.gdpr.erasure_generator", False)],
 )
 def test_a_legal_deadline_promises_an_escalation_only_where_the_route_has_one(
     app: Flask, reported: Confirmation, route_key: str, escalates: bool
