@@ -650,7 +650,7 @@ class RouteTable(Table):
     may_cover: Categories = []
     eligibility: TextList = []
     addressee: AddresseeTable
-    deadline: Deadline = Field(description='write deadline = "none" if none')
+    deadline: Deadline = Field(description="write deadline = { none = true, … } if none")
     follow_up_days: Count | None = None
     filing_window: FilingWindowTable | None = None
     escalation: EscalationTable | None = None
@@ -667,6 +667,22 @@ class RouteTable(Table):
     @property
     def has_no_deadline(self) -> bool:
         return isinstance(self.deadline, str | NoDeadlineTable)
+
+    @model_validator(mode="after")
+    def _facts_sourced(self) -> RouteTable:
+        # Every letter rests on these three facts: each names the pages it was checked against.
+        if isinstance(self.citation, str):
+            raise invalid(
+                "write it as a table with text, verified, checked and sources", "citation"
+            )
+        if self.addressee.sources is None:
+            raise invalid("required: the pages the addressee was checked against", "addressee")
+        if isinstance(self.deadline, str) or self.deadline.sources is None:
+            raise invalid(
+                "required: the pages the deadline (or the absence of one) was checked against",
+                "deadline",
+            )
+        return self
 
     @model_validator(mode="after")
     def _consistent(self) -> RouteTable:

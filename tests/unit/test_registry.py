@@ -987,3 +987,48 @@ def test_a_coordinators_language_needs_a_template_in_it(
     tmp_path: Path, old: str, new: str, expected: str
 ) -> None:
     assert expected in _error(_break(tmp_path, "eu.toml", old, new))
+
+
+def test_every_route_names_the_pages_behind_its_citation_addressee_and_deadline(
+    registry: Registry,
+) -> None:
+    for route in registry.routes:
+        for fact, found in route.provenances().items():
+            assert found is not None, f"{route.key}: {fact} has no source"
+            assert found.sources and all(s.startswith("https://") for s in found.sources)
+            assert CORPUS_DATE <= found.checked <= date.today(), (route.key, fact)
+
+
+def test_an_addressee_without_its_sources_is_refused(tmp_path: Path) -> None:
+    broken = _break(
+        tmp_path,
+        "us.toml",
+        'checked = 2026-06-30\nsources = ["https://help.x.com/en/rules-and-policies/us-tida"]\n',
+        "",
+    )
+    expected = "us.toml: routes[0].addressee: required: the pages the addressee was checked"
+    assert expected in _error(broken)
+
+
+def test_no_deadline_without_its_sources_is_refused(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    path = copy / "us.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("[routes.deadline]\nnone = true")
+    end = text.index("[[routes]]", start)
+    text = text[:start] + text[end:]
+    text = text.replace(
+        'key = "us.ftc.complaint"\n', 'key = "us.ftc.complaint"\ndeadline = "none"\n'
+    )
+    path.write_text(text, encoding="utf-8")
+    assert "us.toml: routes[1].deadline: required: the pages the deadline" in _error(copy)
+
+
+def test_a_citation_without_its_sources_is_refused(tmp_path: Path) -> None:
+    copy = _copy(tmp_path)
+    path = copy / "us.toml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index('citation = { text = "47 USC 223a"')
+    end = text.index("] }\n", start) + len("] }\n")
+    path.write_text(text[:start] + 'citation = "47 USC 223a"\n' + text[end:], encoding="utf-8")
+    assert "us.toml: routes[0].citation: write it as a table" in _error(copy)
