@@ -382,7 +382,9 @@ def test_deadline_emails_are_written_in_french_for_french_readers(app: Flask) ->
     assert reminder.subject.startswith(
         f"Rappel{NBSP}: CW-2026-000123, échéance de la plateforme le "
     )
-    assert "doit donner suite à l’avis de retrait (TAKE IT DOWN Act" in reminder.body
+    assert "donner suite à l’avis de retrait (Demande de retrait au titre du TAKE IT DOWN Act)" in (
+        reminder.body
+    )
     assert "(Europe/Paris)" in reminder.body
 
     missed = messages.render_many(messages.KIND_MISSED, params, "fr")
