@@ -17,8 +17,8 @@ from casework.cases.worklists import Cursor
 from casework.extensions import db
 from casework.notices.bundles import BundleError, build_bundle
 from casework.notices.completeness import (
-    ELEMENT_LABELS,
     STATEMENT_ELEMENTS,
+    MissingElement,
     missing_for,
     scope_flags,
 )
@@ -180,7 +180,10 @@ def letter(letter_id: int) -> str:
         route=route,
         snapshot=snapshot,
         pages=0 if row.destroyed_at else len(PdfReader(io.BytesIO(row.pdf)).pages),
-        missing=[ELEMENT_LABELS.get(code, code) for code in snapshot.get("missing", [])],
+        missing=[
+            MissingElement(code, law=snapshot["route"]["citation"]).label
+            for code in snapshot.get("missing", [])
+        ],
         unverified=snapshot.get("route", {}).get("unverified_facts", []),
         form=GenerateLetterForm(),
     )
