@@ -1,4 +1,4 @@
-"""A letter lists only the posts its route's law covers, and says so when it covers none."""
+"""A letter lists only the posts its route's law covers; the screens say which those are."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ from tests.letter_cases import NOW, complete_notice, pdf_text, realistic_case, s
 REGISTRY = default_registry()
 # The TAKE IT DOWN Act covers nude or sexual images only: no grey zone.
 TIDA = REGISTRY.route("us.tida.removal")
+# Covers revealing attire, which the TAKE IT DOWN Act lists as an alternative.
+HOTLINE = REGISTRY.route("ie.hotline.iia_report")
 
 
 @dataclass(frozen=True)
@@ -120,6 +122,61 @@ def test_a_draft_from_the_case_lists_only_the_post_its_law_covers(
     assert mixed.attire.url not in pdf_text(shown.data)
 
 
+def test_the_screens_list_the_post_left_out_with_the_routes_that_cover_it(
+    mixed: Mixed, client: FlaskClient
+) -> None:
+    notice = complete_notice(mixed.case, TIDA, mixed.lawyer)
+    db.session.commit()
+    sign_in(client, mixed.lawyer)
+    for url in (f"/staff/notices/notices/{notice.id}", f"/staff/cases/{mixed.case.id}"):
+        page = html.unescape(client.get(url).get_data(as_text=True))
+        covered = page.index(f'id="coverage-{notice.id}-{mixed.nude.id}"')
+        left_out = page.index(f'id="coverage-{notice.id}-{mixed.attire.id}"')
+        assert "covered by 47 USC 223a" in page[covered : covered + 600], url
+        row = page[left_out : left_out + 1500]
+        assert "not covered by 47 USC 223a: left out of the letter" in row, url
+        assert "Routes whose law covers it:" in row
+        assert HOTLINE.title_in("en") in row
+        assert "ie.hotline.iia_report" not in row  # a title, never a key
+        # Open to this case: the X policy report, whose rules may cover it (a grey zone).
+        assert "Report under X's non-consensual nudity (NCN) policy" in row
+        assert "route=any.x.policy_report" in row
+
+
+def test_the_screens_say_it_in_french(mixed: Mixed, client: FlaskClient) -> None:
+    notice = complete_notice(mixed.case, TIDA, mixed.lawyer)
+    db.session.commit()
+    sign_in(client, mixed.lawyer)
+    french = {"Accept-Language": "fr-FR,fr;q=0.9"}
+    for url in (f"/staff/notices/notices/{notice.id}", f"/staff/cases/{mixed.case.id}"):
+        page = html.unescape(client.get(url, headers=french).get_data(as_text=True))
+        assert "non couverte par 47 USC 223a\u00a0: exclue du courrier" in page, url
+        assert "Voies dont le texte la couvre\u00a0:" in page, url
+
+
+def test_the_routes_that_cover_a_post_are_named_in_the_readers_language(
+    app: Flask, client: FlaskClient
+) -> None:
+    # A law on data collected from a minor does not cover an adult's nude image; the
+    # French routes of the case that do are named by their titles, in French for a
+    # French reader.
+    org = factories.org()
+    lawyer = factories.user(org, Role.LAWYER)
+    case = factories.case(org, country="FR")
+    (post,) = case.items
+    post.category = ContentCategory.NUDE_SEXUAL
+    actor = Actor.staff(lawyer.id, lawyer.role.value)
+    notice = create_notice(db.session, case, "fr.lil51.effacement", [post.id], actor)
+    db.session.commit()
+    sign_in(client, lawyer)
+    signalement = REGISTRY.route("fr.dsa.signalement")
+    url = f"/staff/notices/notices/{notice.id}"
+    for language, title in (("en", signalement.title["en"]), ("fr", signalement.title["fr"])):
+        page = client.get(url, headers={"Accept-Language": language}).get_data(as_text=True)
+        row = html.unescape(page[page.index(f'id="coverage-{notice.id}-{post.id}"') :][:4000])
+        assert f"route=fr.dsa.signalement\">{title}</a>" in row, language
+
+
 def test_a_letter_with_no_covered_post_is_a_draft_that_says_why(mixed: Mixed) -> None:
     notice = complete_notice(mixed.case, TIDA, mixed.lawyer, items=[mixed.attire])
     letter = create_letter(
@@ -169,7 +226,9 @@ def test_an_unclassified_post_is_left_out_until_classified(mixed: Mixed) -> None
     assert [i["id"] for i in again.data_snapshot["items"]] == [mixed.nude.id, mixed.attire.id]
 
 
-def test_a_grey_zone_post_stays_in_the_letter(app: Flask) -> None:
+def test_a_grey_zone_post_stays_in_the_letter_and_is_flagged(
+    app: Flask, client: FlaskClient
+) -> None:
     route = REGISTRY.route("gb.osa.intimate_image_report")
     assert "revealing_attire" in route.may_cover
     org = factories.org(name="Safe Harbour Network")
@@ -188,3 +247,20 @@ def test_a_grey_zone_post_stays_in_the_letter(app: Flask) -> None:
     )
     db.session.commit()
     assert attire.url in pdf_text(letter.pdf)
+    sign_in(client, lawyer)
+    page = html.unescape(client.get(f"/staff/notices/notices/{notice.id}").get_data(as_text=True))
+    row = page[page.index(f'id="coverage-{notice.id}-{attire.id}"') :][:1500]
+    assert "grey zone for Online Safety Act s.10(3A)" in row
+    assert "kept in the letter, the lawyer decides" in row
+
+
+def test_a_notice_under_a_route_the_registry_lost_shows_no_coverage(
+    mixed: Mixed, client: FlaskClient
+) -> None:
+    made = complete_notice(mixed.case, TIDA, mixed.lawyer)
+    made.route_key = "us.gone.route"
+    db.session.commit()
+    sign_in(client, mixed.lawyer)
+    page = client.get(f"/staff/cases/{mixed.case.id}").get_data(as_text=True)
+    assert "us.gone.route" in page
+    assert f'id="coverage-{made.id}-' not in page
