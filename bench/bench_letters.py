@@ -223,6 +223,7 @@ def bench_workers(app: Flask, settings: dict[str, str], letters: int, workers: i
 
     from casework.accounts.models import Role
     from casework.actors import Actor
+    from casework.cases.models import ContentCategory
     from casework.extensions import db
     from casework.jobs import QUEUE_LETTERS
     from casework.notices.bulk import enqueue_letters
@@ -238,6 +239,9 @@ def bench_workers(app: Flask, settings: dict[str, str], letters: int, workers: i
             case = factories.case(
                 org, links=[factories.post_url("grok_edits_4u") for _ in range(3)]
             )
+            for item in case.items:
+                # The letter lists only the posts its law covers.
+                item.category = ContentCategory.NUDE_SEXUAL
             case_ids.append(case.id)
         db.session.commit()
         redis = Redis.from_url(settings["REDIS_URL"])

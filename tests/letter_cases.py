@@ -161,14 +161,16 @@ def complete_notice(
     *,
     related: Notice | None = None,
     capacity: str = "subject",
+    items: list[Any] | None = None,
 ) -> Notice:
-    """A draft notice holding every element the route requires or recommends."""
+    """A draft notice about `items` (all the case's by default) holding every element the
+    route requires or recommends."""
     actor = Actor.staff(staff.id, staff.role.value)
     notice = create_notice(
         db.session,
         case,
         route.key,
-        [item.id for item in case.items],
+        [item.id for item in (case.items if items is None else items)],
         actor,
         related_notice_id=related.id if related is not None else None,
     )

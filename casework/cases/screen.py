@@ -38,6 +38,7 @@ class NoticeRow:
     deadlines: list[Deadline]
     item_count: int
     legal_route: bool
+    items: list[Item] = field(default_factory=list)
 
 
 @dataclass
@@ -115,15 +116,20 @@ def case_screen(session: DbSession, case: Case) -> CaseScreen:
     notice_ids = [n.id for n in notices]
     deadlines: dict[int, list[Deadline]] = {}
     coverage: Counter[int] = Counter()
+    notice_items: dict[int, list[Item]] = {}
     if notice_ids:
         for deadline in session.scalars(
             select(Deadline).where(Deadline.notice_id.in_(notice_ids)).order_by(Deadline.due_at)
         ):
             deadlines.setdefault(deadline.notice_id, []).append(deadline)
-        for (notice_id,) in session.execute(
-            select(NoticeItem.notice_id).where(NoticeItem.notice_id.in_(notice_ids))
+        for notice_id, item_id in session.execute(
+            select(NoticeItem.notice_id, NoticeItem.item_id)
+            .where(NoticeItem.notice_id.in_(notice_ids))
+            .order_by(NoticeItem.notice_id, NoticeItem.item_id)
         ):
             coverage[notice_id] += 1
+            if item_id in rows:
+                notice_items.setdefault(notice_id, []).append(rows[item_id].item)
 
     sources = merged_sources(session, case)
     letters = list(
@@ -160,7 +166,13 @@ def case_screen(session: DbSession, case: Case) -> CaseScreen:
         clusters=clusters,
         accounts=accounts.most_common(),
         notices=[
-            NoticeRow(n, deadlines.get(n.id, []), coverage[n.id], is_legal_route(n.route_key))
+            NoticeRow(
+                n,
+                deadlines.get(n.id, []),
+                coverage[n.id],
+                is_legal_route(n.route_key),
+                notice_items.get(n.id, []),
+            )
             for n in notices
         ],
         letters=letters,

@@ -65,10 +65,11 @@ from casework.evidence.xlinks import read_link_lines
 from casework.extensions import db
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
 from casework.notices.bulk import enqueue_letters
+from casework.notices.coverage import coverage_by_notice
 from casework.notices.forms import CHANNEL_LABELS
 from casework.notices.models import Letter, Notice
 from casework.notices.recommend import recommendations_for
-from casework.notices.services import NoticeError
+from casework.notices.services import NoticeError, available_routes
 from casework.orm import utcnow
 from casework.registry import default_registry
 from casework.saving import saving
@@ -266,11 +267,18 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
         "classify_failed": None,
     }
     forms.update(context)
+    registry = default_registry()
     return (
         render_template(
             "cases/detail.html",
             case=case,
             screen=screen,
+            coverage=coverage_by_notice(
+                [(row.notice, row.items) for row in screen.notices],
+                registry,
+                jurisdiction_codes=case.jurisdiction_codes,
+                open_routes=available_routes(case, registry),
+            ),
             can_casework=user.role in CASEWORK_ROLES,
             targets=targets,
             status_labels=services.STATUS_LABELS,

@@ -1,4 +1,4 @@
-"""What a valid notice must contain, and which items fall outside a route's legal definition."""
+"""What a valid notice must contain, and which items a route's legal definition covers."""
 
 from __future__ import annotations
 
@@ -13,16 +13,22 @@ from casework.registry import REQUIRED_ELEMENTS, Registry, Route
 
 __all__ = [
     "CAPACITIES",
+    "COVERED_POST",
     "EARLIER_STEP",
     "ELEMENT_LABELS",
+    "IN_LETTER",
     "STATEMENT_ELEMENTS",
     "TEXT_ELEMENTS",
     "MissingElement",
     "NoticeFacts",
     "ScopeFlag",
+    "Verdict",
+    "in_letter",
     "is_present",
+    "item_coverage",
     "missing_for",
     "scope_flags",
+    "verdict",
 ]
 
 # Elements the signatory confirms with a tick: the letter prints them only once confirmed.
@@ -44,6 +50,9 @@ ADDRESSEE: Final = "addressee"
 # For a route that follows an earlier step: that notice is on file, sent as a letter we
 # hold, and its waiting time is over (the registry's `follows`).
 EARLIER_STEP: Final = "earlier_step"
+# A product check too: a letter lists only the posts its route's law covers, so a letter
+# whose posts all fall outside that law (or are not classified yet) asks for nothing.
+COVERED_POST: Final = "covered_post"
 
 ELEMENT_LABELS: Final[Mapping[str, object]] = {
     "signature": _l("Signature of the person depicted or their authorised representative"),
@@ -89,15 +98,27 @@ ELEMENT_LABELS: Final[Mapping[str, object]] = {
         "The earlier notice this letter follows: recorded as sent with its letter, "
         "and its waiting time over"
     ),
+    COVERED_POST: _l("A post the route's law covers"),
 }
+# Elements about the posts a letter lists: with no covered post, COVERED_POST names the
+# one cause and these are not listed again.
+POST_ELEMENTS: Final = frozenset(
+    {"identification_of_content", "location_urls", "supporting_evidence", "preservation_scope"}
+)
 
 
 @dataclass(frozen=True)
 class NoticeFacts:
-    """What a notice (or a draft letter without one) says, as plain values."""
+    """What a notice (or a draft letter without one) says, as plain values.
+
+    `item_count` counts the posts the letter lists: those the route's law covers or may
+    cover. `left_out` counts the posts chosen for it that the law does not cover (or that
+    are not classified yet), which the letter leaves out.
+    """
 
     item_count: int
     items_with_urls: int
+    left_out: int = 0
     signature_name: str | None = None
     signed_at: datetime | None = None
     capacity: str | None = None
@@ -117,10 +138,15 @@ class NoticeFacts:
 
 @dataclass(frozen=True)
 class MissingElement:
+    """An element a notice lacks; `law` is the route's citation, for a label that names it."""
+
     code: str
+    law: str | None = None
 
     @property
     def label(self) -> str:
+        if self.code == COVERED_POST and self.law:
+            return str(_l("No post in this letter is covered by %(law)s", law=self.law))
         return str(ELEMENT_LABELS.get(self.code, REQUIRED_ELEMENTS.get(self.code, self.code)))
 
     def __str__(self) -> str:
@@ -153,6 +179,7 @@ def is_present(element: str, facts: NoticeFacts) -> bool:
         or facts.capacity == "legal_representative",
         ADDRESSEE: facts.addressee_known,
         EARLIER_STEP: facts.earlier_step,
+        COVERED_POST: has_items or facts.left_out == 0,
     }
     if element == "reporter_is_depicted_person":
         # Only the person depicted can say this of themselves: never when a representative signs.
@@ -168,9 +195,16 @@ def is_present(element: str, facts: NoticeFacts) -> bool:
 
 
 def missing_for(route: Route, facts: NoticeFacts) -> list[MissingElement]:
-    """The route's required elements the notice lacks, in the registry's order."""
+    """The route's required elements the notice lacks, in the registry's order.
+
+    When posts were chosen but the law covers none of them, the one thing missing about
+    the posts is a covered post (COVERED_POST, first): the elements about the posts the
+    letter would list follow from it and are not named as well.
+    """
     needed = [*route.required_elements]
-    if facts.item_count == 0 and "location_urls" not in needed:
+    if facts.item_count == 0 and facts.left_out > 0:
+        needed = [COVERED_POST, *(code for code in needed if code not in POST_ELEMENTS)]
+    elif facts.item_count == 0 and "location_urls" not in needed:
         # Whatever the law lists, a notice about nothing is not a notice.
         needed.insert(0, "location_urls")
     if "signature" not in needed:
@@ -180,17 +214,52 @@ def missing_for(route: Route, facts: NoticeFacts) -> list[MissingElement]:
     needed.append(ADDRESSEE)
     if route.follows is not None and route.follows.required:
         needed.append(EARLIER_STEP)
-    return [MissingElement(code) for code in needed if not is_present(code, facts)]
+    return [
+        MissingElement(code, law=route.citation) for code in needed if not is_present(code, facts)
+    ]
+
+
+Verdict = Literal["covered", "grey_zone", "outside", "unclassified"]
+# What a letter lists. A grey zone stays in: `may_cover` means the law may cover the post,
+# and whether it does is the lawyer's call, so the screens flag it and the letter keeps it.
+# A post outside the definition, or not classified yet, is left out until that changes.
+IN_LETTER: Final[frozenset[Verdict]] = frozenset({"covered", "grey_zone"})
+
+
+def verdict(route: Route, category: str) -> Verdict:
+    """Whether the route's legal definition covers a post of this category.
+
+    "covered" when the route lists it under `covers`; "grey_zone" under `may_cover`;
+    "unclassified" for a post nobody has classified yet (category "unknown"), which no
+    definition covers until it is; "outside" otherwise (a revealing-attire image of an
+    adult under a law that covers only nudity or sexual conduct).
+    """
+    if category in route.covers:
+        return "covered"
+    if category == "unknown":
+        return "unclassified"
+    if category in route.may_cover:
+        return "grey_zone"
+    return "outside"
+
+
+def in_letter(route: Route, category: str) -> bool:
+    """Whether a letter under the route lists a post of this category (see IN_LETTER)."""
+    return verdict(route, category) in IN_LETTER
 
 
 @dataclass(frozen=True)
 class ScopeFlag:
-    """An item the route's legal definition does not (or may not) cover."""
+    """How the route's legal definition treats one item, with the routes to turn to instead."""
 
     item_id: int
     category: str
-    verdict: Literal["outside", "grey_zone", "unclassified"]
+    verdict: Verdict
     alternatives: tuple[str, ...] = ()
+
+    @property
+    def in_letter(self) -> bool:
+        return self.verdict in IN_LETTER
 
 
 def _alternatives(
@@ -206,28 +275,39 @@ def _alternatives(
     return tuple(r.key for r in candidates if r.key != route.key and category in r.covers)
 
 
+def item_coverage(
+    route: Route,
+    items: Iterable[tuple[int, str]],
+    registry: Registry,
+    jurisdiction_codes: Iterable[str] = (),
+) -> list[ScopeFlag]:
+    """The verdict on every item (id, category), in order, with alternative routes.
+
+    An item the route does not simply cover (a grey zone or outside) comes with the routes
+    to turn to: the route's own `alternatives` for the category when the registry lists
+    them, otherwise the routes of the case's jurisdictions that cover it. An unclassified
+    item has none: what covers it depends on what it shows.
+    """
+    codes = tuple(jurisdiction_codes)
+    flags: list[ScopeFlag] = []
+    for item_id, category in items:
+        found = verdict(route, category)
+        alternatives: tuple[str, ...] = ()
+        if found in ("grey_zone", "outside"):
+            alternatives = _alternatives(route, category, registry, codes)
+        flags.append(ScopeFlag(item_id, category, found, alternatives))
+    return flags
+
+
 def scope_flags(
     route: Route,
     items: Iterable[tuple[int, str]],
     registry: Registry,
     jurisdiction_codes: Iterable[str] = (),
 ) -> list[ScopeFlag]:
-    """Flag items (id, category) outside the route's definition and suggest routes that cover them.
-
-    A revealing-attire image of an adult under a law that covers only nudity or sexual
-    conduct is "outside"; a category the route lists under may_cover is a "grey_zone".
-    """
-    codes = tuple(jurisdiction_codes)
-    flags: list[ScopeFlag] = []
-    for item_id, category in items:
-        if category in route.covers:
-            continue
-        if category == "unknown":
-            flags.append(ScopeFlag(item_id, category, "unclassified"))
-        elif category in route.may_cover:
-            alternatives = _alternatives(route, category, registry, codes)
-            flags.append(ScopeFlag(item_id, category, "grey_zone", alternatives))
-        else:
-            alternatives = _alternatives(route, category, registry, codes)
-            flags.append(ScopeFlag(item_id, category, "outside", alternatives))
-    return flags
+    """The items (id, category) the route's definition does not simply cover, flagged."""
+    return [
+        flag
+        for flag in item_coverage(route, items, registry, jurisdiction_codes)
+        if flag.verdict != "covered"
+    ]

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from casework.actors import Actor, ActorKind
 from casework.audit.events import letter_event
-from casework.cases.models import Case, Item, MinorStatus
+from casework.cases.models import Case, MinorStatus
 from casework.cases.readiness import refresh_legal_ready
 from casework.evidence.files import evidence_storage
 from casework.notices.completeness import missing_for
@@ -24,6 +24,7 @@ from casework.notices.services import (
     draft_facts,
     earlier_notice,
     letter_moment,
+    letter_posts,
     notice_facts,
     route_or_error,
 )
@@ -63,15 +64,6 @@ def latest_letter(session: DbSession, case_id: int, route_key: str) -> Letter | 
     )
 
 
-def _letter_items(case: Case, notice: Notice | None, related: Notice | None) -> list[Item]:
-    if notice is not None:
-        return [link.item for link in notice.items]
-    if related is not None and related.items:
-        # An escalation letter is about what the missed notice asked for.
-        return [link.item for link in related.items]
-    return list(case.items)
-
-
 def create_letter(
     session: DbSession,
     *,
@@ -87,7 +79,9 @@ def create_letter(
 ) -> Letter:
     """Render the route's letter for the case and store it as a new version. The caller commits.
 
-    Without a notice, the letter is a draft built from the case. A route that follows an
+    Without a notice, the letter is a draft built from the case. The letter lists only the
+    posts the route's law covers or may cover (services.letter_posts), with the evidence
+    of those alone; a letter left with none is a draft that says so. A route that follows an
     earlier step (the FTC after a missed TAKE IT DOWN Act deadline) refers to an earlier
     notice only when one its registry entry follows is on file and due, covers that
     notice's items, and appends the letter version that was sent. A letter lacking a
@@ -111,11 +105,12 @@ def create_letter(
         registry=registry,
     )
     annex = _sent_pdf(related)
-    items = _letter_items(case, notice, related)
+    posts = letter_posts(case, route, notice, related)
+    items = posts.kept
     facts = (
         notice_facts(session, notice, registry=registry, as_of=moment)
         if notice is not None
-        else draft_facts(session, case, route, items, related, registry=registry)
+        else draft_facts(session, case, route, related, registry=registry)
     )
     missing = [m.code for m in missing_for(route, facts)]
     files = files_by_item(session, [item.id for item in items])
@@ -188,6 +183,7 @@ def create_letter(
         registry_version=letter.registry_version,
         screenshots=len(images),
         missing=missing,
+        left_out=[item.id for item in posts.left_out],
         draft=letter.draft,
         annexed_letter=related.sent_letter_id if related is not None else None,
     )

@@ -1,11 +1,11 @@
 """The letters a case needs next, derived from the registry and the record.
 
 A route is recommended when the law applies to the case (its jurisdictions, or their
-parents, or any), covers at least one of its posts (a route only for minors never on an
-adult's case), matches what the person asked for (a regulator complaint or a police
-report only if they asked; takedown steps always), has not gone out yet, and, if it
-follows an earlier step the law makes a condition, that step is on file and its time is
-up. Escalations after a missed deadline come first.
+parents, or any), covers at least one of its posts as its letter would list them (a
+route only for minors never on an adult's case), matches what the person asked for (a
+regulator complaint or a police report only if they asked; takedown steps always), has
+not gone out yet, and, if it follows an earlier step the law makes a condition, that
+step is on file and its time is up. Escalations after a missed deadline come first.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ from typing import Final, Literal
 
 from sqlalchemy import select
 
-from casework.cases.models import Case, ContentCategory, MinorStatus
+from casework.cases.models import Case
 from casework.deadlines.models import Deadline, DeadlineState
+from casework.notices.completeness import in_letter
 from casework.notices.followups import step_met
 from casework.notices.models import SENT_STATES, Notice
 from casework.notices.queries import notices_of_case
@@ -50,15 +51,9 @@ class Recommendation:
     open_notice: Notice | None = None
 
 
-def _categories(case: Case) -> dict[int, set[str]]:
-    """Each post's categories: what it shows, and for a minor's case, "minor" as well."""
-    minor = {ContentCategory.MINOR.value} if case.minor is MinorStatus.YES else set()
-    return {item.id: {item.category.value} | minor for item in case.items}
-
-
-def _covered(route: Route, categories: dict[int, set[str]]) -> tuple[int, ...]:
-    scope = {*route.covers, *route.may_cover}
-    return tuple(item_id for item_id, found in categories.items() if found & scope)
+def _covered(route: Route, case: Case) -> tuple[int, ...]:
+    """The posts a letter under the route would list (the same rule as the letter's)."""
+    return tuple(item.id for item in case.items if in_letter(route, item.category.value))
 
 
 def _wanted(route: Route, case: Case) -> bool:
@@ -82,7 +77,6 @@ def recommended_letters(
         candidates = registry.routes_for(case.jurisdiction_codes)
     except KeyError:
         candidates = ()
-    categories = _categories(case)
     missed = set(missed_route_keys)
     sent = {n.route_key for n in notices if n.state in SENT_STATES}
     open_by_route = {n.route_key: n for n in notices if n.state not in SENT_STATES}
@@ -91,7 +85,7 @@ def recommended_letters(
     for route in candidates:
         if route.key in sent or not _wanted(route, case):
             continue
-        items = _covered(route, categories)
+        items = _covered(route, case)
         if not items:
             continue
         earlier = next(

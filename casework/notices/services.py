@@ -29,6 +29,7 @@ from casework.notices.completeness import (
     NoticeFacts,
     missing_for,
 )
+from casework.notices.coverage import PostSplit, split_posts
 from casework.notices.followups import pick_earlier
 from casework.notices.models import SENT_STATES, Letter, Notice, NoticeItem, NoticeState
 from casework.notices.snapshot import resolve_addressee
@@ -47,6 +48,7 @@ __all__ = [
     "earlier_notice",
     "latest_notice",
     "letter_moment",
+    "letter_posts",
     "minors_only",
     "missing_elements",
     "notice_facts",
@@ -316,6 +318,24 @@ def letter_moment(notice: Notice | None, now: datetime) -> datetime:
     return now
 
 
+def letter_posts(
+    case: Case, route: Route, notice: Notice | None, related: Notice | None
+) -> PostSplit:
+    """The posts a letter under the route is about, split into those it lists and those
+    the route's law does not cover (see coverage.split_posts).
+
+    A notice's letter is about the notice's posts; a letter drafted without one, about
+    what the earlier notice it follows asked for (an escalation), or else the whole case.
+    """
+    if notice is not None:
+        chosen = [link.item for link in notice.items]
+    elif related is not None and related.items:
+        chosen = [link.item for link in related.items]
+    else:
+        chosen = list(case.items)
+    return split_posts(route, chosen)
+
+
 def related_of(
     session: DbSession,
     notice: Notice,
@@ -342,10 +362,10 @@ def notice_facts(
     """What a notice contains, for the completeness check (as of `as_of`, default now)."""
     registry = registry or default_registry()
     route = route_or_error(notice.route_key, registry)
-    items = [link.item for link in notice.items]
     related = related_of(session, notice, as_of=as_of, registry=registry)
+    posts = letter_posts(notice.case, route, notice, related)
     return replace(
-        _content_facts(session, notice.case, route, items, related, registry, notice),
+        _content_facts(session, notice.case, route, posts, related, registry, notice),
         signature_name=notice.signature_name,
         signed_at=notice.signed_at,
         capacity=notice.signatory_capacity,
@@ -362,14 +382,14 @@ def draft_facts(
     session: DbSession,
     case: Case,
     route: Route,
-    items: Sequence[Item],
     related: Notice | None,
     *,
     registry: Registry | None = None,
 ) -> NoticeFacts:
-    """What a letter made without a notice contains: its items and nothing signed."""
+    """What a letter made without a notice contains: its posts and nothing signed."""
+    posts = letter_posts(case, route, None, related)
     return _content_facts(
-        session, case, route, items, related, registry or default_registry(), None
+        session, case, route, posts, related, registry or default_registry(), None
     )
 
 
@@ -377,15 +397,20 @@ def _content_facts(
     session: DbSession,
     case: Case,
     route: Route,
-    items: Sequence[Item],
+    posts: PostSplit,
     related: Notice | None,
     registry: Registry,
     notice: Notice | None,
 ) -> NoticeFacts:
-    """The facts a notice and a draft letter share: items, evidence, case, related notice."""
+    """The facts a notice and a draft letter share: posts, evidence, case, related notice.
+
+    Only the posts the letter lists count; the others are counted as left out.
+    """
+    items = posts.kept
     return NoticeFacts(
         item_count=len(items),
         items_with_urls=sum(1 for item in items if item.url),
+        left_out=len(posts.left_out),
         evidence_files=_evidence_count(session, [item.id for item in items]),
         minor=case.minor is not MinorStatus.NO,
         related_sent=related is not None and related.sent_letter_id is not None,
@@ -404,13 +429,13 @@ def missing_elements(
     registry: Registry | None = None,
     as_of: datetime | None = None,
 ) -> list[MissingElement]:
-    """What the notice (or a bare draft for the route, with all the case's items) lacks."""
+    """What the notice (or a bare draft for the route, about the case's posts) lacks."""
     registry = registry or default_registry()
     if isinstance(subject, Notice):
         route = route_or_error(subject.route_key, registry)
         return missing_for(route, notice_facts(session, subject, registry=registry, as_of=as_of))
     related = default_related(session, case, subject, as_of=as_of)
-    return missing_for(subject, draft_facts(session, case, subject, case.items, related))
+    return missing_for(subject, draft_facts(session, case, subject, related, registry=registry))
 
 
 def _moment(value: datetime, field: str, now: datetime) -> datetime:

@@ -12,17 +12,18 @@ from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
 from casework.accounts.models import Role
+from casework.cases.labels import CATEGORY_LABELS
 from casework.cases.models import Case
 from casework.cases.worklists import Cursor
 from casework.extensions import db
 from casework.notices.bundles import BundleError, build_bundle
 from casework.notices.completeness import (
-    ELEMENT_LABELS,
     STATEMENT_ELEMENTS,
     TEXT_ELEMENTS,
+    MissingElement,
     missing_for,
-    scope_flags,
 )
+from casework.notices.coverage import post_coverage
 from casework.notices.describe import describe_deadline
 from casework.notices.forms import (
     BundleForm,
@@ -185,7 +186,10 @@ def letter(letter_id: int) -> str:
         route=route,
         snapshot=snapshot,
         pages=0 if row.destroyed_at else len(PdfReader(io.BytesIO(row.pdf)).pages),
-        missing=[ELEMENT_LABELS.get(code, code) for code in snapshot.get("missing", [])],
+        missing=[
+            MissingElement(code, law=snapshot["route"]["citation"]).label
+            for code in snapshot.get("missing", [])
+        ],
         unverified=snapshot.get("route", {}).get("unverified_facts", []),
         form=GenerateLetterForm(),
     )
@@ -332,13 +336,14 @@ def _notice_page(
             form=form,
             generate=generate,
             missing=missing_for(route, facts),
-            flags=scope_flags(
+            coverage=post_coverage(
                 route,
-                [(item.id, item.category.value) for item in items],
+                items,
                 registry,
-                case.jurisdiction_codes,
+                jurisdiction_codes=case.jurisdiction_codes,
+                open_routes=available_routes(case, registry),
             ),
-            items={item.id: item for item in items},
+            categories=CATEGORY_LABELS,
             route_of=_route,
             letters=letters_of_notice(db.session, notice.id),
             describe_deadline=describe_deadline,

@@ -232,9 +232,9 @@ def test_a_caseworker_takes_a_new_case_and_merges_its_duplicate(
     assert page.locator("h1 .badge").last.inner_text() == "awaiting platform"
     sent = page.locator("#notices article.notice")
     assert sent.count() == 1
-    assert "Covers 4 posts." in sent.inner_text()
+    assert "Concerns 4 posts." in sent.inner_text()
     assert "Sent " in sent.inner_text() and "(The platform's web form)" in sent.inner_text()
-    assert "Deadline " in sent.locator("ul").inner_text()
+    assert "Deadline " in sent.locator(":scope > ul").inner_text()
     merged_entry = page.locator(".timeline li", has_text="was merged into").first.inner_text()
     assert (
         f"{seeded.duplicate} was merged into {seeded.reference}: 1 post moved, "

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from casework.accounts.models import Role, User
 from casework.actors import Actor
 from casework.audit.models import AuditEvent
-from casework.cases.models import Case, CaseStatus
+from casework.cases.models import Case, CaseStatus, ContentCategory
 from casework.deadlines.jobs import schedule_deadline_jobs
 from casework.deadlines.models import Deadline, DeadlineState, Escalation
 from casework.jobs import redis_connection
@@ -87,6 +87,9 @@ def notice_sent_just_now(app: Flask) -> Seeded:
         amina = factories.user(organisation, Role.CASEWORKER, name=CASEWORKER)
         claire = factories.user(organisation, Role.LAWYER, name=LAWYER)
         case = factories.case(organisation, status=CaseStatus.ACTION, assignee_id=amina.id)
+        # She has classified the post: the TAKE IT DOWN Act covers nude or sexual images.
+        for item in case.items:
+            item.category = ContentCategory.NUDE_SEXUAL
         # As she does on the notice screen: completes the notice, generates its letter and
         # records that version as sent; the FTC complaint will annex it.
         notice = complete_notice(case, default_registry().route(TIDA), amina)

@@ -65,7 +65,7 @@ def test_the_case_screen_shows_items_accounts_notices_and_one_timeline(
     for item in case.items:
         assert str(item.status_id) in page
     assert "@first_acct</td><td>2</td>" in page.replace("\n", "").replace("  ", "")
-    assert "us.tida.removal" in page and "Covers 3 posts." in page
+    assert "us.tida.removal" in page and "Concerns 3 posts." in page
     assert due.strftime("%Y-%m-%d %H:%M") in page
     assert "The case was opened with 3 posts." in page
     assert f"Notice {notice.id} (us.tida.removal) was sent." in page

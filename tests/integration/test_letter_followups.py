@@ -169,8 +169,10 @@ def _record(route: Route, notice: Notice, letter: Letter | None, lawyer: User, *
 def test_a_letter_never_refers_to_an_earlier_step_not_on_file(app: Flask, route_key: str) -> None:
     route = REGISTRY.route(route_key)
     lawyer, case = _setup(route)
-    # A notice to another addressee under a route this one does not follow.
-    unrelated = UNRELATED[0] if route.key != UNRELATED[0].key else UNRELATED[1]
+    # A notice to another addressee under a route this one does not follow, whose law
+    # covers the case's posts (so its letter could go out).
+    category = case.items[0].category.value
+    unrelated = next(r for r in UNRELATED if r.key != route.key and category in r.covers)
     other = sent_earlier_notice(case, unrelated, lawyer, replied=True)
     notice = complete_notice(case, route, lawyer)
     letter = _letter(route, case, lawyer, notice)

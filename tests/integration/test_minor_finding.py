@@ -280,8 +280,9 @@ def test_a_letter_that_printed_the_screenshots_is_destroyed_with_them(
 
     case = _case()
     for row in _files(case.id):
-        # Staff attached the screenshots to the first post.
+        # Staff attached the screenshots to the first post, classified as nude or sexual.
         row.item_id = case.items[0].id
+    case.items[0].category = ContentCategory.NUDE_SEXUAL
     with_images = create_letter(
         db.session, case=case, route_key="us.tida.removal", actor=SYSTEM, include_screenshots=True
     )

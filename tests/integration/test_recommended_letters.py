@@ -66,7 +66,7 @@ def test_unclassified_posts_get_no_letter_until_classified(app: Flask) -> None:
 
 
 def test_a_minors_case_gets_the_child_protection_routes(app: Flask) -> None:
-    case = _case(ContentCategory.NUDE_SEXUAL, country="FR", minor=MinorStatus.YES)
+    case = _case(ContentCategory.MINOR, country="FR", minor=MinorStatus.YES)
     found = recommendations_for(db.session, case, default_registry(), utcnow())
     by_key = {r.route.key: r for r in found}
     assert "fr.lil51.effacement" in by_key  # erasure for someone who was a minor

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from casework.notices.completeness import NoticeFacts, is_present, missing_for, scope_flags
+from casework.notices.completeness import (
+    NoticeFacts,
+    is_present,
+    item_coverage,
+    missing_for,
+    scope_flags,
+    verdict,
+)
 from casework.registry import default_registry
 
 REGISTRY = default_registry()
@@ -200,3 +207,42 @@ def test_a_minors_complaint_is_signed_by_the_parents_as_legal_representatives() 
     assert codes("fr.plainte.procureur", parents) == []
     # Signing as legal representative also says who signs.
     assert is_present("statement_subject_or_representative", parents)
+
+
+def test_each_category_gets_one_verdict_under_a_route() -> None:
+    tida = REGISTRY.route("us.tida.removal")
+    osa = REGISTRY.route("gb.osa.intimate_image_report")
+    assert verdict(tida, "nude_sexual") == "covered"
+    assert verdict(tida, "revealing_attire") == "outside"
+    assert verdict(tida, "minor") == "outside"  # the registry lists only nude_sexual
+    assert verdict(osa, "revealing_attire") == "grey_zone"
+    # Whatever a route covers, a post nobody has classified is not covered until it is.
+    for route in REGISTRY.routes:
+        assert verdict(route, "unknown") == "unclassified", route.key
+
+
+def test_item_coverage_judges_every_item_and_scope_flags_keeps_the_others() -> None:
+    route = REGISTRY.route("gb.osa.intimate_image_report")
+    items = [(1, "nude_sexual"), (2, "revealing_attire"), (3, "unknown")]
+    every = item_coverage(route, items, REGISTRY, ["GB"])
+    assert [(f.item_id, f.verdict, f.in_letter) for f in every] == [
+        (1, "covered", True),
+        (2, "grey_zone", True),  # the law may cover it: kept, and the lawyer decides
+        (3, "unclassified", False),
+    ]
+    assert every[0].alternatives == () and every[2].alternatives == ()
+    assert scope_flags(route, items, REGISTRY, ["GB"]) == every[1:]
+
+
+def test_a_letter_whose_posts_the_law_does_not_cover_names_that_alone() -> None:
+    facts = tida_facts(item_count=0, items_with_urls=0, left_out=2)
+    missing = missing_for(REGISTRY.route("us.tida.removal"), facts)
+    assert [m.code for m in missing] == ["covered_post"]
+    assert missing[0].label == "No post in this letter is covered by 47 USC 223a"
+    # One covered post is enough; the ones left out do not make the notice incomplete.
+    assert codes("us.tida.removal", tida_facts(item_count=1, items_with_urls=1, left_out=1)) == []
+
+
+def test_a_preservation_request_about_uncovered_posts_asks_for_a_covered_one() -> None:
+    facts = tida_facts(item_count=0, items_with_urls=0, left_out=1)
+    assert codes("any.preservation.request", facts) == ["covered_post"]
