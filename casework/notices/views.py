@@ -6,13 +6,14 @@ import io
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from pypdf import PdfReader
 from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
 from casework.accounts.models import Role
-from casework.cases.labels import CATEGORY_LABELS
+from casework.cases.labels import CATEGORY_LABELS, notice_state_label
 from casework.cases.models import Case
 from casework.cases.worklists import Cursor
 from casework.extensions import db
@@ -66,6 +67,12 @@ from casework.urls import absolute_url
 
 bp = Blueprint("notices", __name__, url_prefix="/staff/notices")
 
+
+def _language() -> str:
+    """The page's language, for registry titles (English where a route has no title in it)."""
+    return str(get_locale() or "en")
+
+
 STAFF = (Role.CASEWORKER, Role.LAWYER, Role.ADMIN)
 PREVIEW_DPI = 80
 
@@ -94,7 +101,7 @@ def _route(key: str) -> Route | None:
 
 def _route_choices(case: Case) -> list[tuple[str, str]]:
     return [
-        (r.key, f"{r.title_in('en')} · {r.citation} · {describe_deadline(r)}")
+        (r.key, f"{r.title_in(_language())} · {r.citation} · {describe_deadline(r)}")
         for r in available_routes(case)
     ]
 
@@ -324,7 +331,7 @@ def _notice_page(
     facts = notice_facts(db.session, notice, registry=registry)
     items = [link.item for link in notice.items]
     generate = GenerateLetterForm()
-    generate.route_key.choices = [(route.key, route.title_in("en"))]
+    generate.route_key.choices = [(route.key, route.title_in(_language()))]
     generate.route_key.data = route.key
     generate.notice_id.data = str(notice.id)
     return (
@@ -352,6 +359,7 @@ def _notice_page(
             regulator_form=RegulatorNoticeForm(),
             related=related_of(db.session, notice, registry=registry),
             person_signature=signature_of(db.session, notice),
+            notice_state=notice_state_label,
         ),
         status,
     )

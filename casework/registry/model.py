@@ -213,6 +213,10 @@ class Route:
     )
     warnings: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    # Staff texts in other languages: {"fr": {"warnings": (...), "eligibility": (...)}}.
+    translated: Mapping[str, Mapping[str, tuple[str, ...]]] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
     # The citation is a fact of its own: checked against its sources, verified or not.
     citation_verified: bool = True
     citation_provenance: Provenance | None = None
@@ -224,6 +228,15 @@ class Route:
 
     def title_in(self, language: str) -> str:
         return self.title.get(language) or self.title["en"]
+
+    def warnings_in(self, language: str) -> tuple[str, ...]:
+        """The warnings for staff in `language`, or in English where none are translated."""
+        texts = self.translated.get(language)
+        return texts["warnings"] if texts and texts["warnings"] else self.warnings
+
+    def eligibility_in(self, language: str) -> tuple[str, ...]:
+        texts = self.translated.get(language)
+        return texts["eligibility"] if texts and texts["eligibility"] else self.eligibility
 
     def letter_language(self, addressee_language: str | None) -> str:
         """The addressee's language where this route has a template in it, else its own."""

@@ -611,6 +611,13 @@ class FollowedStepTable(Table):
     after: FollowCondition
 
 
+class TranslatedTable(Table):
+    """The staff texts of a route in another language, in the order of the English ones."""
+
+    warnings: TextList = []
+    eligibility: TextList = []
+
+
 class FollowsTable(Table):
     required: bool
     steps: Annotated[list[FollowedStepTable], Field(min_length=1)]
@@ -663,10 +670,28 @@ class RouteTable(Table):
     reminders: list[Reminder] | None = None
     warnings: TextList = []
     notes: TextList = []
+    translated: dict[LanguageCode, TranslatedTable] = {}
 
     @property
     def has_no_deadline(self) -> bool:
         return isinstance(self.deadline, str | NoDeadlineTable)
+
+    @model_validator(mode="after")
+    def _translations_complete(self) -> RouteTable:
+        for language, texts in self.translated.items():
+            if language == "en":
+                raise invalid("English is the route's own text", "translated", language)
+            for name in ("warnings", "eligibility"):
+                english, other = getattr(self, name), getattr(texts, name)
+                if len(other) != len(english):
+                    raise invalid(
+                        f"{len(other)} lines for the {len(english)} English ones, in the same "
+                        "order",
+                        "translated",
+                        language,
+                        name,
+                    )
+        return self
 
     @model_validator(mode="after")
     def _facts_sourced(self) -> RouteTable:
@@ -760,6 +785,14 @@ class RouteTable(Table):
             language_templates=MappingProxyType(dict(self.language_templates)),
             reminders=reminders,
             warnings=tuple(self.warnings),
+            translated=MappingProxyType(
+                {
+                    language: MappingProxyType(
+                        {"warnings": tuple(t.warnings), "eligibility": tuple(t.eligibility)}
+                    )
+                    for language, t in self.translated.items()
+                }
+            ),
             notes=tuple(self.notes),
         )
 

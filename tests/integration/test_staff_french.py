@@ -51,6 +51,7 @@ class Desk:
     case_id: int
     other_reference: str
     evidence_id: int
+    notice_id: int
 
 
 @pytest.fixture
@@ -67,7 +68,7 @@ def desk(app: Flask, client: FlaskClient) -> Desk:
     )
     case.items[0].kind = ItemKind.AI_IMAGE
     other = factories.case(org, country="FR")
-    sent_notice(case, received_at=utcnow() - timedelta(hours=3))
+    notice = sent_notice(case, received_at=utcnow() - timedelta(hours=3))
     evidence = factories.evidence(case, item=case.items[0])
     add_note(db.session, case, "Appel reçu.", SYSTEM)
     for kind, params in [
@@ -90,7 +91,7 @@ def desk(app: Flask, client: FlaskClient) -> Desk:
     failed.state, failed.attempts, failed.last_error = EmailState.FAILED, 8, "SMTPDataError 554"
     db.session.commit()
     factories.sign_in(client, admin)
-    return Desk(client, admin, lawyer, case.id, other.reference, evidence.id)
+    return Desk(client, admin, lawyer, case.id, other.reference, evidence.id, notice.id)
 
 
 def choose_language(client: FlaskClient, lang: str) -> None:
@@ -170,6 +171,16 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
         ],
         "Notices and deadlines",
     ),
+    "letters of a case": (
+        "/staff/notices/cases/{case}",
+        ["Demande de retrait au titre du TAKE IT DOWN Act"],
+        "Evidence bundle",
+    ),
+    "notice": (
+        "/staff/notices/notices/{notice}",
+        ["Demande de retrait au titre du TAKE IT DOWN Act"],
+        "Sent",
+    ),
     "evidence": (
         "/staff/cases/{case}/evidence/{evidence}",
         ["Preuve", "L’afficher sans flou", "journal d’audit"],
@@ -235,6 +246,7 @@ def test_every_staff_page_is_in_french_when_french_is_chosen(desk: Desk, name: s
         evidence=desk.evidence_id,
         other=desk.other_reference,
         lawyer=desk.lawyer.id,
+        notice=desk.notice_id,
     )
     english, french = both_languages(desk.client, url)
     assert english_phrase in english
