@@ -176,6 +176,9 @@ def sign(
     notice.signature_name = name
     notice.signatory_capacity = "subject"
     notice.signed_at = moment
+    # They sign as the person depicted: the name they give identifies that person, unless
+    # staff recorded one already.
+    notice.depicted_person = notice.depicted_person or name
     # Only what the person read and confirmed: statements ticked by staff before are not
     # theirs to make.
     notice.statements = [code for code in STATEMENT_ELEMENTS if code in request.statements]

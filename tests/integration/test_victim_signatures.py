@@ -99,6 +99,7 @@ def test_the_person_signs_on_their_case_page_and_the_notice_is_theirs(
     notice = db.session.get_one(Notice, asked["notice"].id)
     db.session.refresh(notice)
     assert notice.signature_name == "Alex Doe"
+    assert notice.depicted_person == "Alex Doe"
     assert notice.signatory_capacity == "subject"
     assert notice.statements == list(_request().statements) and notice.statements
     assert notice.signed_at is not None
