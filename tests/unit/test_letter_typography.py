@@ -33,6 +33,11 @@ def test_every_french_letter_is_set_in_french_typography(route: Route, minor: bo
     assert re.search(r"\w[:;!?](\s|$)", text) is None
     assert "\u00a0:" in text or "\u00a0;" in text
     assert "représentée" not in text
+    # Text the typography pass cannot reach (attributes, the running page header) is
+    # written typographically at the source.
+    snapshot = sample_snapshot(route, REGISTRY)
+    snapshot["case"]["minor"] = minor
+    assert "avant l'envoi" not in html.unescape(render_letter_html(snapshot, route.templates[0]))
 
 
 def test_french_typography_leaves_addresses_times_and_markup_alone() -> None:
