@@ -28,7 +28,6 @@ from casework.evidence.files import (
     image_row,
     images_allowed,
     keep_in_storage,
-    record_device_file,
 )
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
@@ -45,6 +44,7 @@ from casework.intake.uploads import (
     FileProblem,
     Upload,
     chosen_files,
+    device_file_row,
     parse_device_files,
     sanitise_uploads,
 )
@@ -487,19 +487,7 @@ def _evidence_rows(
         )
         for shot, key, size in stored
     ]
-    evidence += [
-        record_device_file(
-            session,
-            case,
-            sha256=f.sha256,
-            size=f.size,
-            name=f.name,
-            media_type=f.media_type,
-            pdq=f.pdq,
-            pdq_quality=f.pdq_quality,
-        )
-        for f in report.device_files
-    ]
+    evidence += [device_file_row(session, case, f) for f in report.device_files]
     items = {item.status_id: item for item in case.items}
     for row in evidence:
         shown = items.get(report.screenshot_posts.get(row.sha256, 0))

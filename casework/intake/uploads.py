@@ -9,8 +9,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final, Protocol
 
+from casework.cases.models import Case
+from casework.evidence.files import record_device_file
 from casework.evidence.images import ImageRejected, SanitisedImage, sanitise_image
+from casework.evidence.models import EvidenceFile
 from casework.intake.drafts import DeviceFile
+from casework.orm import DbSession
 
 MAX_IMAGES_PER_CASE: Final = 10
 MAX_FILES_PER_REQUEST: Final = 5
@@ -136,4 +140,18 @@ def _device_file(entry: object) -> DeviceFile | None:
         media_type=media_type,
         pdq=pdq,
         pdq_quality=quality,
+    )
+
+
+def device_file_row(session: DbSession, case: Case, device_file: DeviceFile) -> EvidenceFile:
+    """The evidence row of an image kept on the person's device, from what the browser sent."""
+    return record_device_file(
+        session,
+        case,
+        sha256=device_file.sha256,
+        size=device_file.size,
+        name=device_file.name,
+        media_type=device_file.media_type,
+        pdq=device_file.pdq,
+        pdq_quality=device_file.pdq_quality,
     )

@@ -20,7 +20,6 @@ from casework.cases.workflow import TransitionError, transition
 from casework.evidence.files import (
     ImagesNotAccepted,
     images_allowed,
-    record_device_file,
     store_image,
 )
 from casework.evidence.images import SanitisedImage
@@ -30,6 +29,7 @@ from casework.evidence.xlinks import XPost
 from casework.intake.access_codes import verify_access_code
 from casework.intake.drafts import DeviceFile
 from casework.intake.services import record_evidence_added
+from casework.intake.uploads import device_file_row
 from casework.orm import DbSession
 from casework.sessions.services import rotate_case_key
 
@@ -107,18 +107,7 @@ def add_images(
         if device_file.sha256 in known:
             continue
         known.add(device_file.sha256)
-        evidence.append(
-            record_device_file(
-                session,
-                case,
-                sha256=device_file.sha256,
-                size=device_file.size,
-                name=device_file.name,
-                media_type=device_file.media_type,
-                pdq=device_file.pdq,
-                pdq_quality=device_file.pdq_quality,
-            )
-        )
+        evidence.append(device_file_row(session, case, device_file))
     session.flush()
     if evidence:
         evidence_added(session, case, evidence)  # the same image in other cases
