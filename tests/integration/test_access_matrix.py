@@ -29,7 +29,7 @@ from casework.cases.models import Case, CaseLink, CaseNote, Item, LinkReason
 from casework.deadlines.models import Deadline, Reminder
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db, login_manager
-from casework.notices.models import Letter, Notice, NoticeItem
+from casework.notices.models import Letter, Notice, NoticeItem, VictimSignature
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
 from casework.orm import Base, utcnow
 from tests import factories
@@ -66,6 +66,7 @@ class World:
     notification: Notification
     link: CaseLink
     email: OutgoingEmail
+    signature_request: VictimSignature
 
     def ids_of(self) -> dict[str, Any]:
         """URL argument name → this organisation's value for it."""
@@ -89,6 +90,7 @@ class World:
             "other_case_id": self.other_case.id,
             "version": self.letter.version,
             "email_id": self.email.id,
+            "request_id": self.signature_request.id,
         }
         return ids
 
@@ -139,7 +141,11 @@ def build_world(slug: str) -> World:
         state=EmailState.FAILED,
         attempts=5,
     )
-    db.session.add_all([deadline, notification, link, email])
+    # A statement the person was asked to sign on their case page.
+    signature_request = VictimSignature(
+        case_id=case.id, notice_id=notice.id, statements=[], language="en", statement_text="t"
+    )
+    db.session.add_all([deadline, notification, link, email, signature_request])
     db.session.commit()
     return World(
         organisation=organisation,
@@ -156,6 +162,7 @@ def build_world(slug: str) -> World:
         notification=notification,
         link=link,
         email=email,
+        signature_request=signature_request,
     )
 
 

@@ -111,7 +111,8 @@ def test_every_public_page_has_quick_exit_privacy_notice_and_language_switch(
         assert any(link.get("href") == "/privacy" for link in page.links), url
         # On a page with answers, the language buttons send that page's form instead.
         step_switch = 'form="step-form" name="lang"' in html and 'id="step-form"' in html
-        assert "/language" in page.forms or step_switch, url
+        links_switch = 'form="links-form" name="lang"' in html and 'id="links-form"' in html
+        assert "/language" in page.forms or step_switch or links_switch, url
         assert "/static/js/quick-exit.js" in page.resources, url
 
 
