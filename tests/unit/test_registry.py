@@ -1032,3 +1032,43 @@ def test_a_citation_without_its_sources_is_refused(tmp_path: Path) -> None:
     end = text.index("] }\n", start) + len("] }\n")
     path.write_text(text[:start] + 'citation = "47 USC 223a"\n' + text[end:], encoding="utf-8")
     assert "us.toml: routes[0].citation: write it as a table" in _error(copy)
+
+
+# Section numbers, figures and web addresses in a staff line; each must come through a
+# translation unchanged.
+_KEPT_IN_TRANSLATION = re.compile(r"\d[\w.()]*|\b[\w-]+(?:\.[\w-]+)*\.(?:org|gov|uk|in|id)\b")
+
+
+def test_every_staff_warning_and_eligibility_line_is_in_french(registry: Registry) -> None:
+    """The notice and letter screens show a French reader the route's lines in French, in
+    French typography, each keeping the English line's section numbers, figures and sites."""
+    from tests.unit.test_translations import LOOSE_SPACE
+
+    checked = 0
+    for route in registry.routes:
+        if not (route.warnings or route.eligibility):
+            continue
+        assert "fr" in route.translated, route.key
+        for english, french in (
+            (route.warnings, route.warnings_in("fr")),
+            (route.eligibility, route.eligibility_in("fr")),
+        ):
+            assert len(french) == len(english), route.key
+            for source, line in zip(english, french, strict=True):
+                checked += 1
+                assert line != source, (route.key, line)
+                assert "'" not in line, (route.key, line)  # the typographic apostrophe is ’
+                assert not LOOSE_SPACE.search(line), (route.key, line)
+                for kept in _KEPT_IN_TRANSLATION.findall(source):
+                    assert kept.rstrip(".") in line, (route.key, kept, line)
+    assert checked >= 50
+
+
+def test_a_translation_with_a_line_too_many_is_refused(tmp_path: Path) -> None:
+    copy = _break(
+        tmp_path,
+        "us.toml",
+        '  "Cette loi couvre',
+        '  "Une ligne de plus.",\n  "Cette loi couvre',
+    )
+    assert "us.toml: routes[0].translated.fr.warnings: 2 lines for the 1 English" in _error(copy)
