@@ -100,8 +100,9 @@ def _route(key: str) -> Route | None:
 
 
 def _route_choices(case: Case) -> list[tuple[str, str]]:
+    language = _language()
     return [
-        (r.key, f"{r.title_in(_language())} · {r.citation} · {describe_deadline(r)}")
+        (r.key, f"{r.title_in(language)} · {r.citation_in(language)} · {describe_deadline(r)}")
         for r in available_routes(case)
     ]
 

@@ -220,6 +220,11 @@ class Route:
     # The citation is a fact of its own: checked against its sources, verified or not.
     citation_verified: bool = True
     citation_provenance: Provenance | None = None
+    # A citation that describes rather than names a law, in other languages; a law's name
+    # stays as the law writes it.
+    citation_translated: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
     # Templates for letters in other languages than `language`, used when the addressee
     # takes letters in one of them (a coordinator's language, for a complaint under Art. 53).
     language_templates: Mapping[str, str] = field(
@@ -228,6 +233,10 @@ class Route:
 
     def title_in(self, language: str) -> str:
         return self.title.get(language) or self.title["en"]
+
+    def citation_in(self, language: str) -> str:
+        """The citation for a reader of `language`: translated where it is a description."""
+        return self.citation_translated.get(language, self.citation)
 
     def warnings_in(self, language: str) -> tuple[str, ...]:
         """The warnings for staff in `language`, or in English where none are translated."""

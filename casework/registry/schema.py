@@ -260,6 +260,8 @@ class CitationTable(SourcedTable):
 
     text: Text
     verified: bool
+    # Where the "citation" describes rather than names a law: its words in other languages.
+    translated: dict[LanguageCode, Text] = {}
 
 
 # --- addressees and contacts --------------------------------------------------------------
@@ -764,6 +766,9 @@ class RouteTable(Table):
             citation_verified=isinstance(self.citation, str) or self.citation.verified,
             citation_provenance=(
                 None if isinstance(self.citation, str) else self.citation.provenance()
+            ),
+            citation_translated=MappingProxyType(
+                {} if isinstance(self.citation, str) else dict(self.citation.translated)
             ),
             minor_citation=self.minor_citation,
             verified=self.verified,
