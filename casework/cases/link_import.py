@@ -103,7 +103,8 @@ def lines_from_csv(text: str) -> str:
         if not chosen or not _parses(chosen):
             chosen = next((cell for cell in cells if cell and _parses(cell)), chosen)
         if number == 1 and not _parses(chosen):
-            chosen = ""
+            lines.append("")  # a header
+            continue
         if not chosen and any(cells):
             chosen = next(cell for cell in cells if cell)
         lines.append(chosen)
