@@ -20,6 +20,7 @@ from casework.cases.models import CaseLink, Item, LinkReason
 from casework.extensions import db
 from casework.jobs import QUEUE_DEFAULT
 from tests import factories
+from tests.integration.test_staff_french import NBSP, choose_language
 from tests.worker_process import run_worker
 
 
@@ -268,3 +269,21 @@ def test_the_job_does_nothing_for_a_user_of_another_organisation(desk: dict[str,
         "run", desk["case"].id, outsider.id, [factories.post_url("z")], [], False
     )
     assert added == 0 and len(_status_ids(desk["case"].id)) == 1
+
+
+def test_the_preview_is_in_french_when_french_is_chosen(desk: dict[str, Any]) -> None:
+    client, case = desk["client"], desk["case"]
+    choose_language(client, "fr")
+    links = "\n".join([factories.post_url("fr_acct"), "pas un lien", desk["other_url"]])
+    page = client.post(f"/staff/cases/{case.id}/import", data={"links": links}).get_data(
+        as_text=True
+    )
+    assert "1 nouvelle publication" in page
+    assert "1 publication déjà présente dans un autre dossier" in page
+    assert "Ligne 2" in page and "Confirmer l’import" in page
+    assert f"dans ce dossier{NBSP}: un rapprochement" in page
+    done = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": _token(page)})
+    assert done.status_code == 302
+    shown = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert "Un rapprochement avec 1 autre dossier a été proposé." in shown
+    assert f"Une liste de liens a été importée{NBSP}: 1 publication ajoutée." in shown
