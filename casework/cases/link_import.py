@@ -45,7 +45,7 @@ PROGRESS_TTL = 24 * 3600
 _SALT = "casework.link-import"
 
 
-class ImportError_(ValueError):
+class ImportListError(ValueError):
     """The list cannot be read at all; str() is the message for the field."""
 
     def __init__(self, message: object) -> None:
@@ -57,15 +57,15 @@ def lines_from_upload(filename: str, data: bytes) -> str:
     """The text of an uploaded .txt or .csv list, one candidate link per line."""
     name = (filename or "").lower()
     if not name.endswith((".csv", ".txt")):
-        raise ImportError_(_l("Upload a .csv or .txt file."))
+        raise ImportListError(_l("Upload a .csv or .txt file."))
     if len(data) > MAX_IMPORT_BYTES:
-        raise ImportError_(_l("This file is too large; upload at most 1 MB."))
+        raise ImportListError(_l("This file is too large; upload at most 1 MB."))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ImportError_(_l("This file is not UTF-8 text.")) from None
+        raise ImportListError(_l("This file is not UTF-8 text.")) from None
     if "\x00" in text:
-        raise ImportError_(_l("This file is not UTF-8 text."))
+        raise ImportListError(_l("This file is not UTF-8 text."))
     return lines_from_csv(text) if name.endswith(".csv") else text
 
 
@@ -89,7 +89,7 @@ def lines_from_csv(text: str) -> str:
     try:
         rows = list(csv.reader(io.StringIO(text), dialect))
     except csv.Error:
-        raise ImportError_(_l("This CSV file cannot be read.")) from None
+        raise ImportListError(_l("This CSV file cannot be read.")) from None
     if len(rows) > MAX_IMPORT_LINES + 1:
         rows = rows[: MAX_IMPORT_LINES + 2]
     column = next(
@@ -188,15 +188,15 @@ class Confirmed:
 
 
 def load_preview(token: str, case: Case, user_id: int) -> Confirmed:
-    """The posts a signed preview holds; ImportError_ when it is stale or not this one's."""
+    """The posts a signed preview holds; ImportListError when it is stale or not this one's."""
     try:
         data = _serializer().loads(token or "", max_age=PREVIEW_MAX_AGE)
     except BadSignature:
-        raise ImportError_(
+        raise ImportListError(
             _l("This preview has expired or is not valid. Please check the list again.")
         ) from None
     if not isinstance(data, dict) or data.get("c") != case.id or data.get("u") != user_id:
-        raise ImportError_(
+        raise ImportListError(
             _l("This preview has expired or is not valid. Please check the list again.")
         )
     return Confirmed(

@@ -415,14 +415,14 @@ def import_links(case_id: int) -> tuple[str, int]:
     try:
         if upload is not None and upload.filename:
             if pasted:
-                raise link_import.ImportError_(_("Paste the links or upload a file, not both."))
+                raise link_import.ImportListError(_("Paste the links or upload a file, not both."))
             text = link_import.lines_from_upload(
                 upload.filename, upload.stream.read(link_import.MAX_IMPORT_BYTES + 1)
             )
         else:
             text = pasted
         links = link_import.read_list(text)
-    except link_import.ImportError_ as exc:
+    except link_import.ImportListError as exc:
         form.upload.errors = [exc.message]
         return _render_import(case, form, status=400)
     if links.too_long or links.too_many is not None:
@@ -473,7 +473,7 @@ def confirm_import(case_id: int) -> Response | tuple[str, int]:
         abort(400)
     try:
         confirmed = link_import.load_preview(form.preview.data or "", case, user.id)
-    except link_import.ImportError_ as exc:
+    except link_import.ImportListError as exc:
         flash(str(exc.message), "error")
         return redirect(url_for(".import_links", case_id=case.id))
     include = bool(form.include_elsewhere.data)

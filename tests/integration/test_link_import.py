@@ -209,17 +209,17 @@ def test_a_long_list_runs_as_a_job_in_sync_mode(
     desk: dict[str, Any], jobs_in_the_request: None
 ) -> None:
     client, case = desk["client"], desk["case"]
-    page = client.post(f"/staff/cases/{case.id}/import", data={"links": _big_list(250)}).get_data(
+    page = client.post(f"/staff/cases/{case.id}/import", data={"links": _big_list(1000)}).get_data(
         as_text=True
     )
     assert "imported in the background" in page
     response = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": _token(page)})
     assert response.status_code == 302
-    assert len(_status_ids(case.id)) == 251
+    assert len(_status_ids(case.id)) == 1001
     batches = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "case.items_added")
     ).all()
-    assert len(batches) == 3 and all(e.actor_id == desk["me"].id for e in batches)
+    assert len(batches) == 10 and all(e.actor_id == desk["me"].id for e in batches)
 
 
 @pytest.mark.redis
@@ -287,3 +287,19 @@ def test_the_preview_is_in_french_when_french_is_chosen(desk: dict[str, Any]) ->
     shown = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
     assert "Un rapprochement avec 1 autre dossier a été proposé." in shown
     assert f"Une liste de liens a été importée{NBSP}: 1 publication ajoutée." in shown
+
+
+def test_the_import_forms_refuse_a_post_without_the_sessions_token(
+    desk: dict[str, Any], app: Flask
+) -> None:
+    client, case = desk["client"], desk["case"]
+    link = factories.post_url("csrf")
+    page = client.post(f"/staff/cases/{case.id}/import", data={"links": link}).get_data(
+        as_text=True
+    )
+    token = _token(page)
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert client.post(f"/staff/cases/{case.id}/import", data={"links": link}).status_code == 400
+    confirm = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": token})
+    assert confirm.status_code == 400
+    assert int(link.rsplit("/", 1)[1]) not in _status_ids(case.id)
