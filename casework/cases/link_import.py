@@ -310,7 +310,7 @@ def progress(run_id: str) -> Progress | None:
             user_id=int(values["user"]),
             state=values["state"],
             total=int(values["total"]),
-            done=int(values["done"]),
+            done=int(values.get("done", "0")),
             added=int(values.get("added", "0")),
         )
     except (KeyError, ValueError):

@@ -303,3 +303,17 @@ def test_the_import_forms_refuse_a_post_without_the_sessions_token(
     confirm = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": token})
     assert confirm.status_code == 400
     assert int(link.rsplit("/", 1)[1]) not in _status_ids(case.id)
+
+
+@pytest.mark.redis
+def test_a_run_that_could_not_write_says_so_and_stops_refreshing(
+    desk: dict[str, Any], redis: Redis
+) -> None:
+    client, case = desk["client"], desk["case"]
+    outsider = factories.user(factories.org(), Role.CASEWORKER)
+    db.session.commit()
+    link_import._set_progress("r1", case=case.id, user=desk["me"].id, state="queued", total=1)
+    link_import.import_links_job("r1", case.id, outsider.id, [factories.post_url("y")], [], False)
+    page = client.get(f"/staff/cases/{case.id}/import/r1").get_data(as_text=True)
+    assert "The import stopped before the end: 0 posts were added." in page
+    assert "http-equiv" not in page
