@@ -20,6 +20,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
+from rq import Retry
 from sqlalchemy import select
 
 from casework.accounts.models import User
@@ -335,6 +336,7 @@ def start_job(case: Case, confirmed: Confirmed, include_elsewhere: bool, user: U
         to_add,
         elsewhere,
         include_elsewhere,
+        retry=Retry(max=2, interval=[10, 60]),
     )
     if job is None and not current_app.config.get("JOBS_SYNC"):
         _set_progress(run_id, state="failed")
