@@ -467,6 +467,8 @@ def link_import_messages() -> dict[str, str]:
 @roles_required(*CASEWORK_ROLES)
 def confirm_import(case_id: int) -> Response | tuple[str, int]:
     case = get_case_or_404(case_id)
+    if case.merged_into_id is not None:
+        abort(404)
     form = ConfirmImportForm()
     user = current_staff()
     if not form.validate():
