@@ -10,8 +10,10 @@ from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DateTimeLocalField,
+    FileField,
     HiddenField,
     SelectField,
     SelectMultipleField,
@@ -157,6 +159,16 @@ class ItemsForm(FlaskForm):
         # The case screen's "links" is the section of proposed links to other cases.
         id="new-links",
     )
+
+
+class ImportForm(FlaskForm):
+    links = TextAreaField(_l("Paste links to posts on X, one per line"), id="import-links")
+    upload = FileField(_l("Or upload a .csv or .txt file"))
+
+
+class ConfirmImportForm(FlaskForm):
+    preview = HiddenField()
+    include_elsewhere = BooleanField(_l("Also add the posts already in other cases to this case"))
 
 
 class NoteForm(FlaskForm):

@@ -143,6 +143,11 @@ def link_evidence(session: DbSession, case: Case, files: Sequence[EvidenceFile])
     return _propose(session, case, matches)
 
 
+def propose_links(session: DbSession, case: Case, matches: Iterable[Match]) -> list[CaseLink]:
+    """Propose links for matches found elsewhere (an imported list, say). Caller commits."""
+    return _propose(session, case, matches)
+
+
 def _propose(session: DbSession, case: Case, matches: Iterable[Match]) -> list[CaseLink]:
     """Insert the links not already there (whatever their state); return the new ones."""
     wanted: dict[tuple[int, int, LinkReason, str], Match] = {}

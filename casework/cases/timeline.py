@@ -111,6 +111,11 @@ _SENTENCES: dict[str, _Describe] = {
         new=_status((e.details or {}).get("to")),
     ),
     "case.assigned": _assigned,
+    "case.links_imported": lambda e, n, r: ngettext(
+        "A list of links was imported: %(num)d post added.",
+        "A list of links was imported: %(num)d posts added.",
+        _count(e.details or {}, "added"),
+    ),
     "case.merged": _merged,
     "case.link_dismissed": lambda e, n, r: _(
         "A proposed link to %(other)s was dismissed.",

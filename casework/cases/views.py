@@ -25,14 +25,16 @@ from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
 from casework.accounts.models import Role, User
-from casework.cases import labels, services
+from casework.cases import labels, link_import, services
 from casework.cases.forms import (
     PRIORITY_LABELS,
     AssignForm,
     BulkForm,
+    ConfirmImportForm,
     DismissForm,
     FileEvidenceForm,
     FilterForm,
+    ImportForm,
     ItemsForm,
     MergeForm,
     NoteForm,
@@ -61,6 +63,7 @@ from casework.charts import Bar, bar_chart
 from casework.evidence.files import delete_files, evidence_storage, images_allowed
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError
+from casework.evidence.xlinks import MESSAGES as X_LINK_MESSAGES
 from casework.evidence.xlinks import read_link_lines
 from casework.extensions import db
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
@@ -395,6 +398,122 @@ def add_items(case_id: int) -> Response | tuple[str, int]:
             "info",
         )
     return _back(case, "items")
+
+
+@bp.route("/<int:case_id>/import", methods=["GET", "POST"])
+@roles_required(*CASEWORK_ROLES)
+def import_links(case_id: int) -> tuple[str, int]:
+    """A pasted or uploaded list of links, read and shown before anything is written."""
+    case = get_case_or_404(case_id)
+    if case.merged_into_id is not None:
+        abort(404)
+    form = ImportForm()
+    if request.method == "GET" or not form.validate():
+        return _render_import(case, form, status=200 if request.method == "GET" else 400)
+    upload = request.files.get(form.upload.name)
+    pasted = (form.links.data or "").strip()
+    try:
+        if upload is not None and upload.filename:
+            if pasted:
+                raise link_import.ImportListError(_("Paste the links or upload a file, not both."))
+            text = link_import.lines_from_upload(
+                upload.filename, upload.stream.read(link_import.MAX_IMPORT_BYTES + 1)
+            )
+        else:
+            text = pasted
+        links = link_import.read_list(text)
+    except link_import.ImportListError as exc:
+        form.upload.errors = [exc.message]
+        return _render_import(case, form, status=400)
+    if links.too_long or links.too_many is not None:
+        message = _(
+            "A list can hold up to %(max)d links. Please split it.",
+            max=link_import.MAX_IMPORT_LINES,
+        )
+        (form.upload if upload is not None and upload.filename else form.links).errors = [message]
+        return _render_import(case, form, status=400)
+    if not links.posts and not links.problems:
+        form.links.errors = [_("Paste at least one link to a post on X.")]
+        return _render_import(case, form, status=400)
+    result = link_import.preview(db.session, case, links)
+    confirm = ConfirmImportForm(
+        formdata=None,
+        data={"preview": link_import.sign_preview(result, case, current_staff().id)},
+    )
+    return _render_import(case, form, result=result, confirm_form=confirm)
+
+
+def _render_import(
+    case: Case, form: ImportForm, status: int = 200, **context: Any
+) -> tuple[str, int]:
+    return (
+        render_template(
+            "cases/import.html",
+            case=case,
+            form=form,
+            messages=link_import_messages(),
+            threshold=link_import.JOB_THRESHOLD,
+            **context,
+        ),
+        status,
+    )
+
+
+def link_import_messages() -> dict[str, str]:
+    return {code: _(message) for code, message in X_LINK_MESSAGES.items()}
+
+
+@bp.post("/<int:case_id>/import/confirm")
+@roles_required(*CASEWORK_ROLES)
+def confirm_import(case_id: int) -> Response | tuple[str, int]:
+    case = get_case_or_404(case_id)
+    if case.merged_into_id is not None:
+        abort(404)
+    form = ConfirmImportForm()
+    user = current_staff()
+    if not form.validate():
+        abort(400)
+    try:
+        confirmed = link_import.load_preview(form.preview.data or "", case, user.id)
+    except link_import.ImportListError as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for(".import_links", case_id=case.id))
+    include = bool(form.include_elsewhere.data)
+    if link_import.needs_job(confirmed):
+        run_id = link_import.start_job(case, confirmed, include, user)
+        if run_id is None:
+            flash(_("The import could not be started. Please try again in a minute."), "error")
+            return redirect(url_for(".import_links", case_id=case.id))
+        if current_app.config.get("JOBS_SYNC"):
+            flash(_("The list was imported."), "info")
+            return _back(case, "items")
+        return redirect(url_for(".import_progress", case_id=case.id, run_id=run_id))
+    with saving(services.CaseError) as saved:
+        outcome = link_import.import_now(db.session, case, confirmed, include, current_actor())
+    if saved.error is not None:
+        flash(str(saved.error.message), "error")
+        return _back(case)
+    flash(ngettext("%(num)d post added.", "%(num)d posts added.", outcome.added), "info")
+    if outcome.linked_cases:
+        flash(
+            ngettext(
+                "A link to %(num)d other case was proposed.",
+                "Links to %(num)d other cases were proposed.",
+                outcome.linked_cases,
+            ),
+            "info",
+        )
+    return _back(case, "items")
+
+
+@bp.get("/<int:case_id>/import/<run_id>")
+@roles_required(*CASEWORK_ROLES)
+def import_progress(case_id: int, run_id: str) -> tuple[str, int]:
+    case = get_case_or_404(case_id)
+    run = link_import.progress(run_id)
+    if run is None or run.case_id != case.id or run.user_id != current_staff().id:
+        abort(404)
+    return render_template("cases/import_progress.html", case=case, run=run), 200
 
 
 @bp.post("/<int:case_id>/notes")

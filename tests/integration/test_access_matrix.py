@@ -44,6 +44,8 @@ NON_ID_ARGUMENTS: dict[str, str] = {
     # RQ job ids: the failed-jobs page is the operators' view of the one shared worker.
     "job_id": "deadline-1",
     "page": "1",
+    # A link import's run: kept in Redis under a random id, shown only to who started it.
+    "run_id": "no-such-run",
 }
 METHODS_CHECKED = ("GET", "POST", "PUT", "PATCH", "DELETE")
 

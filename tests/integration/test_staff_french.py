@@ -181,6 +181,15 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
         ],
         "Notices and deadlines",
     ),
+    "link import": (
+        "/staff/cases/{case}/import",
+        [
+            "Importer une liste de liens",
+            "Vérifier la liste",
+            "Ou téléversez un fichier .csv ou .txt",
+        ],
+        "Check the list",
+    ),
     "letters of a case": (
         "/staff/notices/cases/{case}",
         ["Demande de retrait au titre du TAKE IT DOWN Act"],
