@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
@@ -63,18 +64,28 @@ from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError
 from casework.evidence.xlinks import read_link_lines
 from casework.extensions import db
-from casework.intake.choices import RELATIONSHIPS, country_name, region_name
+from casework.intake import messages as intake_messages
+from casework.intake.assisted import (
+    ACCESS_EMAIL,
+    ACCESS_NONE,
+    AssistedIntakeForm,
+    details_form,
+    report_from_form,
+)
+from casework.intake.choices import ITEM_KINDS, RELATIONSHIPS, country_name, region_name
+from casework.intake.services import IntakeError, StaffFiling, submit_report
 from casework.notices.bulk import enqueue_letters
 from casework.notices.coverage import coverage_by_notice
 from casework.notices.forms import CHANNEL_LABELS
 from casework.notices.models import Letter, Notice
 from casework.notices.recommend import recommendations_for
 from casework.notices.services import NoticeError, available_routes
+from casework.notifications.jobs import deliver_soon
 from casework.orm import utcnow
 from casework.registry import default_registry
 from casework.saving import saving
 from casework.timefmt import zone_or_utc
-from casework.urls import safe_next
+from casework.urls import absolute_url, safe_next
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
 
@@ -241,6 +252,105 @@ def _assignee(raw: str | None) -> User | None:
     if assignee is None or assignee.organisation_id != current_staff().organisation_id:
         abort(400)
     return assignee
+
+
+# --- assisted intake -------------------------------------------------------------------
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@roles_required(*CASEWORK_ROLES)
+def new_case() -> Response | str | tuple[str, int]:
+    """Open a case for a person who phoned, wrote or came in: the report form's questions on
+    one page, then the posts one by one, then the case, filed by this caseworker for them."""
+    if request.method == "GET":
+        form = AssistedIntakeForm(formdata=None)
+        return _new_case_page(form, None, [], [])
+    form = AssistedIntakeForm()
+    valid = form.validate()
+    links = read_link_lines(form.links.data or "")
+    if request.form.get("action") == "keep_good" and links.posts and not links.too_long:
+        form.links.data = links.good_lines_text()
+        links = read_link_lines(form.links.data)
+    link_errors = intake_messages.link_errors(links) if not links.ok else []
+    if link_errors and not form.links.errors:
+        form.links.errors = link_errors
+        valid = False
+    posts = links.posts if links.too_many is None and not links.too_long else []
+    details, seen_all = details_form(posts, request.form)
+    details_valid = details.validate()
+    if not valid or not details_valid or not seen_all or request.form.get("action") != "save":
+        notes = intake_messages.duplicate_notes(links)
+        status = 400 if not valid or not details_valid else 200
+        return _new_case_page(form, details, posts, notes, bad_links=bool(link_errors)), status
+    return _file_case(form, posts, details)
+
+
+def _new_case_page(
+    form: AssistedIntakeForm,
+    details: Any,
+    posts: list[Any],
+    notes: list[str],
+    bad_links: bool = False,
+) -> str:
+    return render_template(
+        "cases/new.html",
+        form=form,
+        details=details,
+        posts=posts,
+        notes=notes,
+        bad_links=bad_links,
+        kinds=ITEM_KINDS,
+    )
+
+
+def _file_case(form: AssistedIntakeForm, posts: list[Any], details: Any) -> tuple[str, int]:
+    user = current_staff()
+    try:
+        report = report_from_form(form, posts, details)
+    except IntakeError as exc:
+        # The form checks the same things first; this is the domain's own word.
+        flash(_("The case could not be opened (%(code)s).", code=exc.code), "error")
+        return _new_case_page(form, details, posts, []), 400
+    access = form.access.data
+    staff = StaffFiling(
+        organisation=user.organisation,
+        actor=current_actor(),
+        access_code=access != ACCESS_NONE,
+        email_code=access == ACCESS_EMAIL,
+    )
+
+    def no_screenshots(sha256: str) -> bytes:
+        raise IntakeError("no_screenshot")
+
+    with saving(IntakeError, SQLAlchemyError) as saved:
+        submission = submit_report(
+            db.session,
+            report,
+            read_screenshot=no_screenshots,
+            storage=evidence_storage(current_app.config),
+            sign_in_url=absolute_url("victim.sign_in"),
+            staff=staff,
+        )
+    if saved.error is not None:
+        flash(_("The case could not be opened. Nothing was saved; please try again."), "error")
+        return _new_case_page(form, details, posts, []), 500
+    if submission.email_id is not None:
+        deliver_soon([submission.email_id])
+    case = submission.case
+    registry = default_registry()
+    return (
+        render_template(
+            "cases/filed.html",
+            case=case,
+            access_code=None if access == ACCESS_EMAIL else submission.access_code,
+            emailed_to=case.contact_email if submission.email_id is not None else None,
+            case_page_address=absolute_url("victim.sign_in"),
+            minor=not images_allowed(case.minor),
+            routes=registry.minor_routes_shown(case.country),
+            country_name=country_name,
+        ),
+        200,
+    )
 
 
 # --- the case screen ---------------------------------------------------------------------
