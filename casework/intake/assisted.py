@@ -17,6 +17,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     Field,
+    MultipleFileField,
     RadioField,
     SelectField,
     TextAreaField,
@@ -116,6 +117,7 @@ class AssistedIntakeForm(FlaskForm):
             )
         ],
     )
+    screenshots = MultipleFileField(_l("Screenshots (optional)"))
     access = RadioField(
         _l("How will the person follow the case?"),
         choices=[
@@ -190,15 +192,19 @@ def details_form(
 
 
 def report_from_form(
-    form: AssistedIntakeForm, posts: Sequence[XPost], details: PostDetailsForm
+    form: AssistedIntakeForm,
+    posts: Sequence[XPost],
+    details: PostDetailsForm,
+    draft: Draft | None = None,
 ) -> services.Report:
     """The report these answers make, checked by the public form's own check.
 
-    Raises services.IntakeError as that check does.
+    draft holds the screenshots kept so far, and which post each shows. Raises
+    services.IntakeError as that check does.
     """
-    draft = Draft(id="assisted")
+    draft = draft or Draft(id="assisted")
     representative = form.filer.data == "representative"
-    draft.answers = {
+    draft.answers |= {
         "who": {
             "filer": form.filer.data,
             "relationship": form.relationship.data if representative else "",

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,11 +14,12 @@ from sqlalchemy import select
 from casework.accounts.models import Role
 from casework.actors import ActorKind
 from casework.audit.models import AuditEvent
-from casework.cases.models import Case, Priority
+from casework.cases.models import Case, CaseLink, LinkReason, Priority
+from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notifications.models import OutgoingEmail
 from tests import factories
-from tests.intake_support import sign_in
+from tests.intake_support import files_under, sign_in
 
 
 @pytest.fixture
@@ -147,3 +150,74 @@ def test_a_lawyer_cannot_open_a_case(desk: dict[str, Any], app: Flask) -> None:
         lawyer_client.post("/staff/cases/new", data=answers([factories.post_url()])).status_code
         == 403
     )
+
+
+def screenshot(seed: int, name: str = "shot.png") -> tuple[io.BytesIO, str]:
+    return io.BytesIO(factories.image_bytes(seed)), name
+
+
+def test_a_screenshot_is_kept_filed_under_its_post_and_matched(
+    desk: dict[str, Any], app: Flask
+) -> None:
+    client, me = desk["client"], desk["me"]
+    earlier = factories.case(desk["org"])
+    known = factories.evidence(earlier, seed=41)
+    db.session.commit()
+    links = [factories.post_url(), factories.post_url()]
+    data = answers(links, filer="representative", relationship=None, consent=None)
+    # Errors elsewhere on the page: the screenshot is kept all the same, nothing else written.
+    first = client.post("/staff/cases/new", data={**data, "screenshots": [screenshot(41)]})
+    assert first.status_code == 400
+    page = first.get_data(as_text=True)
+    assert "shot.png" in page and "Choose their relationship to the person." in page
+    sha = re.search(r'name="post-([0-9a-f]{64})"', page)
+    assert sha is not None and sha.group(1) == known.sha256
+    assert db.session.scalars(select(Case)).all() == [earlier]
+    status_id = re.findall(r'name="posts-\d+-status_id" value="(\d+)"', page)[1]
+    fixed = {**data, "relationship": "friend", "authority": "y", "consent": "y"}
+    fixed[f"post-{sha.group(1)}"] = status_id
+    filed = client.post("/staff/cases/new", data=with_details(fixed, page))
+    assert filed.status_code == 200
+    assert files_under(Path(app.config["DRAFT_DIR"])) == []  # the draft went with the filing
+    case = db.session.scalars(select(Case).where(Case.id != earlier.id)).one()
+    evidence = db.session.scalars(select(EvidenceFile).where(EvidenceFile.case_id == case.id)).one()
+    assert evidence.storage_key is not None and evidence.sha256 == known.sha256
+    assert evidence.item is not None and str(evidence.item.status_id) == status_id
+    added = db.session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "evidence.added", AuditEvent.case_id == case.id
+        )
+    ).one()
+    assert added.actor_type == ActorKind.USER.value and added.actor_id == me.id
+    link = db.session.scalars(select(CaseLink).where(CaseLink.reason == LinkReason.SHA256)).one()
+    assert {link.case_a_id, link.case_b_id} == {earlier.id, case.id}
+    assert link.detail == known.sha256
+
+
+def test_images_are_refused_for_a_minor(desk: dict[str, Any]) -> None:
+    client = desk["client"]
+    data = answers([factories.post_url()], minor="yes")
+    refused = client.post("/staff/cases/new", data={**data, "screenshots": [screenshot(7)]})
+    assert refused.status_code == 400
+    page = refused.get_data(as_text=True)
+    assert "we do not accept images or screenshots, only links" in page
+    assert "shot.png" not in page
+    filed = client.post("/staff/cases/new", data=with_details(data, page))
+    assert filed.status_code == 200
+    assert db.session.scalar(select(EvidenceFile)) is None
+    assert db.session.scalars(select(Case)).one().priority == Priority.URGENT
+
+
+def test_a_screenshot_kept_before_the_person_said_they_may_be_a_minor_is_deleted(
+    desk: dict[str, Any],
+) -> None:
+    client = desk["client"]
+    data = answers([factories.post_url()])
+    kept = client.post("/staff/cases/new", data={**data, "screenshots": [screenshot(8)]})
+    assert "shot.png" in kept.get_data(as_text=True)
+    changed = client.post("/staff/cases/new", data={**data, "minor": "unsure"})
+    page = changed.get_data(as_text=True)
+    assert changed.status_code == 400 and "we deleted the image you had added" in page
+    filed = client.post("/staff/cases/new", data=with_details({**data, "minor": "unsure"}, page))
+    assert filed.status_code == 200
+    assert db.session.scalar(select(EvidenceFile)) is None
