@@ -8,6 +8,7 @@ report and services.submit_report opens the case the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
@@ -41,6 +42,8 @@ from casework.intake.forms import (
 ACCESS_SHOW: Final = "show"
 ACCESS_EMAIL: Final = "email"
 ACCESS_NONE: Final = "none"
+# The status id sent beside each "about this post" entry.
+_ENTRY: Final = re.compile(r"posts-(\d{1,4})-status_id")
 
 
 class AssistedIntakeForm(FlaskForm):
@@ -176,14 +179,16 @@ def details_form(
     what was chosen for the posts that stayed. The flag says whether every post had an
     entry, that is whether the caseworker has seen the question for each.
     """
+    sent = sent or {}
     by_status: dict[str, dict[str, str]] = {}
-    for index in range(len(posts) + 50):
-        status = (sent or {}).get(f"posts-{index}-status_id")
-        if status:
-            by_status[str(status)] = {
-                "kind": str((sent or {}).get(f"posts-{index}-kind") or "unknown"),
-                "prompt": str((sent or {}).get(f"posts-{index}-prompt") or ""),
-            }
+    for name in sent:
+        index = _ENTRY.fullmatch(str(name))
+        if index is None or not (status := str(sent.get(name) or "")):
+            continue
+        by_status[status] = {
+            "kind": str(sent.get(f"posts-{index[1]}-kind") or "unknown"),
+            "prompt": str(sent.get(f"posts-{index[1]}-prompt") or ""),
+        }
     entries = [by_status.get(str(p.status_id), {"kind": "unknown", "prompt": ""}) for p in posts]
     form = post_details_form(
         len(posts), formdata=None, data={"posts": entries}, meta={"csrf": False}
