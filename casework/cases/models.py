@@ -195,6 +195,9 @@ class Case(Base):
     # The secret every victim session of the case is bound to; a new one ends them all.
     session_key: Mapped[str | None] = mapped_column(String(64), default=new_session_key)
     spreading: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The caseworker who filed the report for the person (a phone call, an email, a visit);
+    # None when the person, or someone acting for them, used the public form.
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -207,7 +210,8 @@ class Case(Base):
     legal_ready: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     organisation: Mapped[Organisation] = relationship()
-    assignee: Mapped[User | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    filed_by: Mapped[User | None] = relationship(foreign_keys=[filed_by_id])
     items: Mapped[list[Item]] = relationship(
         back_populates="case",
         order_by="Item.id",

@@ -99,6 +99,7 @@ class NewCase:
     wanted_actions: tuple[str, ...] = ()
     consent: bool = False
     access_code_hash: str | None = None
+    filed_by_id: int | None = None  # the caseworker who filed it for the person
 
 
 def priority_for(minor: MinorStatus, spreading: bool = False) -> Priority:
@@ -141,6 +142,7 @@ def open_case(
         wanted_actions=list(new.wanted_actions),
         consent_at=now if new.consent else None,
         access_code_hash=new.access_code_hash,
+        filed_by_id=new.filed_by_id,
         created_at=now,
         status_changed_at=now,
     )

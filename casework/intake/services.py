@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from casework.accounts.models import Organisation
-from casework.actors import VICTIM
+from casework.actors import VICTIM, Actor, ActorKind
 from casework.audit.events import case_change
 from casework.audit.services import NewEvent, record_events
 from casework.cases.models import Case, FilerRole, ItemKind, MinorStatus
@@ -361,9 +361,25 @@ def receiving_organisation(session: DbSession) -> Organisation | None:
 
 
 @dataclass(frozen=True)
+class StaffFiling:
+    """A report a caseworker files for the person (who phoned, wrote or came in).
+
+    The case goes to her organisation and every audit event names her. With
+    access_code the person is given a code to follow the case on their own page;
+    with email_code it is sent in the confirmation email (which needs their
+    address) rather than shown to her once.
+    """
+
+    organisation: Organisation
+    actor: Actor
+    access_code: bool = True
+    email_code: bool = False
+
+
+@dataclass(frozen=True)
 class Submission:
     case: Case
-    access_code: str  # shown once, then forgotten: only its hash is stored
+    access_code: str | None  # shown once, then forgotten: only its hash is stored
     email_id: int | None = None  # the confirmation, to deliver once committed
 
 
@@ -375,15 +391,18 @@ def submit_report(
     storage: EvidenceStorage,
     sign_in_url: str,
     new_keys: list[str] | None = None,
+    staff: StaffFiling | None = None,
 ) -> Submission:
     """Open the case with its items, evidence, audit events and confirmation email.
 
     The caller commits, once, so a report is saved whole or not at all. Evidence
     files are written to storage first; the keys written for the first time are
     appended to new_keys as they are written, so that if this or the commit fails,
-    the caller can remove exactly those files.
+    the caller can remove exactly those files. With staff, a caseworker files the
+    report for the person: the same checks, evidence and events, in her name.
     """
-    organisation = receiving_organisation(session)
+    organisation = receiving_organisation(session) if staff is None else staff.organisation
+    actor = VICTIM if staff is None else staff.actor
     if organisation is None:
         raise IntakeError("no_organisation")
     if not images_allowed(report.minor) and (report.screenshots or report.device_files):
@@ -394,17 +413,21 @@ def submit_report(
     stored = _store_screenshots(
         report, read_screenshot, storage, [] if new_keys is None else new_keys
     )
-    access_code = generate_access_code(report.language)
+    access_code = (
+        generate_access_code(report.language) if staff is None or staff.access_code else None
+    )
     # Recorded last: the audit chain's head stays locked from the first event to the
     # commit, and every report to the organisation waits behind it.
     audit_events: list[NewEvent] = []
-    case = _open_reported_case(session, organisation, report, access_code, audit_events)
+    case = _open_reported_case(session, organisation, report, access_code, actor, audit_events)
     evidence = _evidence_rows(session, case, report, stored)
     session.flush()
     if evidence:
         evidence_added(session, case, evidence)  # the same image in other cases
-        audit_events.append(evidence_added_event(case, evidence))
-    email_id = _queue_confirmation(session, case, report, sign_in_url, access_code)
+        audit_events.append(evidence_added_event(case, evidence, actor))
+    email_id = None
+    if access_code is not None and (staff is None or staff.email_code):
+        email_id = _queue_confirmation(session, case, report, sign_in_url, access_code)
     record_events(session, audit_events)
     return Submission(case=case, access_code=access_code, email_id=email_id)
 
@@ -429,7 +452,8 @@ def _open_reported_case(
     session: DbSession,
     organisation: Organisation,
     report: Report,
-    access_code: str,
+    access_code: str | None,
+    actor: Actor,
     audit_events: list[NewEvent],
 ) -> Case:
     """The case and its posts; its audit events are appended to audit_events."""
@@ -448,7 +472,8 @@ def _open_reported_case(
             contact_email=report.contact_email,
             wanted_actions=report.wanted_actions,
             consent=report.consent,
-            access_code_hash=hash_access_code(access_code),
+            access_code_hash=None if access_code is None else hash_access_code(access_code),
+            filed_by_id=actor.id if actor.kind is ActorKind.USER else None,
         ),
         [
             NewItem(
@@ -458,7 +483,7 @@ def _open_reported_case(
             )
             for post in report.posts
         ],
-        VICTIM,
+        actor,
         audit_later=audit_events,
     )
 
@@ -521,10 +546,10 @@ def _queue_confirmation(
     ).id
 
 
-def evidence_added_event(case: Case, evidence: list[Any]) -> NewEvent:
+def evidence_added_event(case: Case, evidence: list[Any], actor: Actor = VICTIM) -> NewEvent:
     """The chain-of-custody entry for new evidence: ids and counts, never names or contents."""
     return case_change(
-        VICTIM,
+        actor,
         case,
         "evidence.added",
         evidence_files=[e.id for e in evidence],

@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.routing import Rule
 
 from casework.accounts.models import Role
+from casework.cases.models import Case
 from casework.extensions import db
 from tests import factories
 from tests.factories import csrf_token
@@ -89,3 +91,33 @@ def test_every_form_refuses_a_post_without_its_sessions_token(app: Flask) -> Non
     assert accepted == {}
     assert snapshot() == before
     assert drafts(app) == drafts_before
+
+
+def test_a_case_filed_for_a_person_needs_the_token_from_the_form(
+    app: Flask, client: FlaskClient
+) -> None:
+    org = factories.org()
+    worker = factories.user(org, Role.CASEWORKER)
+    db.session.commit()
+    factories.sign_in(client, worker)
+    sid = factories.status_id()
+    answers = {
+        "filer": "subject",
+        "minor": "no",
+        "links": factories.post_url(sid=sid),
+        "country": "FR",
+        "language": "fr",
+        "contact": "none",
+        "actions": ["takedown"],
+        "consent": "y",
+        "access": "show",
+        "posts-0-status_id": str(sid),
+        "posts-0-kind": "ai_image",
+        "action": "save",
+    }
+    assert client.post("/staff/cases/new", data=answers).status_code == 400
+    assert db.session.scalar(select(Case)) is None
+    token = csrf_token(client, "/staff/cases/new")
+    filed = client.post("/staff/cases/new", data={**answers, "csrf_token": token})
+    assert filed.status_code == 200
+    assert db.session.scalars(select(Case)).one().filed_by_id == worker.id

@@ -190,6 +190,11 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
         ],
         "Check the list",
     ),
+    "new case": (
+        "/staff/cases/new",
+        ["Nouveau dossier pour une personne", "Qui nous a demandé d’ouvrir ce dossier"],
+        "Who asked us to file this case",
+    ),
     "letters of a case": (
         "/staff/notices/cases/{case}",
         ["Demande de retrait au titre du TAKE IT DOWN Act"],
