@@ -13,6 +13,7 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     HiddenField,
+    MultipleFileField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -142,6 +143,21 @@ class StatusForm(FlaskForm):
 
 class FileEvidenceForm(FlaskForm):
     item = SelectField(_l("The post this image shows"), choices=[], validators=[Optional()])
+
+    def __init__(self, *args: Any, posts: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.item.choices = [("", _l("None of the posts, or not sure"))] + [
+            (str(item_id), url) for item_id, url in posts
+        ]
+
+
+class ScreenshotsForm(FlaskForm):
+    """Screenshots staff add to a case, all filed under one post or under none."""
+
+    screenshots = MultipleFileField(_l("Screenshots"), id="new-screenshots")
+    item = SelectField(
+        _l("The post these images show"), choices=[], validators=[Optional()], id="new-item"
+    )
 
     def __init__(self, *args: Any, posts: list[tuple[int, str]], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

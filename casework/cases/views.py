@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -21,6 +22,7 @@ from flask import (
 from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, get_case_or_404, roles_required
@@ -38,6 +40,7 @@ from casework.cases.forms import (
     NoteForm,
     RemovalForm,
     ReplyForm,
+    ScreenshotsForm,
     StatusForm,
     to_utc,
 )
@@ -58,12 +61,26 @@ from casework.cases.worklists import (
     worklist_spec,
 )
 from casework.charts import Bar, bar_chart
-from casework.evidence.files import delete_files, evidence_storage, images_allowed
+from casework.evidence.files import (
+    ImagesNotAccepted,
+    delete_files,
+    evidence_storage,
+    image_count,
+    images_allowed,
+    unreferenced_keys,
+)
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError
 from casework.evidence.xlinks import read_link_lines
 from casework.extensions import db
+from casework.intake import messages
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
+from casework.intake.uploads import (
+    MAX_FILES_PER_REQUEST,
+    MAX_IMAGES_PER_CASE,
+    chosen_files,
+    sanitise_uploads,
+)
 from casework.notices.bulk import enqueue_letters
 from casework.notices.coverage import coverage_by_notice
 from casework.notices.forms import CHANNEL_LABELS
@@ -75,6 +92,8 @@ from casework.registry import default_registry
 from casework.saving import saving
 from casework.timefmt import zone_or_utc
 from casework.urls import safe_next
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
 
@@ -258,6 +277,7 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
         ),
         "status_form": StatusForm(formdata=None, targets=targets),
         "items_form": ItemsForm(formdata=None),
+        "screenshots_form": ScreenshotsForm(formdata=None, posts=_posts_of(case)),
         "note_form": NoteForm(formdata=None),
         "merge_form": MergeForm(formdata=None),
         "action_form": DismissForm(formdata=None),
@@ -297,6 +317,11 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
             country_name=country_name,
             region_name=region_name,
             now_local=_local_now_input(),
+            upload_limits={
+                "max_mb": current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
+                "per_request": MAX_FILES_PER_REQUEST,
+                "per_case": MAX_IMAGES_PER_CASE,
+            },
             now=utcnow(),
             recommendations=recommendations_for(db.session, case, default_registry(), utcnow()),
             route_title=route_title,
@@ -542,6 +567,66 @@ def _evidence_of(case: Case, evidence_id: int) -> EvidenceFile:
 
 def _posts_of(case: Case) -> list[tuple[int, str]]:
     return [(item.id, item.url.replace("https://", "")) for item in case.items]
+
+
+@bp.post("/<int:case_id>/screenshots")
+@roles_required(*CASEWORK_ROLES)
+def add_screenshots(case_id: int) -> Response | tuple[str, int]:
+    """Screenshots staff add to a case, through the upload pipeline of the victim's page:
+    sanitised (EXIF gone), limited per request and per case, encrypted, matched with other
+    cases, audited; never for a minor's case. Nothing stays written if saving fails."""
+    case = get_case_or_404(case_id)
+    if not images_allowed(case.minor):
+        # Refused before a byte of the files is read.
+        flash(messages.minor_images_refused(), "error")
+        return _back(case, "items")
+    form = ScreenshotsForm(posts=_posts_of(case))
+    if not form.validate():
+        return _render_detail(case, 400, screenshots_form=form)
+    stored, _hash_only = image_count(db.session, case)
+    cleaned = sanitise_uploads(
+        chosen_files(request.files.getlist("screenshots")),
+        max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        room=MAX_IMAGES_PER_CASE - stored,
+    )
+    if cleaned.problems:
+        form.screenshots.errors = [messages.file_error(p) for p in cleaned.problems]
+        return _render_detail(case, 400, screenshots_form=form)
+    if not cleaned.images:
+        form.screenshots.errors = [_("Choose at least one image.")]
+        return _render_detail(case, 400, screenshots_form=form)
+    item = db.session.get(Item, int(form.item.data)) if form.item.data else None
+    storage = evidence_storage(current_app.config)
+    new_keys: list[str] = []
+    with saving(ImagesNotAccepted, services.CaseError, SQLAlchemyError, OSError) as saved:
+        added = services.add_staff_images(
+            db.session, case, storage, cleaned.images, current_actor(), item=item, new_keys=new_keys
+        )
+    if saved.error is not None:
+        delete_files(storage, unreferenced_keys(db.session, new_keys))
+        if isinstance(saved.error, ImagesNotAccepted):
+            flash(messages.minor_images_refused(), "error")
+            return _back(case, "items")
+        if isinstance(saved.error, services.CaseError):
+            form.screenshots.errors = [str(saved.error.message)]
+        else:
+            log.error("staff images not saved: %s", type(saved.error).__name__)
+            form.screenshots.errors = [
+                _("The images could not be saved. Nothing was changed; please try again.")
+            ]
+        return _render_detail(case, 400, screenshots_form=form)
+    flash(ngettext("%(num)d image added.", "%(num)d images added.", len(added)), "info")
+    known = len(cleaned.images) - len(added)
+    if known:
+        flash(
+            ngettext(
+                "%(num)d image was already in this case.",
+                "%(num)d images were already in this case.",
+                known,
+            ),
+            "info",
+        )
+    return _back(case, "items")
 
 
 @bp.get("/<int:case_id>/evidence/<int:evidence_id>")

@@ -178,6 +178,8 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
             f"{NBSP}: en cours",  # the deadline's state
             "@premier_compte",
             "Demande de retrait au titre du TAKE IT DOWN Act",
+            "Ajouter des captures d’écran",
+            "La publication que montrent ces images",
         ],
         "Notices and deadlines",
     ),
