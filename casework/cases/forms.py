@@ -250,3 +250,26 @@ class BulkForm(FlaskForm):
 
     def selected_ids(self) -> list[int]:
         return sorted({int(v) for v in self.case_ids.data or [] if str(v).isdigit()})
+
+
+class LogLookupForm(FlaskForm):
+    """The "log this post" page's question, read from the URL the bookmarklet opens."""
+
+    class Meta:
+        csrf = False
+
+    url = StringField(_l("Link to the post on X"), id="post-url")
+    q = StringField(_l("Find an open case by reference"), id="case-search")
+
+
+class LogPostForm(FlaskForm):
+    """Add the post to the case chosen (a radio button per case offered)."""
+
+    url = HiddenField()
+    case = StringField(
+        _l("Case to add the post to"),
+        validators=[
+            DataRequired(_l("Choose the case to add the post to.")),
+            Regexp(r"^[0-9]{1,18}$", message=_l("Choose the case to add the post to.")),
+        ],
+    )

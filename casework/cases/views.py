@@ -36,6 +36,8 @@ from casework.cases.forms import (
     FileEvidenceForm,
     FilterForm,
     ItemsForm,
+    LogLookupForm,
+    LogPostForm,
     MergeForm,
     NoteForm,
     RemovalForm,
@@ -43,6 +45,12 @@ from casework.cases.forms import (
     ScreenshotsForm,
     StatusForm,
     to_utc,
+)
+from casework.cases.lookup import (
+    cases_holding_post,
+    is_open_for_logging,
+    open_cases_to_log_in,
+    reference_search,
 )
 from casework.cases.merge import MergeError, check_merge, merge_cases
 from casework.cases.models import Case, CaseLink, CaseStatus, ContentCategory, Item, RemovalState
@@ -71,10 +79,11 @@ from casework.evidence.files import (
 )
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError
-from casework.evidence.xlinks import read_link_lines
+from casework.evidence.xlinks import XLinkError, XPost, parse_x_link, read_link_lines
 from casework.extensions import db
 from casework.intake import messages
 from casework.intake.choices import RELATIONSHIPS, country_name, region_name
+from casework.intake.messages import X_LINK_MESSAGES
 from casework.intake.uploads import (
     MAX_FILES_PER_REQUEST,
     MAX_IMAGES_PER_CASE,
@@ -96,6 +105,8 @@ from casework.urls import safe_next
 log = logging.getLogger(__name__)
 
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
+# "Log this post", where the bookmarklet on the account page leads from a post on X.
+log_bp = Blueprint("log", __name__, url_prefix="/staff/log")
 
 CASEWORK_ROLES = (Role.CASEWORKER, Role.ADMIN)
 
@@ -812,3 +823,96 @@ def overview() -> str:
         ),
     ]
     return render_template("cases/overview.html", figures=figures, charts=charts)
+
+
+# --- logging a post found on X -----------------------------------------------------------
+
+# The assisted-intake page, where a post can start a new case, where the app has one.
+NEW_CASE_ENDPOINT = "cases.new_case"
+
+
+def _post_or_error(raw: str | None) -> tuple[XPost | None, str | None]:
+    """The post a link names, or the sentence saying why it names none."""
+    try:
+        return parse_x_link(raw or ""), None
+    except XLinkError as exc:
+        return None, str(X_LINK_MESSAGES.get(exc.code, X_LINK_MESSAGES["not_x_link"]))
+
+
+def _render_log(
+    lookup: LogLookupForm, post: XPost | None, add_form: LogPostForm, status: int = 200
+) -> tuple[str, int]:
+    user = current_staff()
+    search = reference_search(lookup.q.data or "") if lookup.q.data else None
+    if lookup.q.data and search is None:
+        lookup.q.errors = [_("Type a case reference, such as CW-2026-000123, or part of one.")]
+    known = cases_holding_post(db.session, user.organisation_id, post.status_id) if post else []
+    offered = (
+        open_cases_to_log_in(db.session, user.organisation_id, user.id, search=search)
+        if post
+        else []
+    )
+    new_case_url = (
+        url_for(NEW_CASE_ENDPOINT) if NEW_CASE_ENDPOINT in current_app.view_functions else None
+    )
+    return (
+        render_template(
+            "cases/log.html",
+            lookup=lookup,
+            post=post,
+            add_form=add_form,
+            known=known,
+            known_ids={c.id for c in known},
+            offered=offered,
+            searched=bool(search),
+            new_case_url=new_case_url,
+            status_labels=services.STATUS_LABELS,
+            me=user,
+        ),
+        status,
+    )
+
+
+@log_bp.get("")
+@roles_required(*CASEWORK_ROLES)
+def log_post() -> tuple[str, int]:
+    """The post whose link the bookmarklet (or a paste) brings: is it known, and which
+    open case should it go to."""
+    lookup = LogLookupForm(formdata=request.args)
+    post: XPost | None = None
+    status = 200
+    if "url" in request.args:
+        post, error = _post_or_error(lookup.url.data)
+        if error is not None:
+            lookup.url.errors = [error]
+            status = 400
+    add_form = LogPostForm(formdata=None, data={"url": post.url if post else ""})
+    return _render_log(lookup, post, add_form, status)
+
+
+@log_bp.post("")
+@roles_required(*CASEWORK_ROLES)
+def add_logged_post() -> Response | tuple[str, int]:
+    """Add the post to the case chosen, through the case screen's "Add posts"."""
+    form = LogPostForm()
+    lookup = LogLookupForm(formdata=None, data={"url": form.url.data or ""})
+    post, error = _post_or_error(form.url.data)
+    if post is None:
+        lookup.url.errors = [error or ""]
+        return _render_log(lookup, None, form, 400)
+    if not form.validate():
+        return _render_log(lookup, post, form, 400)
+    case = get_case_or_404(int(form.case.data or 0))
+    if not is_open_for_logging(case):
+        form.case.errors = [_("This case is no longer open; choose an open case.")]
+        return _render_log(lookup, post, form, 400)
+    with saving(services.CaseError) as saved:
+        added = services.add_staff_items(db.session, case, [post], current_actor())
+    if saved.error is not None:
+        form.case.errors = [str(saved.error.message)]
+        return _render_log(lookup, post, form, 400)
+    if added:
+        flash(_("The post was added to %(reference)s.", reference=case.reference), "info")
+    else:
+        flash(_("The post was already in %(reference)s.", reference=case.reference), "info")
+    return redirect(url_for("cases.detail", case_id=case.id) + "#items")
