@@ -90,8 +90,10 @@ def create_app(
     app.register_blueprint(notifications_bp)
 
     from casework.cases.views import bp as cases_bp
+    from casework.cases.views import log_bp
 
     app.register_blueprint(cases_bp)
+    app.register_blueprint(log_bp)
 
     from casework.intake.victim.views import bp as victim_bp
     from casework.intake.views import bp as intake_bp

@@ -23,7 +23,7 @@ from casework.extensions import db, login_manager
 
 STAFF_PREFIX = "/staff"
 # Blueprints that are staff-only wherever they are mounted.
-STAFF_BLUEPRINTS = frozenset({"auth", "admin", "notifications", "cases", "notices", "ops"})
+STAFF_BLUEPRINTS = frozenset({"auth", "admin", "notifications", "cases", "log", "notices", "ops"})
 # Reachable without a session: each checks its own half-way state or signed token.
 PUBLIC_ENDPOINTS = frozenset(
     {"auth.login", "auth.totp", "auth.enrol", "auth.reset_request", "auth.reset_confirm"}

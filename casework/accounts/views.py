@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import math
 import time
 
@@ -220,12 +221,23 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
+def bookmarklet(user: User) -> str | None:
+    """The "Casework: log this post" bookmark for staff who log posts: on a post on X it opens the
+    log page with the post's link. It only navigates: nothing runs inside Casework."""
+    if user.role not in (Role.CASEWORKER, Role.ADMIN):
+        return None
+    target = json.dumps(absolute_url("log.log_post") + "?url=")
+    return f"javascript:void(location.href={target}+encodeURIComponent(location.href))"
+
+
 @bp.get("/account")
 def account() -> str:
     user = current_staff()
     form = CodeForm()
     setup = None if user.has_totp else _setup(user)
-    return render_template("auth/account.html", user=user, form=form, setup=setup)
+    return render_template(
+        "auth/account.html", user=user, form=form, setup=setup, bookmarklet=bookmarklet(user)
+    )
 
 
 @bp.post("/account/two-step")
@@ -246,7 +258,13 @@ def account_enrol() -> Response | str:
             db.session.commit()
             flash(_("Two-step sign-in is on."), "success")
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", user=user, form=form, setup=_setup(user))
+    return render_template(
+        "auth/account.html",
+        user=user,
+        form=form,
+        setup=_setup(user),
+        bookmarklet=bookmarklet(user),
+    )
 
 
 @bp.route("/password/forgotten", methods=["GET", "POST"])

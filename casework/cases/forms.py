@@ -15,6 +15,7 @@ from wtforms import (
     DateTimeLocalField,
     FileField,
     HiddenField,
+    MultipleFileField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -152,6 +153,21 @@ class FileEvidenceForm(FlaskForm):
         ]
 
 
+class ScreenshotsForm(FlaskForm):
+    """Screenshots staff add to a case, all filed under one post or under none."""
+
+    screenshots = MultipleFileField(_l("Screenshots"), id="new-screenshots")
+    item = SelectField(
+        _l("The post these images show"), choices=[], validators=[Optional()], id="new-item"
+    )
+
+    def __init__(self, *args: Any, posts: list[tuple[int, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.item.choices = [("", _l("None of the posts, or not sure"))] + [
+            (str(item_id), url) for item_id, url in posts
+        ]
+
+
 class ItemsForm(FlaskForm):
     links = TextAreaField(
         _l("Links to posts on X, one per line"),
@@ -246,3 +262,26 @@ class BulkForm(FlaskForm):
 
     def selected_ids(self) -> list[int]:
         return sorted({int(v) for v in self.case_ids.data or [] if str(v).isdigit()})
+
+
+class LogLookupForm(FlaskForm):
+    """The "log this post" page's question, read from the URL the bookmarklet opens."""
+
+    class Meta:
+        csrf = False
+
+    url = StringField(_l("Link to the post on X"), id="post-url")
+    q = StringField(_l("Find an open case by reference"), id="case-search")
+
+
+class LogPostForm(FlaskForm):
+    """Add the post to the case chosen (a radio button per case offered)."""
+
+    url = HiddenField()
+    case = StringField(
+        _l("Case to add the post to"),
+        validators=[
+            DataRequired(_l("Choose the case to add the post to.")),
+            Regexp(r"^[0-9]{1,18}$", message=_l("Choose the case to add the post to.")),
+        ],
+    )

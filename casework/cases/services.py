@@ -6,7 +6,7 @@ writes its audit event, and leaves the commit to the caller.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -52,8 +52,14 @@ from casework.cases.workflow import (
     transition,
 )
 from casework.cases.worklists import forget_counts
-from casework.evidence.files import images_allowed
-from casework.evidence.images import blurred_copy, thumbnail
+from casework.evidence.files import (
+    HashOnlyImage,
+    ImagesNotAccepted,
+    hash_only_row,
+    images_allowed,
+    store_image,
+)
+from casework.evidence.images import SanitisedImage, blurred_copy, thumbnail
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import MESSAGES, LinkList, XPost
@@ -233,6 +239,85 @@ def link_errors(links: LinkList) -> list[LineError]:
 def evidence_added(session: DbSession, case: Case, files: list[EvidenceFile]) -> None:
     """Call on every path that stores evidence: propose links to other cases. Caller commits."""
     link_evidence(session, case, files)
+
+
+def evidence_added_event(actor: Actor, case: Case, evidence: Sequence[EvidenceFile]) -> NewEvent:
+    """The chain-of-custody entry for new evidence: ids and counts, never names or contents.
+
+    When the images were filed under a post as they came, the event names it.
+    """
+    details: dict[str, object] = {
+        "evidence_files": [e.id for e in evidence],
+        "hash_only": sum(1 for e in evidence if e.kept_on_device),
+    }
+    items = {e.item_id for e in evidence}
+    if len(items) == 1 and None not in items:
+        details["item_id"] = items.pop()
+    return case_change(actor, case, "evidence.added", **details)
+
+
+def add_evidence(
+    session: DbSession,
+    case: Case,
+    storage: EvidenceStorage,
+    actor: Actor,
+    *,
+    images: Sequence[tuple[str, SanitisedImage]],
+    hash_only: Sequence[HashOnlyImage] = (),
+    item: Item | None = None,
+    new_keys: list[str],
+) -> list[EvidenceFile]:
+    """Store sanitised screenshots (encrypted) and hash-only images in an existing case.
+
+    Refused outright (ImagesNotAccepted) when the person may be a minor. Files the case
+    already has (same SHA-256) are skipped. With item, each new file is filed under that
+    post. Proposes links to other cases holding the same image and writes the audit
+    event. Keys written to storage for the first time are appended to new_keys, so that
+    a caller whose commit fails can remove them. Returns the new rows; the caller commits.
+    """
+    if not images_allowed(case.minor):
+        raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
+    if item is not None and item.case_id != case.id:
+        raise CaseError(_l("Choose a post of this case."))
+    known = set(session.scalars(select(EvidenceFile.sha256).where(EvidenceFile.case_id == case.id)))
+    evidence: list[EvidenceFile] = []
+    for name, image in images:
+        if image.sha256 in known:
+            continue
+        known.add(image.sha256)
+        evidence.append(
+            store_image(session, case, storage, image, original_name=name, new_keys=new_keys)
+        )
+    for kept in hash_only:
+        if kept.sha256 in known:
+            continue
+        known.add(kept.sha256)
+        evidence.append(hash_only_row(session, case, kept))
+    if item is not None:
+        for row in evidence:
+            row.item = item
+    session.flush()
+    if evidence:
+        evidence_added(session, case, evidence)  # the same image in other cases
+        record_events(session, [evidence_added_event(actor, case, evidence)])
+    return evidence
+
+
+def add_staff_images(
+    session: DbSession,
+    case: Case,
+    storage: EvidenceStorage,
+    images: Sequence[tuple[str, SanitisedImage]],
+    actor: Actor,
+    *,
+    item: Item | None,
+    new_keys: list[str],
+) -> list[EvidenceFile]:
+    """Screenshots a caseworker uploads to a case, filed under the post they show (or
+    none): add_evidence, for a case still worked. The caller commits."""
+    if case.merged_into_id is not None:
+        raise CaseError(_l("This case was merged into another; work on that case instead."))
+    return add_evidence(session, case, storage, actor, images=images, item=item, new_keys=new_keys)
 
 
 def assign_case(session: DbSession, case: Case, assignee: User | None, actor: Actor) -> bool:

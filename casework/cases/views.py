@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
@@ -38,12 +39,21 @@ from casework.cases.forms import (
     FilterForm,
     ImportForm,
     ItemsForm,
+    LogLookupForm,
+    LogPostForm,
     MergeForm,
     NoteForm,
     RemovalForm,
     ReplyForm,
+    ScreenshotsForm,
     StatusForm,
     to_utc,
+)
+from casework.cases.lookup import (
+    cases_holding_post,
+    is_open_for_logging,
+    open_cases_to_log_in,
+    reference_search,
 )
 from casework.cases.merge import MergeError, check_merge, merge_cases
 from casework.cases.models import Case, CaseLink, CaseStatus, ContentCategory, Item, RemovalState
@@ -63,16 +73,18 @@ from casework.cases.worklists import (
 )
 from casework.charts import Bar, bar_chart
 from casework.evidence.files import (
+    ImagesNotAccepted,
     delete_files,
     evidence_storage,
+    image_count,
     images_allowed,
     unreferenced_keys,
 )
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceNotFoundError
-from casework.evidence.xlinks import MESSAGES as X_LINK_MESSAGES
-from casework.evidence.xlinks import read_link_lines
+from casework.evidence.xlinks import XLinkError, XPost, parse_x_link, read_link_lines
 from casework.extensions import db
+from casework.intake import messages
 from casework.intake import messages as intake_messages
 from casework.intake import services as intake_services
 from casework.intake.assisted import (
@@ -84,8 +96,14 @@ from casework.intake.assisted import (
 )
 from casework.intake.choices import ITEM_KINDS, RELATIONSHIPS, country_name, region_name
 from casework.intake.drafts import Draft, DraftStore
+from casework.intake.messages import X_LINK_MESSAGES
 from casework.intake.services import IntakeError, StaffFiling, submit_report
-from casework.intake.uploads import chosen_files
+from casework.intake.uploads import (
+    MAX_FILES_PER_REQUEST,
+    MAX_IMAGES_PER_CASE,
+    chosen_files,
+    sanitise_uploads,
+)
 from casework.notices.bulk import enqueue_letters
 from casework.notices.coverage import coverage_by_notice
 from casework.notices.forms import CHANNEL_LABELS
@@ -99,7 +117,11 @@ from casework.saving import saving
 from casework.timefmt import zone_or_utc
 from casework.urls import absolute_url, safe_next
 
+log = logging.getLogger(__name__)
+
 bp = Blueprint("cases", __name__, url_prefix="/staff/cases")
+# "Log this post", where the bookmarklet on the account page leads from a post on X.
+log_bp = Blueprint("log", __name__, url_prefix="/staff/log")
 
 CASEWORK_ROLES = (Role.CASEWORKER, Role.ADMIN)
 
@@ -466,6 +488,7 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
         ),
         "status_form": StatusForm(formdata=None, targets=targets),
         "items_form": ItemsForm(formdata=None),
+        "screenshots_form": ScreenshotsForm(formdata=None, posts=_posts_of(case)),
         "note_form": NoteForm(formdata=None),
         "merge_form": MergeForm(formdata=None),
         "action_form": DismissForm(formdata=None),
@@ -505,6 +528,11 @@ def _render_detail(case: Case, status: int = 200, **context: Any) -> tuple[str, 
             country_name=country_name,
             region_name=region_name,
             now_local=_local_now_input(),
+            upload_limits={
+                "max_mb": current_app.config["MAX_UPLOAD_BYTES"] // (1024 * 1024) or 1,
+                "per_request": MAX_FILES_PER_REQUEST,
+                "per_case": MAX_IMAGES_PER_CASE,
+            },
             now=utcnow(),
             recommendations=recommendations_for(db.session, case, default_registry(), utcnow()),
             route_title=route_title,
@@ -665,7 +693,7 @@ def _render_import(
 
 
 def link_import_messages() -> dict[str, str]:
-    return {code: _(message) for code, message in X_LINK_MESSAGES.items()}
+    return {code: str(message) for code, message in X_LINK_MESSAGES.items()}
 
 
 @bp.post("/<int:case_id>/import/confirm")
@@ -868,6 +896,66 @@ def _posts_of(case: Case) -> list[tuple[int, str]]:
     return [(item.id, item.url.replace("https://", "")) for item in case.items]
 
 
+@bp.post("/<int:case_id>/screenshots")
+@roles_required(*CASEWORK_ROLES)
+def add_screenshots(case_id: int) -> Response | tuple[str, int]:
+    """Screenshots staff add to a case, through the upload pipeline of the victim's page:
+    sanitised (EXIF gone), limited per request and per case, encrypted, matched with other
+    cases, audited; never for a minor's case. Nothing stays written if saving fails."""
+    case = get_case_or_404(case_id)
+    if not images_allowed(case.minor):
+        # Refused before a byte of the files is read.
+        flash(messages.minor_images_refused(), "error")
+        return _back(case, "items")
+    form = ScreenshotsForm(posts=_posts_of(case))
+    if not form.validate():
+        return _render_detail(case, 400, screenshots_form=form)
+    stored, _hash_only = image_count(db.session, case)
+    cleaned = sanitise_uploads(
+        chosen_files(request.files.getlist("screenshots")),
+        max_bytes=current_app.config["MAX_UPLOAD_BYTES"],
+        room=MAX_IMAGES_PER_CASE - stored,
+    )
+    if cleaned.problems:
+        form.screenshots.errors = [messages.file_error(p) for p in cleaned.problems]
+        return _render_detail(case, 400, screenshots_form=form)
+    if not cleaned.images:
+        form.screenshots.errors = [_("Choose at least one image.")]
+        return _render_detail(case, 400, screenshots_form=form)
+    item = db.session.get(Item, int(form.item.data)) if form.item.data else None
+    storage = evidence_storage(current_app.config)
+    new_keys: list[str] = []
+    with saving(ImagesNotAccepted, services.CaseError, SQLAlchemyError, OSError) as saved:
+        added = services.add_staff_images(
+            db.session, case, storage, cleaned.images, current_actor(), item=item, new_keys=new_keys
+        )
+    if saved.error is not None:
+        delete_files(storage, unreferenced_keys(db.session, new_keys))
+        if isinstance(saved.error, ImagesNotAccepted):
+            flash(messages.minor_images_refused(), "error")
+            return _back(case, "items")
+        if isinstance(saved.error, services.CaseError):
+            form.screenshots.errors = [str(saved.error.message)]
+        else:
+            log.error("staff images not saved: %s", type(saved.error).__name__)
+            form.screenshots.errors = [
+                _("The images could not be saved. Nothing was changed; please try again.")
+            ]
+        return _render_detail(case, 400, screenshots_form=form)
+    flash(ngettext("%(num)d image added.", "%(num)d images added.", len(added)), "info")
+    known = len(cleaned.images) - len(added)
+    if known:
+        flash(
+            ngettext(
+                "%(num)d image was already in this case.",
+                "%(num)d images were already in this case.",
+                known,
+            ),
+            "info",
+        )
+    return _back(case, "items")
+
+
 @bp.get("/<int:case_id>/evidence/<int:evidence_id>")
 def evidence(case_id: int, evidence_id: int) -> str:
     case = get_case_or_404(case_id)
@@ -1051,3 +1139,96 @@ def overview() -> str:
         ),
     ]
     return render_template("cases/overview.html", figures=figures, charts=charts)
+
+
+# --- logging a post found on X -----------------------------------------------------------
+
+# The assisted-intake page, where a post can start a new case, where the app has one.
+NEW_CASE_ENDPOINT = "cases.new_case"
+
+
+def _post_or_error(raw: str | None) -> tuple[XPost | None, str | None]:
+    """The post a link names, or the sentence saying why it names none."""
+    try:
+        return parse_x_link(raw or ""), None
+    except XLinkError as exc:
+        return None, str(X_LINK_MESSAGES.get(exc.code, X_LINK_MESSAGES["not_x_link"]))
+
+
+def _render_log(
+    lookup: LogLookupForm, post: XPost | None, add_form: LogPostForm, status: int = 200
+) -> tuple[str, int]:
+    user = current_staff()
+    search = reference_search(lookup.q.data or "") if lookup.q.data else None
+    if lookup.q.data and search is None:
+        lookup.q.errors = [_("Type a case reference, such as CW-2026-000123, or part of one.")]
+    known = cases_holding_post(db.session, user.organisation_id, post.status_id) if post else []
+    offered = (
+        open_cases_to_log_in(db.session, user.organisation_id, user.id, search=search)
+        if post
+        else []
+    )
+    new_case_url = (
+        url_for(NEW_CASE_ENDPOINT) if NEW_CASE_ENDPOINT in current_app.view_functions else None
+    )
+    return (
+        render_template(
+            "cases/log.html",
+            lookup=lookup,
+            post=post,
+            add_form=add_form,
+            known=known,
+            known_ids={c.id for c in known},
+            offered=offered,
+            searched=bool(search),
+            new_case_url=new_case_url,
+            status_labels=services.STATUS_LABELS,
+            me=user,
+        ),
+        status,
+    )
+
+
+@log_bp.get("")
+@roles_required(*CASEWORK_ROLES)
+def log_post() -> tuple[str, int]:
+    """The post whose link the bookmarklet (or a paste) brings: is it known, and which
+    open case should it go to."""
+    lookup = LogLookupForm(formdata=request.args)
+    post: XPost | None = None
+    status = 200
+    if "url" in request.args:
+        post, error = _post_or_error(lookup.url.data)
+        if error is not None:
+            lookup.url.errors = [error]
+            status = 400
+    add_form = LogPostForm(formdata=None, data={"url": post.url if post else ""})
+    return _render_log(lookup, post, add_form, status)
+
+
+@log_bp.post("")
+@roles_required(*CASEWORK_ROLES)
+def add_logged_post() -> Response | tuple[str, int]:
+    """Add the post to the case chosen, through the case screen's "Add posts"."""
+    form = LogPostForm()
+    lookup = LogLookupForm(formdata=None, data={"url": form.url.data or ""})
+    post, error = _post_or_error(form.url.data)
+    if post is None:
+        lookup.url.errors = [error or ""]
+        return _render_log(lookup, None, form, 400)
+    if not form.validate():
+        return _render_log(lookup, post, form, 400)
+    case = get_case_or_404(int(form.case.data or 0))
+    if not is_open_for_logging(case):
+        form.case.errors = [_("This case is no longer open; choose an open case.")]
+        return _render_log(lookup, post, form, 400)
+    with saving(services.CaseError) as saved:
+        added = services.add_staff_items(db.session, case, [post], current_actor())
+    if saved.error is not None:
+        form.case.errors = [str(saved.error.message)]
+        return _render_log(lookup, post, form, 400)
+    if added:
+        flash(_("The post was added to %(reference)s.", reference=case.reference), "info")
+    else:
+        flash(_("The post was already in %(reference)s.", reference=case.reference), "info")
+    return redirect(url_for("cases.detail", case_id=case.id) + "#items")

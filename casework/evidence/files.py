@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from casework.cases.models import Case, MinorStatus
 from casework.evidence.crypto import load_key
@@ -142,6 +142,48 @@ def record_device_file(
     )
     session.add(evidence)
     return evidence
+
+
+class HashOnlyImage(Protocol):
+    """An image kept on its owner's device, known here by its hashes, name and size."""
+
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def media_type(self) -> str | None: ...
+    @property
+    def pdq(self) -> str | None: ...
+    @property
+    def pdq_quality(self) -> int | None: ...
+
+
+def hash_only_row(session: DbSession, case: Case, image: HashOnlyImage) -> EvidenceFile:
+    """The evidence row of an image kept on the person's device (record_device_file)."""
+    return record_device_file(
+        session,
+        case,
+        sha256=image.sha256,
+        size=image.size,
+        name=image.name,
+        media_type=image.media_type,
+        pdq=image.pdq,
+        pdq_quality=image.pdq_quality,
+    )
+
+
+def image_count(session: DbSession, case: Case) -> tuple[int, int]:
+    """(stored images, hash-only images) of a case; destroyed images are neither."""
+    rows = session.execute(
+        select(EvidenceFile.kept_on_device, func.count())
+        .where(EvidenceFile.case_id == case.id, EvidenceFile.destroyed_at.is_(None))
+        .group_by(EvidenceFile.kept_on_device)
+    ).all()
+    counts = {bool(kept): int(n) for kept, n in rows}
+    return counts.get(False, 0), counts.get(True, 0)
 
 
 def unreferenced_keys(session: DbSession, keys: Iterable[str]) -> list[str]:

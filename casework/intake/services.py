@@ -19,10 +19,10 @@ from sqlalchemy import select
 
 from casework.accounts.models import Organisation
 from casework.actors import VICTIM, Actor, ActorKind
-from casework.audit.events import case_change
 from casework.audit.services import NewEvent, record_events
 from casework.cases.models import Case, FilerRole, ItemKind, MinorStatus
 from casework.cases.services import NewCase, NewItem, evidence_added, open_case
+from casework.cases.services import evidence_added_event as case_evidence_added_event
 from casework.evidence.crypto import load_key
 from casework.evidence.files import (
     image_row,
@@ -547,14 +547,8 @@ def _queue_confirmation(
 
 
 def evidence_added_event(case: Case, evidence: list[Any], actor: Actor = VICTIM) -> NewEvent:
-    """The chain-of-custody entry for new evidence: ids and counts, never names or contents."""
-    return case_change(
-        actor,
-        case,
-        "evidence.added",
-        evidence_files=[e.id for e in evidence],
-        hash_only=sum(1 for e in evidence if e.kept_on_device),
-    )
+    """The chain-of-custody entry for new evidence, recorded to whoever added it."""
+    return case_evidence_added_event(actor, case, evidence)
 
 
 def record_evidence_added(session: DbSession, case: Case, evidence: list[Any]) -> None:

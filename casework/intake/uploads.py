@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Final, Protocol
 
 from casework.cases.models import Case
-from casework.evidence.files import record_device_file
+from casework.evidence.files import hash_only_row
 from casework.evidence.images import ImageRejected, SanitisedImage, sanitise_image
 from casework.evidence.models import EvidenceFile
 from casework.intake.drafts import DeviceFile
@@ -145,13 +145,4 @@ def _device_file(entry: object) -> DeviceFile | None:
 
 def device_file_row(session: DbSession, case: Case, device_file: DeviceFile) -> EvidenceFile:
     """The evidence row of an image kept on the person's device, from what the browser sent."""
-    return record_device_file(
-        session,
-        case,
-        sha256=device_file.sha256,
-        size=device_file.size,
-        name=device_file.name,
-        media_type=device_file.media_type,
-        pdq=device_file.pdq,
-        pdq_quality=device_file.pdq_quality,
-    )
+    return hash_only_row(session, case, device_file)

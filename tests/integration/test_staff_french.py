@@ -178,6 +178,8 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
             f"{NBSP}: en cours",  # the deadline's state
             "@premier_compte",
             "Demande de retrait au titre du TAKE IT DOWN Act",
+            "Ajouter des captures d’écran",
+            "La publication que montrent ces images",
         ],
         "Notices and deadlines",
     ),
@@ -231,7 +233,16 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
         ],
         "has been assigned to you",
     ),
-    "account": ("/staff/account", ["Votre compte", "Connexion en deux étapes"], "Your account"),
+    "account": (
+        "/staff/account",
+        ["Votre compte", "Connexion en deux étapes", "En un clic depuis X"],
+        "Your account",
+    ),
+    "log a post": (
+        "/staff/log?url=https%3A%2F%2Fx.com%2Fsomeone%2Fstatus%2F2008000000000000999",
+        ["Consigner une publication de X", "L’ajouter à un dossier ouvert"],
+        "Log a post from X",
+    ),
     "staff accounts": (
         "/staff/admin/",
         ["Comptes de l’équipe", "Administrateur ou administratrice", "Avocat ou avocate"],

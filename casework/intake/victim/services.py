@@ -8,28 +8,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from casework.actors import VICTIM
 from casework.audit.events import case_event
 from casework.cases.models import Case, CaseStatus
 from casework.cases.references import normalise_reference
 from casework.cases.retention import delete_case
-from casework.cases.services import NewItem, add_items, evidence_added
+from casework.cases.services import NewItem, add_evidence, add_items
 from casework.cases.workflow import TransitionError, transition
-from casework.evidence.files import (
-    ImagesNotAccepted,
-    images_allowed,
-    store_image,
-)
+from casework.evidence.files import ImagesNotAccepted, image_count
 from casework.evidence.images import SanitisedImage
-from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import XPost
 from casework.intake.access_codes import verify_access_code
 from casework.intake.drafts import DeviceFile
-from casework.intake.services import record_evidence_added
-from casework.intake.uploads import device_file_row
 from casework.orm import DbSession
 from casework.sessions.services import rotate_case_key
 
@@ -40,6 +33,7 @@ __all__ = [
     "add_links",
     "case_for_access",
     "delete_case",
+    "image_count",
     "update_contact",
     "withdraw_case",
 ]
@@ -92,38 +86,16 @@ def add_images(
 
     Files already in the case (same SHA-256) are skipped. Returns how many were added.
     """
-    if not images_allowed(case.minor):
-        raise ImagesNotAccepted("images are not accepted when the subject may be a minor")
-    known = set(session.scalars(select(EvidenceFile.sha256).where(EvidenceFile.case_id == case.id)))
-    evidence = []
-    for name, image in images:
-        if image.sha256 in known:
-            continue
-        known.add(image.sha256)
-        evidence.append(
-            store_image(session, case, storage, image, original_name=name, new_keys=new_keys)
-        )
-    for device_file in device_files:
-        if device_file.sha256 in known:
-            continue
-        known.add(device_file.sha256)
-        evidence.append(device_file_row(session, case, device_file))
-    session.flush()
-    if evidence:
-        evidence_added(session, case, evidence)  # the same image in other cases
-        record_evidence_added(session, case, evidence)
-    return len(evidence)
-
-
-def image_count(session: DbSession, case: Case) -> tuple[int, int]:
-    """(stored images, hash-only images) of a case; destroyed images are neither."""
-    rows = session.execute(
-        select(EvidenceFile.kept_on_device, func.count())
-        .where(EvidenceFile.case_id == case.id, EvidenceFile.destroyed_at.is_(None))
-        .group_by(EvidenceFile.kept_on_device)
-    ).all()
-    counts = {bool(kept): int(n) for kept, n in rows}
-    return counts.get(False, 0), counts.get(True, 0)
+    added = add_evidence(
+        session,
+        case,
+        storage,
+        VICTIM,
+        images=images,
+        hash_only=device_files,
+        new_keys=new_keys,
+    )
+    return len(added)
 
 
 def update_contact(session: DbSession, case: Case, *, language: str, email: str | None) -> None:
