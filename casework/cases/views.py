@@ -359,15 +359,7 @@ def _assisted_screenshots(
     errors: list[str] = []
     dropped = intake_services.save_age(store, draft, form.minor.data or None)
     if dropped:
-        errors.append(
-            ngettext(
-                "Because the person may be under 18, we deleted the image you had added. "
-                "We accept links only.",
-                "Because the person may be under 18, we deleted the %(num)s images you had "
-                "added. We accept links only.",
-                dropped,
-            )
-        )
+        errors.append(intake_messages.minor_images_deleted(dropped))
     if request.form.get("remove"):
         intake_services.remove_image(store, draft, request.form["remove"])
     intake_services.assign_screenshots(draft, request.form)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from flask_babel import LazyString, gettext
+from flask_babel import LazyString, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
 from casework.evidence.xlinks import MAX_LINKS_PER_REPORT, LinkList
@@ -115,6 +115,17 @@ def file_error(problem: FileProblem) -> str:
         )
     reason = IMAGE_MESSAGES.get(problem.code, IMAGE_MESSAGES["not_an_image"])
     return gettext("%(name)s: %(reason)s", name=problem.name, reason=reason)
+
+
+def minor_images_deleted(count: int) -> str:
+    """Said when answering "may be under 18" deletes images already added."""
+    return ngettext(
+        "Because the person may be under 18, we deleted the image you had added. "
+        "We accept links only.",
+        "Because the person may be under 18, we deleted the %(num)s images you had "
+        "added. We accept links only.",
+        count,
+    )
 
 
 def minor_images_refused() -> str:

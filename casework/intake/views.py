@@ -259,16 +259,7 @@ def age() -> Response | str:
     draft.mark_complete("age", valid)
     _store().save(draft)
     if dropped:
-        flash(
-            ngettext(
-                "Because the person may be under 18, we deleted the image you had added. "
-                "We accept links only.",
-                "Because the person may be under 18, we deleted the %(num)s images you had "
-                "added. We accept links only.",
-                dropped,
-            ),
-            "error",
-        )
+        flash(messages.minor_images_deleted(dropped), "error")
     if switched := _switched_language("age"):
         return switched
     if _action() == "back":
