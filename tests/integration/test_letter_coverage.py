@@ -16,7 +16,7 @@ from sqlalchemy import select
 from casework.accounts.models import Role, User
 from casework.actors import Actor
 from casework.audit.models import AuditEvent
-from casework.cases.models import Case, ContentCategory, Item
+from casework.cases.models import Case, ContentCategory, Item, MinorStatus
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notices.letters import create_letter
@@ -157,12 +157,12 @@ def test_the_screens_say_it_in_french(mixed: Mixed, client: FlaskClient) -> None
 def test_the_routes_that_cover_a_post_are_named_in_the_readers_language(
     app: Flask, client: FlaskClient
 ) -> None:
-    # A law on data collected from a minor does not cover an adult's nude image; the
-    # French routes of the case that do are named by their titles, in French for a
-    # French reader.
+    # A law on data collected from a minor does not cover a post classified as an adult's
+    # nude image (the person's age is not settled); the French routes of the case that do
+    # are named by their titles, in French for a French reader.
     org = factories.org()
     lawyer = factories.user(org, Role.LAWYER)
-    case = factories.case(org, country="FR")
+    case = factories.case(org, country="FR", minor=MinorStatus.UNSURE)
     (post,) = case.items
     post.category = ContentCategory.NUDE_SEXUAL
     actor = Actor.staff(lawyer.id, lawyer.role.value)
