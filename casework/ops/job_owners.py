@@ -79,6 +79,11 @@ def _escalation(session: DbSession, args: Sequence[Any]) -> int | None:
     )
 
 
+def _imported_case(session: DbSession, args: Sequence[Any]) -> int | None:
+    # import_links_job(run_id, case_id, ...): the case is the second argument.
+    return session.scalar(select(Case.organisation_id).where(Case.id == args[1]))
+
+
 # RQ's name for each job function (module and name) -> how to find its organisation.
 OWNERS: dict[str, OwnerOf] = {
     "casework.notifications.jobs.deliver_email": _email,
@@ -90,6 +95,7 @@ OWNERS: dict[str, OwnerOf] = {
     "casework.deadlines.jobs.check_removals": _notice,
     "casework.deadlines.jobs.check_post": _item,
     "casework.deadlines.jobs.draft_escalation_letter": _escalation,
+    "casework.cases.link_import.import_links_job": _imported_case,
 }
 
 

@@ -52,6 +52,8 @@ def _world() -> World:
             "evidence_id": file.id,
             "link_id": link.id,
             "variant": "blurred",
+            # A link import's progress page: a run id that names no run.
+            "run_id": "0" * 32,
         }
         cases[name] = first
         cases[f"{name}-second"] = second
