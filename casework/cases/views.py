@@ -278,6 +278,10 @@ def _assignee(raw: str | None) -> User | None:
 # --- assisted intake: its views live with intake, under this blueprint's URLs ------------
 
 bp.add_url_rule("/new", view_func=assisted_views.new_case, methods=["GET", "POST"])
+bp.add_url_rule("/new/import", view_func=assisted_views.new_case_import, methods=["GET", "POST"])
+bp.add_url_rule(
+    "/new/import/confirm", view_func=assisted_views.confirm_new_case_import, methods=["POST"]
+)
 
 
 # --- the case screen ---------------------------------------------------------------------
@@ -451,29 +455,14 @@ def import_links(case_id: int) -> tuple[str, int]:
     if request.method == "GET" or not form.validate():
         return _render_import(case, form, status=200 if request.method == "GET" else 400)
     upload = request.files.get(form.upload.name)
-    pasted = (form.links.data or "").strip()
     try:
-        if upload is not None and upload.filename:
-            if pasted:
-                raise link_import.ImportListError(_("Paste the links or upload a file, not both."))
-            text = link_import.lines_from_upload(
-                upload.filename, upload.stream.read(link_import.MAX_IMPORT_BYTES + 1)
-            )
-        else:
-            text = pasted
-        links = link_import.read_list(text)
-    except link_import.ImportListError as exc:
-        form.upload.errors = [exc.message]
-        return _render_import(case, form, status=400)
-    if links.too_long or links.too_many is not None:
-        message = _(
-            "A list can hold up to %(max)d links. Please split it.",
-            max=link_import.MAX_IMPORT_LINES,
+        links = link_import.read_submitted(
+            form.links.data or "",
+            upload.filename if upload is not None else None,
+            upload.stream.read if upload is not None else _nothing,
         )
-        (form.upload if upload is not None and upload.filename else form.links).errors = [message]
-        return _render_import(case, form, status=400)
-    if not links.posts and not links.problems:
-        form.links.errors = [_("Paste at least one link to a post on X.")]
+    except link_import.ImportListError as exc:
+        form[exc.field].errors = [exc.message]
         return _render_import(case, form, status=400)
     result = link_import.preview(db.session, case, links)
     confirm = ConfirmImportForm(
@@ -481,6 +470,10 @@ def import_links(case_id: int) -> tuple[str, int]:
         data={"preview": link_import.sign_preview(result, case, current_staff().id)},
     )
     return _render_import(case, form, result=result, confirm_form=confirm)
+
+
+def _nothing(_size: int) -> bytes:
+    return b""
 
 
 def _render_import(

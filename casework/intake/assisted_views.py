@@ -4,15 +4,20 @@ came in. Registered on the staff cases blueprint (casework/cases/views.py), unde
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import current_app, flash, render_template, request, session
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, roles_required
 from casework.accounts.models import Role
+from casework.cases import link_import
+from casework.cases.forms import ImportForm
+from casework.cases.models import Case
 from casework.evidence.files import (
     delete_files,
     evidence_storage,
@@ -27,17 +32,22 @@ from casework.intake.assisted import (
     ACCESS_EMAIL,
     ACCESS_NONE,
     AssistedIntakeForm,
+    ListCaseForm,
     details_form,
+    open_case_from_list,
     report_from_form,
 )
 from casework.intake.choices import ITEM_KINDS, country_name
 from casework.intake.drafts import Draft, DraftStore
-from casework.intake.services import IntakeError, StaffFiling, submit_report
+from casework.intake.messages import X_LINK_MESSAGES
+from casework.intake.services import IntakeError, StaffFiling, Submission, submit_report
 from casework.intake.uploads import chosen_files
 from casework.notifications.jobs import deliver_soon
 from casework.registry import default_registry
 from casework.saving import saving
 from casework.urls import absolute_url
+
+log = logging.getLogger(__name__)
 
 
 @roles_required(Role.CASEWORKER, Role.ADMIN)
@@ -196,18 +206,181 @@ def _file_case(
     _drop_assisted_draft(store)
     if submission.email_id is not None:
         deliver_soon([submission.email_id])
+    return _filed_page(submission.case, access, submission), 200
+
+
+def _filed_page(
+    case: Case, access: str | None, submission: Submission, progress_url: str | None = None
+) -> str:
+    """The case's reference and, shown this once, the person's access code."""
+    return render_template(
+        "cases/filed.html",
+        case=case,
+        access_code=None if access == ACCESS_EMAIL else submission.access_code,
+        emailed_to=case.contact_email if submission.email_id is not None else None,
+        case_page_address=absolute_url("victim.sign_in"),
+        minor=not images_allowed(case.minor),
+        routes=default_registry().minor_routes_shown(case.country),
+        country_name=country_name,
+        progress_url=progress_url,
+    )
+
+
+# --- a new case from a list of links ------------------------------------------------------
+
+
+def _no_file(_size: int) -> bytes:
+    return b""
+
+
+@roles_required(Role.CASEWORKER, Role.ADMIN)
+def new_case_import() -> tuple[str, int]:
+    """A pasted or uploaded list of links for a new case: read and previewed as an import
+    into a case is, then the person's questions. Nothing is written before they are
+    answered and the caseworker confirms."""
+    form = ImportForm()
+    if request.method == "GET" or not form.validate():
+        return _list_case_page(form, status=200 if request.method == "GET" else 400)
+    upload = request.files.get(form.upload.name)
+    try:
+        links = link_import.read_submitted(
+            form.links.data or "",
+            upload.filename if upload is not None else None,
+            upload.stream.read if upload is not None else _no_file,
+        )
+    except link_import.ImportListError as exc:
+        form[exc.field].errors = [exc.message]
+        return _list_case_page(form, status=400)
+    user = current_staff()
+    result = link_import.preview_for_new_case(db.session, user.organisation_id, links)
+    case_form = ListCaseForm(
+        formdata=None,
+        data={"preview": link_import.sign_new_case_preview(result, user.organisation_id, user.id)},
+    )
+    return _list_case_page(form, result=result, case_form=case_form)
+
+
+@roles_required(Role.CASEWORKER, Role.ADMIN)
+def confirm_new_case_import() -> Response | tuple[str, int]:
+    """Open the case: the person's answers checked as assisted intake checks them, the
+    list as previewed (signed for this caseworker, used once)."""
+    user = current_staff()
+    form = ListCaseForm()
+    try:
+        confirmed = link_import.load_new_case_preview(
+            form.preview.data or "", user.organisation_id, user.id
+        )
+    except link_import.ImportListError as exc:
+        flash(str(exc.message), "error")
+        return redirect(url_for(".new_case_import"))
+    to_add, _linked_only = confirmed.split(bool(form.include_elsewhere.data))
+    valid = form.validate()
+    if not to_add:
+        form.include_elsewhere.errors = [
+            _(
+                "Every post of this list is already in another case. Tick the box to add "
+                "them to the new case as well, or add them to the cases that hold them."
+            )
+        ]
+        valid = False
+    if not valid:
+        return _list_case_page_again(form, confirmed, status=400)
+    if not link_import.claim_preview(confirmed):
+        flash(
+            _(
+                "This list has already opened a case, or it could not be checked just now. "
+                "Nothing was saved; please check the list again."
+            ),
+            "error",
+        )
+        return redirect(url_for(".new_case_import"))
+    access = form.access.data
+    staff = StaffFiling(
+        organisation=user.organisation,
+        actor=current_actor(),
+        access_code=access != ACCESS_NONE,
+        email_code=access == ACCESS_EMAIL,
+    )
+    with saving(IntakeError, SQLAlchemyError) as saved:
+        opened = open_case_from_list(
+            db.session,
+            form,
+            confirmed,
+            storage=evidence_storage(current_app.config),
+            sign_in_url=absolute_url("victim.sign_in"),
+            staff=staff,
+        )
+    if saved.error is not None:
+        log.error("case from a list not opened: %s", type(saved.error).__name__)
+        flash(_("The case could not be opened. Nothing was saved; please try again."), "error")
+        return _list_case_page_again(form, confirmed, status=500, fresh=True)
+    submission = opened.submission
+    if submission.email_id is not None:
+        deliver_soon([submission.email_id])
     case = submission.case
-    registry = default_registry()
+    progress_url = None
+    if opened.rest.new or opened.rest.elsewhere:
+        run_id = link_import.start_job(case, opened.rest, False, user)
+        if run_id is None:
+            flash(
+                ngettext(
+                    "The case was opened with %(num)d post, but the rest of the list could "
+                    "not be queued. Import it from the case screen.",
+                    "The case was opened with %(num)d posts, but the rest of the list could "
+                    "not be queued. Import it from the case screen.",
+                    opened.outcome.added,
+                ),
+                "error",
+            )
+        elif current_app.config.get("JOBS_SYNC"):
+            flash(_("The list was imported."), "info")
+        else:
+            progress_url = url_for(".import_progress", case_id=case.id, run_id=run_id)
+    else:
+        _flash_list_outcome(opened.outcome)
+    return _filed_page(case, access, submission, progress_url=progress_url), 200
+
+
+def _flash_list_outcome(outcome: link_import.Outcome) -> None:
+    flash(ngettext("%(num)d post added.", "%(num)d posts added.", outcome.added), "info")
+    if outcome.linked_cases:
+        flash(
+            ngettext(
+                "A link to %(num)d other case was proposed.",
+                "Links to %(num)d other cases were proposed.",
+                outcome.linked_cases,
+            ),
+            "info",
+        )
+
+
+def _list_case_page(form: ImportForm, status: int = 200, **context: Any) -> tuple[str, int]:
     return (
         render_template(
-            "cases/filed.html",
-            case=case,
-            access_code=None if access == ACCESS_EMAIL else submission.access_code,
-            emailed_to=case.contact_email if submission.email_id is not None else None,
-            case_page_address=absolute_url("victim.sign_in"),
-            minor=not images_allowed(case.minor),
-            routes=registry.minor_routes_shown(case.country),
-            country_name=country_name,
+            "cases/new_import.html",
+            form=form,
+            messages={code: str(message) for code, message in X_LINK_MESSAGES.items()},
+            threshold=link_import.JOB_THRESHOLD,
+            **context,
         ),
-        200,
+        status,
+    )
+
+
+def _list_case_page_again(
+    case_form: ListCaseForm, confirmed: link_import.Confirmed, status: int, fresh: bool = False
+) -> tuple[str, int]:
+    """The page again, with the errors beside the answers and the list still previewed.
+
+    fresh signs the list anew, for a confirmation that used it up without opening a case.
+    """
+    posts = link_import.read_list("\n".join(p.url for p in confirmed.new + confirmed.elsewhere))
+    user = current_staff()
+    result = link_import.preview_for_new_case(db.session, user.organisation_id, posts)
+    if fresh:
+        case_form.preview.data = link_import.sign_new_case_preview(
+            result, user.organisation_id, user.id
+        )
+    return _list_case_page(
+        ImportForm(formdata=None), status=status, result=result, case_form=case_form
     )
