@@ -374,7 +374,8 @@ def _list_case_page_again(
 
     fresh signs the list anew, for a confirmation that used it up without opening a case.
     """
-    posts = link_import.read_list("\n".join(p.url for p in confirmed.new + confirmed.elsewhere))
+    text = "\n".join(p.url for p in confirmed.new + confirmed.elsewhere)
+    posts = link_import.read_list(text)
     user = current_staff()
     result = link_import.preview_for_new_case(db.session, user.organisation_id, posts)
     if fresh:
@@ -382,5 +383,8 @@ def _list_case_page_again(
             result, user.organisation_id, user.id
         )
     return _list_case_page(
-        ImportForm(formdata=None), status=status, result=result, case_form=case_form
+        ImportForm(formdata=None, data={"links": text}),
+        status=status,
+        result=result,
+        case_form=case_form,
     )
