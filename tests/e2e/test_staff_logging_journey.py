@@ -232,3 +232,43 @@ def test_a_caseworker_files_for_a_caller_imports_a_list_and_logs_a_post(
         )
         linked = session.scalars(select(CaseLink)).all()
         assert linked and all(case_id in (c.case_a_id, c.case_b_id) for c in linked)
+
+
+def test_a_caseworker_opens_a_case_from_a_list(
+    live_server: LiveServer, page: Any, shoot: Any, browser_guard: BrowserGuard
+) -> None:
+    """The list comes first: previewed, then the person's questions, then the case."""
+    seeded = seed(live_server.app)
+    # The page naming a missing answer is a 400, which Chromium logs.
+    browser_guard.expect_console_error(r"status of 400 .*/staff/cases/new/import/confirm")
+    page.goto("/staff/sign-in")
+    sign_in_staff(page, seeded.email, factories.PASSWORD)
+    page.wait_for_url("**/staff/cases/")
+    page.get_by_role("link", name="New case from a list of links").click()
+    page.wait_for_url("**/staff/cases/new/import")
+    page.get_by_label("Paste links to posts on X, one per line").fill(the_list())
+    page.get_by_role("button", name="Check the list").click()
+    page.locator("#preview-h").wait_for()
+    # Nothing is written yet; a missing answer is named beside its question.
+    page.get_by_label("The person in the images", exact=True).check()
+    page.get_by_label("No, they are 18 or older").check()
+    page.get_by_label("Country where the person lives").select_option("FR")
+    page.get_by_label("English").check()
+    page.get_by_label("Not by email: they will check their case page, or we call them").check()
+    page.get_by_label("Get the posts taken down").check()
+    screen(page, shoot, "list previewed with the questions")
+    page.get_by_role("button", name="Open the case").click()
+    page.locator("#consent-error").wait_for()
+    assert "Tick the box to confirm." in page.locator("#consent-error").inner_text()
+    assert page.get_by_label("English").is_checked()  # what she answered is kept
+    screen(page, shoot, "consent missing")
+    page.get_by_label("The person agrees that we may act for them").check()
+    page.get_by_role("button", name="Open the case").click()
+
+    page.locator("h1").filter(has_text="opened").wait_for()
+    assert page.get_by_role("status").filter(has_text="45 posts added.").count() == 1
+    screen(page, shoot, "case opened from the list")
+    page.get_by_role("link", name="Go to the case").click()
+    page.wait_for_url(re.compile(r"/staff/cases/\d+$"))
+    assert page.locator("#items-h").inner_text() == "Posts (45)"
+    assert page.locator("#links tbody tr").filter(has_text=seeded.colleagues_case).count() >= 1
