@@ -143,6 +143,16 @@ def link_evidence(session: DbSession, case: Case, files: Sequence[EvidenceFile])
     return _propose(session, case, matches)
 
 
+def linked_case_count(session: DbSession, case: Case) -> int:
+    """How many other cases this case is linked to, proposed or confirmed."""
+    rows = session.execute(
+        select(CaseLink.case_a_id, CaseLink.case_b_id).where(
+            or_(CaseLink.case_a_id == case.id, CaseLink.case_b_id == case.id)
+        )
+    ).all()
+    return len({a if b == case.id else b for a, b in rows})
+
+
 def propose_links(session: DbSession, case: Case, matches: Iterable[Match]) -> list[CaseLink]:
     """Propose links for matches found elsewhere (an imported list, say). Caller commits."""
     return _propose(session, case, matches)

@@ -13,6 +13,7 @@ import csv
 import io
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,14 +45,17 @@ BATCH = 100
 PREVIEW_MAX_AGE = 3600
 PROGRESS_TTL = 24 * 3600
 _SALT = "casework.link-import"
+_NEW_CASE_SALT = "casework.link-import.new-case"
+_STALE = _l("This preview has expired or is not valid. Please check the list again.")
 
 
 class ImportListError(ValueError):
     """The list cannot be read at all; str() is the message for the field."""
 
-    def __init__(self, message: object) -> None:
+    def __init__(self, message: object, field: str = "upload") -> None:
         super().__init__(str(message))
         self.message = message
+        self.field = field  # the form's field it belongs to: "links" or "upload"
 
 
 def lines_from_upload(filename: str, data: bytes) -> str:
@@ -116,6 +120,30 @@ def read_list(text: str) -> LinkList:
     return read_link_lines(text, max_links=MAX_IMPORT_LINES)
 
 
+def read_submitted(pasted: str, filename: str | None, read: Callable[[int], bytes]) -> LinkList:
+    """The list a caseworker pasted or uploaded (read(n) reads up to n bytes of the file).
+
+    ImportListError, with the field it belongs to, when there is none to preview: both
+    given, a file that is not a list, too many links, or not one line to read.
+    """
+    pasted = pasted.strip()
+    if filename:
+        if pasted:
+            raise ImportListError(_l("Paste the links or upload a file, not both."))
+        text = lines_from_upload(filename, read(MAX_IMPORT_BYTES + 1))
+    else:
+        text = pasted
+    links = read_list(text)
+    if links.too_long or links.too_many is not None:
+        raise ImportListError(
+            _l("A list can hold up to %(max)d links. Please split it.", max=MAX_IMPORT_LINES),
+            "upload" if filename else "links",
+        )
+    if not links.posts and not links.problems:
+        raise ImportListError(_l("Paste at least one link to a post on X."), "links")
+    return links
+
+
 @dataclass
 class Preview:
     links: LinkList
@@ -131,24 +159,36 @@ class Preview:
 
 def preview(session: DbSession, case: Case, links: LinkList) -> Preview:
     """Sort the good posts into new, already in this case, and already in other cases."""
+    return _sort(session, case.organisation_id, case.id, links)
+
+
+def preview_for_new_case(session: DbSession, organisation_id: int, links: LinkList) -> Preview:
+    """Sort the good posts into new and already in the organisation's cases."""
+    return _sort(session, organisation_id, None, links)
+
+
+def _sort(
+    session: DbSession, organisation_id: int, case_id: int | None, links: LinkList
+) -> Preview:
     result = Preview(links=links)
     ids = [post.status_id for post in links.posts]
     own: set[int] = set()
     others: dict[int, list[tuple[int, str]]] = {}
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        own.update(
-            session.scalars(
-                select(Item.status_id).where(Item.case_id == case.id, Item.status_id.in_(chunk))
+        if case_id is not None:
+            own.update(
+                session.scalars(
+                    select(Item.status_id).where(Item.case_id == case_id, Item.status_id.in_(chunk))
+                )
             )
-        )
         rows = session.execute(
             select(Item.status_id, Case.id, Case.reference)
             .join(Case, Case.id == Item.case_id)
             .where(
                 Item.status_id.in_(chunk),
-                Case.organisation_id == case.organisation_id,
-                Case.id != case.id,
+                Case.organisation_id == organisation_id,
+                Case.id != (case_id or 0),
                 Case.merged_into_id.is_(None),
             )
             .order_by(Case.id)
@@ -186,6 +226,69 @@ def sign_preview(result: Preview, case: Case, user_id: int) -> str:
 class Confirmed:
     new: list[XPost]
     elsewhere: list[XPost]
+    # A list for a new case is confirmed once: this id is claimed when the case opens.
+    once: str = ""
+
+    def split(self, include_elsewhere: bool) -> tuple[list[XPost], list[XPost]]:
+        """The posts to add, and the posts whose cases are only proposed as links."""
+        if include_elsewhere:
+            return self.new + self.elsewhere, []
+        return list(self.new), list(self.elsewhere)
+
+
+def _new_case_serializer() -> URLSafeTimedSerializer:
+    # Its own salt: a list previewed for a new case never confirms into an existing one.
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_NEW_CASE_SALT)
+
+
+def sign_new_case_preview(result: Preview, organisation_id: int, user_id: int) -> str:
+    return _new_case_serializer().dumps(
+        {
+            "g": organisation_id,
+            "u": user_id,
+            "once": secrets.token_urlsafe(16),
+            "n": [post.url for post in result.new],
+            "o": [post.url for post, _ in result.elsewhere],
+        }
+    )
+
+
+def load_new_case_preview(token: str, organisation_id: int, user_id: int) -> Confirmed:
+    """The posts a list previewed for a new case holds; ImportListError when it is stale or
+    not this user's."""
+    try:
+        data = _new_case_serializer().loads(token or "", max_age=PREVIEW_MAX_AGE)
+    except BadSignature:
+        raise ImportListError(_STALE) from None
+    if (
+        not isinstance(data, dict)
+        or data.get("g") != organisation_id
+        or data.get("u") != user_id
+        or not isinstance(data.get("once"), str)
+    ):
+        raise ImportListError(_STALE)
+    return Confirmed(
+        new=[parse_x_link(url) for url in data.get("n", [])][:MAX_IMPORT_LINES],
+        elsewhere=[parse_x_link(url) for url in data.get("o", [])][:MAX_IMPORT_LINES],
+        once=data["once"],
+    )
+
+
+def claim_preview(confirmed: Confirmed) -> bool:
+    """Mark a new case's list as used; False when it was used already or cannot be marked.
+
+    Without this a replayed confirmation would open the same case twice.
+    """
+    if not confirmed.once:
+        return False
+    try:
+        claimed = redis_connection().set(
+            f"casework:link-import:used:{confirmed.once}", "1", nx=True, ex=PREVIEW_MAX_AGE + 60
+        )
+    except RedisError as exc:
+        log.warning("link import: preview not claimed (%s)", type(exc).__name__)
+        return False
+    return bool(claimed)
 
 
 def load_preview(token: str, case: Case, user_id: int) -> Confirmed:
@@ -212,7 +315,7 @@ class Outcome:
     linked_cases: int = 0
 
 
-def _propose_for(session: DbSession, case: Case, posts: list[XPost]) -> int:
+def propose_for(session: DbSession, case: Case, posts: list[XPost]) -> int:
     """Propose links to the other cases holding these posts; the number of cases linked."""
     if not posts:
         return 0
@@ -236,7 +339,7 @@ def write_batch(
 ) -> Outcome:
     """Add one batch of posts and propose links for the posts kept in other cases."""
     added = add_staff_items(session, case, batch, actor) if batch else []
-    return Outcome(added=len(added), linked_cases=_propose_for(session, case, linked_only))
+    return Outcome(added=len(added), linked_cases=propose_for(session, case, linked_only))
 
 
 def record_import(
@@ -387,7 +490,7 @@ def import_links_job(
             session.commit()
             done += len(batch)
             _set_progress(run_id, done=done, added=outcome.added)
-        outcome.linked_cases = _propose_for(session, case, linked_only)
+        outcome.linked_cases = propose_for(session, case, linked_only)
         record_import(session, case, actor, outcome, total)
         session.commit()
     except CaseError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from flask_babel import lazy_gettext as _l
@@ -18,6 +19,7 @@ from wtforms import (
     BooleanField,
     EmailField,
     Field,
+    HiddenField,
     MultipleFileField,
     RadioField,
     SelectField,
@@ -25,6 +27,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, ValidationError
 
+from casework.cases import link_import
+from casework.cases.grouping import linked_case_count
+from casework.cases.link_import import Confirmed, Outcome
+from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import XPost
 from casework.intake import flow, services
 from casework.intake.choices import LANGUAGES, RELATIONSHIPS, WANTED_ACTIONS, country_choices
@@ -37,6 +43,7 @@ from casework.intake.forms import (
     _region_choices,
     post_details_form,
 )
+from casework.orm import DbSession
 
 # How the person is given a way to follow the case.
 ACCESS_SHOW: Final = "show"
@@ -216,7 +223,7 @@ def report_from_form(
             "authority": bool(form.authority.data) if representative else False,
         },
         "age": {"minor": form.minor.data},
-        "posts": {"links": form.links.data or ""},
+        "posts": {"links": "\n".join(post.url for post in posts)},
         "where": {
             "country": form.country.data,
             "region": form.region.data,
@@ -231,3 +238,80 @@ def report_from_form(
     for page in flow.required_pages(draft):
         draft.mark_complete(page.name)
     return services.report_from_draft(draft)
+
+
+class ListCaseForm(AssistedIntakeForm):
+    """The person's answers for a case opened from an imported list of links.
+
+    The posts come from the list previewed (signed in preview); there are no screenshots
+    and no "about each post" questions: the posts are classified on the case screen.
+    """
+
+    links = None
+    screenshots = None
+    preview = HiddenField()
+    include_elsewhere = BooleanField(
+        _l("Also add the posts already in other cases to the new case")
+    )
+
+
+@dataclass(frozen=True)
+class ListCase:
+    """A case opened from a list: the filing, the posts it opened with, and what is left
+    for the import job (nothing when the whole list was written)."""
+
+    submission: services.Submission
+    outcome: Outcome
+    rest: Confirmed
+
+
+def open_case_from_list(
+    session: DbSession,
+    form: ListCaseForm,
+    confirmed: Confirmed,
+    *,
+    storage: EvidenceStorage,
+    sign_in_url: str,
+    staff: services.StaffFiling,
+) -> ListCase:
+    """Open the case the person's answers and a confirmed list make, in the caseworker's name.
+
+    The answers go through the public form's own check (report_from_form), the case opens
+    through submit_report, with its audit events. Posts already in other cases of the
+    organisation are added only if include_elsewhere was ticked; otherwise those cases are
+    proposed as links. A list too long for one request opens the case with its first
+    BATCH posts; the rest is returned for the import job. Raises services.IntakeError
+    ("no_posts") when no post of the list is to be added. The caller commits.
+    """
+    include = bool(form.include_elsewhere.data)
+    to_add, linked_only = confirmed.split(include)
+    if not to_add:
+        raise services.IntakeError("no_posts", "posts")
+    if link_import.needs_job(confirmed):
+        first, rest = to_add[: link_import.BATCH], to_add[link_import.BATCH :]
+        later = Confirmed(new=rest, elsewhere=linked_only)
+        linked_now: list[XPost] = []
+    else:
+        first, later, linked_now = to_add, Confirmed(new=[], elsewhere=[]), linked_only
+    details, _seen = details_form(first, None)
+    report = report_from_form(form, first, details)
+
+    def no_screenshots(_sha256: str) -> bytes:
+        raise services.IntakeError("no_screenshot")
+
+    submission = services.submit_report(
+        session,
+        report,
+        read_screenshot=no_screenshots,
+        storage=storage,
+        sign_in_url=sign_in_url,
+        staff=staff,
+    )
+    case = submission.case
+    link_import.propose_for(session, case, linked_now)
+    outcome = Outcome(added=len(case.items), linked_cases=linked_case_count(session, case))
+    if not later.new and not later.elsewhere:
+        link_import.record_import(
+            session, case, staff.actor, outcome, len(to_add) + len(linked_only)
+        )
+    return ListCase(submission=submission, outcome=outcome, rest=later)

@@ -38,6 +38,7 @@ __all__ = [
     "open_requests",
     "sign",
     "signature_of",
+    "statements_to_sign",
 ]
 
 MAX_NAME = 200

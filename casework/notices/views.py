@@ -58,7 +58,12 @@ from casework.notices.services import (
     schedule_deadlines,
     update_notice,
 )
-from casework.notices.signatures import SignatureError, ask_for_signature, signature_of
+from casework.notices.signatures import (
+    SignatureError,
+    ask_for_signature,
+    signature_of,
+    statements_to_sign,
+)
 from casework.notices.snapshot import letter_language
 from casework.notifications.jobs import deliver_soon
 from casework.registry import Route, default_registry
@@ -300,10 +305,7 @@ def _details_form(notice: Notice, route: Route) -> NoticeDetailsForm:
     form = NoticeDetailsForm()
     # The words the letter will print: a complaint to a coordinator is in its language.
     texts = statement_texts(letter_language(route, default_registry(), notice.case, notice))
-    elements = {*route.required_elements, *route.recommended_elements}
-    form.statements.choices = [
-        (code, texts[code]) for code in STATEMENT_ELEMENTS if code in elements
-    ]
+    form.statements.choices = [(code, texts[code]) for code in statements_to_sign(route)]
     if request.method == "GET":
         staff = current_staff()
         form.signature_name.data = notice.signature_name

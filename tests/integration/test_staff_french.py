@@ -197,6 +197,11 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
         ["Nouveau dossier pour une personne", "Qui nous a demandé d’ouvrir ce dossier"],
         "Who asked us to file this case",
     ),
+    "new case from a list": (
+        "/staff/cases/new/import",
+        ["Nouveau dossier à partir d’une liste de liens", "Vérifier la liste"],
+        "New case from a list of links",
+    ),
     "letters of a case": (
         "/staff/notices/cases/{case}",
         ["Demande de retrait au titre du TAKE IT DOWN Act"],
