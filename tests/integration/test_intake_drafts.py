@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,6 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import func, select, update
 
-from casework import create_app
 from casework.cases.models import Case
 from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.images import sanitise_image
@@ -200,16 +198,6 @@ def test_the_worker_purges_expired_drafts(app: Flask, redis: Redis, store: Draft
     from rq.cron import get_cron_job_ids
 
     assert len(get_cron_job_ids(DRAFT_PURGE_CRON_NAME, redis)) == 1
-
-
-@pytest.fixture
-def second_host(app: Flask, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
-    """Another app on the same database, with an instance folder of its own: another host."""
-    other = create_app(app_config, instance_path=str(tmp_path / "host-b"))
-    yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _move_cookie(source: FlaskClient, target: FlaskClient) -> None:
