@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import func, select, update
 
+from casework.accounts.models import Organisation
 from casework.cases.models import Case
 from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.images import sanitise_image
@@ -263,3 +264,17 @@ def test_an_expired_draft_is_refused_by_the_form_whichever_host_asks(
     age_out_drafts(timedelta(hours=app.config["DRAFT_MAX_AGE_HOURS"], seconds=1))
     assert client.get("/report/age").headers["Location"].endswith("/report/")
     assert draft_parts() == []  # refused and deleted on sight
+
+
+def test_a_draft_is_saved_by_itself_apart_from_the_requests_session(store: DraftStore) -> None:
+    """A page's answers are kept whatever the request does with its own session after."""
+    draft = store.new()
+    organisation = Organisation(slug="never-committed", name="Never committed")
+    db.session.add(organisation)  # the request's own work, not yet flushed
+    draft.answers["who"] = {"filer": "subject"}
+    store.save(draft)
+    assert organisation in db.session.new  # neither flushed nor committed by the save
+    db.session.rollback()  # the request fails afterwards
+    loaded = store.load(draft.id)
+    assert loaded is not None and loaded.answers["who"] == {"filer": "subject"}
+    assert _count(Organisation.__table__) == 0
