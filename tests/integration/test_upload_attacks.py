@@ -37,6 +37,7 @@ from tests.hostile_files import (
     svg_with_script,
 )
 from tests.intake_support import (
+    draft_parts,
     files_under,
     filled_report,
     page_text,
@@ -74,7 +75,7 @@ def stored_files(app: Flask) -> list[Path]:
 
 
 def draft_files(app: Flask) -> list[bytes]:
-    return [p.read_bytes() for p in files_under(Path(app.config["DRAFT_DIR"]))]
+    return [blob for _, blob in draft_parts()]
 
 
 @pytest.fixture
