@@ -32,7 +32,12 @@ LAST_USED_PRECISION: Final = timedelta(minutes=1)
 
 
 class TokenError(ValueError):
-    """A token that cannot be issued or revoked as asked; the message says why."""
+    """A token that cannot be issued or revoked as asked; the message says why, and field
+    which answer it is about ("user", "name" or "expires_at")."""
+
+    def __init__(self, message: str, field: str = "name") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -57,13 +62,13 @@ def issue_token(
     """A new token for a user of the admin's organisation. The caller commits."""
     name = name.strip()
     if user.organisation_id != admin.organisation_id:
-        raise TokenError(gettext("Choose someone from your organisation."))
+        raise TokenError(gettext("Choose someone from your organisation."), "user")
     if not user.is_active_user:
-        raise TokenError(gettext("This account is deactivated: it cannot have a token."))
+        raise TokenError(gettext("This account is deactivated: it cannot have a token."), "user")
     if not name or len(name) > NAME_MAX_CHARS:
         raise TokenError(gettext("Name the token in 1 to %(n)d characters.", n=NAME_MAX_CHARS))
     if expires_at is not None and expires_at <= now:
-        raise TokenError(gettext("Choose an expiry date in the future, or none."))
+        raise TokenError(gettext("Choose an expiry date in the future, or none."), "expires_at")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -89,7 +94,7 @@ def issue_token(
 def revoke_token(session: DbSession, *, admin: User, token: ApiToken, now: datetime) -> bool:
     """Stop a token working; False when it already was revoked. The caller commits."""
     if token.user.organisation_id != admin.organisation_id:
-        raise TokenError(gettext("Choose a token of your organisation."))
+        raise TokenError(gettext("Choose a token of your organisation."), "token")
     if token.revoked_at is not None:
         return False
     token.revoked_at = now
