@@ -8,6 +8,7 @@ import math
 
 from flask import Flask, render_template, request
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
@@ -54,15 +55,15 @@ def _untrusted_host(_error: SecurityError) -> Response:
 # The JSON API answers in JSON, even where no view of it was reached (an unknown path).
 API_PATH_PREFIX = "/api/"
 _API_ERRORS = {
-    400: ("bad_request", "The request could not be read."),
-    401: ("unauthorised", "Send a valid API token as “Authorization: Bearer <token>”."),
-    403: ("forbidden", "This token may not do this."),
-    404: ("not_found", "Nothing is at this address."),
-    405: ("method_not_allowed", "This address does not take this method."),
-    410: ("gone", "This is no longer here."),
-    413: ("too_large", "The request is too large."),
-    429: ("rate_limited", "Too many requests with this token; wait and try again."),
-    500: ("server_error", "Something went wrong on our side; please try again later."),
+    400: ("bad_request", _l("The request could not be read.")),
+    401: ("unauthorised", _l("Send a valid API token as “Authorization: Bearer <token>”.")),
+    403: ("forbidden", _l("This token may not do this.")),
+    404: ("not_found", _l("Nothing is at this address.")),
+    405: ("method_not_allowed", _l("This address does not take this method.")),
+    410: ("gone", _l("This is no longer here.")),
+    413: ("too_large", _l("The request is too large.")),
+    429: ("rate_limited", _l("Too many requests with this token; wait and try again.")),
+    500: ("server_error", _l("Something went wrong on our side; please try again later.")),
 }
 
 
@@ -73,7 +74,7 @@ def _is_api_request() -> bool:
 def _api_error(code: int) -> Response:
     """The API's error shape: a code, a sentence, no fields."""
     error, message = _API_ERRORS.get(code, _API_ERRORS[500])
-    body = {"error": error, "message": gettext(message), "fields": {}}
+    body = {"error": error, "message": str(message), "fields": {}}
     return Response(json.dumps(body), status=code, mimetype="application/json")
 
 

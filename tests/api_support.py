@@ -8,6 +8,7 @@ from typing import Any
 
 from casework.accounts.api_tokens import issue_token
 from casework.accounts.models import Role, User
+from casework.cases.models import Case
 from casework.extensions import db
 from casework.orm import utcnow
 from tests import factories
@@ -52,3 +53,15 @@ def new_case_body(**changes: Any) -> dict[str, Any]:
 
 def png_base64(seed: int) -> str:
     return base64.b64encode(factories.image_bytes(seed)).decode()
+
+
+def valid_bodies(case: Case) -> dict[str, dict[str, Any]]:
+    """A body each writing endpoint about a case would accept for it, by endpoint: a
+    refusal must then come from the case's organisation alone. A new endpoint needs one."""
+    return {
+        "api_v1.add_posts": {"links": [factories.post_url("newcomer")]},
+        "api_v1.add_screenshots": {
+            "post": case.items[0].url,
+            "images": [{"filename": "a.png", "content_base64": png_base64(9)}],
+        },
+    }

@@ -24,7 +24,7 @@ from casework.extensions import db
 from casework.notifications.models import OutgoingEmail
 from casework.orm import utcnow
 from tests import factories
-from tests.api_support import bearer, new_case_body, png_base64, token_for
+from tests.api_support import bearer, new_case_body, png_base64, token_for, valid_bodies
 
 API = "/api/v1"
 
@@ -387,18 +387,6 @@ def api_routes(app: Flask) -> list[tuple[str, str, str]]:
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, rule.rule))
     return found
-
-
-def valid_bodies(case: Case) -> dict[str, dict[str, Any]]:
-    """A body each writing endpoint would accept for this case: a refusal must come from
-    the case's organisation alone. A new endpoint needs an entry here."""
-    return {
-        "api_v1.add_posts": {"links": [factories.post_url("newcomer")]},
-        "api_v1.add_screenshots": {
-            "post": case.items[0].url,
-            "images": [{"filename": "a.png", "content_base64": png_base64(9)}],
-        },
-    }
 
 
 def snapshot(case: Case) -> tuple[int, ...]:
