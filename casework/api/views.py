@@ -80,14 +80,21 @@ def _validation_refused(
 
 
 def _response_refused(
-    _request: Any, _response: Any, error: Exception | None, _instance: Any, _adapter: Any
+    _request: Any, response: Any, error: Exception | None, _instance: Any, _adapter: Any
 ) -> None:
-    # Field paths only: the values may be personal data.
-    if isinstance(error, ValidationError):
-        log.error(
-            "API response does not match its schema at %s",
-            [".".join(map(str, e["loc"])) for e in error.errors(include_input=False)],
-        )
+    """An answer that does not match its own schema is a server error: logged by field
+    path only, and answered without spectree's details, which quote the values."""
+    if not isinstance(error, ValidationError) or response is None:
+        return
+    log.error(
+        "API response does not match its schema at %s",
+        [".".join(map(str, e["loc"])) for e in error.errors(include_input=False)],
+    )
+    problem = ApiProblem(
+        500, "server_error", gettext("Something went wrong on our side; please try again later.")
+    )
+    response.set_data(_error_json(problem))
+    response.mimetype = "application/json"
 
 
 api_spec = SpecTree(

@@ -362,6 +362,8 @@ def test_status_notices_and_deadlines_are_read_without_personal_data(
     assert deadlines.get_json()["deadlines"][0]["id"] == deadline.id
     assert deadlines.get_json()["deadlines"][0]["due_at"].startswith("2026-02-01T12:00:00")
     for answer in (status, notices, deadlines):
+        assert answer.headers["Cache-Control"] == "no-store, private"
+        assert "Set-Cookie" not in answer.headers
         text = answer.get_data(as_text=True)
         assert "person@example.org" not in text and "Personal reply text" not in text
 
