@@ -186,25 +186,32 @@ def open_case(
     posts = links.posts if links.ok else []
     # Each post's "what it shows", matched by status id as the assisted page's entries are.
     sent: dict[str, str] = {}
+    sent_at: dict[int, int] = {}  # status id -> the index of the entry that named it first
     for index, entry in enumerate(body.posts):
         try:
             status_id = parse_x_link(entry.url).status_id
         except XLinkError:
             continue
+        sent_at.setdefault(status_id, index)
         sent[f"posts-{index}-status_id"] = str(status_id)
         sent[f"posts-{index}-kind"] = entry.shows
         sent[f"posts-{index}-prompt"] = _encodable(entry.prompt or "").replace("\x00", "")
     details, _seen_all = details_form(posts, sent)
     if not details.validate():
-        for index, entry_errors in enumerate(details.posts.errors):
+        for post, entry_errors in zip(posts, details.posts.errors, strict=True):
             for name, messages in (entry_errors or {}).items():
-                problems[f"posts.{index}.{name}"] = [str(m) for m in messages]
+                field_name = "shows" if name == "kind" else name
+                problems[f"posts.{sent_at[post.status_id]}.{field_name}"] = [
+                    str(m) for m in messages
+                ]
     if not valid or problems:
         raise invalid(problems)
     try:
         report = report_from_form(form, posts, details)
     except IntakeError as exc:
-        raise invalid({exc.page or "": [exc.code]}) from None
+        # The form checks the same things first; this is the domain's own word.
+        message = gettext("The case could not be opened (%(code)s).", code=exc.code)
+        raise invalid({exc.page or "report": [message]}) from None
 
     def no_screenshots(_sha256: str) -> bytes:
         raise IntakeError("no_screenshot")

@@ -112,6 +112,16 @@ def test_emailing_the_access_code_queues_the_confirmation(client: FlaskClient, s
         ({"country": "FR", "region": "US-CA"}, "region"),
         ({"posts": [{"url": "https://example.org/not-x"}]}, "posts.0.url"),
         ({"posts": [{"url": factories.post_url(), "prompt": "x" * 2001}]}, "posts.0.prompt"),
+        (
+            {
+                "posts": [
+                    {"url": "https://x.com/a/status/1" + "1" * 18},
+                    {"url": "https://x.com/a/status/1" + "1" * 18},
+                    {"url": factories.post_url(), "prompt": "x" * 2001},
+                ]
+            },
+            "posts.2.prompt",
+        ),
         ({"minor": "maybe"}, "minor"),
         ({"posts": []}, "posts"),
         ({"actions": []}, "actions"),
