@@ -22,8 +22,8 @@ from casework.actors import Actor
 from casework.audit.events import user_event
 from casework.orm import DbSession
 
-# A prefix says what the string is (to people, and to secret scanners).
-TOKEN_PREFIX: Final = "cw_"  # noqa: S105  # nosec B105  (a prefix, not a secret)
+# A prefix says what the string is (to people, and to secret scanners); not a secret itself.
+TOKEN_PREFIX: Final = "cw_"  # noqa: S105  # nosec B105
 NAME_MAX_CHARS: Final = 100
 # A secret longer than this was never issued here: it is refused without hashing it.
 SECRET_MAX_CHARS: Final = 100
