@@ -216,6 +216,14 @@ def test_posts_are_added_and_known_ones_counted(
         )
     )
     assert "case.items_added" in actions and "api.write" in actions
+    # The case screen's history says which token made the change.
+    staff = factories.user(org_a, Role.CASEWORKER)
+    db.session.commit()
+    factories.sign_in(client, staff)
+    token = db.session.scalar(select(ApiToken))
+    assert token is not None
+    page = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert f"Done through the API, with token {token.id}." in page
 
 
 def test_a_bad_link_is_named_by_its_place_and_nothing_is_added(
