@@ -109,6 +109,10 @@ def create_app(
 
     app.register_blueprint(letters_bp)
 
+    from casework.api.views import bp as api_bp
+
+    app.register_blueprint(api_bp)
+
     from casework.cli import cli_group
 
     app.cli.add_command(cli_group)

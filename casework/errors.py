@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 
-from flask import Flask, render_template
+from flask import Flask, render_template, request
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
@@ -50,7 +52,35 @@ def _untrusted_host(_error: SecurityError) -> Response:
     return Response(body, status=400, mimetype="text/html")
 
 
+# The JSON API answers in JSON, even where no view of it was reached (an unknown path).
+API_PATH_PREFIX = "/api/"
+_API_ERRORS = {
+    400: ("bad_request", _l("The request could not be read.")),
+    401: ("unauthorised", _l("Send a valid API token as “Authorization: Bearer <token>”.")),
+    403: ("forbidden", _l("This token may not do this.")),
+    404: ("not_found", _l("Nothing is at this address.")),
+    405: ("method_not_allowed", _l("This address does not take this method.")),
+    410: ("gone", _l("This is no longer here.")),
+    413: ("too_large", _l("The request is too large.")),
+    429: ("rate_limited", _l("Too many requests with this token; wait and try again.")),
+    500: ("server_error", _l("Something went wrong on our side; please try again later.")),
+}
+
+
+def _is_api_request() -> bool:
+    return request.path.startswith(API_PATH_PREFIX)
+
+
+def _api_error(code: int) -> Response:
+    """The API's error shape: a code, a sentence, no fields."""
+    error, message = _API_ERRORS.get(code, _API_ERRORS[500])
+    body = {"error": error, "message": str(message), "fields": {}}
+    return Response(json.dumps(body), status=code, mimetype="application/json")
+
+
 def _page(code: int, **context: object) -> Response:
+    if _is_api_request():
+        return _api_error(code)
     return Response(render_template(PAGES[code], **context), status=code, mimetype="text/html")
 
 
@@ -65,7 +95,7 @@ def _csrf_error(_error: CSRFError) -> Response:
 
 def _too_many_requests(_error: HTTPException) -> Response:
     seconds = seconds_until_reset()
-    response = _page(429, minutes=math.ceil(seconds / 60))
+    response = _api_error(429) if _is_api_request() else _page(429, minutes=math.ceil(seconds / 60))
     response.headers["Retry-After"] = str(math.ceil(seconds))
     return response
 
@@ -73,6 +103,8 @@ def _too_many_requests(_error: HTTPException) -> Response:
 def _server_error(error: InternalServerError) -> Response:
     # Flask has already logged the original exception with its traceback.
     log.error("server error page shown (%s)", type(error.original_exception).__name__)
+    if _is_api_request():
+        return _api_error(500)
     try:
         return _page(500)
     except Exception:

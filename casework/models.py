@@ -1,6 +1,6 @@
 """Every model, imported in one place so Alembic and the app see the whole schema."""
 
-from casework.accounts.models import Organisation, Role, User
+from casework.accounts.models import ApiToken, Organisation, Role, User
 from casework.audit.models import AuditChain, AuditEvent
 from casework.cases.models import (
     Case,
@@ -34,6 +34,7 @@ from casework.notifications.models import EmailState, Notification, OutgoingEmai
 from casework.sessions.models import SessionKind, WebSession
 
 __all__ = [
+    "ApiToken",
     "AuditChain",
     "AuditEvent",
     "Case",

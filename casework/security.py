@@ -36,8 +36,8 @@ SECURITY_HEADERS = {
 
 
 # Everything under these paths is about a case: staff screens, letters, evidence,
-# and the victim's own case page.
-PRIVATE_PATHS: Final = ("/staff", "/my-case")
+# the victim's own case page, and the JSON API.
+PRIVATE_PATHS: Final = ("/staff", "/my-case", "/api/")
 
 
 class CleanFields(ImmutableMultiDict[str, Any]):

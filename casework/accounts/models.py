@@ -98,6 +98,35 @@ class User(UserMixin, Base):
         return f"<User {self.id} {self.role}>"
 
 
+class ApiToken(Base):
+    """A key an integration sends as `Authorization: Bearer <secret>`, acting as its user.
+
+    Only the SHA-256 of the secret is stored: the secret is shown once, when issued.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[intpk]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+    @property
+    def organisation_id(self) -> int:
+        return self.user.organisation_id
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} of user {self.user_id}>"
+
+
 def _totp_key() -> bytes:
     # The evidence key: second-factor secrets are as sensitive as the evidence they guard.
     return crypto.load_key(current_app.config["CASEWORK_EVIDENCE_KEY"])

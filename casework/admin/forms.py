@@ -1,10 +1,10 @@
-"""Forms for managing staff accounts and filtering the audit trail."""
+"""Forms for managing staff accounts and API tokens, and filtering the audit trail."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
 from casework.accounts.models import Role
@@ -47,3 +47,19 @@ class AuditFilterForm(FlaskForm):
 
     reference = StringField(_l("Case reference"), validators=[Optional(), Length(max=20)])
     action = SelectField(_l("Action"), choices=[], validators=[Optional()])
+
+
+class TokenForm(FlaskForm):
+    """A new API token: whose, what it is for, and until when (no date: until revoked)."""
+
+    user = SelectField(
+        _l("Acts as"), coerce=int, validators=[DataRequired(_l("Choose whose token it is."))]
+    )
+    name = StringField(
+        _l("What it is for"),
+        validators=[
+            DataRequired(_l("Name the token, for example after the system that will use it.")),
+            Length(max=100, message=_l("A token's name can be at most 100 characters.")),
+        ],
+    )
+    expires_on = DateField(_l("Expires on (optional)"), validators=[Optional()])

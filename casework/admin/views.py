@@ -1,8 +1,11 @@
-"""Admin pages: invite staff, set roles, deactivate, reset a second factor, read the audit."""
+"""Admin pages: invite staff, set roles, deactivate, reset a second factor, issue and revoke
+API tokens, read the audit."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -19,6 +22,13 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from casework.accounts.access import current_actor, current_staff, roles_required
+from casework.accounts.api_tokens import (
+    TokenError,
+    issue_token,
+    organisation_token,
+    organisation_tokens,
+    revoke_token,
+)
 from casework.accounts.models import Role, User
 from casework.accounts.recovery import invite_user, resend_invitation
 from casework.accounts.services import (
@@ -31,7 +41,7 @@ from casework.accounts.services import (
     reset_user_totp,
     sign_out_everywhere,
 )
-from casework.admin.forms import AuditFilterForm, InviteForm, RoleForm
+from casework.admin.forms import AuditFilterForm, InviteForm, RoleForm, TokenForm
 from casework.audit.review import (
     UnknownCase,
     chain_actions,
@@ -41,6 +51,7 @@ from casework.audit.review import (
 from casework.extensions import db
 from casework.orm import utcnow
 from casework.saving import saving
+from casework.timefmt import zone_or_utc
 from casework.urls import absolute_url
 
 bp = Blueprint("admin", __name__, url_prefix="/staff/admin")
@@ -188,6 +199,85 @@ def invite_again(user_id: int) -> Response:
         ),
         _("A new invitation is on its way."),
     )
+
+
+def _token_form(*, submitted: bool) -> TokenForm:
+    """The issue form, as sent or empty, offering the organisation's active staff."""
+    admin = current_staff()
+    form = TokenForm() if submitted else TokenForm(formdata=None)
+    form.user.choices = [
+        (person.id, f"{person.name} ({person.email})")
+        for person in organisation_users(db.session, admin.organisation_id)
+        if person.is_active_user
+    ]
+    return form
+
+
+def _tokens_page(form: TokenForm, status: int = 200, secret: str | None = None) -> tuple[str, int]:
+    admin = current_staff()
+    return (
+        render_template(
+            "admin/tokens.html",
+            tokens=organisation_tokens(db.session, admin.organisation_id),
+            form=form,
+            secret=secret,
+            me=admin,
+            now=utcnow(),
+        ),
+        status,
+    )
+
+
+def _end_of_day(day: date | None, zone: ZoneInfo) -> datetime | None:
+    """A token chosen to expire on a day works until that day ends, in the admin's zone."""
+    if day is None:
+        return None
+    return datetime.combine(day, time.max, tzinfo=zone).astimezone(UTC)
+
+
+@bp.get("/tokens")
+def tokens() -> tuple[str, int]:
+    return _tokens_page(_token_form(submitted=False))
+
+
+@bp.post("/tokens")
+def issue() -> tuple[str, int]:
+    """Issue a token and show its secret, once: only its hash is kept."""
+    form = _token_form(submitted=True)
+    if not form.validate_on_submit():
+        return _tokens_page(form, 400)
+    admin = current_staff()
+    person = organisation_user(db.session, admin, int(form.user.data))
+    if person is None:
+        abort(404)
+    expires_at = _end_of_day(form.expires_on.data, zone_or_utc(admin.timezone))
+    with saving(TokenError) as saved:
+        issued = issue_token(
+            db.session,
+            admin=admin,
+            user=person,
+            name=form.name.data or "",
+            expires_at=expires_at,
+            now=utcnow(),
+        )
+    if saved.error is not None:
+        fields = {"user": form.user, "expires_at": form.expires_on}
+        fields.get(saved.error.field, form.name).errors = [str(saved.error)]
+        return _tokens_page(form, 400)
+    return _tokens_page(_token_form(submitted=False), secret=issued.secret)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke(token_id: int) -> Response:
+    admin = current_staff()
+    token = organisation_token(db.session, admin, token_id)
+    if token is None:
+        abort(404)
+    with saving(TokenError, flash_error=True) as saved:
+        revoked = revoke_token(db.session, admin=admin, token=token, now=utcnow())
+    if saved.error is None and revoked:
+        flash(_("Token revoked: it no longer opens the API."), "success")
+    return redirect(url_for("admin.tokens"))
 
 
 @bp.get("/audit")

@@ -97,6 +97,10 @@ def _removal(event: AuditEvent, names: dict[int, str], refs: dict[int, str]) -> 
 
 
 _SENTENCES: dict[str, _Describe] = {
+    # Beside the change's own event: which API token made it.
+    "api.write": lambda e, n, r: _(
+        "Done through the API, with token %(token)s.", token=(e.details or {}).get("token_id")
+    ),
     "case.opened": lambda e, n, r: ngettext(
         "The case was opened with %(num)d post.",
         "The case was opened with %(num)d posts.",

@@ -8,6 +8,10 @@ For each rule under /staff and each of its methods:
 
 A route that takes an argument this file does not know fails the test until its
 organisation-B value is added to `ids_of` (or it is declared in NON_ID_ARGUMENTS).
+
+The JSON API (/api/v1) takes bearer tokens, not sessions: each of its routes refuses
+anonymous callers and every staff session with 401, and a token of organisation A
+finds nothing of organisation B's (404), changing nothing.
 """
 
 from __future__ import annotations
@@ -23,8 +27,11 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
+from casework.accounts.api_tokens import issue_token
 from casework.accounts.gate import PUBLIC_ENDPOINTS
-from casework.accounts.models import Organisation, Role, User
+from casework.accounts.models import ApiToken, Organisation, Role, User
+from casework.api.views import API_PREFIX
+from casework.api.views import PUBLIC_ENDPOINTS as PUBLIC_API_ENDPOINTS
 from casework.cases.models import Case, CaseLink, CaseNote, Item, LinkReason
 from casework.deadlines.models import Deadline, Reminder
 from casework.evidence.models import EvidenceFile
@@ -33,6 +40,7 @@ from casework.notices.models import Letter, Notice, NoticeItem, VictimSignature
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
 from casework.orm import Base, utcnow
 from tests import factories
+from tests.api_support import bearer, valid_bodies
 
 STAFF_PREFIX = "/staff"
 # Staff endpoints anyone may reach: signing in and its steps. The login view named by
@@ -69,6 +77,8 @@ class World:
     link: CaseLink
     email: OutgoingEmail
     signature_request: VictimSignature
+    api_token: ApiToken
+    api_secret: str
 
     def ids_of(self) -> dict[str, Any]:
         """URL argument name → this organisation's value for it."""
@@ -93,6 +103,8 @@ class World:
             "version": self.letter.version,
             "email_id": self.email.id,
             "request_id": self.signature_request.id,
+            "token_id": self.api_token.id,
+            "ref": self.case.reference,
         }
         return ids
 
@@ -148,6 +160,14 @@ def build_world(slug: str) -> World:
         case_id=case.id, notice_id=notice.id, statements=[], language="en", statement_text="t"
     )
     db.session.add_all([deadline, notification, link, email, signature_request])
+    issued = issue_token(
+        db.session,
+        admin=users[Role.ADMIN],
+        user=users[Role.CASEWORKER],
+        name="CRM",
+        expires_at=None,
+        now=utcnow(),
+    )
     db.session.commit()
     return World(
         organisation=organisation,
@@ -165,6 +185,8 @@ def build_world(slug: str) -> World:
         link=link,
         email=email,
         signature_request=signature_request,
+        api_token=issued.token,
+        api_secret=issued.secret,
     )
 
 
@@ -201,12 +223,17 @@ def takes_ids(rule: Rule) -> bool:
     return bool(rule.arguments - NON_ID_ARGUMENTS.keys())
 
 
+# The session store (which the test's own sign-ins write) and API tokens (whose last use
+# is noted on each request).
+_BOOKKEEPING_TABLES = frozenset({"web_sessions", "api_tokens"})
+
+
 def snapshot() -> dict[str, list[tuple[str, ...]]]:
     """Every row of every table except the audit log (which may record the attempts) and
-    the session store (which the test's own sign-ins write)."""
+    the bookkeeping tables above."""
     rows = {}
     for table in Base.metadata.sorted_tables:
-        if not table.name.startswith("audit") and table.name != "web_sessions":
+        if not table.name.startswith("audit") and table.name not in _BOOKKEEPING_TABLES:
             result = db.session.execute(select(table)).all()
             rows[table.name] = sorted(tuple(map(repr, row)) for row in result)
     return rows
@@ -301,6 +328,62 @@ def test_another_organisations_ids_give_404_and_change_nothing(
     assert failures == {}
     assert snapshot() == before
     assert tested == {rule.rule for rule in rules}
+
+
+def api_rules(app: Flask) -> list[Rule]:
+    return sorted(
+        (
+            rule
+            for rule in app.url_map.iter_rules()
+            if rule.rule.startswith(API_PREFIX + "/") and rule.endpoint not in PUBLIC_API_ENDPOINTS
+        ),
+        key=lambda rule: rule.rule,
+    )
+
+
+def test_every_api_route_takes_a_token_never_a_session(
+    app: Flask, worlds: tuple[World, World]
+) -> None:
+    a, _ = worlds
+    rules = api_rules(app)
+    assert rules, "the API's routes are not where this test looks"
+    before = snapshot()
+    failures = {}
+    clients = {"anonymous": app.test_client()} | {
+        role.value: signed_in(app, staff) for role, staff in a.users.items()
+    }
+    for rule in rules:
+        path = path_for(app, rule, a.ids_of())
+        for method in methods_of(rule):
+            body = valid_bodies(a.case).get(rule.endpoint) if method != "GET" else None
+            for who, client in clients.items():
+                status = client.open(path, method=method, json=body).status_code
+                if status != 401:
+                    failures[f"{who} {method} {path}"] = status
+    assert failures == {}
+    assert snapshot() == before
+
+
+def test_an_api_token_finds_nothing_of_another_organisation(
+    app: Flask, worlds: tuple[World, World]
+) -> None:
+    a, b = worlds
+    rules = [rule for rule in api_rules(app) if takes_ids(rule)]
+    before = snapshot()
+    failures = {}
+    client = app.test_client()
+    for rule in rules:
+        path = path_for(app, rule, b.ids_of())
+        for method in methods_of(rule):
+            body = valid_bodies(b.case).get(rule.endpoint) if method != "GET" else None
+            if method != "GET" and body is None:
+                failures[f"{method} {path}"] = "no valid body in tests.api_support.valid_bodies"
+                continue
+            status = client.open(path, method=method, json=body, headers=bearer(a.api_secret))
+            if status.status_code != 404:
+                failures[f"{method} {path}"] = status.status_code
+    assert failures == {}
+    assert snapshot() == before
 
 
 def test_every_role_restricted_view_lives_under_the_staff_prefix(app: Flask) -> None:

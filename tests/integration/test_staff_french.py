@@ -258,6 +258,11 @@ PAGES: dict[str, tuple[str, list[str], str]] = {
         ["Désactiver le compte", "Changer le rôle"],
         "Deactivate account",
     ),
+    "api tokens": (
+        "/staff/admin/tokens",
+        ["Jetons d’API", "Émettre un jeton", "Agit en tant que", "Aucun jeton pour l’instant."],
+        "Issue a token",
+    ),
     "audit trail": (
         "/staff/admin/audit",
         ["Journal d’audit", "Vérifier la chaîne", "le système"],
