@@ -137,6 +137,15 @@ def token_works(token: ApiToken, now: datetime) -> bool:
     )
 
 
+def known_secret_hash(session: DbSession, secret: str) -> str | None:
+    """The hash of a secret that belongs to a token (working or not); None for a made-up one."""
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > SECRET_MAX_CHARS:
+        return None
+    digest = secret_hash(secret)
+    found = session.scalar(select(ApiToken.id).where(ApiToken.secret_hash == digest))
+    return digest if found is not None else None
+
+
 def authenticate(session: DbSession, secret: str, now: datetime) -> ApiToken | None:
     """The working token with this secret, its use noted; None for anything else.
 

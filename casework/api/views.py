@@ -10,7 +10,6 @@ description served at /api/v1/openapi.json.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from spectree import SecurityScheme, SecuritySchemeData, SpecTree
 from spectree.models import SecureType
 from sqlalchemy.exc import SQLAlchemyError
 
-from casework.accounts.api_tokens import authenticate
+from casework.accounts.api_tokens import authenticate, known_secret_hash
 from casework.accounts.models import ApiToken
 from casework.api import services
 from casework.api.schemas import (
@@ -147,11 +146,15 @@ def _refusals(*, writes: bool) -> dict[str, Any]:
 
 
 def _token_key() -> str:
-    """Count requests per token (by its hash: the secret is not kept even in Redis), and
-    per address for requests without one."""
+    """Count requests per known token (by its hash: the secret is not kept even in Redis),
+    and per address for everything else, so that guessing tokens gets no fresh counter
+    per guess."""
     header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer " and header[7:].strip():
-        return "api-token:" + hashlib.sha256(header[7:].strip().encode()).hexdigest()
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() == _BEARER and secret.strip():
+        digest = known_secret_hash(db.session, secret.strip())
+        if digest is not None:
+            return "api-token:" + digest
     return "api-address:" + (request.remote_addr or "")
 
 

@@ -644,3 +644,40 @@ def test_requests_are_limited_per_token_in_redis(
         # Another token of the same address is counted on its own.
         other = token_for(factories.user(org_a))
         assert client.get(path, headers=bearer(other)).status_code == 200
+
+
+@pytest.mark.redis
+def test_made_up_tokens_are_counted_against_their_address(
+    app: Flask,
+    app_config: dict[str, Any],
+    tmp_path: Path,
+    redis_url: str,
+    org_a: Organisation,
+) -> None:
+    """Guessing tokens gets no fresh counter per guess: unknown tokens count per address."""
+    case = factories.case(org_a)
+    db.session.commit()
+    limited = create_app(
+        {
+            **{k: v for k, v in app_config.items() if k != "RATELIMIT_STORAGE_URI"},
+            "RATELIMIT_ENABLED": True,
+            "REDIS_URL": redis_url,
+            "RATELIMIT_API": "3 per minute",
+        },
+        instance_path=str(tmp_path / secrets.token_hex(4)),
+    )
+    path = f"{API}/cases/{case.reference}"
+    client = limited.test_client()
+    # An address of its own: the counters live in Redis, beyond this test's app.
+    address = f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(256)}"
+    with limited.app_context():
+        answers = [
+            client.get(
+                path,
+                headers=bearer(f"cw_{secrets.token_urlsafe(32)}"),
+                environ_overrides={"REMOTE_ADDR": address},
+            ).status_code
+            for _ in range(5)
+        ]
+    assert answers[:3] == [401, 401, 401]
+    assert answers[3:] == [429, 429]
