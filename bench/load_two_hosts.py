@@ -354,7 +354,7 @@ def check_reports(env: dict[str, str], stats: Stats) -> list[str]:
         os.environ.update(saved)
     problems: list[str] = []
     with app.app_context():
-        storage = evidence_storage(app.config)
+        storage = evidence_storage(app.config, db.session)
         connection = psycopg.connect(env["DATABASE_URL"])
         for sent in stats.results:
             cases = connection.execute(
