@@ -60,6 +60,7 @@ pytestmark = [pytest.mark.postgres, pytest.mark.redis]
 REFERENCE_RE = re.compile(r'class="access-value reference">([^<]+)<')
 CODE_RE = re.compile(r'class="access-value code"[^>]*>([^<]+)<')
 ROUTE_OPTION_RE = re.compile(r'<option value="([a-z]{2}\.[a-z0-9_.]+)"')
+SHOWS_RE = re.compile(r'<select id="post-[0-9a-f]{64}" name="post-([0-9a-f]{64})"')
 STATUS_BASE = 2_008_000_000_000_000_000
 
 
@@ -132,20 +133,30 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
 
 
 @dataclass(frozen=True)
-class Lawyer:
+class Staff:
     email: str
-    totp_secret: str
+    totp_secret: str | None
+
+
+def staff_member(deployment: Deployment, role: Role, *, two_step: bool) -> Staff:
+    with deployment.seeding.app_context():
+        organisation = db.session.query(Organisation).one()
+        user = factories.user(organisation, role)
+        secret = factories.with_totp(user) if two_step else None
+        db.session.commit()
+        return Staff(user.email, secret)
 
 
 @pytest.fixture
-def lawyer(deployment: Deployment) -> Lawyer:
-    """A lawyer of the organisation with two-step sign-in (lawyers read the originals)."""
-    with deployment.seeding.app_context():
-        organisation = db.session.query(Organisation).one()
-        user = factories.user(organisation, Role.LAWYER)
-        secret = factories.with_totp(user)
-        db.session.commit()
-        return Lawyer(user.email, secret)
+def lawyer(deployment: Deployment) -> Staff:
+    """A lawyer, with two-step sign-in: lawyers export the original images."""
+    return staff_member(deployment, Role.LAWYER, two_step=True)
+
+
+@pytest.fixture
+def caseworker(deployment: Deployment) -> Staff:
+    """A caseworker, signing in with a password alone: caseworkers classify posts."""
+    return staff_member(deployment, Role.CASEWORKER, two_step=False)
 
 
 # -- the victim ----------------------------------------------------------------------------
@@ -213,7 +224,15 @@ def fill_report(browser: Browser, number: int, shots: int) -> Filled:
         details += [(f"posts-{index}-kind", "ai_image"), (f"posts-{index}-prompt", "")]
     step(browser, "/report/posts/details", details, "/report/screenshots")
     files = [("screenshots", f"shot-{i}.png", "image/png", data) for i, data in enumerate(images)]
-    step(browser, "/report/screenshots", [token, go_on], "/report/where", files=files)
+    shown = step(
+        browser, "/report/screenshots", [token, ("action", "upload")], "/report/screenshots", files
+    )
+    # "Which post does it show?", asked of each image kept: each shows the first post.
+    asked = SHOWS_RE.findall(shown.text)
+    assert len(asked) == shots, f"{len(asked)} images kept on {shown.host}, {shots} uploaded"
+    shows = [(f"post-{sha256}", str(status_ids[0])) for sha256 in asked]
+    nothing_chosen = [("screenshots", "", "application/octet-stream", b"")]
+    step(browser, "/report/screenshots", [token, *shows, go_on], "/report/where", nothing_chosen)
     where = [token, ("country", "GB"), ("language", "en"), ("contact", "none")]
     step(browser, "/report/where", [*where, ("timezone", "Europe/London"), go_on], "/report/wishes")
     review = step(
@@ -224,6 +243,7 @@ def fill_report(browser: Browser, number: int, shots: int) -> Filled:
     )
     kept = f"{shots} screenshot{'s' if shots > 1 else ''}, encrypted"
     assert kept in review.text, f"the review on {review.host} lost screenshots"
+    assert "matched to the post" in review.text, f"the review on {review.host} lost the matches"
     return Filled(status_ids, images, review.csrf_token())
 
 
@@ -239,22 +259,28 @@ def submit(browser: Browser, filled: Filled) -> Filed:
 # -- the lawyer ----------------------------------------------------------------------------
 
 
-def sign_in(browser: Browser, lawyer: Lawyer) -> None:
-    """Password on one host, the authenticator's code on the next one."""
+def sign_in(browser: Browser, person: Staff) -> None:
+    """Through the sign-in form; with two-step sign-in, the password goes to one host and
+    the authenticator's code to the next."""
     page = browser.get("/staff/sign-in")
     assert page.status == 200, page.text[-1500:]
     answer = browser.post(
         "/staff/sign-in",
         [
             ("csrf_token", page.csrf_token()),
-            ("email", lawyer.email),
+            ("email", person.email),
             ("password", factories.PASSWORD),
         ],
     )
+    if person.totp_secret is None:
+        assert answer.status == 302 and "/staff/sign-in" not in answer.location, (
+            f"sign-in on {answer.host}: {answer.status} to {answer.location}"
+        )
+        return
     moved_on(answer, "POST /staff/sign-in", "/staff/sign-in/code")
     code_page = browser.get("/staff/sign-in/code")
     assert code_page.status == 200, code_page.text[-1500:]
-    code = totp.code_at(lawyer.totp_secret, datetime.now(UTC))
+    code = totp.code_at(person.totp_secret, datetime.now(UTC))
     answer = browser.post(
         "/staff/sign-in/code", [("csrf_token", code_page.csrf_token()), ("code", code)]
     )
@@ -292,6 +318,23 @@ def view_evidence(
             assert image.status == 200, f"evidence image on {image.host}: {image.status}"
             assert image.headers["content-type"] == "image/jpeg"
             pixels(image.body)  # a whole image, not an error page
+
+
+def classify(browser: Browser, deployment: Deployment, case_id: int) -> None:
+    """What the images show, as a caseworker says it: it decides which laws cover the posts."""
+    screen = browser.get(f"/staff/cases/{case_id}")
+    assert screen.status == 200, screen.text[-1500:]
+    items = deployment.rows("SELECT id FROM items WHERE case_id = %s", case_id)
+    answer = browser.post(
+        f"/staff/cases/{case_id}/items/categories",
+        [("csrf_token", screen.csrf_token())]
+        + [(f"category-{item_id}", "nude_sexual") for (item_id,) in items],
+    )
+    assert answer.status == 302, f"classify on {answer.host}: {answer.status}"
+    classified = deployment.rows(
+        "SELECT count(*) FROM items WHERE case_id = %s AND category = 'nude_sexual'", case_id
+    )
+    assert classified == [(len(items),)]
 
 
 def wait_for(what: str, check: Any, timeout: float = 90.0) -> Any:
@@ -396,7 +439,7 @@ def check_bundle(archive: zipfile.ZipFile, filed: Filed, letters: int) -> None:
 
 
 def test_reports_filed_across_two_hosts_reach_the_lawyer_whole(
-    deployment: Deployment, lawyer: Lawyer
+    deployment: Deployment, caseworker: Staff, lawyer: Staff
 ) -> None:
     a, b = deployment.web
     filed = []
@@ -405,21 +448,24 @@ def test_reports_filed_across_two_hosts_reach_the_lawyer_whole(
         filed.append(submit(victim, fill_report(victim, number, shots)))
         assert set(victim.served_by) == {"host-a", "host-b"}
 
-    staff = Browser([b, a])
-    sign_in(staff, lawyer)
+    triage = Browser([a, b])
+    sign_in(triage, caseworker)
+    legal = Browser([b, a])
+    sign_in(legal, lawyer)
     for report in filed:
         case_id, evidence = case_of(deployment, report.reference)
         assert len(evidence) == len(report.screenshots)
         posts = deployment.rows("SELECT status_id FROM items WHERE case_id = %s", case_id)
         assert sorted(int(row[0]) for row in posts) == sorted(report.status_ids)
-        view_evidence(staff, case_id, evidence, [a, b])
-        letters = letters_with_screenshots(deployment, staff, case_id, len(report.screenshots))
-        check_bundle(bundle(staff, case_id), report, letters=len(letters))
+        classify(triage, deployment, case_id)
+        view_evidence(legal, case_id, evidence, [a, b])
+        letters = letters_with_screenshots(deployment, legal, case_id, len(report.screenshots))
+        check_bundle(bundle(legal, case_id), report, letters=len(letters))
     assert deployment.worker.poll() is None, "the worker stopped"
 
 
 def test_a_report_started_on_one_host_is_finished_on_the_other(
-    deployment: Deployment, lawyer: Lawyer
+    deployment: Deployment, lawyer: Staff
 ) -> None:
     a, b = deployment.web
     victim = Browser([a, b])
