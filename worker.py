@@ -44,6 +44,7 @@ from casework import heartbeat
 from casework.audit.jobs import anchor_audit_job
 from casework.cases.jobs import purge_expired_cases_job
 from casework.deadlines.jobs import sweep_job
+from casework.intake.jobs import purge_expired_drafts_job
 from casework.jobs import (
     QUEUE_DEADLINES,
     QUEUE_LETTERS,
@@ -60,7 +61,9 @@ log = logging.getLogger("casework.worker")
 SWEEP_CRON_NAME = "casework.sweep"
 PURGE_CRON_NAME = "casework.retention-purge"
 ANCHOR_CRON_NAME = "casework.audit-anchor"
-DAY = 24 * 3600
+DRAFT_PURGE_CRON_NAME = "casework.draft-purge"
+HOUR = 3600
+DAY = 24 * HOUR
 CRON_LOCK_PREFIX = "casework:cron-lock:"
 # Waits between attempts to reach a Redis that does not answer: doubling, then capped.
 BACKOFF_FIRST_SECONDS = 1.0
@@ -358,6 +361,14 @@ def sweep_cron(connection: Redis, interval: int, name: str) -> LockedCronSchedul
     )
     scheduler.register(
         anchor_audit_job, QUEUE_DEADLINES, interval=DAY, job_timeout=600, name=ANCHOR_CRON_NAME
+    )
+    # Hourly: a draft past its time is refused on sight already; this deletes what is left.
+    scheduler.register(
+        purge_expired_drafts_job,
+        QUEUE_DEADLINES,
+        interval=HOUR,
+        job_timeout=600,
+        name=DRAFT_PURGE_CRON_NAME,
     )
     return scheduler
 

@@ -208,9 +208,8 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
         [host] if production else [host, *(name for name in LOCAL_HOSTS if name != host)]
     )
 
-    # Half-finished reports: answers and screenshots, encrypted, deleted at submit or
-    # after this many hours (see casework/intake/drafts.py).
-    values["DRAFT_DIR"] = env.get("CASEWORK_DRAFT_DIR", "") or str(instance_path / "drafts")
+    # Half-finished reports: answers and screenshots, encrypted in the database, deleted
+    # at submit or after this many hours (see casework/intake/drafts.py).
     values["DRAFT_MAX_AGE_HOURS"] = _int(env, "CASEWORK_DRAFT_HOURS", 6)
     # Signed-in sessions live on the server (casework/sessions): they end after this
     # long without a request, and after their absolute lifetime however busy they are.

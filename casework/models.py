@@ -28,6 +28,7 @@ from casework.deadlines.models import (
     SweepRun,
 )
 from casework.evidence.models import EvidenceFile
+from casework.intake.models import StoredDraft, StoredDraftScreenshot
 from casework.notices.models import Letter, Notice, NoticeItem, NoticeState
 from casework.notifications.models import EmailState, Notification, OutgoingEmail
 from casework.sessions.models import SessionKind, WebSession
@@ -66,6 +67,8 @@ __all__ = [
     "RemovalState",
     "Role",
     "SessionKind",
+    "StoredDraft",
+    "StoredDraftScreenshot",
     "SweepRun",
     "User",
     "WebSession",

@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -15,10 +16,11 @@ from typing import Any
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import ExifTags, Image
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from casework.evidence.models import EvidenceBlob
 from casework.extensions import db
+from casework.intake.models import StoredDraft, StoredDraftScreenshot
 from casework.orm import Base, DbSession
 from tests import factories
 
@@ -64,12 +66,19 @@ def page_text(response: Any) -> str:
     return unescape(response.get_data(as_text=True)).replace("\u00a0", " ").replace("\u202f", " ")
 
 
+DRAFT_TABLES = frozenset({StoredDraft.__tablename__, StoredDraftScreenshot.__tablename__})
+
+
 def row_counts(session: DbSession) -> dict[str, int]:
-    """Rows in every table, to show that a refused request changed nothing."""
+    """Rows in every table but the drafts', to show that a refused request changed nothing.
+
+    A draft keeps what was typed even on a refused page; draft_parts() shows the drafts.
+    """
     session.expire_all()
     return {
         table.name: session.scalar(select(func.count()).select_from(table)) or 0
         for table in Base.metadata.sorted_tables
+        if table.name not in DRAFT_TABLES
     }
 
 
@@ -109,6 +118,40 @@ def stored_evidence(app: Flask) -> list[StoredEvidence]:
         (StoredEvidence(path.stem, path.read_bytes()) for path in files_under(folder)),
         key=lambda stored: stored.key,
     )
+
+
+def draft_parts() -> list[tuple[str, bytes]]:
+    """Every stored part of every draft, as ("answers" or "screenshot", ciphertext).
+
+    Read on a connection of its own, as the store writes on its own: what is committed.
+    """
+    drafts, screenshots = StoredDraft.__table__, StoredDraftScreenshot.__table__
+    with db.engine.connect() as connection:
+        answers = connection.execute(select(drafts.c.answers).order_by(drafts.c.key)).scalars()
+        parts = [("answers", bytes(blob)) for blob in answers]
+        images = connection.execute(
+            select(screenshots.c.data).order_by(screenshots.c.draft_key, screenshots.c.sha256)
+        ).scalars()
+        parts += [("screenshot", bytes(blob)) for blob in images]
+    return parts
+
+
+def draft_part_names() -> list[str]:
+    return [name for name, _ in draft_parts()]
+
+
+def age_out_drafts(by: timedelta) -> None:
+    """Make every draft as if last saved `by` earlier than it was."""
+    drafts = StoredDraft.__table__
+    with db.engine.begin() as connection:
+        for key, saved_at, expires_at in connection.execute(
+            select(drafts.c.key, drafts.c.saved_at, drafts.c.expires_at)
+        ).all():
+            connection.execute(
+                update(drafts)
+                .where(drafts.c.key == key)
+                .values(saved_at=saved_at - by, expires_at=expires_at - by)
+            )
 
 
 @dataclass

@@ -95,7 +95,7 @@ from casework.intake.assisted import (
     report_from_form,
 )
 from casework.intake.choices import ITEM_KINDS, RELATIONSHIPS, country_name, region_name
-from casework.intake.drafts import Draft, DraftStore
+from casework.intake.drafts import Draft, DraftPartMissing, DraftStore
 from casework.intake.messages import X_LINK_MESSAGES
 from casework.intake.services import IntakeError, StaffFiling, submit_report
 from casework.intake.uploads import (
@@ -431,7 +431,7 @@ def _file_case(
 
     storage = evidence_storage(current_app.config, db.session)
     new_keys: list[str] = []
-    with saving(IntakeError, SQLAlchemyError, OSError) as saved:
+    with saving(IntakeError, DraftPartMissing, SQLAlchemyError, OSError) as saved:
         submission = submit_report(
             db.session,
             report,

@@ -1,37 +1,41 @@
-"""Half-finished reports: kept encrypted on disk under a random id held in the browser session.
+"""Half-finished reports: kept encrypted in the database under a random id in the browser session.
 
 A draft is never written to the case tables. Its answers and any screenshots
-(already sanitised) live in DRAFT_DIR/<draft id>/, encrypted with the evidence
-key. It is deleted when the report is sent, and any draft not saved for
-DRAFT_MAX_AGE_HOURS is deleted on the next visit to it, when a new draft is
-started, or by `flask casework purge-drafts`.
+(already sanitised) are rows of the drafts tables (casework/intake/models.py),
+encrypted with the evidence key, so whichever host serves the next request finds
+them. A draft is deleted when the report is sent; one not saved for
+DRAFT_MAX_AGE_HOURS is refused on sight and deleted by the worker's hourly
+purge (casework/intake/jobs.py) or `flask casework purge-drafts`.
+
+Every call of the store is its own short transaction on its own connection: a
+draft is saved the moment the page is, whatever the request later commits or rolls
+back in the request's session, and saving a draft never commits that session's work.
 """
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import json
-import os
 import re
 import secrets
-import shutil
-import tempfile
-import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, Final, TypeGuard
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.engine import Engine
 
 from casework.evidence import crypto
 from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.images import SanitisedImage
 from casework.evidence.xlinks import XPost
+from casework.intake.models import StoredDraft, StoredDraftScreenshot
 
 _ID_RE: Final = re.compile(r"[A-Za-z0-9_-]{32}")
 _SHA_RE: Final = re.compile(r"[0-9a-f]{64}")
-_ANSWERS: Final = "answers.bin"
-_DIR_MODE: Final = 0o700
-_FILE_MODE: Final = 0o600
+_ANSWERS: Final = "answers"
+_DRAFTS: Final = StoredDraft.__table__
+_SCREENSHOTS: Final = StoredDraftScreenshot.__table__
 
 
 @dataclass(frozen=True)
@@ -124,55 +128,82 @@ def valid_draft_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(_ID_RE.fullmatch(value))
 
 
-class DraftStore:
-    """Drafts on the local disk, one directory each, every file AES-256-GCM encrypted."""
+class DraftPartMissing(Exception):
+    """A screenshot the draft lists is not stored: the draft was sent or purged meanwhile."""
 
-    def __init__(self, root: Path, key: bytes, max_age: timedelta) -> None:
+
+class DraftStore:
+    """Drafts in the database, every part AES-256-GCM encrypted and bound to its draft."""
+
+    def __init__(self, engine: Engine, key: bytes, max_age: timedelta) -> None:
         if len(key) != crypto.KEY_BYTES:
             raise ValueError("the draft key must be exactly 32 bytes; use crypto.load_key()")
-        self._root = Path(root)
+        self._engine = engine
         self._key = key
         self.max_age = max_age
 
     def __repr__(self) -> str:
-        return f"DraftStore(root={str(self._root)!r})"
+        return f"DraftStore(engine={self._engine.url.render_as_string()!r})"
 
     def new(self) -> Draft:
-        """Start an empty draft (and sweep away expired ones while we are here)."""
-        self.purge_expired()
+        """Start an empty draft, already saved."""
         draft = Draft(id=secrets.token_urlsafe(24))
-        self._ensure_dir(self._dir(draft.id))
         self.save(draft)
         return draft
 
-    def load(self, draft_id: object) -> Draft | None:
+    def load(self, draft_id: object, now: datetime | None = None) -> Draft | None:
         """The draft, or None if the id is unknown, malformed, expired or unreadable."""
         if not valid_draft_id(draft_id):
             return None
-        path = self._dir(draft_id) / _ANSWERS
-        try:
-            saved_at = path.stat().st_mtime
-        except FileNotFoundError:
+        with self._engine.connect() as connection:
+            row = connection.execute(
+                select(_DRAFTS.c.answers, _DRAFTS.c.expires_at).where(
+                    _DRAFTS.c.key == row_key(draft_id)
+                )
+            ).one_or_none()
+        if row is None:
             return None
-        if time.time() - saved_at > self.max_age.total_seconds():
+        if row.expires_at <= (now or datetime.now(UTC)):
             self.delete(draft_id)
             return None
         try:
-            raw = self._read(draft_id, _ANSWERS)
+            raw = crypto.decrypt(self._key, row.answers, associated_data=_aad(draft_id, _ANSWERS))
             return Draft.from_json(draft_id, raw)
         except (EvidenceDecryptError, ValueError, KeyError, TypeError):
             # A draft we cannot read is worth less than a clean start.
             self.delete(draft_id)
             return None
 
-    def save(self, draft: Draft) -> None:
-        self._write(draft.id, _ANSWERS, draft.to_json())
+    def save(self, draft: Draft, now: datetime | None = None) -> None:
+        """Store the answers and start the draft's time again."""
+        saved_at = now or datetime.now(UTC)
+        values = {
+            "answers": crypto.encrypt(
+                self._key, draft.to_json(), associated_data=_aad(draft.id, _ANSWERS)
+            ),
+            "saved_at": saved_at,
+            "expires_at": saved_at + self.max_age,
+        }
+        key = row_key(draft.id)
+        with self._engine.begin() as connection:
+            changed = connection.execute(update(_DRAFTS).where(_DRAFTS.c.key == key), values)
+            if not changed.rowcount:
+                connection.execute(insert(_DRAFTS), {"key": key, **values})
 
     def add_screenshot(self, draft: Draft, image: SanitisedImage, name: str) -> bool:
         """Keep a sanitised screenshot with the draft; False if it is already there."""
         if any(s.sha256 == image.sha256 for s in draft.screenshots):
             return False
-        self._write(draft.id, f"{image.sha256}.bin", image.data)
+        blob = crypto.encrypt(
+            self._key, image.data, associated_data=_aad(draft.id, _screenshot_part(image.sha256))
+        )
+        key = row_key(draft.id)
+        with self._engine.begin() as connection:
+            # Replaced, not duplicated, should another request of this browser have kept it.
+            connection.execute(_screenshot_rows(key, image.sha256, delete(_SCREENSHOTS)))
+            connection.execute(
+                insert(_SCREENSHOTS), {"draft_key": key, "sha256": image.sha256, "data": blob}
+            )
         draft.screenshots.append(
             DraftScreenshot(
                 sha256=image.sha256,
@@ -190,14 +221,23 @@ class DraftStore:
     def read_screenshot(self, draft: Draft, sha256: str) -> bytes:
         if not _SHA_RE.fullmatch(sha256):
             raise ValueError("not a SHA-256")
-        return self._read(draft.id, f"{sha256}.bin")
+        with self._engine.connect() as connection:
+            blob = connection.scalar(
+                _screenshot_rows(row_key(draft.id), sha256, select(_SCREENSHOTS.c.data))
+            )
+        if blob is None:
+            raise DraftPartMissing(sha256)
+        return crypto.decrypt(
+            self._key, blob, associated_data=_aad(draft.id, _screenshot_part(sha256))
+        )
 
     def remove_screenshot(self, draft: Draft, sha256: str) -> bool:
         kept = [s for s in draft.screenshots if s.sha256 != sha256]
         if len(kept) == len(draft.screenshots) or not _SHA_RE.fullmatch(sha256):
             return False
         draft.screenshots = kept
-        (self._dir(draft.id) / f"{sha256}.bin").unlink(missing_ok=True)
+        with self._engine.begin() as connection:
+            connection.execute(_screenshot_rows(row_key(draft.id), sha256, delete(_SCREENSHOTS)))
         return True
 
     def remove_all_screenshots(self, draft: Draft) -> int:
@@ -207,57 +247,32 @@ class DraftStore:
         return count
 
     def delete(self, draft_id: str) -> None:
+        """Delete the draft; its screenshots go with it (ON DELETE CASCADE)."""
         if valid_draft_id(draft_id):
-            shutil.rmtree(self._dir(draft_id), ignore_errors=True)
+            with self._engine.begin() as connection:
+                connection.execute(delete(_DRAFTS).where(_DRAFTS.c.key == row_key(draft_id)))
 
     def purge_expired(self, now: datetime | None = None) -> int:
-        """Delete every draft not saved within max_age; return how many went."""
-        cutoff = (now or datetime.now(UTC)).timestamp() - self.max_age.total_seconds()
-        if not self._root.is_dir():
-            return 0
-        removed = 0
-        for entry in os.scandir(self._root):
-            if not entry.is_dir() or not valid_draft_id(entry.name):
-                continue
-            try:
-                saved_at = os.stat(Path(entry.path) / _ANSWERS).st_mtime
-            except FileNotFoundError:
-                try:
-                    saved_at = entry.stat().st_mtime
-                except FileNotFoundError:
-                    continue  # sent or discarded by its own request meanwhile
-            if saved_at < cutoff:
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed += 1
-        return removed
+        """Delete every draft whose time is up, screenshots and all; return how many went."""
+        cutoff = now or datetime.now(UTC)
+        with self._engine.begin() as connection:
+            result = connection.execute(delete(_DRAFTS).where(_DRAFTS.c.expires_at <= cutoff))
+        return int(result.rowcount or 0)
 
-    def _dir(self, draft_id: str) -> Path:
-        return self._root / draft_id
 
-    def _aad(self, draft_id: str, name: str) -> bytes:
-        # Binding id and file name means no file can be swapped into another draft or slot.
-        return f"draft:{draft_id}:{name}".encode("ascii")
+def row_key(draft_id: str) -> str:
+    """The draft's key in the tables: the SHA-256 of its id, never the id itself."""
+    return hashlib.sha256(draft_id.encode("ascii")).hexdigest()
 
-    def _read(self, draft_id: str, name: str) -> bytes:
-        blob = (self._dir(draft_id) / name).read_bytes()
-        return crypto.decrypt(self._key, blob, associated_data=self._aad(draft_id, name))
 
-    def _write(self, draft_id: str, name: str, plaintext: bytes) -> None:
-        directory = self._dir(draft_id)
-        self._ensure_dir(directory)
-        blob = crypto.encrypt(self._key, plaintext, associated_data=self._aad(draft_id, name))
-        fd, temp_name = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".part")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(blob)
-            os.chmod(temp_name, _FILE_MODE)
-            os.replace(temp_name, directory / name)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(temp_name)
-            raise
+def _aad(draft_id: str, part: str) -> bytes:
+    # Binding id and part name means no row can be swapped into another draft or slot.
+    return f"draft:{draft_id}:{part}".encode("ascii")
 
-    def _ensure_dir(self, directory: Path) -> None:
-        self._root.mkdir(parents=True, exist_ok=True, mode=_DIR_MODE)
-        with contextlib.suppress(FileExistsError):
-            directory.mkdir(mode=_DIR_MODE)
+
+def _screenshot_part(sha256: str) -> str:
+    return f"screenshot:{sha256}"
+
+
+def _screenshot_rows(key: str, sha256: str, statement: Any) -> Any:
+    return statement.where(_SCREENSHOTS.c.draft_key == key, _SCREENSHOTS.c.sha256 == sha256)

@@ -12,7 +12,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -32,6 +31,7 @@ from casework.evidence.files import (
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage
 from casework.evidence.xlinks import LinkList, XPost, read_link_lines
+from casework.extensions import db
 from casework.intake import flow
 from casework.intake.access_codes import generate_access_code, hash_access_code
 from casework.intake.choices import LANGUAGES, RELATIONSHIPS, WANTED_ACTIONS, is_known_country
@@ -63,8 +63,9 @@ class IntakeError(Exception):
 
 
 def draft_store(config: Mapping[str, Any]) -> DraftStore:
+    """The drafts of this app's database, each call of the store its own transaction."""
     return DraftStore(
-        Path(config["DRAFT_DIR"]),
+        db.engine,
         load_key(config["CASEWORK_EVIDENCE_KEY"]),
         timedelta(hours=config["DRAFT_MAX_AGE_HOURS"]),
     )

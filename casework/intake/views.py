@@ -34,7 +34,7 @@ from casework.intake.choices import (
     country_name,
     region_name,
 )
-from casework.intake.drafts import Draft, DraftStore
+from casework.intake.drafts import Draft, DraftPartMissing, DraftStore
 from casework.intake.forms import (
     NOT_SAYING,
     AgeForm,
@@ -454,7 +454,7 @@ def submit() -> Response | str | tuple[str, int]:
         return _go(flow.BY_NAME.get(exc.page or "", flow.PAGES[0]))
     storage = evidence_storage(current_app.config, db.session)
     new_keys: list[str] = []
-    with saving(IntakeError, SQLAlchemyError, OSError) as saved:
+    with saving(IntakeError, DraftPartMissing, SQLAlchemyError, OSError) as saved:
         submission = services.submit_report(
             db.session,
             report,

@@ -105,6 +105,7 @@ PLATFORM_JOBS = frozenset(
         "casework.deadlines.jobs.sweep_job",
         "casework.cases.jobs.purge_expired_cases_job",
         "casework.audit.jobs.anchor_audit_job",
+        "casework.intake.jobs.purge_expired_drafts_job",
     }
 )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notifications.models import OutgoingEmail
 from tests import factories
-from tests.intake_support import files_under, sign_in
+from tests.intake_support import draft_parts, sign_in
 
 
 @pytest.fixture
@@ -178,7 +177,7 @@ def test_a_screenshot_is_kept_filed_under_its_post_and_matched(
     fixed[f"post-{sha.group(1)}"] = status_id
     filed = client.post("/staff/cases/new", data=with_details(fixed, page))
     assert filed.status_code == 200
-    assert files_under(Path(app.config["DRAFT_DIR"])) == []  # the draft went with the filing
+    assert draft_parts() == []  # the draft went with the filing
     case = db.session.scalars(select(Case).where(Case.id != earlier.id)).one()
     evidence = db.session.scalars(select(EvidenceFile).where(EvidenceFile.case_id == case.id)).one()
     assert evidence.storage_key is not None and evidence.sha256 == known.sha256

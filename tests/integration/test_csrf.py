@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,7 @@ from casework.cases.models import Case
 from casework.extensions import db
 from tests import factories
 from tests.factories import csrf_token
-from tests.intake_support import files_under
+from tests.intake_support import draft_parts
 from tests.integration.test_access_matrix import build_world, path_for, snapshot
 
 
@@ -57,7 +56,7 @@ def write_rules(app: Flask) -> list[Rule]:
 
 
 def drafts(app: Flask) -> list[bytes]:
-    return [p.read_bytes() for p in files_under(Path(app.config["DRAFT_DIR"]))]
+    return [blob for _, blob in draft_parts()]
 
 
 def test_every_form_refuses_a_post_without_its_sessions_token(app: Flask) -> None:

@@ -6,7 +6,6 @@ import io
 import json
 import os
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,7 +20,8 @@ from tests import factories
 from tests.intake_support import (
     Answers,
     checked,
-    files_under,
+    draft_part_names,
+    draft_parts,
     fill_report,
     filled_report,
     page_text,
@@ -57,7 +57,7 @@ def upload(client: FlaskClient, files: list[tuple[str, bytes]], **extra: Any) ->
 
 
 def draft_images(app: Flask) -> list[str]:
-    return [p.name for p in files_under(Path(app.config["DRAFT_DIR"])) if p.name != "answers.bin"]
+    return [name for name in draft_part_names() if name == "screenshot"]
 
 
 def noisy_png(size: int) -> bytes:
@@ -297,7 +297,7 @@ class TestWithCsrf:
         response = client.post("/report/", data={"filer": "subject", "csrf_token": token.group(1)})
         assert response.status_code == 302
         before = row_counts(db.session)
-        drafts_before = [p.read_bytes() for p in files_under(Path(app.config["DRAFT_DIR"]))]
+        drafts_before = draft_parts()
         # ...a forged one, or none, does not, on any page.
         for url, data in [
             ("/report/age", {"minor": "yes", "csrf_token": "forged." + token.group(1)[7:]}),
@@ -312,7 +312,7 @@ class TestWithCsrf:
             assert response.status_code == 400, url
             assert "This page had expired" in page_text(response)
         assert row_counts(db.session) == before
-        drafts_after = [p.read_bytes() for p in files_under(Path(app.config["DRAFT_DIR"]))]
+        drafts_after = draft_parts()
         assert drafts_after == drafts_before
 
 

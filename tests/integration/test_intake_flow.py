@@ -5,11 +5,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
-import time
+from datetime import timedelta
 from html import unescape
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -47,9 +45,11 @@ from tests.intake_support import (
     IMAGE_SIGNATURES,
     MAKE_MARKER,
     Answers,
+    age_out_drafts,
     assert_moves_on,
     checked,
-    files_under,
+    draft_part_names,
+    draft_parts,
     fill_report,
     input_value,
     page_text,
@@ -169,7 +169,7 @@ def test_report_with_links_and_screenshots_becomes_one_case_with_clean_encrypted
     assert "<img" not in email.body
 
     # The draft and its screenshots are gone from the draft area.
-    assert files_under(Path(app.config["DRAFT_DIR"])) == []
+    assert draft_parts() == []
 
 
 def test_the_confirmation_email_is_queued_for_delivery_once_the_report_is_saved(
@@ -276,8 +276,7 @@ def test_a_minors_report_takes_links_only_is_urgent_and_shows_the_dedicated_rout
     assert refused.status_code == 302
     followed = page_text(client.get(refused.headers["Location"]))
     assert "we do not accept images or screenshots, only links" in followed
-    draft_files = files_under(Path(app.config["DRAFT_DIR"]))
-    assert [p.name for p in draft_files] == ["answers.bin"]
+    assert draft_part_names() == ["answers"]
 
     client.post(
         "/report/where",
@@ -332,12 +331,12 @@ def test_saying_the_person_may_be_a_minor_deletes_screenshots_already_added(
     app: Flask, client: FlaskClient, receiving_org: int
 ) -> None:
     fill_report(client, Answers(screenshots=[("shot.png", photo(4, "PNG"))]))
-    assert len(files_under(Path(app.config["DRAFT_DIR"]))) == 2
+    assert draft_part_names() == ["answers", "screenshot"]
     response = client.post("/report/age", data={"minor": "unsure"})
     assert_moves_on(response, "/report/review")
     html = page_text(client.get("/report/review"))
     assert "we deleted the image you had added" in html
-    assert [p.name for p in files_under(Path(app.config["DRAFT_DIR"]))] == ["answers.bin"]
+    assert draft_part_names() == ["answers"]
     submit(client)
     case = db.session.scalars(select(Case)).one()
     assert case.minor is MinorStatus.UNSURE and case.priority == Priority.URGENT
@@ -416,7 +415,7 @@ def test_keep_on_device_drops_any_image_that_arrives_anyway(
     )
     assert response.status_code == 200
     assert "we did not keep the file that was sent" in page_text(response)
-    assert [p.name for p in files_under(Path(app.config["DRAFT_DIR"]))] == ["answers.bin"]
+    assert draft_part_names() == ["answers"]
 
 
 def test_nothing_typed_is_lost_on_an_error_or_going_back(
@@ -475,10 +474,10 @@ def test_discarding_a_draft_deletes_it_from_the_server(
     app: Flask, client: FlaskClient, receiving_org: int
 ) -> None:
     fill_report(client, Answers(screenshots=[("a.png", photo(8, "PNG"))]))
-    assert files_under(Path(app.config["DRAFT_DIR"]))
+    assert draft_parts()
     response = client.post("/report/discard", data={"confirm": "yes"})
     assert response.headers["Location"].endswith("/report/")
-    assert files_under(Path(app.config["DRAFT_DIR"])) == []
+    assert draft_parts() == []
     assert client.get("/report/review").headers["Location"].endswith("/report/")
 
 
@@ -561,7 +560,7 @@ def test_stopping_asks_first_and_deletes_nothing_until_confirmed(
     # Without the confirmation (an old form, a stray click), nothing is deleted.
     response = client.post("/report/discard")
     assert response.status_code == 200 and "Delete what you entered?" in page_text(response)
-    assert files_under(Path(app.config["DRAFT_DIR"]))
+    assert draft_parts()
     assert client.get("/report/review").status_code == 200
     # A page name that is not ours goes back to the start, never elsewhere.
     assert 'href="/report/"' in page_text(client.get("/report/discard?from=//evil.example"))
@@ -657,16 +656,13 @@ def test_the_purge_command_deletes_drafts_left_for_longer_than_the_limit(
     app: Flask, client: FlaskClient
 ) -> None:
     client.post("/report/", data={"filer": "subject"})
-    drafts = Path(app.config["DRAFT_DIR"])
-    (draft_dir,) = list(drafts.iterdir())
     result = app.test_cli_runner().invoke(args=["casework", "purge-drafts"])
     assert "Deleted 0 expired draft reports." in result.output
-    long_ago = time.time() - (app.config["DRAFT_MAX_AGE_HOURS"] * 3600 + 60)
-    os.utime(draft_dir / "answers.bin", (long_ago, long_ago))
+    age_out_drafts(timedelta(hours=app.config["DRAFT_MAX_AGE_HOURS"], minutes=1))
     result = app.test_cli_runner().invoke(args=["casework", "purge-drafts"])
     assert result.exit_code == 0
     assert "Deleted 1 expired draft reports." in result.output
-    assert list(drafts.iterdir()) == []
+    assert draft_parts() == []
     # The browser holding the old id is told, once, and starts again.
     assert client.get("/report/age").headers["Location"].endswith("/report/")
     assert "what you had entered was deleted after 6 hours" in page_text(client.get("/report/"))

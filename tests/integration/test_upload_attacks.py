@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,7 +37,7 @@ from tests.hostile_files import (
 )
 from tests.intake_support import (
     StoredEvidence,
-    files_under,
+    draft_parts,
     filled_report,
     page_text,
     row_counts,
@@ -76,7 +75,7 @@ def stored_files(app: Flask) -> list[StoredEvidence]:
 
 
 def draft_files(app: Flask) -> list[bytes]:
-    return [p.read_bytes() for p in files_under(Path(app.config["DRAFT_DIR"]))]
+    return [blob for _, blob in draft_parts()]
 
 
 @pytest.fixture

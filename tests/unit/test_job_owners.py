@@ -6,6 +6,7 @@ import casework.accounts.jobs
 import casework.audit.jobs
 import casework.cases.jobs
 import casework.deadlines.jobs
+import casework.intake.jobs
 import casework.notices.jobs
 import casework.notifications.jobs  # noqa: F401  (each import declares its jobs)
 from casework.jobs import APP_JOBS
