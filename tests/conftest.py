@@ -217,6 +217,18 @@ def app(app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def second_host(app: Flask, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
+    """Another app on the test's database, with an instance folder and in-process state of
+    its own: what another host, or another process, would be."""
+    other = create_app(app_config, instance_path=str(tmp_path / "second-host"))
+    other.test_client_class = CaseworkTestClient
+    yield other
+    with other.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
 def jobs_in_the_request(app: Flask) -> None:
     """Jobs run in the request that enqueues them (a reset link's email), as a worker would."""
     app.config["JOBS_SYNC"] = True

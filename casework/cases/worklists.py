@@ -20,7 +20,11 @@ merged, the cursor saying which part it points into.
 Counts never COUNT(*) a whole worklist: each counts at most COUNT_CAP + 1 rows of
 its index range (shown as "1,000+"), all in one round trip, and the result is
 kept per process for COUNT_CACHE_SECONDS (config WORKLIST_COUNT_CACHE_SECONDS),
-dropped early for an organisation whenever this process changes one of its cases.
+and only while the organisation's audit chain head is where it was when they were
+counted: every change to a case, made by any host or worker, appends to that chain
+in the same transaction, so a cached count is never older than the last committed
+change (one primary-key read per page instead of the counts). What no event marks
+(time passing a deadline) waits at most the cache's seconds.
 
 "Ready for legal action" is defined in casework.cases.readiness and stored in
 cases.legal_ready.
@@ -62,6 +66,7 @@ from sqlalchemy.orm import InstrumentedAttribute, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.sql.elements import ColumnElement
 
+from casework.audit.models import AuditChain
 from casework.cases.models import (
     FINISHED_STATUSES,
     NO_DEADLINE,
@@ -591,23 +596,27 @@ def _capped_count(spec: WorklistSpec, cap: int) -> Any:
     return select(func.count()).select_from(inner.subquery()).scalar_subquery()
 
 
+_Counts = dict[WorklistKey, WorklistCount]
+
+
 class _CountCache:
-    """Per-process counts by (organisation, user), expired by time or by our own writes."""
+    """Per-process counts by (organisation, user), each with the version it was counted at;
+    expired by time, by a new version, or by our own writes."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[int, int], tuple[float, dict[WorklistKey, WorklistCount]]] = {}
+        self._entries: dict[tuple[int, int], tuple[float, int, _Counts]] = {}
 
-    def get(self, key: tuple[int, int], ttl: float) -> dict[WorklistKey, WorklistCount] | None:
+    def get(self, key: tuple[int, int], ttl: float, version: int) -> _Counts | None:
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None or time.monotonic() - entry[0] > ttl:
+        if entry is None or time.monotonic() - entry[0] > ttl or entry[1] != version:
             return None
-        return entry[1]
+        return entry[2]
 
-    def put(self, key: tuple[int, int], counts: dict[WorklistKey, WorklistCount]) -> None:
+    def put(self, key: tuple[int, int], version: int, counts: _Counts) -> None:
         with self._lock:
-            self._entries[key] = (time.monotonic(), counts)
+            self._entries[key] = (time.monotonic(), version, counts)
 
     def forget_organisation(self, organisation_id: int) -> None:
         with self._lock:
@@ -643,8 +652,11 @@ def worklist_counts(
     """Every worklist's size, exact up to `cap`, in one round trip of LIMIT'd index scans."""
     cache_key = (organisation_id, user_id)
     cache = count_cache() if cache_seconds > 0 else None
+    version = 0
     if cache is not None:
-        cached = cache.get(cache_key, cache_seconds)
+        # Read before counting: a change committed in between makes the next read miss.
+        version = counts_version(session, organisation_id)
+        cached = cache.get(cache_key, cache_seconds, version)
         if cached is not None:
             return cached
     now = now or utcnow()
@@ -660,5 +672,12 @@ def worklist_counts(
         for key, value in zip(keys, row, strict=True)
     }
     if cache is not None:
-        cache.put(cache_key, counts)
+        cache.put(cache_key, version, counts)
     return counts
+
+
+def counts_version(session: DbSession, organisation_id: int) -> int:
+    """Where the organisation's audit chain stands: it moves with every committed change
+    to one of its cases, whichever process made it."""
+    seq = session.scalar(select(AuditChain.seq).where(AuditChain.chain_id == organisation_id))
+    return int(seq or 0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from sqlalchemy import func, select, update
 
-from casework import create_app
+from casework.accounts.models import Organisation
 from casework.cases.models import Case
 from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.images import sanitise_image
@@ -202,16 +201,6 @@ def test_the_worker_purges_expired_drafts(app: Flask, redis: Redis, store: Draft
     assert len(get_cron_job_ids(DRAFT_PURGE_CRON_NAME, redis)) == 1
 
 
-@pytest.fixture
-def second_host(app: Flask, app_config: dict[str, Any], tmp_path: Path) -> Iterator[Flask]:
-    """Another app on the same database, with an instance folder of its own: another host."""
-    other = create_app(app_config, instance_path=str(tmp_path / "host-b"))
-    yield other
-    with other.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
 def _move_cookie(source: FlaskClient, target: FlaskClient) -> None:
     cookie = source.get_cookie("session")
     assert cookie is not None
@@ -275,3 +264,17 @@ def test_an_expired_draft_is_refused_by_the_form_whichever_host_asks(
     age_out_drafts(timedelta(hours=app.config["DRAFT_MAX_AGE_HOURS"], seconds=1))
     assert client.get("/report/age").headers["Location"].endswith("/report/")
     assert draft_parts() == []  # refused and deleted on sight
+
+
+def test_a_draft_is_saved_by_itself_apart_from_the_requests_session(store: DraftStore) -> None:
+    """A page's answers are kept whatever the request does with its own session after."""
+    draft = store.new()
+    organisation = Organisation(slug="never-committed", name="Never committed")
+    db.session.add(organisation)  # the request's own work, not yet flushed
+    draft.answers["who"] = {"filer": "subject"}
+    store.save(draft)
+    assert organisation in db.session.new  # neither flushed nor committed by the save
+    db.session.rollback()  # the request fails afterwards
+    loaded = store.load(draft.id)
+    assert loaded is not None and loaded.answers["who"] == {"filer": "subject"}
+    assert _count(Organisation.__table__) == 0

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from sqlalchemy import update
 
-from casework.accounts.models import Role
+from casework.accounts.models import Role, User
 from casework.actors import Actor
 from casework.cases.models import NO_DEADLINE, Case, CaseStatus, MinorStatus, Priority
+from casework.cases.services import assign_case
 from casework.cases.workflow import transition
 from casework.cases.worklists import (
     Cursor,
@@ -364,3 +366,28 @@ def test_a_bad_filter_is_named_next_to_its_field(board: dict[str, Any], client: 
     assert 'id="created_from-error"' in text
     assert 'value="France"' in text  # what was typed stays
     assert board["withdrawn"].reference in text  # the valid part of the view still shows
+
+
+def test_cached_counts_notice_a_change_another_host_committed(
+    board: dict[str, Any], second_host: Flask
+) -> None:
+    me = board["me"]
+    org_id, me_id, unassigned_id = me.organisation_id, me.id, board["unassigned"].id
+
+    def counts() -> dict[WorklistKey, Any]:
+        got = worklist_counts(db.session, organisation_id=org_id, user_id=me_id, cache_seconds=3600)
+        return {key: got[key].value for key in (WorklistKey.UNASSIGNED, WorklistKey.MINE)}
+
+    assert counts() == {WorklistKey.UNASSIGNED: 1, WorklistKey.MINE: 2}
+    # Another host (its own app, its own cache) assigns the unassigned case to me.
+    with second_host.app_context():
+        case = db.session.get(Case, unassigned_id)
+        assert case is not None
+        assign_case(db.session, case, db.session.get(User, me_id), Actor.staff(me_id, "admin"))
+        db.session.commit()
+    assert counts() == {WorklistKey.UNASSIGNED: 0, WorklistKey.MINE: 3}
+    # The counts are still cached while nothing is recorded: a write behind the app's back
+    # (no audit event) is not seen within the cache's time.
+    with db.engine.begin() as connection:
+        connection.execute(update(Case).where(Case.id == unassigned_id).values(assignee_id=None))
+    assert counts() == {WorklistKey.UNASSIGNED: 0, WorklistKey.MINE: 3}
