@@ -52,7 +52,9 @@ class EvidenceStorage(Protocol):
         ...
 
     def delete(self, key: str) -> None:
-        """Remove the file; deleting a missing file is not an error."""
+        """Remove the file, referenced or not (a transactional store: when the caller
+        commits); deleting a missing file is not an error. Cases release their files
+        with files.release_files and files.delete_files instead."""
         ...
 
     def exists(self, key: str) -> bool:
