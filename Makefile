@@ -1,5 +1,5 @@
 # Convenience targets; the scripts do the work.
-.PHONY: run test soak lint bench bench-all profile translations
+.PHONY: run test soak lint bench bench-all bench-scale profile translations
 
 run:
 	./scripts/run
@@ -23,6 +23,10 @@ bench:
 
 bench-all:
 	./scripts/bench --all
+
+# Whole reports against one web server, then two sharing PostgreSQL and Redis (part of bench-all).
+bench-scale:
+	.venv/bin/python bench/load_two_hosts.py
 
 # A flame graph of the report form and its submit under load, in profiles/.
 profile:

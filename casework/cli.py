@@ -24,6 +24,8 @@ from casework.cases.models import Case
 from casework.deadlines.jobs import dispatch
 from casework.deadlines.sweep import record_run, sweep
 from casework.demo import DEMO_PASSWORD, demo_is_loaded, load_demo
+from casework.evidence.files import EVIDENCE_STORES, evidence_store_named
+from casework.evidence.moving import move_evidence
 from casework.evidence.xlinks import XLinkError, parse_x_link
 from casework.extensions import current_app_object, db
 from casework.health import check_database, check_redis, worker_status
@@ -327,3 +329,62 @@ def verify_bundle_command(path: str) -> None:
     if not report.ok:
         sys.exit(1)
     click.echo(f"ok: {report.checked} files match SHA256SUMS, the manifest and the audit hashes")
+
+
+@cli_group.group("evidence")
+def evidence_group() -> None:
+    """Evidence storage commands."""
+
+
+_STORE_NAMES = {"local": "the local folder", "database": "the database"}
+
+
+@evidence_group.command("move")
+@click.option(
+    "--to",
+    "target_name",
+    type=click.Choice(EVIDENCE_STORES),
+    required=True,
+    help="The store to move evidence files into; the other one is the source.",
+)
+@click.option(
+    "--remove-source",
+    is_flag=True,
+    help="Delete the files from the source once every one is verified in the target. "
+    "Refused while CASEWORK_EVIDENCE_STORE still names the source.",
+)
+@with_appcontext
+def evidence_move_command(target_name: str, remove_source: bool) -> None:
+    """Copy every evidence file from one store to the other and verify each SHA-256.
+
+    Safe to run again: files already in the target are verified, not copied.
+    """
+    source_name = next(name for name in EVIDENCE_STORES if name != target_name)
+    config = current_app.config
+    if remove_source and config["EVIDENCE_STORE"] == source_name:
+        raise click.ClickException(
+            f"CASEWORK_EVIDENCE_STORE is {source_name}: the app still reads "
+            f"{_STORE_NAMES[source_name]}. Set it to {target_name} (and restart the app "
+            "and the workers) before removing the source's files."
+        )
+    move = move_evidence(
+        db.session,
+        evidence_store_named(source_name, config, db.session),
+        evidence_store_named(target_name, config, db.session),
+        remove_source=remove_source,
+    )
+    source, target = _STORE_NAMES[source_name], _STORE_NAMES[target_name]
+    click.echo(f"Evidence files named by the cases: {move.referenced}.")
+    click.echo(f"Copied from {source} to {target}: {move.copied}.")
+    click.echo(f"Already in {target}: {move.already_there}.")
+    click.echo(f"Verified in {target} (SHA-256 read back): {move.verified}.")
+    if remove_source:
+        click.echo(f"Removed from {source}: {move.removed}.")
+    for key in move.missing:
+        click.echo(f"MISSING {key[:12]}...: in neither store", err=True)
+    for key in move.failed:
+        click.echo(f"FAILED {key[:12]}...: a copy failed its integrity check", err=True)
+    if not move.ok:
+        if remove_source:
+            click.echo(f"Nothing was removed from {source}.", err=True)
+        sys.exit(1)

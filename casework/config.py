@@ -190,6 +190,14 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(database_url)
     values["REDIS_URL"] = env.get("REDIS_URL", "").strip() or "redis://localhost:6379/0"
     values["EVIDENCE_DIR"] = env.get("CASEWORK_EVIDENCE_DIR", "") or str(instance_path / "evidence")
+    # Where evidence files are kept: "local" (EVIDENCE_DIR, for one machine) or "database"
+    # (the evidence_blobs table, for several hosts sharing one database).
+    values["EVIDENCE_STORE"] = env.get("CASEWORK_EVIDENCE_STORE", "").strip().lower() or "local"
+    if values["EVIDENCE_STORE"] not in {"local", "database"}:
+        raise ConfigError(
+            "CASEWORK_EVIDENCE_STORE must be local or database, "
+            f"not {env['CASEWORK_EVIDENCE_STORE']!r}."
+        )
     values["MAX_UPLOAD_BYTES"] = _int(env, "CASEWORK_MAX_UPLOAD_MB", 10) * 1024 * 1024
     # Several screenshots per request, plus form fields.
     values["MAX_CONTENT_LENGTH"] = values["MAX_UPLOAD_BYTES"] * 6 + 1024 * 1024

@@ -31,6 +31,7 @@ from tests.databases import throwaway_database
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ("sqlite", "postgresql")
+EVIDENCE_STORE = os.environ.get("CASEWORK_EVIDENCE_STORE", "").strip() or "local"
 
 
 def require_service(name: str, env_var: str) -> str:
@@ -128,6 +129,8 @@ def base_config(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "CASEWORK_EVIDENCE_KEY": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
         "CASEWORK_AUDIT_KEY": "test-audit-key-" + "a" * 32,
         "EVIDENCE_DIR": str(tmp_path / "evidence"),
+        # CI runs the evidence tests once more with CASEWORK_EVIDENCE_STORE=database.
+        "EVIDENCE_STORE": EVIDENCE_STORE,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
         # Counters in this app's memory, so one test's attempts never limit another's;

@@ -174,15 +174,12 @@ def evidence(
     """A stored evidence image for the case, as a report or the case page stores one:
     through the real storage, matched with other cases and audited."""
     from dataclasses import replace
-    from pathlib import Path
 
     from flask import current_app
 
     from casework.cases.services import evidence_added
-    from casework.evidence import crypto
-    from casework.evidence.files import store_image
+    from casework.evidence.files import evidence_storage, store_image
     from casework.evidence.images import sanitise_image
-    from casework.evidence.storage import LocalEncryptedStorage
     from casework.intake.services import record_evidence_added
 
     image = sanitise_image(
@@ -190,10 +187,7 @@ def evidence(
     )
     if pdq is not None:
         image = replace(image, pdq=pdq)
-    storage = LocalEncryptedStorage(
-        Path(current_app.config["EVIDENCE_DIR"]),
-        crypto.load_key(current_app.config["CASEWORK_EVIDENCE_KEY"]),
-    )
+    storage = evidence_storage(current_app.config, db.session)
     stored = store_image(db.session, case_, storage, image, original_name=None, new_keys=[])
     stored.item_id = item.id if item is not None else None
     db.session.flush()

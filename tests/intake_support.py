@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from html import unescape
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -17,6 +18,7 @@ from flask.testing import FlaskClient
 from PIL import ExifTags, Image
 from sqlalchemy import func, select, update
 
+from casework.evidence.models import EvidenceBlob
 from casework.extensions import db
 from casework.intake.models import StoredDraft, StoredDraftScreenshot
 from casework.orm import Base, DbSession
@@ -82,6 +84,40 @@ def row_counts(session: DbSession) -> dict[str, int]:
 
 def files_under(path: Any) -> list[Any]:
     return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+
+
+@dataclass(frozen=True)
+class StoredEvidence:
+    """One evidence file as its store keeps it: a file of the local folder or a blob row."""
+
+    key: str
+    raw: bytes
+
+    @property
+    def name(self) -> str:
+        return f"{self.key}.bin"
+
+    def read_bytes(self) -> bytes:
+        return self.raw
+
+
+def stored_evidence(app: Flask) -> list[StoredEvidence]:
+    """What the app's evidence store holds, by key, whichever store is configured.
+
+    With the database store, nothing may be written to the evidence folder at all.
+    """
+    folder = Path(app.config["EVIDENCE_DIR"])
+    if app.config["EVIDENCE_STORE"] == "database":
+        assert files_under(folder) == [], "the database store wrote to the evidence folder"
+        blobs = EvidenceBlob.__table__
+        rows = db.session.execute(
+            select(blobs.c.sha256, blobs.c.ciphertext).order_by(blobs.c.sha256)
+        ).all()
+        return [StoredEvidence(key, bytes(raw)) for key, raw in rows]
+    return sorted(
+        (StoredEvidence(path.stem, path.read_bytes()) for path in files_under(folder)),
+        key=lambda stored: stored.key,
+    )
 
 
 def draft_parts() -> list[tuple[str, bytes]]:

@@ -96,7 +96,7 @@ def evidence_file(item: Case | Any, *, colour: tuple[int, int, int] = (200, 80, 
         image.putpixel((x, x % 64), (0, 0, 0))
     image.save(buffer, format="PNG")
     clean = sanitise_image(buffer.getvalue(), max_bytes=current_app.config["MAX_UPLOAD_BYTES"])
-    key = evidence_storage(current_app.config).put(clean.sha256, clean.data)
+    key = evidence_storage(current_app.config, db.session).put(clean.sha256, clean.data)
     row = EvidenceFile(
         case_id=item.case_id,
         item_id=item.id,

@@ -27,6 +27,7 @@ def worker_env(app: Flask, **extra: Any) -> dict[str, str]:
             "CASEWORK_AUDIT_KEY": config["CASEWORK_AUDIT_KEY"],
             "CASEWORK_INSTANCE_PATH": str(Path(app.instance_path)),
             "CASEWORK_EVIDENCE_DIR": config["EVIDENCE_DIR"],
+            "CASEWORK_EVIDENCE_STORE": config["EVIDENCE_STORE"],
             "MAIL_SERVER": str(config["MAIL_SERVER"]),
             "MAIL_PORT": str(config["MAIL_PORT"]),
             "PYTHONUNBUFFERED": "1",

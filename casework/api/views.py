@@ -224,7 +224,7 @@ def _saved(change: Callable[[], Any], storage_keys: list[str] | None = None) -> 
     if saved.error is None:
         return result
     if storage_keys:
-        storage = evidence_storage(current_app.config)
+        storage = evidence_storage(current_app.config, db.session)
         delete_files(storage, unreferenced_keys(db.session, storage_keys))
     if isinstance(saved.error, ApiProblem):
         raise saved.error
@@ -244,7 +244,7 @@ def create_case(json: NewCaseIn) -> tuple[Response, int]:
     """Open a case for the person, filed by the token's user (links only; add screenshots
     afterwards)."""
     token = _token()
-    storage = evidence_storage(current_app.config)
+    storage = evidence_storage(current_app.config, db.session)
     submission = _saved(
         lambda: services.open_case(
             db.session,
@@ -291,7 +291,7 @@ def add_screenshots(ref: str, json: ScreenshotsIn) -> tuple[Response, int]:
     case = _case(ref)
     token = _token()
     new_keys: list[str] = []
-    storage = evidence_storage(current_app.config)
+    storage = evidence_storage(current_app.config, db.session)
     added, known = _saved(
         lambda: services.add_screenshots(
             db.session,

@@ -26,7 +26,7 @@ def run_purge(*, dry_run: bool) -> Purge:
         return purge
     wipe_expired_secrets(db.session, now=now, config=current_app.config)
     db.session.commit()
-    delete_files(evidence_storage(current_app.config), purge.storage_keys)
+    delete_files(evidence_storage(current_app.config, db.session), purge.storage_keys)
     return purge
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import delete, func, select, update
 from casework.actors import SYSTEM, VICTIM, Actor, ActorKind
 from casework.audit.events import CaseRef, case_event, chain_event
 from casework.cases.models import Case, CaseStatus, Item
-from casework.evidence.files import unreferenced_keys
+from casework.evidence.files import release_files
 from casework.evidence.models import EvidenceFile
 from casework.notifications.models import OutgoingEmail
 from casework.orm import DbSession
@@ -131,7 +131,7 @@ def delete_case(
         evidence_files=int(file_count),
         reason=reason,
     )
-    return unreferenced_keys(session, keys)
+    return release_files(session, keys)
 
 
 def withdraw_merged(session: DbSession, origin_case_id: int, organisation_id: int) -> list[str]:

@@ -654,7 +654,7 @@ def mark_minor(case_id: int) -> Response:
 def _destroy_files(keys: list[str]) -> None:
     """Remove the files of destroyed images, once the rows that pointed at them are committed."""
     if keys:
-        delete_files(evidence_storage(current_app.config), keys)
+        delete_files(evidence_storage(current_app.config, db.session), keys)
 
 
 @bp.post("/<int:case_id>/notices/<int:notice_id>/reply")
@@ -723,7 +723,7 @@ def add_screenshots(case_id: int) -> Response | tuple[str, int]:
         form.screenshots.errors = [_("Choose at least one image.")]
         return _render_detail(case, 400, screenshots_form=form)
     item = db.session.get(Item, int(form.item.data)) if form.item.data else None
-    storage = evidence_storage(current_app.config)
+    storage = evidence_storage(current_app.config, db.session)
     new_keys: list[str] = []
     with saving(ImagesNotAccepted, services.CaseError, SQLAlchemyError, OSError) as saved:
         added = services.add_staff_images(
@@ -803,7 +803,7 @@ def evidence_image(case_id: int, evidence_id: int, variant: str) -> Response:
         body = services.evidence_preview(
             db.session,
             file,
-            evidence_storage(current_app.config),
+            evidence_storage(current_app.config, db.session),
             current_actor(),
             blurred=variant == "blurred",
         )

@@ -16,6 +16,7 @@ from casework.audit.events import CaseRef, case_change, case_event
 from casework.audit.services import record_events
 from casework.cases.models import Case, CaseStatus, ContentCategory, MinorStatus, Priority
 from casework.cases.readiness import refresh_legal_ready
+from casework.evidence.files import release_files
 from casework.evidence.models import EvidenceFile
 from casework.notices.models import Letter
 from casework.orm import DbSession, utcnow
@@ -251,7 +252,8 @@ def find_minor(
             destroyed_files=len(rows),
             files=_hashes(rows),
         )
-    return keys
+    # Every row naming these keys was just cleared; blobs in the database go with them.
+    return release_files(session, keys)
 
 
 def letters_with_images(session: DbSession, case_id: int) -> list[Letter]:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from casework.cases.models import Case, MinorStatus
 from casework.evidence.crypto import load_key
+from casework.evidence.database_storage import DatabaseEncryptedStorage, release_blobs
 from casework.evidence.images import SanitisedImage
 from casework.evidence.models import EvidenceFile
 from casework.evidence.storage import EvidenceStorage, LocalEncryptedStorage
@@ -20,11 +21,28 @@ class ImagesNotAccepted(Exception):
     """Images are never stored for a case whose subject is or may be a minor."""
 
 
-def evidence_storage(config: Mapping[str, Any]) -> LocalEncryptedStorage:
-    """The configured evidence store: EVIDENCE_DIR, encrypted with CASEWORK_EVIDENCE_KEY."""
-    return LocalEncryptedStorage(
-        Path(config["EVIDENCE_DIR"]), load_key(config["CASEWORK_EVIDENCE_KEY"])
-    )
+EVIDENCE_STORES = ("local", "database")
+
+
+def evidence_storage(config: Mapping[str, Any], session: DbSession) -> EvidenceStorage:
+    """The configured evidence store (EVIDENCE_STORE), encrypted with CASEWORK_EVIDENCE_KEY.
+
+    "local" keeps files in EVIDENCE_DIR; "database" keeps them in the evidence_blobs
+    table, written and deleted in session's transaction.
+    """
+    return evidence_store_named(config["EVIDENCE_STORE"], config, session)
+
+
+def evidence_store_named(
+    name: str, config: Mapping[str, Any], session: DbSession
+) -> EvidenceStorage:
+    """The evidence store of that name ("local" or "database"), whatever is configured."""
+    key = load_key(config["CASEWORK_EVIDENCE_KEY"])
+    if name == "local":
+        return LocalEncryptedStorage(Path(config["EVIDENCE_DIR"]), key)
+    if name == "database":
+        return DatabaseEncryptedStorage(session, key)
+    raise ValueError(f"EVIDENCE_STORE is one of {', '.join(EVIDENCE_STORES)}, not {name!r}")
 
 
 def images_allowed(minor: MinorStatus) -> bool:
@@ -68,8 +86,11 @@ def keep_in_storage(
 ) -> str:
     """Encrypt an image into storage (once: storage is addressed by content); its key.
 
-    A key written for the first time is appended to new_keys (see store_image).
+    A key written for the first time is appended to new_keys (see store_image), unless
+    the store is transactional: a rollback undoes its writes by itself.
     """
+    if storage.transactional:
+        return storage.put(sha256, data)
     existed = storage.exists(sha256)
     key = storage.put(sha256, data)
     if not existed:
@@ -199,11 +220,28 @@ def unreferenced_keys(session: DbSession, keys: Iterable[str]) -> list[str]:
     return [key for key in wanted if key not in still_used]
 
 
+def release_files(session: DbSession, keys: Iterable[str]) -> list[str]:
+    """Of these storage keys, those no evidence row points at once this transaction's
+    own deletions are counted; the caller commits, then deletes them (delete_files).
+
+    Their blobs in the database go now, in this transaction, so a deleted case takes
+    them with it; only blobs no evidence row names at that moment are deleted, under
+    row locks that a concurrent report storing the same content also takes
+    (database_storage.release_blobs). Whatever store is configured: blobs left in the
+    table by a move to the local folder go with their last row too.
+    """
+    return release_blobs(session, keys)
+
+
 def delete_files(storage: EvidenceStorage, keys: Iterable[str]) -> None:
     """Remove files no row points at: after a deletion, or after a failed transaction.
 
-    Callers pass keys that unreferenced_keys returned, once their own transaction
-    has committed or rolled back.
+    Callers pass keys that release_files or unreferenced_keys returned, once their own
+    transaction has committed or rolled back. A transactional store has nothing left
+    to do: its deletions were part of the transaction (release_files) and its writes
+    rolled back with it.
     """
+    if storage.transactional:
+        return
     for key in keys:
         storage.delete(key)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from casework.cases.models import Case, Item
@@ -56,3 +56,19 @@ class EvidenceFile(Base):
         same picture in other cases, and is used for nothing else.
         """
         return None if self.kept_on_device else self.pdq
+
+
+class EvidenceBlob(Base):
+    """An evidence file's encrypted bytes, when evidence is kept in the database.
+
+    Addressed by the SHA-256 of the plaintext, like the files of the local store, so one
+    blob serves every evidence row whose storage_key names it.
+    """
+
+    __tablename__ = "evidence_blobs"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # The AES-256-GCM envelope of casework/evidence/crypto.py, bound to sha256.
+    ciphertext: Mapped[bytes] = mapped_column(LargeBinary)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -10,7 +10,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import Final, Protocol, runtime_checkable
+from typing import ClassVar, Final, Protocol, runtime_checkable
 
 from casework.evidence import crypto
 from casework.evidence.crypto import EvidenceDecryptError
@@ -32,7 +32,16 @@ class EvidenceIntegrityError(EvidenceDecryptError):
 
 @runtime_checkable
 class EvidenceStorage(Protocol):
-    """Where evidence files live; keys are the SHA-256 hex of the plaintext."""
+    """Where evidence files live; keys are the SHA-256 hex of the plaintext.
+
+    A transactional store writes and deletes inside the caller's database transaction,
+    so a rollback undoes its writes. A store that is not (the local folder) writes at
+    once: its callers note the keys they wrote first (files.keep_in_storage) to remove
+    them when their transaction fails, and remove released files after committing
+    (files.delete_files). An object store would be of the second kind.
+    """
+
+    transactional: ClassVar[bool]
 
     def put(self, sha256: str, plaintext: bytes) -> str:
         """Store the bytes (once per content) and return their storage key."""
@@ -43,7 +52,9 @@ class EvidenceStorage(Protocol):
         ...
 
     def delete(self, key: str) -> None:
-        """Remove the file; deleting a missing file is not an error."""
+        """Remove the file, referenced or not (a transactional store: when the caller
+        commits); deleting a missing file is not an error. Cases release their files
+        with files.release_files and files.delete_files instead."""
         ...
 
     def exists(self, key: str) -> bool:
@@ -59,8 +70,33 @@ def validate_key(key: object) -> str:
     return key
 
 
+def checked_content_key(sha256: str, plaintext: bytes) -> str:
+    """The storage key of this content, once the sha256 given is shown to be its hash."""
+    key = validate_key(sha256)
+    if not hmac.compare_digest(hashlib.sha256(plaintext).hexdigest(), key):
+        raise ValueError("the sha256 given does not match the content")
+    return key
+
+
+def seal(secret: bytes, key: str, plaintext: bytes) -> bytes:
+    """The stored form of the content under key: encrypted, bound to its key."""
+    return crypto.encrypt(secret, plaintext, associated_data=key.encode("ascii"))
+
+
+def unseal(secret: bytes, key: str, blob: bytes) -> bytes:
+    """The verified plaintext stored under key, or EvidenceDecryptError."""
+    plaintext = crypto.decrypt(secret, blob, associated_data=key.encode("ascii"))
+    # Authentication already binds the key, so this only fails if something
+    # was stored under the wrong address; check anyway, it is cheap.
+    if not hmac.compare_digest(hashlib.sha256(plaintext).hexdigest(), key):
+        raise EvidenceIntegrityError("stored evidence does not match its SHA-256")
+    return plaintext
+
+
 class LocalEncryptedStorage:
     """Evidence on the local disk at root/ab/cd/<sha256>.bin, AES-256-GCM encrypted."""
+
+    transactional: ClassVar[bool] = False
 
     def __init__(self, root: Path, key: bytes) -> None:
         if len(key) != crypto.KEY_BYTES:
@@ -73,9 +109,7 @@ class LocalEncryptedStorage:
         return f"LocalEncryptedStorage(root={str(self._root)!r})"
 
     def put(self, sha256: str, plaintext: bytes) -> str:
-        key = validate_key(sha256)
-        if not hmac.compare_digest(hashlib.sha256(plaintext).hexdigest(), key):
-            raise ValueError("the sha256 given does not match the content")
+        key = checked_content_key(sha256, plaintext)
         path = self._path(key)
         try:
             self.get(key)
@@ -88,8 +122,7 @@ class LocalEncryptedStorage:
         else:
             return key  # already stored: content addressing keeps one copy
         self._make_dirs(path.parent)
-        blob = crypto.encrypt(self._key, plaintext, associated_data=key.encode("ascii"))
-        self._write_atomically(path, blob)
+        self._write_atomically(path, seal(self._key, key, plaintext))
         return key
 
     def get(self, key: str) -> bytes:
@@ -98,12 +131,7 @@ class LocalEncryptedStorage:
             blob = self._path(key).read_bytes()
         except FileNotFoundError:
             raise EvidenceNotFoundError("no evidence file is stored under this key") from None
-        plaintext = crypto.decrypt(self._key, blob, associated_data=key.encode("ascii"))
-        # Authentication already binds the key, so this only fails if something
-        # was stored under the wrong address; check anyway, it is cheap.
-        if not hmac.compare_digest(hashlib.sha256(plaintext).hexdigest(), key):
-            raise EvidenceIntegrityError("stored evidence does not match its SHA-256")
-        return plaintext
+        return unseal(self._key, key, blob)
 
     def delete(self, key: str) -> None:
         self._path(validate_key(key)).unlink(missing_ok=True)

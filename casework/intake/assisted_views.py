@@ -187,7 +187,7 @@ def _file_case(
             raise IntakeError("no_screenshot")
         return store.read_screenshot(draft, sha256)
 
-    storage = evidence_storage(current_app.config)
+    storage = evidence_storage(current_app.config, db.session)
     new_keys: list[str] = []
     with saving(IntakeError, DraftPartMissing, SQLAlchemyError, OSError) as saved:
         submission = submit_report(
@@ -306,7 +306,7 @@ def confirm_new_case_import() -> Response | tuple[str, int]:
             db.session,
             form,
             confirmed,
-            storage=evidence_storage(current_app.config),
+            storage=evidence_storage(current_app.config, db.session),
             sign_in_url=absolute_url("victim.sign_in"),
             staff=staff,
         )

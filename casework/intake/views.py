@@ -452,7 +452,7 @@ def submit() -> Response | str | tuple[str, int]:
         report = services.report_from_draft(draft)
     except IntakeError as exc:
         return _go(flow.BY_NAME.get(exc.page or "", flow.PAGES[0]))
-    storage = evidence_storage(current_app.config)
+    storage = evidence_storage(current_app.config, db.session)
     new_keys: list[str] = []
     with saving(IntakeError, DraftPartMissing, SQLAlchemyError, OSError) as saved:
         submission = services.submit_report(

@@ -25,7 +25,7 @@ from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.files import evidence_storage, images_allowed
 from casework.evidence.images import blurred_copy
 from casework.evidence.models import EvidenceFile
-from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
+from casework.evidence.storage import EvidenceNotFoundError, EvidenceStorage
 from casework.notices.models import Letter
 from casework.orm import DbSession, utcnow
 from casework.registry import default_registry
@@ -133,7 +133,7 @@ def build_bundle(
     actor: Actor,
     *,
     now: datetime | None = None,
-    storage: LocalEncryptedStorage | None = None,
+    storage: EvidenceStorage | None = None,
 ) -> Bundle:
     """Assemble the case's evidence bundle and audit its export. The caller commits.
 
@@ -144,7 +144,7 @@ def build_bundle(
     the export instead of going out unnoticed.
     """
     now = now or utcnow()
-    storage = storage or evidence_storage(current_app.config)
+    storage = storage or evidence_storage(current_app.config, session)
     images = images_allowed(case.minor)
     decrypted = actor.permission == "lawyer" and images
     letters = _checked_letters(session, case)
@@ -211,7 +211,7 @@ def _checked_letters(session: DbSession, case: Case) -> Sequence[Letter]:
 def _exhibits(
     session: DbSession,
     case: Case,
-    storage: LocalEncryptedStorage,
+    storage: EvidenceStorage,
     files: dict[str, bytes],
     *,
     images: bool,

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from casework.evidence.crypto import EvidenceDecryptError
 from casework.evidence.images import blurred_copy, thumbnail
 from casework.evidence.models import EvidenceFile
-from casework.evidence.storage import EvidenceNotFoundError, LocalEncryptedStorage
+from casework.evidence.storage import EvidenceNotFoundError, EvidenceStorage
 from casework.orm import DbSession
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def files_by_item(session: DbSession, item_ids: Iterable[int]) -> dict[int, list
 
 
 def exhibit_images(
-    files: Sequence[EvidenceFile], storage: LocalEncryptedStorage, *, blur: bool
+    files: Sequence[EvidenceFile], storage: EvidenceStorage, *, blur: bool
 ) -> dict[str, bytes]:
     """JPEG previews of the stored files, blurred unless asked otherwise, keyed by SHA-256.
 

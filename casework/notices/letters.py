@@ -120,7 +120,7 @@ def create_letter(
     if show:
         all_files = [f for item in items for f in files.get(item.id, ())]
         images = exhibit_images(
-            all_files, evidence_storage(current_app.config), blur=blur_screenshots
+            all_files, evidence_storage(current_app.config, session), blur=blur_screenshots
         )
 
     # The case row's lock orders concurrent generations, so each takes the next version

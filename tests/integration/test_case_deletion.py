@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -25,11 +24,11 @@ from tests import factories
 from tests.intake_support import (
     Answers,
     Confirmation,
-    files_under,
     fill_report,
     photo,
     report_and_sign_out,
     returning_browser,
+    stored_evidence,
     submit,
 )
 from tests.smtp_server import smtp_server
@@ -145,7 +144,7 @@ def test_deleting_a_case_withdraws_what_it_brought_into_another_by_a_merge(
         POST_B,
         POST_SHARED,
     }
-    assert len(files_under(Path(app.config["EVIDENCE_DIR"]))) == 2
+    assert len(stored_evidence(app)) == 2
 
     _delete(app, leaving)
 
@@ -155,9 +154,7 @@ def test_deleting_a_case_withdraws_what_it_brought_into_another_by_a_merge(
     assert {i.url for i in left} == {POST_B, POST_SHARED}
     files = db.session.scalars(select(EvidenceFile).where(EvidenceFile.case_id == target_id)).all()
     assert [f.original_name for f in files] == ["b.png"]
-    assert [p.name for p in files_under(Path(app.config["EVIDENCE_DIR"]))] == [
-        f"{files[0].storage_key}.bin"
-    ]
+    assert [p.name for p in stored_evidence(app)] == [f"{files[0].storage_key}.bin"]
     page = client.get(f"/staff/cases/{target_id}").get_data(as_text=True)
     assert "withdrawn by the person who reported them" in page
     assert "a.png" not in page and "grokfan/status/2008000000000000101" not in page
@@ -178,7 +175,7 @@ def test_closed_cases_are_deleted_after_the_retention_period(app: Flask) -> None
     db.session.commit()
     expired_ids = {c.id for c in expired}
     kept_ids = {recent.id, still_open.id}
-    files_before = files_under(Path(app.config["EVIDENCE_DIR"]))
+    files_before = stored_evidence(app)
     assert len(files_before) == 1
     runner = app.test_cli_runner()
 
@@ -192,7 +189,7 @@ def test_closed_cases_are_deleted_after_the_retention_period(app: Flask) -> None
     assert done.exit_code == 0, done.output
     db.session.expire_all()
     assert {c.id for c in db.session.scalars(select(Case))} == kept_ids
-    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    assert stored_evidence(app) == []
     summary = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "retention.purged")
     ).one()

@@ -8,7 +8,6 @@ import json
 import re
 from datetime import timedelta
 from html import unescape
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -51,7 +50,6 @@ from tests.intake_support import (
     checked,
     draft_part_names,
     draft_parts,
-    files_under,
     fill_report,
     input_value,
     page_text,
@@ -59,6 +57,7 @@ from tests.intake_support import (
     row_counts,
     selected,
     sent_report,
+    stored_evidence,
     submit,
     textarea,
 )
@@ -130,7 +129,7 @@ def test_report_with_links_and_screenshots_becomes_one_case_with_clean_encrypted
 
     evidence = db.session.scalars(select(EvidenceFile).order_by(EvidenceFile.id)).all()
     assert len(evidence) == 2
-    storage = evidence_storage(app.config)
+    storage = evidence_storage(app.config, db.session)
     for row, original_name in zip(evidence, ["IMG_2201.jpg", "reply.png"], strict=True):
         assert row.case_id == case.id and row.original_name == original_name
         assert row.storage_key == row.sha256 and not row.kept_on_device
@@ -143,7 +142,7 @@ def test_report_with_links_and_screenshots_becomes_one_case_with_clean_encrypted
         assert GPS_MARKER.encode() not in stored and MAKE_MARKER.encode() not in stored
 
     # On disk: ciphertext only, no image signature, nothing readable.
-    on_disk = files_under(Path(app.config["EVIDENCE_DIR"]))
+    on_disk = stored_evidence(app)
     assert len(on_disk) == 2
     for path in on_disk:
         raw = path.read_bytes()
@@ -299,7 +298,7 @@ def test_a_minors_report_takes_links_only_is_urgent_and_shows_the_dedicated_rout
     assert case.filer_relationship == "parent_guardian" and case.has_authority
     assert case.contact_email is None
     assert db.session.scalar(select(EvidenceFile)) is None
-    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    assert stored_evidence(app) == []
     assert db.session.scalar(select(OutgoingEmail)) is None
 
 
@@ -363,7 +362,7 @@ def test_keep_on_device_sends_only_the_hash_name_and_size(
     assert row.kept_on_device and row.storage_key is None and row.pdq is None
     assert (row.sha256, row.original_name, row.size_bytes) == (digest, "DSC_0042.jpg", len(image))
     assert row.media_type == "image/jpeg"
-    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    assert stored_evidence(app) == []
 
 
 def test_a_kept_image_is_linked_by_its_pdq_to_the_same_image_uploaded_in_another_case(
@@ -467,7 +466,7 @@ def test_without_a_receiving_organisation_nothing_is_saved_and_the_draft_is_kept
     assert response.status_code == 503
     assert "Nothing you entered is lost" in page_text(response)
     assert row_counts(db.session) == before
-    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    assert stored_evidence(app) == []
     assert client.get("/report/review").status_code == 200
 
 

@@ -40,6 +40,7 @@ def _run_worker(app: Flask, tmp_path: Path) -> subprocess.CompletedProcess[str]:
         "CASEWORK_EVIDENCE_KEY": app.config["CASEWORK_EVIDENCE_KEY"],
         "CASEWORK_AUDIT_KEY": app.config["CASEWORK_AUDIT_KEY"],
         "CASEWORK_EVIDENCE_DIR": app.config["EVIDENCE_DIR"],
+        "CASEWORK_EVIDENCE_STORE": app.config["EVIDENCE_STORE"],
         "CASEWORK_INSTANCE_PATH": str(tmp_path / "worker-instance"),
     }
     return subprocess.run(

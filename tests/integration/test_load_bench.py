@@ -95,3 +95,26 @@ def test_load_bench_refuses_unbounded_runs() -> None:
         )  # fmt: skip
         assert result.returncode == 2, arguments
         assert "must be" in result.stderr or "needs a report scenario" in result.stderr
+
+
+@pytest.mark.postgres
+def test_scaling_bench_runs_one_host_then_two_without_losing_a_report() -> None:
+    server = require_service("PostgreSQL", "TEST_DATABASE_URL")
+    redis = require_service("Redis", "TEST_REDIS_URL")
+    result = subprocess.run(
+        [
+            sys.executable, "bench/load_two_hosts.py", "--clients", "2", "--duration", "3",
+            "--database-server", server, "--redis-url", redis,
+        ],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=240, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "== one host: 1 x gunicorn -w 2 --threads 4" in result.stdout
+    assert "== two hosts: 2 x gunicorn -w 1 --threads 4" in result.stdout
+    reports = [
+        int(n) for n in re.findall(r"zero-loss check: passed \((\d+) reports\)", result.stdout)
+    ]
+    assert len(reports) == 2 and min(reports) > 0, result.stdout
+    assert result.stdout.count("errors: 0; server errors (5xx): 0") == 2
+    assert re.search(r"two hosts / one host, reports per second: [\d.]+", result.stdout)
+    assert len(re.findall(r"postgresql connections \(run's database\): mean", result.stdout)) == 2

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import zipfile
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -27,13 +26,13 @@ from tests import factories
 from tests.intake_support import (
     Answers,
     Confirmation,
-    files_under,
     fill_report,
     page_text,
     photo,
     report_and_sign_out,
     returning_browser,
     row_counts,
+    stored_evidence,
     submit,
 )
 
@@ -94,7 +93,7 @@ def _assert_destroyed(app: Flask, case: Case, before: list[tuple[int, str, str |
     for row in rows:
         assert row.storage_key is None
         assert row.destroyed_at is not None
-    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    assert stored_evidence(app) == []
 
 
 def _assert_minor_case(case: Case) -> None:
@@ -120,7 +119,7 @@ def test_classifying_a_post_as_a_minor_makes_the_case_a_minors_and_destroys_its_
     case = _case()
     before = [(r.id, r.sha256, r.pdq) for r in _files(case.id)]
     assert len(before) == 2 and all(r[2] for r in before)
-    assert len(files_under(Path(app.config["EVIDENCE_DIR"]))) == 2
+    assert len(stored_evidence(app)) == 2
     browser = _staff(app)
 
     response = _classify_first_post_as_minor(browser, case)
@@ -173,7 +172,7 @@ def test_after_the_finding_the_victim_cannot_add_images(app: Flask, reported: Co
     )
 
     assert row_counts(db.session) == before
-    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    assert stored_evidence(app) == []
     html = page_text(victim.get("/my-case/case"))
     assert 'type="file"' not in html
     assert "we do not accept images or screenshots" in html
@@ -260,7 +259,7 @@ def test_the_same_image_stored_for_another_case_is_destroyed_too(
     (gone,) = _files(other.id)
     assert gone.storage_key is None and gone.destroyed_at is not None
     assert gone.sha256 == shared.sha256
-    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    assert stored_evidence(app) == []
     (event,) = db.session.scalars(
         select(AuditEvent).where(
             AuditEvent.case_id == other.id, AuditEvent.action == "evidence.destroyed"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +23,11 @@ from tests.intake_support import (
     GPS_MARKER,
     IMAGE_SIGNATURES,
     MAKE_MARKER,
-    files_under,
+    StoredEvidence,
     page_text,
     photo,
     row_counts,
+    stored_evidence,
 )
 
 
@@ -52,8 +52,8 @@ def upload(client: Any, case: Case, files: list[tuple[str, bytes]], item: str = 
     )
 
 
-def stored(app: Flask) -> list[Path]:
-    return files_under(Path(app.config["EVIDENCE_DIR"]))
+def stored(app: Flask) -> list[StoredEvidence]:
+    return stored_evidence(app)
 
 
 def test_a_caseworker_adds_screenshots_filed_under_the_post_they_show(
@@ -77,7 +77,7 @@ def test_a_caseworker_adds_screenshots_filed_under_the_post_they_show(
         (post.id, False, "b.png"),
     ]
     # Encrypted on disk; decrypted, the metadata (camera, location) is gone.
-    storage = evidence_storage(app.config)
+    storage = evidence_storage(app.config, db.session)
     for path in stored(app):
         assert not any(path.read_bytes().startswith(sig) for sig in IMAGE_SIGNATURES)
     for row in rows:

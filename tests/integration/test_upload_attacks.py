@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,12 +36,13 @@ from tests.hostile_files import (
     svg_with_script,
 )
 from tests.intake_support import (
+    StoredEvidence,
     draft_parts,
-    files_under,
     filled_report,
     page_text,
     row_counts,
     sent_report,
+    stored_evidence,
     submit,
 )
 
@@ -70,8 +70,8 @@ def post_files(client: FlaskClient, url: str, files: list[tuple[str, bytes]], **
     return client.post(url, data=data, content_type="multipart/form-data")
 
 
-def stored_files(app: Flask) -> list[Path]:
-    return files_under(Path(app.config["EVIDENCE_DIR"]))
+def stored_files(app: Flask) -> list[StoredEvidence]:
+    return stored_evidence(app)
 
 
 def draft_files(app: Flask) -> list[bytes]:
@@ -132,7 +132,7 @@ def test_a_jpeg_that_is_also_a_zip_is_kept_as_pixels_only(
 
     row = db.session.scalars(select(EvidenceFile)).one()
     assert row.storage_key is not None
-    stored = evidence_storage(app.config).get(row.storage_key)
+    stored = evidence_storage(app.config, db.session).get(row.storage_key)
     assert stored.startswith(b"\xff\xd8\xff") and stored.endswith(b"\xff\xd9")
     assert not zipfile.is_zipfile(io.BytesIO(stored))
     assert b"PK\x03\x04" not in stored and ZIP_MARKER not in stored

@@ -7,7 +7,6 @@ import io
 import json
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -44,7 +43,6 @@ from tests.intake_support import (
     Answers,
     Confirmation,
     checked,
-    files_under,
     fill_report,
     page_text,
     photo,
@@ -53,6 +51,7 @@ from tests.intake_support import (
     row_counts,
     sent_report,
     sign_in,
+    stored_evidence,
     submit,
     textarea,
 )
@@ -329,7 +328,7 @@ def test_adding_screenshots_and_hashes_from_the_case_page(
     rows = db.session.scalars(select(EvidenceFile).order_by(EvidenceFile.id)).all()
     assert [r.kept_on_device for r in rows] == [False, False, True]
     assert (rows[2].pdq, rows[2].pdq_quality) == ("5a" * 32, 64)
-    on_disk = files_under(Path(app.config["EVIDENCE_DIR"]))
+    on_disk = stored_evidence(app)
     assert len(on_disk) == 2
     for path in on_disk:
         raw = path.read_bytes()
@@ -397,7 +396,7 @@ def test_a_minors_case_page_takes_no_images(app: Flask, client: FlaskClient) -> 
     assert response.status_code == 302
     assert "we do not accept images or screenshots" in page_text(client.get("/my-case/case"))
     assert row_counts(db.session) == before
-    assert files_under(Path(app.config["EVIDENCE_DIR"])) == []
+    assert stored_evidence(app) == []
     assert confirmation.reference == the_case().reference
 
 
@@ -470,7 +469,7 @@ def test_deleting_a_case_removes_evidence_and_personal_data_and_keeps_a_bare_aud
         data={"screenshots": [(io.BytesIO(photo(5, "JPEG")), "only-mine.jpg")]},
         content_type="multipart/form-data",
     )
-    assert len(files_under(Path(app.config["EVIDENCE_DIR"]))) == 2
+    assert len(stored_evidence(app)) == 2
     assert db.session.scalar(select(OutgoingEmail)) is not None
 
     response = browser.post("/my-case/delete", data={"confirm": "y"})
@@ -492,7 +491,7 @@ def test_deleting_a_case_removes_evidence_and_personal_data_and_keeps_a_bare_aud
     assert db.session.scalar(select(OutgoingEmail)) is None
     for model in (Notice, NoticeItem, Deadline, CaseNote):
         assert db.session.scalars(select(model)).all() == [], model
-    remaining = files_under(Path(app.config["EVIDENCE_DIR"]))
+    remaining = stored_evidence(app)
     assert [p.name for p in remaining] == [f"{shared_key}.bin"]
 
     events = db.session.scalars(

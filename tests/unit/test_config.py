@@ -24,6 +24,16 @@ def test_defaults_use_sqlite_in_the_instance_folder_and_local_redis(tmp_path: Pa
     assert config["MAX_UPLOAD_BYTES"] == 10 * 1024 * 1024
 
 
+def test_evidence_is_kept_in_the_local_folder_unless_the_database_is_chosen(
+    tmp_path: Path,
+) -> None:
+    assert load_config(tmp_path, env={})["EVIDENCE_STORE"] == "local"
+    chosen = load_config(tmp_path, env={"CASEWORK_EVIDENCE_STORE": " Database "})
+    assert chosen["EVIDENCE_STORE"] == "database"
+    with pytest.raises(ConfigError, match="CASEWORK_EVIDENCE_STORE must be local or database"):
+        load_config(tmp_path, env={"CASEWORK_EVIDENCE_STORE": "s3"})
+
+
 def test_development_secrets_are_generated_once_and_kept_private(tmp_path: Path) -> None:
     first = load_config(tmp_path, env={})
     second = load_config(tmp_path, env={})

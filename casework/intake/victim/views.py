@@ -257,7 +257,7 @@ def add_images() -> Response | str:
     if not cleaned.images and not device_files:
         form.screenshots.errors = [_("Choose at least one image.")]
         return _render_case(images_form=form)
-    storage = evidence_storage(current_app.config)
+    storage = evidence_storage(current_app.config, db.session)
     new_keys: list[str] = []
     with saving(ImagesNotAccepted, SQLAlchemyError, OSError) as saved:
         count = services.add_images(
@@ -315,7 +315,7 @@ def withdraw() -> Response | str:
 def delete() -> Response | str:
     form = DeleteForm()
     if form.validate_on_submit():
-        storage = evidence_storage(current_app.config)
+        storage = evidence_storage(current_app.config, db.session)
         with saving(SQLAlchemyError) as saved:
             keys = services.delete_case(db.session, _case())
         if saved.error is not None:
