@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import Engine, func, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from casework.cases.models import Case
@@ -471,4 +471,34 @@ def test_a_report_reusing_a_screenshot_while_its_case_is_deleted(
     concurrent.join()
 
     assert db.session.get(Case, case_a) is None
+    assert _lost_or_kept(app, image.sha256) == "kept"
+
+
+def test_a_blob_deleted_while_a_report_waits_to_reuse_it_is_written_again(
+    database_store: None, app: Flask, concurrent: Concurrent
+) -> None:
+    """The report found the blob stored and waits for its lock while a deletion, which
+    locked it first, removes it: the report writes the blob again rather than rely on
+    one that is gone."""
+    case_a, case_b = _two_cases()
+    image = _image(10)
+    factories.evidence(db.session.get_one(Case, case_a), seed=10)
+    db.session.commit()
+    blobs = EvidenceBlob.__table__
+    # A deletion's first steps (release_blobs): its rows gone, the blob's row locked.
+    db.session.execute(delete(EvidenceFile).where(EvidenceFile.case_id == case_a))
+    db.session.execute(
+        select(blobs.c.sha256).where(blobs.c.sha256 == image.sha256).with_for_update()
+    )
+
+    def report_b(session: Session) -> None:
+        _report_in(session, case_b, image, app, [])
+        session.commit()
+
+    concurrent.start(report_b)
+    concurrent.wait_until_blocked_or_reached()
+    db.session.execute(delete(blobs).where(blobs.c.sha256 == image.sha256))
+    db.session.commit()
+    concurrent.join()
+
     assert _lost_or_kept(app, image.sha256) == "kept"
