@@ -265,3 +265,18 @@ def csrf_token(client: Any, path: str = "/", **request_options: Any) -> str:
     match = _CSRF_RE.search(page)
     assert match, f"no csrf_token field on {path}"
     return match.group(1)
+
+
+_PREVIEW_RE = re.compile(r'name="preview" type="hidden" value="([^"]+)"')
+
+
+def preview_token(page: str) -> str:
+    """The signed preview of a list of links, from a page's import confirmation form."""
+    match = _PREVIEW_RE.search(page)
+    assert match, page
+    return match.group(1)
+
+
+def status_id_of(url: str) -> int:
+    """The status id a link to a post ends with (post_url's sid)."""
+    return int(url.rsplit("/", 1)[1])

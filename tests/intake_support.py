@@ -1,4 +1,5 @@
-"""Helpers for driving the public report form and the victim's case page through the app."""
+"""Helpers for driving the public report form, the staff forms filing for a person and the
+victim's case page through the app."""
 
 from __future__ import annotations
 
@@ -171,6 +172,23 @@ class Answers:
     email: str = "person@example.org"
     actions: Sequence[str] = ("takedown",)
     consent: bool = True
+
+
+def person_answers(**changes: Any) -> dict[str, Any]:
+    """A caseworker's answers for the person on the staff forms (assisted intake, a new case
+    from a list); a change to None leaves that answer out."""
+    data: dict[str, Any] = {
+        "filer": "subject",
+        "minor": "no",
+        "country": "FR",
+        "language": "fr",
+        "contact": "none",
+        "actions": ["takedown"],
+        "consent": "y",
+        "access": "show",
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not None}
 
 
 def post_step(client: FlaskClient, url: str, data: dict[str, Any], **kwargs: Any) -> Any:

@@ -13,16 +13,17 @@ import csv
 import io
 import logging
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from casework.accounts.models import User
 from casework.actors import Actor
@@ -120,17 +121,18 @@ def read_list(text: str) -> LinkList:
     return read_link_lines(text, max_links=MAX_IMPORT_LINES)
 
 
-def read_submitted(pasted: str, filename: str | None, read: Callable[[int], bytes]) -> LinkList:
-    """The list a caseworker pasted or uploaded (read(n) reads up to n bytes of the file).
+def read_submitted(pasted: str, upload: FileStorage | None) -> LinkList:
+    """The list a caseworker pasted or uploaded (upload is the request's file, if any).
 
     ImportListError, with the field it belongs to, when there is none to preview: both
     given, a file that is not a list, too many links, or not one line to read.
     """
     pasted = pasted.strip()
-    if filename:
+    filename = upload.filename if upload is not None else None
+    if upload is not None and filename:
         if pasted:
             raise ImportListError(_l("Paste the links or upload a file, not both."))
-        text = lines_from_upload(filename, read(MAX_IMPORT_BYTES + 1))
+        text = lines_from_upload(filename, upload.stream.read(MAX_IMPORT_BYTES + 1))
     else:
         text = pasted
     links = read_list(text)
@@ -313,6 +315,20 @@ def load_preview(token: str, case: Case, user_id: int) -> Confirmed:
 class Outcome:
     added: int = 0
     linked_cases: int = 0
+
+
+def outcome_messages(outcome: Outcome) -> list[str]:
+    """What an import written at once tells the caseworker: the posts added, the links proposed."""
+    messages = [ngettext("%(num)d post added.", "%(num)d posts added.", outcome.added)]
+    if outcome.linked_cases:
+        messages.append(
+            ngettext(
+                "A link to %(num)d other case was proposed.",
+                "Links to %(num)d other cases were proposed.",
+                outcome.linked_cases,
+            )
+        )
+    return messages
 
 
 def propose_for(session: DbSession, case: Case, posts: list[XPost]) -> int:

@@ -454,12 +454,9 @@ def import_links(case_id: int) -> tuple[str, int]:
     form = ImportForm()
     if request.method == "GET" or not form.validate():
         return _render_import(case, form, status=200 if request.method == "GET" else 400)
-    upload = request.files.get(form.upload.name)
     try:
         links = link_import.read_submitted(
-            form.links.data or "",
-            upload.filename if upload is not None else None,
-            upload.stream.read if upload is not None else _nothing,
+            form.links.data or "", request.files.get(form.upload.name)
         )
     except link_import.ImportListError as exc:
         form[exc.field].errors = [exc.message]
@@ -472,10 +469,6 @@ def import_links(case_id: int) -> tuple[str, int]:
     return _render_import(case, form, result=result, confirm_form=confirm)
 
 
-def _nothing(_size: int) -> bytes:
-    return b""
-
-
 def _render_import(
     case: Case, form: ImportForm, status: int = 200, **context: Any
 ) -> tuple[str, int]:
@@ -484,16 +477,12 @@ def _render_import(
             "cases/import.html",
             case=case,
             form=form,
-            messages=link_import_messages(),
+            messages=messages.x_link_message_texts(),
             threshold=link_import.JOB_THRESHOLD,
             **context,
         ),
         status,
     )
-
-
-def link_import_messages() -> dict[str, str]:
-    return {code: str(message) for code, message in X_LINK_MESSAGES.items()}
 
 
 @bp.post("/<int:case_id>/import/confirm")
@@ -526,16 +515,8 @@ def confirm_import(case_id: int) -> Response | tuple[str, int]:
     if saved.error is not None:
         flash(str(saved.error.message), "error")
         return _back(case)
-    flash(ngettext("%(num)d post added.", "%(num)d posts added.", outcome.added), "info")
-    if outcome.linked_cases:
-        flash(
-            ngettext(
-                "A link to %(num)d other case was proposed.",
-                "Links to %(num)d other cases were proposed.",
-                outcome.linked_cases,
-            ),
-            "info",
-        )
+    for message in link_import.outcome_messages(outcome):
+        flash(message, "info")
     return _back(case, "items")
 
 

@@ -27,6 +27,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, ValidationError
 
+from casework.accounts.models import Organisation
+from casework.actors import Actor
 from casework.cases import link_import
 from casework.cases.grouping import linked_case_count
 from casework.cases.link_import import Confirmed, Outcome
@@ -175,6 +177,19 @@ class AssistedIntakeForm(FlaskForm):
             raise ValidationError(
                 _l("To email the access code, choose contact by email and give the address.")
             )
+
+
+def staff_filing(
+    organisation: Organisation, actor: Actor, access: str | None
+) -> services.StaffFiling:
+    """The filing in this caseworker's name, with the way chosen for the person to follow
+    the case."""
+    return services.StaffFiling(
+        organisation=organisation,
+        actor=actor,
+        access_code=access != ACCESS_NONE,
+        email_code=access == ACCESS_EMAIL,
+    )
 
 
 def details_form(

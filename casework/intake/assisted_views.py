@@ -30,17 +30,16 @@ from casework.intake import messages as intake_messages
 from casework.intake import services as intake_services
 from casework.intake.assisted import (
     ACCESS_EMAIL,
-    ACCESS_NONE,
     AssistedIntakeForm,
     ListCaseForm,
     details_form,
     open_case_from_list,
     report_from_form,
+    staff_filing,
 )
 from casework.intake.choices import ITEM_KINDS, country_name
 from casework.intake.drafts import Draft, DraftPartMissing, DraftStore
-from casework.intake.messages import X_LINK_MESSAGES
-from casework.intake.services import IntakeError, StaffFiling, Submission, submit_report
+from casework.intake.services import IntakeError, Submission, submit_report
 from casework.intake.uploads import chosen_files
 from casework.notifications.jobs import deliver_soon
 from casework.registry import default_registry
@@ -175,12 +174,7 @@ def _file_case(
         flash(_("The case could not be opened (%(code)s).", code=exc.code), "error")
         return _new_case_page(form, details, posts, [], draft), 400
     access = form.access.data
-    staff = StaffFiling(
-        organisation=user.organisation,
-        actor=current_actor(),
-        access_code=access != ACCESS_NONE,
-        email_code=access == ACCESS_EMAIL,
-    )
+    staff = staff_filing(user.organisation, current_actor(), access)
 
     def read_screenshot(sha256: str) -> bytes:
         if draft is None:
@@ -229,10 +223,6 @@ def _filed_page(
 # --- a new case from a list of links ------------------------------------------------------
 
 
-def _no_file(_size: int) -> bytes:
-    return b""
-
-
 @roles_required(Role.CASEWORKER, Role.ADMIN)
 def new_case_import() -> tuple[str, int]:
     """A pasted or uploaded list of links for a new case: read and previewed as an import
@@ -241,12 +231,9 @@ def new_case_import() -> tuple[str, int]:
     form = ImportForm()
     if request.method == "GET" or not form.validate():
         return _list_case_page(form, status=200 if request.method == "GET" else 400)
-    upload = request.files.get(form.upload.name)
     try:
         links = link_import.read_submitted(
-            form.links.data or "",
-            upload.filename if upload is not None else None,
-            upload.stream.read if upload is not None else _no_file,
+            form.links.data or "", request.files.get(form.upload.name)
         )
     except link_import.ImportListError as exc:
         form[exc.field].errors = [exc.message]
@@ -295,12 +282,7 @@ def confirm_new_case_import() -> Response | tuple[str, int]:
         )
         return redirect(url_for(".new_case_import"))
     access = form.access.data
-    staff = StaffFiling(
-        organisation=user.organisation,
-        actor=current_actor(),
-        access_code=access != ACCESS_NONE,
-        email_code=access == ACCESS_EMAIL,
-    )
+    staff = staff_filing(user.organisation, current_actor(), access)
     with saving(IntakeError, SQLAlchemyError) as saved:
         opened = open_case_from_list(
             db.session,
@@ -337,21 +319,9 @@ def confirm_new_case_import() -> Response | tuple[str, int]:
         else:
             progress_url = url_for(".import_progress", case_id=case.id, run_id=run_id)
     else:
-        _flash_list_outcome(opened.outcome)
+        for message in link_import.outcome_messages(opened.outcome):
+            flash(message, "info")
     return _filed_page(case, access, submission, progress_url=progress_url), 200
-
-
-def _flash_list_outcome(outcome: link_import.Outcome) -> None:
-    flash(ngettext("%(num)d post added.", "%(num)d posts added.", outcome.added), "info")
-    if outcome.linked_cases:
-        flash(
-            ngettext(
-                "A link to %(num)d other case was proposed.",
-                "Links to %(num)d other cases were proposed.",
-                outcome.linked_cases,
-            ),
-            "info",
-        )
 
 
 def _list_case_page(form: ImportForm, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -359,7 +329,7 @@ def _list_case_page(form: ImportForm, status: int = 200, **context: Any) -> tupl
         render_template(
             "cases/new_import.html",
             form=form,
-            messages={code: str(message) for code, message in X_LINK_MESSAGES.items()},
+            messages=intake_messages.x_link_message_texts(),
             threshold=link_import.JOB_THRESHOLD,
             **context,
         ),

@@ -32,6 +32,12 @@ X_LINK_MESSAGES: Final[dict[str, LazyString]] = {
     ),
 }
 
+
+def x_link_message_texts() -> dict[str, str]:
+    """X_LINK_MESSAGES in the reader's language, for a page that names each line's problem."""
+    return {code: str(message) for code, message in X_LINK_MESSAGES.items()}
+
+
 IMAGE_MESSAGES: Final[dict[str, LazyString]] = {
     "too_large": _l(
         "This file is too big for us to accept. Please choose a smaller picture, "

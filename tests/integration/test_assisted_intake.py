@@ -18,7 +18,7 @@ from casework.evidence.models import EvidenceFile
 from casework.extensions import db
 from casework.notifications.models import OutgoingEmail
 from tests import factories
-from tests.intake_support import draft_parts, sign_in
+from tests.intake_support import draft_parts, person_answers, sign_in
 
 
 @pytest.fixture
@@ -32,19 +32,7 @@ def desk(app: Flask, client: Any) -> dict[str, Any]:
 
 
 def answers(links: list[str], **changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "filer": "subject",
-        "minor": "no",
-        "links": "\n".join(links),
-        "country": "FR",
-        "language": "fr",
-        "contact": "none",
-        "actions": ["takedown"],
-        "consent": "y",
-        "access": "show",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
+    return person_answers(links="\n".join(links), **changes)
 
 
 def with_details(data: dict[str, Any], page: str) -> dict[str, Any]:

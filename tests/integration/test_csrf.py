@@ -16,7 +16,7 @@ from casework.cases.models import Case
 from casework.extensions import db
 from tests import factories
 from tests.factories import csrf_token
-from tests.intake_support import draft_parts
+from tests.intake_support import draft_parts, person_answers
 from tests.integration.test_access_matrix import build_world, path_for, snapshot
 
 
@@ -105,15 +105,7 @@ def test_a_case_filed_for_a_person_needs_the_token_from_the_form(
     factories.sign_in(client, worker)
     sid = factories.status_id()
     answers = {
-        "filer": "subject",
-        "minor": "no",
-        "links": factories.post_url(sid=sid),
-        "country": "FR",
-        "language": "fr",
-        "contact": "none",
-        "actions": ["takedown"],
-        "consent": "y",
-        "access": "show",
+        **person_answers(links=factories.post_url(sid=sid)),
         "posts-0-status_id": str(sid),
         "posts-0-kind": "ai_image",
         "action": "save",

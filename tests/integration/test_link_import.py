@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from casework.cases.models import CaseLink, Item, LinkReason
 from casework.extensions import db
 from casework.jobs import QUEUE_DEFAULT
 from tests import factories
+from tests.factories import preview_token, status_id_of
 from tests.integration.test_staff_french import NBSP, choose_language
 from tests.worker_process import run_worker
 
@@ -43,14 +43,6 @@ def desk(app: Flask, client: Any) -> dict[str, Any]:
         "other_url": other_url,
         "client": client,
     }
-
-
-def _token(page: str) -> str:
-    found = re.search(r'name="preview" type="hidden" value="([^"]+)"', page) or re.search(
-        r'type="hidden" name="preview" value="([^"]+)"', page
-    )
-    assert found, page
-    return found.group(1)
 
 
 def _status_ids(case_id: int) -> set[int]:
@@ -87,14 +79,14 @@ def test_a_pasted_list_is_previewed_then_written_with_links_proposed(
     assert "Line 4 is the same post as line 1." in page
     assert "Line 2 (<code>not a link</code>)" in page
     assert "Line 9" in page and "a link to a profile, not to a post" in page
-    assert _status_ids(case.id) == {int(desk["known"].rsplit("/", 1)[1])}  # nothing written
+    assert _status_ids(case.id) == {status_id_of(desk["known"])}  # nothing written
 
-    token = _token(page)
+    token = preview_token(page)
     done = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": token})
     assert done.status_code == 302
     ids = _status_ids(case.id)
-    assert {int(url.rsplit("/", 1)[1]) for url in new} <= ids
-    assert int(desk["other_url"].rsplit("/", 1)[1]) not in ids  # not copied silently
+    assert {status_id_of(url) for url in new} <= ids
+    assert status_id_of(desk["other_url"]) not in ids  # not copied silently
     links = db.session.scalars(select(CaseLink)).all()
     assert any(
         link.reason is LinkReason.STATUS_ID
@@ -121,9 +113,9 @@ def test_posts_in_other_cases_are_added_only_when_asked(desk: dict[str, Any]) ->
     ).get_data(as_text=True)
     client.post(
         f"/staff/cases/{case.id}/import/confirm",
-        data={"preview": _token(page), "include_elsewhere": "y"},
+        data={"preview": preview_token(page), "include_elsewhere": "y"},
     )
-    assert int(desk["other_url"].rsplit("/", 1)[1]) in _status_ids(case.id)
+    assert status_id_of(desk["other_url"]) in _status_ids(case.id)
 
 
 def test_a_csv_file_is_read_by_its_link_column(desk: dict[str, Any]) -> None:
@@ -158,7 +150,7 @@ def test_bad_files_and_long_lists_are_refused_next_to_the_field(desk: dict[str, 
     response = client.post(url, data={"links": many})
     assert response.status_code == 400
     assert "A list can hold up to 1000 links." in response.get_data(as_text=True)
-    assert _status_ids(case.id) == {int(desk["known"].rsplit("/", 1)[1])}
+    assert _status_ids(case.id) == {status_id_of(desk["known"])}
 
 
 def test_a_preview_is_only_good_for_its_case_and_its_user(desk: dict[str, Any], app: Flask) -> None:
@@ -167,10 +159,10 @@ def test_a_preview_is_only_good_for_its_case_and_its_user(desk: dict[str, Any], 
     page = client.post(f"/staff/cases/{case.id}/import", data={"links": link}).get_data(
         as_text=True
     )
-    token = _token(page)
+    token = preview_token(page)
     # Carried to another case: refused, nothing written there.
     client.post(f"/staff/cases/{other.id}/import/confirm", data={"preview": token})
-    assert int(link.rsplit("/", 1)[1]) not in _status_ids(other.id)
+    assert status_id_of(link) not in _status_ids(other.id)
     # Another caseworker of the organisation cannot use it either.
     colleague = factories.user(desk["org"], Role.CASEWORKER, password=None)
     db.session.commit()
@@ -178,10 +170,10 @@ def test_a_preview_is_only_good_for_its_case_and_its_user(desk: dict[str, Any], 
     factories.sign_in(other_client, colleague)
     response = other_client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": token})
     assert response.status_code == 302
-    assert int(link.rsplit("/", 1)[1]) not in _status_ids(case.id)
+    assert status_id_of(link) not in _status_ids(case.id)
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
     client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": tampered})
-    assert int(link.rsplit("/", 1)[1]) not in _status_ids(case.id)
+    assert status_id_of(link) not in _status_ids(case.id)
 
 
 def test_other_roles_and_organisations_cannot_import(desk: dict[str, Any], app: Flask) -> None:
@@ -213,7 +205,9 @@ def test_a_long_list_runs_as_a_job_in_sync_mode(
         as_text=True
     )
     assert "imported in the background" in page
-    response = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": _token(page)})
+    response = client.post(
+        f"/staff/cases/{case.id}/import/confirm", data={"preview": preview_token(page)}
+    )
     assert response.status_code == 302
     assert len(_status_ids(case.id)) == 1001
     batches = db.session.scalars(
@@ -231,7 +225,9 @@ def test_a_long_list_goes_through_a_real_worker_with_progress(
     page = client.post(f"/staff/cases/{case.id}/import", data={"links": _big_list(230)}).get_data(
         as_text=True
     )
-    response = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": _token(page)})
+    response = client.post(
+        f"/staff/cases/{case.id}/import/confirm", data={"preview": preview_token(page)}
+    )
     assert response.status_code == 302
     progress_url = response.headers["Location"]
     assert f"/staff/cases/{case.id}/import/" in progress_url
@@ -282,14 +278,16 @@ def test_the_preview_is_in_french_when_french_is_chosen(desk: dict[str, Any]) ->
     assert "1 publication déjà présente dans un autre dossier" in page
     assert "Ligne 2" in page and "Confirmer l’import" in page
     assert f"dans ce dossier{NBSP}: un rapprochement" in page
-    done = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": _token(page)})
+    done = client.post(
+        f"/staff/cases/{case.id}/import/confirm", data={"preview": preview_token(page)}
+    )
     assert done.status_code == 302
     shown = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
     assert "Un rapprochement avec 1 autre dossier a été proposé." in shown
     assert f"Une liste de liens a été importée{NBSP}: 1 publication ajoutée." in shown
 
 
-def test_the_import_forms_refuse_a_post_without_the_sessions_token(
+def test_the_import_forms_refuse_a_post_without_the_sessionspreview_token(
     desk: dict[str, Any], app: Flask
 ) -> None:
     client, case = desk["client"], desk["case"]
@@ -297,12 +295,12 @@ def test_the_import_forms_refuse_a_post_without_the_sessions_token(
     page = client.post(f"/staff/cases/{case.id}/import", data={"links": link}).get_data(
         as_text=True
     )
-    token = _token(page)
+    token = preview_token(page)
     app.config["WTF_CSRF_ENABLED"] = True
     assert client.post(f"/staff/cases/{case.id}/import", data={"links": link}).status_code == 400
     confirm = client.post(f"/staff/cases/{case.id}/import/confirm", data={"preview": token})
     assert confirm.status_code == 400
-    assert int(link.rsplit("/", 1)[1]) not in _status_ids(case.id)
+    assert status_id_of(link) not in _status_ids(case.id)
 
 
 @pytest.mark.redis

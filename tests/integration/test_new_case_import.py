@@ -21,6 +21,8 @@ from casework.cases.models import Case, CaseLink, Item, LinkReason, MinorStatus,
 from casework.extensions import db
 from casework.jobs import QUEUE_DEFAULT
 from tests import factories
+from tests.factories import preview_token, status_id_of
+from tests.intake_support import person_answers
 from tests.integration.test_staff_french import NBSP, choose_language
 from tests.worker_process import run_worker
 
@@ -36,31 +38,6 @@ def desk(app: Flask, client: Any, redis: Redis) -> dict[str, Any]:
     db.session.commit()
     factories.sign_in(client, me)
     return {"org": org, "me": me, "other": other, "other_url": other_url, "client": client}
-
-
-def person(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "filer": "subject",
-        "minor": "no",
-        "country": "FR",
-        "language": "fr",
-        "contact": "none",
-        "actions": ["takedown"],
-        "consent": "y",
-        "access": "show",
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not None}
-
-
-def _token(page: str) -> str:
-    found = re.search(r'id="preview" name="preview" type="hidden" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
-def _sid(url: str) -> int:
-    return int(url.rsplit("/", 1)[1])
 
 
 def _cases_filed_by(user_id: int) -> list[Case]:
@@ -85,7 +62,7 @@ def test_a_list_opens_a_new_case_with_the_persons_answers(desk: dict[str, Any]) 
     assert _cases_filed_by(me.id) == []  # nothing written yet
 
     opened = client.post(
-        "/staff/cases/new/import/confirm", data={**person(), "preview": _token(page)}
+        "/staff/cases/new/import/confirm", data={**person_answers(), "preview": preview_token(page)}
     )
     assert opened.status_code == 200
     html = opened.get_data(as_text=True)
@@ -93,9 +70,9 @@ def test_a_list_opens_a_new_case_with_the_persons_answers(desk: dict[str, Any]) 
     assert case.reference in html and "Access code" in html
     assert case.organisation_id == desk["org"].id and case.country == "FR"
     assert case.priority == Priority.NORMAL and case.consent_at is not None
-    assert {item.status_id for item in case.items} == {_sid(url) for url in new}
+    assert {item.status_id for item in case.items} == {status_id_of(url) for url in new}
     # The post already in another case is not copied: that case is proposed as a link.
-    assert _sid(desk["other_url"]) not in {item.status_id for item in case.items}
+    assert status_id_of(desk["other_url"]) not in {item.status_id for item in case.items}
     link = db.session.scalars(select(CaseLink)).one()
     assert link.reason is LinkReason.STATUS_ID
     assert {link.case_a_id, link.case_b_id} == {case.id, other.id}
@@ -112,18 +89,20 @@ def test_posts_in_other_cases_are_added_only_when_asked(desk: dict[str, Any]) ->
     page = client.post("/staff/cases/new/import", data={"links": desk["other_url"]}).get_data(
         as_text=True
     )
-    token = _token(page)
-    refused = client.post("/staff/cases/new/import/confirm", data={**person(), "preview": token})
+    token = preview_token(page)
+    refused = client.post(
+        "/staff/cases/new/import/confirm", data={**person_answers(), "preview": token}
+    )
     assert refused.status_code == 400
     assert "Every post of this list is already in another case." in refused.get_data(as_text=True)
     assert _cases_filed_by(me.id) == []
     # The refusal did not use the list up: ticking the box opens the case with the post.
     client.post(
         "/staff/cases/new/import/confirm",
-        data={**person(), "preview": token, "include_elsewhere": "y"},
+        data={**person_answers(), "preview": token, "include_elsewhere": "y"},
     )
     (case,) = _cases_filed_by(me.id)
-    assert [item.status_id for item in case.items] == [_sid(desk["other_url"])]
+    assert [item.status_id for item in case.items] == [status_id_of(desk["other_url"])]
     assert any(  # the two cases are linked
         link.reason is LinkReason.STATUS_ID
         and {link.case_a_id, link.case_b_id} == {case.id, other.id}
@@ -137,18 +116,18 @@ def test_wrong_answers_are_shown_beside_their_fields_and_nothing_is_written(
     client, me = desk["client"], desk["me"]
     url = factories.post_url("fresh")
     page = client.post("/staff/cases/new/import", data={"links": url}).get_data(as_text=True)
-    token = _token(page)
-    answers = person(filer="representative", consent=None, contact="email", email="")
+    token = preview_token(page)
+    answers = person_answers(filer="representative", consent=None, contact="email", email="")
     response = client.post("/staff/cases/new/import/confirm", data={**answers, "preview": token})
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Choose their relationship to the person." in html
     assert "Tick the box to confirm." in html
     assert re.search(r"<input checked[^>]*value=\"email\"", html)  # what was chosen is kept
-    assert url in html and _token(html) == token  # the list is still there
+    assert url in html and preview_token(html) == token  # the list is still there
     assert _cases_filed_by(me.id) == []
     # Corrected, the same list opens the case.
-    fixed = person(filer="representative", relationship="parent_guardian", authority="y")
+    fixed = person_answers(filer="representative", relationship="parent_guardian", authority="y")
     done = client.post("/staff/cases/new/import/confirm", data={**fixed, "preview": token})
     assert done.status_code == 200
     (case,) = _cases_filed_by(me.id)
@@ -161,7 +140,8 @@ def test_a_possible_minors_case_is_urgent(desk: dict[str, Any]) -> None:
         as_text=True
     )
     done = client.post(
-        "/staff/cases/new/import/confirm", data={**person(minor="unsure"), "preview": _token(page)}
+        "/staff/cases/new/import/confirm",
+        data={**person_answers(minor="unsure"), "preview": preview_token(page)},
     )
     assert "The person may be under 18" in done.get_data(as_text=True)
     (case,) = _cases_filed_by(me.id)
@@ -199,7 +179,7 @@ def test_a_confirmation_opens_one_case_only(desk: dict[str, Any]) -> None:
     page = client.post(
         "/staff/cases/new/import", data={"links": factories.post_url("once")}
     ).get_data(as_text=True)
-    data = {**person(), "preview": _token(page)}
+    data = {**person_answers(), "preview": preview_token(page)}
     assert client.post("/staff/cases/new/import/confirm", data=data).status_code == 200
     replayed = client.post("/staff/cases/new/import/confirm", data=data)
     assert replayed.status_code == 302
@@ -214,31 +194,32 @@ def test_a_preview_is_only_good_for_its_caseworker_and_a_new_case(
     client, me, other = desk["client"], desk["me"], desk["other"]
     url = factories.post_url("mine")
     page = client.post("/staff/cases/new/import", data={"links": url}).get_data(as_text=True)
-    token = _token(page)
+    token = preview_token(page)
     colleague = factories.user(desk["org"], Role.CASEWORKER, password=None)
     outsider = factories.user(factories.org(), Role.CASEWORKER, password=None)
     db.session.commit()
     for user in (colleague, outsider):
         thief = app.test_client()
         factories.sign_in(thief, user)
-        stolen = thief.post("/staff/cases/new/import/confirm", data={**person(), "preview": token})
+        stolen = thief.post(
+            "/staff/cases/new/import/confirm", data={**person_answers(), "preview": token}
+        )
         assert stolen.status_code == 302
         assert _cases_filed_by(user.id) == []
     # A new case's preview does not confirm into an existing case, nor the reverse.
     client.post(f"/staff/cases/{other.id}/import/confirm", data={"preview": token})
-    assert _sid(url) not in {item.status_id for item in other.items}
+    assert status_id_of(url) not in {item.status_id for item in other.items}
     case_page = client.post(f"/staff/cases/{other.id}/import", data={"links": url}).get_data(
         as_text=True
     )
-    case_token = re.search(r'name="preview" type="hidden" value="([^"]+)"', case_page)
-    assert case_token
     client.post(
-        "/staff/cases/new/import/confirm", data={**person(), "preview": case_token.group(1)}
+        "/staff/cases/new/import/confirm",
+        data={**person_answers(), "preview": preview_token(case_page)},
     )
     tampered = token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-    client.post("/staff/cases/new/import/confirm", data={**person(), "preview": tampered})
+    client.post("/staff/cases/new/import/confirm", data={**person_answers(), "preview": tampered})
     assert _cases_filed_by(me.id) == []
-    assert not db.session.scalars(select(Item).where(Item.status_id == _sid(url))).all()
+    assert not db.session.scalars(select(Item).where(Item.status_id == status_id_of(url))).all()
 
 
 def test_another_organisations_cases_are_neither_shown_nor_linked(desk: dict[str, Any]) -> None:
@@ -248,9 +229,11 @@ def test_another_organisations_cases_are_neither_shown_nor_linked(desk: dict[str
     db.session.commit()
     page = client.post("/staff/cases/new/import", data={"links": theirs_url}).get_data(as_text=True)
     assert "1 new post" in page and theirs.reference not in page
-    client.post("/staff/cases/new/import/confirm", data={**person(), "preview": _token(page)})
+    client.post(
+        "/staff/cases/new/import/confirm", data={**person_answers(), "preview": preview_token(page)}
+    )
     (case,) = _cases_filed_by(me.id)
-    assert [item.status_id for item in case.items] == [_sid(theirs_url)]
+    assert [item.status_id for item in case.items] == [status_id_of(theirs_url)]
     assert db.session.scalars(select(CaseLink)).all() == []
 
 
@@ -260,7 +243,9 @@ def test_lawyers_and_anonymous_visitors_cannot_import(desk: dict[str, Any], app:
     as_lawyer = app.test_client()
     factories.sign_in(as_lawyer, lawyer)
     assert as_lawyer.get("/staff/cases/new/import").status_code == 403
-    assert as_lawyer.post("/staff/cases/new/import/confirm", data=person()).status_code == 403
+    assert (
+        as_lawyer.post("/staff/cases/new/import/confirm", data=person_answers()).status_code == 403
+    )
     anonymous = app.test_client()
     assert anonymous.get("/staff/cases/new/import").status_code == 302
 
@@ -278,7 +263,7 @@ def test_a_long_list_opens_the_case_then_the_job_writes_the_rest(
     page = client.post("/staff/cases/new/import", data={"links": text}).get_data(as_text=True)
     assert "imported in the background" in page
     opened = client.post(
-        "/staff/cases/new/import/confirm", data={**person(), "preview": _token(page)}
+        "/staff/cases/new/import/confirm", data={**person_answers(), "preview": preview_token(page)}
     )
     html = opened.get_data(as_text=True)
     (case,) = _cases_filed_by(me.id)
@@ -290,7 +275,7 @@ def test_a_long_list_opens_the_case_then_the_job_writes_the_rest(
     run_worker(app, "--queues", QUEUE_DEFAULT)
     db.session.expire_all()
     assert len(case.items) == 230
-    assert _sid(desk["other_url"]) not in {item.status_id for item in case.items}
+    assert status_id_of(desk["other_url"]) not in {item.status_id for item in case.items}
     assert db.session.scalars(select(CaseLink)).one()
     finished = client.get(progress.group(1)).get_data(as_text=True)
     assert "The import is finished: 130 posts added." in finished
@@ -313,7 +298,7 @@ def test_a_long_list_in_sync_mode_is_written_whole_by_the_job(
         as_text=True
     )
     done = client.post(
-        "/staff/cases/new/import/confirm", data={**person(), "preview": _token(page)}
+        "/staff/cases/new/import/confirm", data={**person_answers(), "preview": preview_token(page)}
     )
     assert "The list was imported." in done.get_data(as_text=True)
     (case,) = _cases_filed_by(me.id)
@@ -326,16 +311,18 @@ def test_a_long_list_in_sync_mode_is_written_whole_by_the_job(
     assert len(batches) == 2 and all(e.actor_id == me.id for e in batches)
 
 
-def test_the_new_case_import_forms_refuse_a_post_without_the_sessions_token(
+def test_the_new_case_import_forms_refuse_a_post_without_the_sessionspreview_token(
     desk: dict[str, Any], app: Flask
 ) -> None:
     client, me = desk["client"], desk["me"]
     page = client.post(
         "/staff/cases/new/import", data={"links": factories.post_url("csrf")}
     ).get_data(as_text=True)
-    token = _token(page)
+    token = preview_token(page)
     app.config["WTF_CSRF_ENABLED"] = True
-    confirm = client.post("/staff/cases/new/import/confirm", data={**person(), "preview": token})
+    confirm = client.post(
+        "/staff/cases/new/import/confirm", data={**person_answers(), "preview": token}
+    )
     assert confirm.status_code == 400
     assert _cases_filed_by(me.id) == []
 
@@ -351,7 +338,7 @@ def test_the_preview_and_the_questions_are_in_french_when_french_is_chosen(
     assert f"dans le nouveau dossier{NBSP}: un rapprochement" in page
     assert "Qui nous a demandé d’ouvrir ce dossier" in page and "Ouvrir le dossier" in page
     done = client.post(
-        "/staff/cases/new/import/confirm", data={**person(), "preview": _token(page)}
+        "/staff/cases/new/import/confirm", data={**person_answers(), "preview": preview_token(page)}
     ).get_data(as_text=True)
     assert "1 publication ajoutée." in done
     assert "Un rapprochement avec 1 autre dossier a été proposé." in done
