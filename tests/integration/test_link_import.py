@@ -103,6 +103,7 @@ def test_a_pasted_list_is_previewed_then_written_with_links_proposed(
     assert event.actor_id == desk["me"].id
     assert event.details == {"posts": 4, "added": 3, "linked_cases": 1}
     timeline = client.get(f"/staff/cases/{case.id}").get_data(as_text=True)
+    assert "A link to 1 other case was proposed." in timeline  # the flash after confirming
     assert "A list of links was imported: 3 posts added." in timeline
 
 
