@@ -62,7 +62,7 @@ RATE_LIMITS = {
     "RATELIMIT_INTAKE_STEPS": "300 per hour",
     "RATELIMIT_INTAKE": "20 per hour",
     "RATELIMIT_LANGUAGE": "30 per minute",
-    # Per API token (per address for requests without one).
+    # Per API token (per address for requests without a known token).
     "RATELIMIT_API": "120 per minute",
 }
 # Password-reset links: rates, not secrets, whatever a linter makes of PASSWORD in the key.
