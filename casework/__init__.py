@@ -58,6 +58,7 @@ def create_app(
 
     db.init_app(app)
     _configure_sqlite(app)
+    _configure_pool(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -138,6 +139,16 @@ def _configure_login(app: Flask) -> None:
         return user
 
     login_manager.user_loader(_load_user)
+
+
+def _configure_pool(app: Flask) -> None:
+    """Server connections are pinged only after sitting idle (casework/dbpool.py)."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from casework.dbpool import ping_idle_connections
+
+    with app.app_context():
+        ping_idle_connections(db.engine)
 
 
 def _configure_sqlite(app: Flask) -> None:
