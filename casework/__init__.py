@@ -18,6 +18,7 @@ from casework.extensions import babel, csrf, db, login_manager, migrate
 from casework.form_translations import share_form_translations
 from casework.ratelimit import init_rate_limits
 from casework.security import init_security
+from casework.template_translations import install_template_gettext
 from casework.timefmt import local_time
 
 __all__ = ["ConfigError", "create_app"]
@@ -69,6 +70,7 @@ def create_app(
     app.before_request(refresh)
     app.before_request(share_form_translations)
     app.jinja_env.globals["get_locale"] = get_locale
+    install_template_gettext(app)
 
     init_rate_limits(app)
     init_security(app)
