@@ -28,11 +28,11 @@ from casework.intake import flow, messages, services
 from casework.intake.choices import (
     ITEM_KINDS,
     LANGUAGES,
-    REGIONS,
     RELATIONSHIPS,
     WANTED_ACTIONS,
     country_name,
     region_name,
+    region_names,
 )
 from casework.intake.drafts import Draft, DraftStore
 from casework.intake.forms import (
@@ -176,7 +176,7 @@ def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: A
         routes=registry.minor_routes_shown(country),
         all_routes=registry.minor_routes_shown_by_country(),
         country_name=country_name,
-        regions=REGIONS,
+        regions=region_names(),
         step_form=name in STEP_FORM_PAGES,
         **context,
     )
