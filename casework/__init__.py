@@ -18,6 +18,7 @@ from casework.extensions import babel, csrf, db, login_manager, migrate
 from casework.form_translations import share_form_translations
 from casework.ratelimit import init_rate_limits
 from casework.security import init_security
+from casework.template_translations import install_template_gettext
 from casework.timefmt import local_time
 
 __all__ = ["ConfigError", "create_app"]
@@ -58,6 +59,7 @@ def create_app(
 
     db.init_app(app)
     _configure_sqlite(app)
+    _configure_pool(app)
     migrate.init_app(app, db, directory=str(REPO_ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
@@ -68,6 +70,7 @@ def create_app(
     app.before_request(refresh)
     app.before_request(share_form_translations)
     app.jinja_env.globals["get_locale"] = get_locale
+    install_template_gettext(app)
 
     init_rate_limits(app)
     init_security(app)
@@ -142,6 +145,16 @@ def _configure_login(app: Flask) -> None:
         return user
 
     login_manager.user_loader(_load_user)
+
+
+def _configure_pool(app: Flask) -> None:
+    """Server connections are pinged only after sitting idle (casework/dbpool.py)."""
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    from casework.dbpool import ping_idle_connections
+
+    with app.app_context():
+        ping_idle_connections(db.engine)
 
 
 def _configure_sqlite(app: Flask) -> None:

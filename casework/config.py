@@ -289,7 +289,9 @@ def load_config(instance_path: Path, env: dict[str, str] | None = None) -> dict[
     values["REMEMBER_COOKIE_SAMESITE"] = "Lax"
     values["PREFERRED_URL_SCHEME"] = "https" if production else "http"
     # hide_parameters: database errors are logged without the values, which may be personal.
-    values["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, "hide_parameters": True}
+    # No ping at every checkout: casework/dbpool.py pings connections that sat idle, and
+    # pool_recycle replaces them before a server or proxy idle limit can close them.
+    values["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_recycle": 1800, "hide_parameters": True}
     # A CSRF token lives in the session, and no longer than the longest session does.
     values["WTF_CSRF_TIME_LIMIT"] = values["STAFF_SESSION_HOURS"] * 3600
     # Pages send no Referer (Referrer-Policy: no-referrer), so Flask-WTF's HTTPS referrer

@@ -47,3 +47,20 @@ def commit_if_changed() -> None:
     session gone), and spend no round trip when it changed nothing."""
     if db.session.dirty or db.session.deleted:
         db.session.commit()
+
+
+@contextmanager
+def keeping_loaded() -> Iterator[None]:
+    """Commits within the block leave the objects loaded in the session as they are.
+
+    By default a commit expires every object, so a view that commits a new row and
+    then shows it reads the row straight back, one round trip per object. Inside this
+    block what was just written is what the page shows; a rollback still expires all.
+    """
+    current = db.session()
+    before = current.expire_on_commit
+    current.expire_on_commit = False
+    try:
+        yield
+    finally:
+        current.expire_on_commit = before

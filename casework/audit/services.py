@@ -90,17 +90,25 @@ def _take_seqs(session: DbSession, chain_id: int, count: int) -> tuple[int, str]
     """Reserve `count` sequence numbers; returns the first and the hash before it.
 
     The UPDATE takes the head row's lock first, so concurrent appends queue up
-    and each sees the hash its predecessor committed.
+    and each sees the hash its predecessor committed. A chain's head row is created
+    by its first event, so every later append is that one UPDATE.
     """
-    insert_ignoring_conflict(
-        session, AuditChain.__table__, {"chain_id": chain_id, "seq": 0, "head_hash": GENESIS_HASH}
-    )
-    last_seq, prev_hash = session.execute(
+    advance = (
         update(AuditChain)
         .where(AuditChain.chain_id == chain_id)
         .values(seq=AuditChain.seq + count)
         .returning(AuditChain.seq, AuditChain.head_hash)
-    ).one()
+    )
+    taken = session.execute(advance).one_or_none()
+    if taken is None:
+        insert_ignoring_conflict(
+            session,
+            AuditChain.__table__,
+            {"chain_id": chain_id, "seq": 0, "head_hash": GENESIS_HASH},
+        )
+        # The row exists now, ours or that of a concurrent first event.
+        taken = session.execute(advance).one()
+    last_seq, prev_hash = taken
     return last_seq - count + 1, prev_hash
 
 

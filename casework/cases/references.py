@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from types import ModuleType
 
-from sqlalchemy import Connection, Engine, update
+from sqlalchemy import Connection, Engine
 from sqlalchemy.dialects import postgresql, sqlite
 
 from casework.cases.models import ReferenceCounter
@@ -22,32 +22,32 @@ def format_reference(year: int, number: int) -> str:
 def next_reference(session: DbSession, now: datetime) -> str:
     """Issue the next reference for now's year; two intakes never draw the same number.
 
-    On PostgreSQL the number is drawn in a short transaction of its own, so the counter
-    row is locked for one statement rather than for the whole intake: reports are saved
-    side by side instead of one after another. An intake that then fails leaves a gap in
-    the numbers, which is harmless (a duplicate would not be). SQLite lets one writer
-    work at a time anyway, so there it is drawn in the caller's transaction.
+    The number is drawn by one upsert, which creates the year's counter or adds one to
+    it and returns the value. On PostgreSQL it runs on a connection of its own in
+    autocommit, so the counter row is locked for that one statement rather than for
+    the whole intake (reports are saved side by side instead of one after another), in
+    a single round trip. An intake that then fails leaves a gap in the numbers, which
+    is harmless (a duplicate would not be). SQLite lets one writer work at a time
+    anyway, so there it is drawn in the caller's transaction.
     """
     year = now.year
     bind = session.get_bind()
-    dialect = postgresql if bind.dialect.name == "postgresql" else sqlite
-    if isinstance(bind, Engine) and dialect is postgresql:
-        with bind.connect() as connection:
-            number = _draw(connection, year, dialect)
-            # Not a savepoint: that would keep the counter row locked until the intake commits.
-            connection.commit()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            number = _draw(connection, year, postgresql)
     else:
-        number = _draw(session, year, dialect)
+        number = _draw(session, year, sqlite)
     return format_reference(year, number)
 
 
 def _draw(executor: DbSession | Connection, year: int, dialect: ModuleType) -> int:
     table = ReferenceCounter.__table__
-    executor.execute(dialect.insert(table).values(year=year, last_value=0).on_conflict_do_nothing())
     number: int = executor.execute(
-        update(table)
-        .where(table.c.year == year)
-        .values(last_value=table.c.last_value + 1)
+        dialect.insert(table)
+        .values(year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=[table.c.year], set_={"last_value": table.c.last_value + 1}
+        )
         .returning(table.c.last_value)
     ).scalar_one()
     return number

@@ -159,7 +159,7 @@ def open_case(
     session.add(case)
     session.flush()
     refresh_legal_ready(session, [case.id])
-    added = add_items(session, case, items, actor, audit=False)
+    added = add_items(session, case, items, actor, audit=False, case_is_new=True)
     opened = case_change(
         actor,
         case,
@@ -176,10 +176,24 @@ def open_case(
 
 
 def add_items(
-    session: DbSession, case: Case, items: Iterable[NewItem], actor: Actor, *, audit: bool = True
+    session: DbSession,
+    case: Case,
+    items: Iterable[NewItem],
+    actor: Actor,
+    *,
+    audit: bool = True,
+    case_is_new: bool = False,
 ) -> list[Item]:
-    """Add posts to a case, skipping status ids it already has. The caller commits."""
-    known = set(session.scalars(select(Item.status_id).where(Item.case_id == case.id)))
+    """Add posts to a case, skipping status ids it already has. The caller commits.
+
+    case_is_new says the case was created in this transaction, so it has no posts to
+    look up yet.
+    """
+    known: set[int] = (
+        set()
+        if case_is_new
+        else set(session.scalars(select(Item.status_id).where(Item.case_id == case.id)))
+    )
     added: list[Item] = []
     for new in items:
         if new.post.status_id in known:

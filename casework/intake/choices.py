@@ -7,7 +7,7 @@ from functools import cache
 from typing import Final
 
 from babel import Locale
-from flask_babel import LazyString, get_locale
+from flask_babel import LazyString, force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 
 from casework.cases.models import ItemKind
@@ -157,6 +157,22 @@ def _sorted_countries(locale: str) -> tuple[tuple[str, str], ...]:
         if len(code) == 2 and code.isalpha() and code not in _NOT_COUNTRIES
     ]
     return tuple(sorted(names, key=lambda pair: _sort_key(pair[1])))
+
+
+def region_names() -> dict[str, dict[str, str]]:
+    """Every state or region of REGIONS, by country, named in the current language."""
+    return _region_names(str(get_locale() or "en"))
+
+
+@cache
+def _region_names(locale: str) -> dict[str, dict[str, str]]:
+    # Turning a hundred lazy names into text took some 300 catalog look-ups on every
+    # render of the "where" page; the names are fixed for a language.
+    with force_locale(locale):
+        return {
+            country: {code: str(label) for code, label in names.items()}
+            for country, names in REGIONS.items()
+        }
 
 
 def country_name(code: str | None) -> str:

@@ -514,6 +514,8 @@ def _evidence_rows(
         for shot, key, size in stored
     ]
     evidence += [device_file_row(session, case, f) for f in report.device_files]
+    if not evidence:
+        return evidence  # a report of links only: no need to load the case's posts
     items = {item.status_id: item for item in case.items}
     for row in evidence:
         shown = items.get(report.screenshot_posts.get(row.sha256, 0))

@@ -28,11 +28,11 @@ from casework.intake import flow, messages, services
 from casework.intake.choices import (
     ITEM_KINDS,
     LANGUAGES,
-    REGIONS,
     RELATIONSHIPS,
     WANTED_ACTIONS,
     country_name,
     region_name,
+    region_names,
 )
 from casework.intake.drafts import Draft, DraftPartMissing, DraftStore
 from casework.intake.forms import (
@@ -58,7 +58,7 @@ from casework.intake.uploads import MAX_FILES_PER_REQUEST, MAX_IMAGES_PER_CASE
 from casework.intake.victim.session import start_victim_session
 from casework.notifications.jobs import deliver_soon
 from casework.registry import default_registry
-from casework.saving import saving
+from casework.saving import keeping_loaded, saving
 from casework.urls import absolute_url
 
 log = logging.getLogger(__name__)
@@ -176,7 +176,7 @@ def _render(name: str, draft: Draft | None, form: FlaskForm | None, **context: A
         routes=registry.minor_routes_shown(country),
         all_routes=registry.minor_routes_shown_by_country(),
         country_name=country_name,
-        regions=REGIONS,
+        regions=region_names(),
         step_form=name in STEP_FORM_PAGES,
         **context,
     )
@@ -452,30 +452,32 @@ def submit() -> Response | str | tuple[str, int]:
         report = services.report_from_draft(draft)
     except IntakeError as exc:
         return _go(flow.BY_NAME.get(exc.page or "", flow.PAGES[0]))
-    storage = evidence_storage(current_app.config, db.session)
-    new_keys: list[str] = []
-    with saving(IntakeError, DraftPartMissing, SQLAlchemyError, OSError) as saved:
-        submission = services.submit_report(
-            db.session,
-            report,
-            read_screenshot=lambda sha256: store.read_screenshot(draft, sha256),
-            storage=storage,
-            sign_in_url=absolute_url("victim.sign_in"),
-            new_keys=new_keys,
-        )
-    if isinstance(saved.error, IntakeError):
-        log.error("report not saved: %s", saved.error.code)
-        return render_template("intake/not_saved.html"), 503
-    if saved.error is not None:
-        delete_files(storage, unreferenced_keys(db.session, new_keys))
-        log.error("report not saved: %s", type(saved.error).__name__)
-        return render_template("intake/not_saved.html"), 500
-    store.delete(draft.id)
-    if submission.email_id is not None:
-        deliver_soon([submission.email_id])  # the person may be waiting for their code
-    case = submission.case
-    start_victim_session(case)
-    db.session.commit()
+    # The case just written is what the confirmation shows: no reading it back.
+    with keeping_loaded():
+        storage = evidence_storage(current_app.config, db.session)
+        new_keys: list[str] = []
+        with saving(IntakeError, DraftPartMissing, SQLAlchemyError, OSError) as saved:
+            submission = services.submit_report(
+                db.session,
+                report,
+                read_screenshot=lambda sha256: store.read_screenshot(draft, sha256),
+                storage=storage,
+                sign_in_url=absolute_url("victim.sign_in"),
+                new_keys=new_keys,
+            )
+        if isinstance(saved.error, IntakeError):
+            log.error("report not saved: %s", saved.error.code)
+            return render_template("intake/not_saved.html"), 503
+        if saved.error is not None:
+            delete_files(storage, unreferenced_keys(db.session, new_keys))
+            log.error("report not saved: %s", type(saved.error).__name__)
+            return render_template("intake/not_saved.html"), 500
+        store.delete(draft.id)
+        if submission.email_id is not None:
+            deliver_soon([submission.email_id])  # the person may be waiting for their code
+        case = submission.case
+        start_victim_session(case)
+        db.session.commit()
     registry = default_registry()
     return render_template(
         "intake/done.html",

@@ -15,7 +15,13 @@ from casework.cases.models import Case
 from casework.extensions import db
 from casework.orm import utcnow
 from casework.sessions.models import SessionKind
-from casework.sessions.services import end_session, open_session, purge_expired
+from casework.sessions.services import (
+    PURGE_INTERVAL,
+    PurgeSchedule,
+    end_session,
+    open_session,
+    purge_expired,
+)
 
 # The token of the server-side session.
 SID = "sid"
@@ -23,6 +29,8 @@ SID = "sid"
 NONCE = "nonce"
 # Kept across sign-in and sign-out: the language someone chose is not a secret.
 _KEPT = ("lang",)
+# Expired sessions are purged by the first sign-in of each interval in this process.
+_PURGES = PurgeSchedule(PURGE_INTERVAL)
 
 
 def clear_cookie() -> None:
@@ -38,7 +46,8 @@ def begin(kind: SessionKind, *, user_id: int | None = None, case: Case | None = 
     end_session(db.session, session.get(SID))
     clear_cookie()
     now = utcnow()
-    purge_expired(db.session, current_app.config, now=now)
+    if _PURGES.due(now):
+        purge_expired(db.session, current_app.config, now=now)
     session[SID] = open_session(db.session, kind, now=now, user_id=user_id, case=case)
     session[NONCE] = secrets.token_urlsafe(24)
 

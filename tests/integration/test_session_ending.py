@@ -23,7 +23,8 @@ from casework.cases.models import Case
 from casework.extensions import db
 from casework.intake.access_codes import generate_access_code, hash_access_code
 from casework.orm import utcnow
-from casework.sessions.models import WebSession
+from casework.sessions.models import SessionKind, WebSession
+from casework.sessions.services import PurgeSchedule, open_session, purge_expired
 from tests import factories
 from tests.factories import csrf_token, sign_in_with_password
 
@@ -300,3 +301,48 @@ class TestWithCsrf:
         )
         db.session.expire_all()
         assert db.session.get(Case, case.id).contact_email == "her@example.org"  # type: ignore[union-attr]
+
+
+# The store is kept small: sessions past their absolute lifetime are deleted.
+
+
+def test_the_purge_deletes_expired_sessions_of_both_kinds_and_keeps_live_ones(
+    app: Flask,
+) -> None:
+    staff, _ = signed_in_staff(app)
+    _, case = signed_in_victim(app)
+    now = utcnow()
+    began = {
+        SessionKind.STAFF: now - timedelta(hours=13),
+        SessionKind.VICTIM: now - timedelta(minutes=61),
+    }
+    for kind, at in began.items():
+        token = open_session(
+            db.session,
+            kind,
+            now=at,
+            user_id=staff.id if kind is SessionKind.STAFF else None,
+            case=case if kind is SessionKind.VICTIM else None,
+        )
+        assert token
+    db.session.commit()
+    expired = set(
+        db.session.scalars(
+            select(WebSession.id).where(WebSession.created_at < now - timedelta(minutes=60))
+        )
+    )
+    assert len(expired) == 2
+    purge_expired(db.session, app.config, now=now)
+    db.session.commit()
+    left = set(db.session.scalars(select(WebSession.id)))
+    assert not expired & left
+    assert len(left) == 2  # the two browsers signed in above
+
+
+def test_a_process_purges_at_most_once_an_interval() -> None:
+    schedule = PurgeSchedule(timedelta(minutes=5))
+    start = utcnow()
+    assert schedule.due(start)
+    assert not schedule.due(start + timedelta(minutes=4, seconds=59))
+    assert schedule.due(start + timedelta(minutes=5))
+    assert not schedule.due(start + timedelta(minutes=6))
