@@ -181,6 +181,10 @@ def _file_case(
             raise IntakeError("no_screenshot")
         return store.read_screenshot(draft, sha256)
 
+    if draft is not None and not store.claim(draft):
+        # Another submit of this page (a second click, another tab) is opening the case.
+        flash(_("This case is being opened already. Look for it in the list of cases."), "error")
+        return _new_case_page(form, details, posts, [], draft), 409
     storage = evidence_storage(current_app.config, db.session)
     new_keys: list[str] = []
     with saving(IntakeError, DraftPartMissing, SQLAlchemyError, OSError) as saved:
@@ -194,6 +198,8 @@ def _file_case(
             staff=staff,
         )
     if saved.error is not None:
+        if draft is not None:
+            store.release(draft)  # nothing was written: it may be filed again
         delete_files(storage, unreferenced_keys(db.session, new_keys))
         flash(_("The case could not be opened. Nothing was saved; please try again."), "error")
         return _new_case_page(form, details, posts, [], draft), 500

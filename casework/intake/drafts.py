@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeGuard
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
 from casework.evidence import crypto
@@ -36,6 +36,9 @@ _SHA_RE: Final = re.compile(r"[0-9a-f]{64}")
 _ANSWERS: Final = "answers"
 _DRAFTS: Final = StoredDraft.__table__
 _SCREENSHOTS: Final = StoredDraftScreenshot.__table__
+# Longer than any submit takes; short enough that a claim left by a crashed host
+# keeps the person from sending their report only briefly.
+CLAIM_LEASE: Final = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -245,6 +248,36 @@ class DraftStore:
         for shot in list(draft.screenshots):
             count += self.remove_screenshot(draft, shot.sha256)
         return count
+
+    def claim(self, draft: Draft, now: datetime | None = None) -> bool:
+        """Take the draft for one submit; False if another submit holds it or it is gone.
+
+        One UPDATE decides: the database lets only one of two submits racing for the
+        same row set the claim. A claim older than CLAIM_LEASE was left by a request
+        that died, and is taken over. The draft itself stays until the case is written.
+        """
+        claimed_at = now or datetime.now(UTC)
+        with self._engine.begin() as connection:
+            result = connection.execute(
+                update(_DRAFTS)
+                .where(
+                    _DRAFTS.c.key == row_key(draft.id),
+                    _DRAFTS.c.expires_at > claimed_at,
+                    or_(
+                        _DRAFTS.c.claimed_at.is_(None),
+                        _DRAFTS.c.claimed_at <= claimed_at - CLAIM_LEASE,
+                    ),
+                )
+                .values(claimed_at=claimed_at)
+            )
+        return result.rowcount == 1
+
+    def release(self, draft: Draft) -> None:
+        """Give the draft back after its case could not be written, so it can be sent again."""
+        with self._engine.begin() as connection:
+            connection.execute(
+                update(_DRAFTS).where(_DRAFTS.c.key == row_key(draft.id)).values(claimed_at=None)
+            )
 
     def delete(self, draft_id: str) -> None:
         """Delete the draft; its screenshots go with it (ON DELETE CASCADE)."""

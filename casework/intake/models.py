@@ -16,7 +16,11 @@ from casework.orm import Base, UTCDateTime
 
 
 class StoredDraft(Base):
-    """One draft's answers, encrypted, with the time after which it is deleted unread."""
+    """One draft's answers, encrypted, with the time after which it is deleted unread.
+
+    claimed_at is set while a submit of the draft is writing its case, so a second
+    submit of the same draft (a double click, two tabs, a replayed request) opens none.
+    """
 
     __tablename__ = "drafts"
 
@@ -24,6 +28,7 @@ class StoredDraft(Base):
     answers: Mapped[bytes] = mapped_column(LargeBinary)
     saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class StoredDraftScreenshot(Base):

@@ -440,18 +440,14 @@ def submit() -> Response | str | tuple[str, int]:
     store = _store()
     draft = _draft()
     if draft is None:
-        flash(
-            _(
-                "There is no report in progress in this browser: it was sent already, or it "
-                "expired after some hours without use. You can start a new one."
-            ),
-            "error",
-        )
-        return redirect(url_for("intake.start"))
+        return _nothing_to_send()
     try:
         report = services.report_from_draft(draft)
     except IntakeError as exc:
         return _go(flow.BY_NAME.get(exc.page or "", flow.PAGES[0]))
+    if not store.claim(draft):
+        # Another submit of this draft (a second click, another tab) is writing its case.
+        return _nothing_to_send()
     # The case just written is what the confirmation shows: no reading it back.
     with keeping_loaded():
         storage = evidence_storage(current_app.config, db.session)
@@ -465,6 +461,8 @@ def submit() -> Response | str | tuple[str, int]:
                 sign_in_url=absolute_url("victim.sign_in"),
                 new_keys=new_keys,
             )
+        if saved.error is not None:
+            store.release(draft)  # nothing was written: the person may send it again
         if isinstance(saved.error, IntakeError):
             log.error("report not saved: %s", saved.error.code)
             return render_template("intake/not_saved.html"), 503
@@ -493,6 +491,17 @@ def submit() -> Response | str | tuple[str, int]:
         country=case.country,
         country_name=country_name,
     )
+
+
+def _nothing_to_send() -> Response:
+    flash(
+        _(
+            "There is no report in progress in this browser: it was sent already, or it "
+            "expired after some hours without use. You can start a new one."
+        ),
+        "error",
+    )
+    return redirect(url_for("intake.start"))
 
 
 @bp.route("/discard", methods=["GET", "POST"])

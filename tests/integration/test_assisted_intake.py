@@ -16,9 +16,11 @@ from casework.audit.models import AuditEvent
 from casework.cases.models import Case, CaseLink, LinkReason, Priority
 from casework.evidence.models import EvidenceFile
 from casework.extensions import db
+from casework.intake.assisted_views import ASSISTED_DRAFT
+from casework.intake.services import draft_store
 from casework.notifications.models import OutgoingEmail
 from tests import factories
-from tests.intake_support import draft_parts, person_answers, sign_in
+from tests.intake_support import draft_part_names, draft_parts, person_answers, sign_in
 
 
 @pytest.fixture
@@ -208,3 +210,25 @@ def test_a_screenshot_kept_before_the_person_said_they_may_be_a_minor_is_deleted
     filed = client.post("/staff/cases/new", data=with_details({**data, "minor": "unsure"}, page))
     assert filed.status_code == 200
     assert db.session.scalar(select(EvidenceFile)) is None
+
+
+def test_a_second_filing_of_the_same_page_while_the_first_writes_opens_no_case(
+    desk: dict[str, Any], app: Flask
+) -> None:
+    client = desk["client"]
+    data = answers([factories.post_url()])
+    first = client.post("/staff/cases/new", data={**data, "screenshots": [screenshot(42)]})
+    assert first.status_code == 200
+    page = first.get_data(as_text=True)
+    store = draft_store(app.config)
+    with client.session_transaction() as staff_session:
+        draft = store.load(staff_session[ASSISTED_DRAFT])
+    assert draft is not None and store.claim(draft)  # the first click, still writing
+    again = client.post("/staff/cases/new", data=with_details(data, page))
+    assert again.status_code == 409
+    assert "This case is being opened already" in again.get_data(as_text=True)
+    assert db.session.scalar(select(Case)) is None
+    assert "screenshot" in draft_part_names()  # nothing the caseworker entered is lost
+    store.release(draft)  # the first filing failed: the page may be sent again
+    assert client.post("/staff/cases/new", data=with_details(data, page)).status_code == 200
+    assert len(db.session.scalars(select(Case)).all()) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,10 +21,11 @@ from casework.evidence.images import sanitise_image
 from casework.evidence.models import EvidenceFile
 from casework.evidence.xlinks import parse_x_link
 from casework.extensions import db
-from casework.intake.drafts import DraftStore, row_key, valid_draft_id
+from casework.intake.drafts import CLAIM_LEASE, Draft, DraftStore, row_key, valid_draft_id
 from casework.intake.jobs import purge_expired_drafts_job
 from casework.intake.models import StoredDraft, StoredDraftScreenshot
 from casework.intake.services import draft_store
+from casework.intake.views import DRAFT_KEY
 from casework.orm import utcnow
 from tests import factories
 from tests.intake_support import (
@@ -34,6 +36,7 @@ from tests.intake_support import (
     draft_part_names,
     draft_parts,
     fill_report,
+    filled_report,
     photo,
     submit,
 )
@@ -278,3 +281,84 @@ def test_a_draft_is_saved_by_itself_apart_from_the_requests_session(store: Draft
     loaded = store.load(draft.id)
     assert loaded is not None and loaded.answers["who"] == {"filer": "subject"}
     assert _count(Organisation.__table__) == 0
+
+
+# ---------------------------------------------------------------- one case per draft
+
+
+def _same_browser(app: Flask, client: FlaskClient) -> FlaskClient:
+    """A second client with the first one's session cookie: another tab, a replayed POST."""
+    other = app.test_client()
+    _move_cookie(client, other)
+    return other
+
+
+def _browsers_draft(client: FlaskClient, store: DraftStore) -> Draft:
+    with client.session_transaction() as browser_session:
+        draft = store.load(browser_session[DRAFT_KEY])
+    assert draft is not None
+    return draft
+
+
+def _cases() -> int:
+    db.session.expire_all()
+    return int(db.session.scalar(select(func.count()).select_from(Case)) or 0)
+
+
+def _refused_as_sent(response: Any) -> None:
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    assert response.headers["Location"].endswith("/report/")
+
+
+def test_two_submits_of_one_draft_at_the_same_moment_open_one_case(
+    app: Flask, client: FlaskClient
+) -> None:
+    filled_report(client)
+    browsers = [client, _same_browser(app, client)]
+    together = threading.Barrier(len(browsers))
+    responses: list[Any] = [None] * len(browsers)
+
+    def send(index: int) -> None:
+        together.wait(timeout=10)
+        responses[index] = browsers[index].post("/report/submit")
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(browsers))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(r.status_code for r in responses) == [200, 302]
+    _refused_as_sent(next(r for r in responses if r.status_code == 302))
+    assert _cases() == 1
+    assert draft_parts() == []
+
+
+def test_a_submit_while_another_is_writing_the_case_opens_none_and_keeps_the_draft(
+    app: Flask, client: FlaskClient, store: DraftStore
+) -> None:
+    filled_report(client)
+    draft = _browsers_draft(client, store)
+    assert store.claim(draft)  # the first submit, still writing
+    response = _same_browser(app, client).post("/report/submit", follow_redirects=True)
+    assert "it was sent already" in response.get_data(as_text=True)
+    assert _cases() == 0
+    assert store.load(draft.id) is not None  # the report is not lost meanwhile
+
+
+def test_a_claim_left_by_a_crashed_submit_lapses(client: FlaskClient, store: DraftStore) -> None:
+    filled_report(client)
+    draft = _browsers_draft(client, store)
+    assert store.claim(draft, now=utcnow() - CLAIM_LEASE - timedelta(seconds=1))
+    submit(client)
+    assert _cases() == 1
+
+
+def test_a_submit_that_saved_nothing_gives_the_draft_back(client: FlaskClient) -> None:
+    organisation = factories.org(receives_public_reports=False)
+    db.session.commit()
+    fill_report(client)
+    assert client.post("/report/submit").status_code == 503
+    organisation.receives_public_reports = True
+    db.session.commit()
+    submit(client)  # sent at once, not refused as claimed
+    assert _cases() == 1

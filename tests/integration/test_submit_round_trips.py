@@ -18,11 +18,12 @@ from sqlalchemy import event
 from casework.extensions import db
 from tests.intake_support import Answers, fill_report, filled_report, submit
 
-# The draft read; organisation lookup; reference; case, its jurisdictions, its readiness,
-# its posts; two lookups of other cases with the same post or account; the confirmation
-# email; the audit chain's head, its events, its new head; the draft deleted; the
-# victim's session. (Drafts live in the database so that any host can continue them.)
-SUBMIT_STATEMENTS = 16
+# The draft read; its claim, so that a second submit of the same draft opens no case;
+# organisation lookup; reference; case, its jurisdictions, its readiness, its posts; two
+# lookups of other cases with the same post or account; the confirmation email; the
+# audit chain's head, its events, its new head; the draft deleted; the victim's session.
+# (Drafts live in the database so that any host can continue them.)
+SUBMIT_STATEMENTS = 17
 
 
 @contextmanager
