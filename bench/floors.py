@@ -57,6 +57,7 @@ from bench.load_intake import (  # noqa: E402
     Filled,
     Report,
     Stats,
+    add_bench_organisation,
     app_environment,
     free_port,
     stop_process,
@@ -598,11 +599,7 @@ def main(argv: list[str] | None = None) -> int:
             cwd=REPO_ROOT, env=env, check=True, capture_output=True,
         )  # fmt: skip
         with psycopg.connect(database_url) as conn:
-            conn.execute(
-                "INSERT INTO organisations (slug, name, receives_public_reports, "
-                "timezone, escalation_emails, created_at) "
-                "VALUES ('bench', 'Bench', true, 'UTC', '', now())"
-            )
+            add_bench_organisation(conn)
         if {"pages", "submit"} & set(args.only):
             port = args.port or free_port()
             with gunicorn("casework.wsgi:app", env, port) as casework_port:

@@ -70,7 +70,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -848,14 +848,10 @@ class Budget:
             return True
 
 
-def run_load(scenario: Scenario, port: int, clients: int, duration: float, limit: int) -> Stats:
-    stop_at = time.monotonic() + duration
-    budget = Budget(limit)
+def run_clients(clients: int, client: Callable[[Stats], None]) -> Stats:
+    """Run `clients` threads of client, each counting into its own Stats; their sum."""
     per_client = [Stats() for _ in range(clients)]
-    threads = [
-        threading.Thread(target=client_loop, args=(scenario, port, stop_at, budget, s))
-        for s in per_client
-    ]
+    threads = [threading.Thread(target=client, args=(stats,)) for stats in per_client]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -864,6 +860,21 @@ def run_load(scenario: Scenario, port: int, clients: int, duration: float, limit
     for stats in per_client:
         total.merge(stats)
     return total
+
+
+def run_load(scenario: Scenario, port: int, clients: int, duration: float, limit: int) -> Stats:
+    stop_at = time.monotonic() + duration
+    budget = Budget(limit)
+    return run_clients(clients, lambda stats: client_loop(scenario, port, stop_at, budget, stats))
+
+
+def add_bench_organisation(conn: psycopg.Connection[Any]) -> None:
+    """The organisation that receives the benchmark's public reports."""
+    conn.execute(
+        "INSERT INTO organisations (slug, name, receives_public_reports, "
+        "timezone, escalation_emails, created_at) "
+        "VALUES ('bench', 'Bench', true, 'UTC', '', now())"
+    )
 
 
 def percentile(sorted_values: list[float], fraction: float) -> float:
@@ -1005,11 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
                 row = conn.execute("SHOW server_version").fetchone()
                 pg_version = f"PostgreSQL {row[0] if row else '?'}"
                 if issubclass(scenario_class, Report):
-                    conn.execute(
-                        "INSERT INTO organisations (slug, name, receives_public_reports, "
-                        "timezone, escalation_emails, created_at) "
-                        "VALUES ('bench', 'Bench', true, 'UTC', '', now())"
-                    )
+                    add_bench_organisation(conn)
             if chaos:
                 worker_env = {
                     **env,

@@ -60,10 +60,12 @@ from bench.load_intake import (  # noqa: E402
     ReportShare,
     ScenarioError,
     Stats,
+    add_bench_organisation,
     app_environment,
     gunicorn,
     machine,
     percentile,
+    run_clients,
 )
 from tests.databases import throwaway_database  # noqa: E402
 
@@ -134,19 +136,7 @@ def client_loop(
 def run_load(scenario: Report, ports: list[int], clients: int, duration: float) -> Stats:
     stop_at = time.monotonic() + duration
     budget = Budget(500_000)
-    per_client = [Stats() for _ in range(clients)]
-    threads = [
-        threading.Thread(target=client_loop, args=(scenario, ports, stop_at, budget, s))
-        for s in per_client
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    total = Stats()
-    for stats in per_client:
-        total.merge(stats)
-    return total
+    return run_clients(clients, lambda stats: client_loop(scenario, ports, stop_at, budget, stats))
 
 
 # -- what the rest of the stack did -------------------------------------------------------
@@ -303,11 +293,7 @@ def measure(label: str, hosts: int, args: argparse.Namespace, folder: Path) -> M
             cwd=REPO_ROOT, env=shared, check=True, capture_output=True,
         )  # fmt: skip
         with psycopg.connect(database_url) as conn:
-            conn.execute(
-                "INSERT INTO organisations (slug, name, receives_public_reports, "
-                "timezone, escalation_emails, created_at) "
-                "VALUES ('bench', 'Bench', true, 'UTC', '', now())"
-            )
+            add_bench_organisation(conn)
         envs = [host_env(shared, folder / label / f"host-{n}") for n in range(hosts)]
         started = [servers.enter_context(gunicorn(env, workers, args.threads)) for env in envs]
         ports = [port for port, _ in started]

@@ -611,6 +611,19 @@ def test_unknown_api_addresses_answer_in_json(client: FlaskClient) -> None:
 # ---------------------------------------------------------------- rate limit
 
 
+def limited_app(app_config: dict[str, Any], tmp_path: Path, redis_url: str, limit: str) -> Flask:
+    """An app of its own whose API limit is counted in the test Redis."""
+    return create_app(
+        {
+            **{k: v for k, v in app_config.items() if k != "RATELIMIT_STORAGE_URI"},
+            "RATELIMIT_ENABLED": True,
+            "REDIS_URL": redis_url,
+            "RATELIMIT_API": limit,
+        },
+        instance_path=str(tmp_path / secrets.token_hex(4)),
+    )
+
+
 @pytest.mark.redis
 def test_requests_are_limited_per_token_in_redis(
     app: Flask,
@@ -622,15 +635,7 @@ def test_requests_are_limited_per_token_in_redis(
 ) -> None:
     case = factories.case(org_a)
     db.session.commit()
-    limited = create_app(
-        {
-            **{k: v for k, v in app_config.items() if k != "RATELIMIT_STORAGE_URI"},
-            "RATELIMIT_ENABLED": True,
-            "REDIS_URL": redis_url,
-            "RATELIMIT_API": "2 per minute",
-        },
-        instance_path=str(tmp_path / secrets.token_hex(4)),
-    )
+    limited = limited_app(app_config, tmp_path, redis_url, "2 per minute")
     assert limited.config["RATELIMIT_STORAGE_URI"] == redis_url
     path = f"{API}/cases/{case.reference}"
     client = limited.test_client()
@@ -657,15 +662,7 @@ def test_made_up_tokens_are_counted_against_their_address(
     """Guessing tokens gets no fresh counter per guess: unknown tokens count per address."""
     case = factories.case(org_a)
     db.session.commit()
-    limited = create_app(
-        {
-            **{k: v for k, v in app_config.items() if k != "RATELIMIT_STORAGE_URI"},
-            "RATELIMIT_ENABLED": True,
-            "REDIS_URL": redis_url,
-            "RATELIMIT_API": "3 per minute",
-        },
-        instance_path=str(tmp_path / secrets.token_hex(4)),
-    )
+    limited = limited_app(app_config, tmp_path, redis_url, "3 per minute")
     path = f"{API}/cases/{case.reference}"
     client = limited.test_client()
     # An address of its own: the counters live in Redis, beyond this test's app.
